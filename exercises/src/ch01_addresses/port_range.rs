@@ -1,0 +1,39 @@
+//! Exercise 1.1: which range does a port number belong to?
+//!
+//! Scenario: article D picks port 50000 "because it is free to use". Which ports are, and why?
+//! Goal: sort any port number into one of IANA's three ranges.
+//! The tests check the edges of every range (0, 1023, 1024, 49151, 49152, 65535) and the
+//! ports the articles use.
+
+use std::fmt;
+
+// ANCHOR: types
+/// The three ranges IANA divides the 65,536 port numbers into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortRange {
+    /// 0-1023: assigned to well-known services (80 is HTTP, 53 is DNS).
+    WellKnown,
+    /// 1024-49151: registered by particular programs; one may already be in use on your machine.
+    Registered,
+    /// 49152-65535: dynamic or private; nobody registers them, so the course's examples use them.
+    Dynamic,
+}
+// ANCHOR_END: types
+
+impl fmt::Display for PortRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PortRange::WellKnown => "well-known (0-1023)",
+            PortRange::Registered => "registered (1024-49151)",
+            PortRange::Dynamic => "dynamic/private (49152-65535)",
+        })
+    }
+}
+
+// ANCHOR: classify
+/// The IANA range `port` falls in.
+pub fn classify_port(port: u16) -> PortRange {
+    // TODO: return the range `port` falls in (see the numbers on `PortRange` above).
+    todo!()
+}
+// ANCHOR_END: classify

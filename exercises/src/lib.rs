@@ -1,0 +1,14 @@
+//! socket-course exercises: the code you write. Each function here starts as a stub that
+//! panics with `not yet implemented`; replace the `todo!()` and run the chapter's tests
+//! (`cargo test --test 'ch01*'`) until they pass. `solutions` has the same modules and
+//! signatures, implemented.
+//!
+//! One module per chapter; inside it, one file per exercise:
+//! - [`ch01_addresses`]: sockets, addresses and ports: which range a port is in, reading
+//!   `host:port` text, letting the OS choose a port.
+
+// Stubs take arguments they do not use yet and import what the solution will need:
+// keep the build warning-free until you fill them in.
+#![allow(unused_variables, dead_code, unused_imports)]
+
+pub mod ch01_addresses;

@@ -1,0 +1,307 @@
+//! [`ChildGuard`]: a program under test, run as a real process, that can never outlive its test.
+//!
+//! Its stdout and stderr are read line by line on two threads, so the test never blocks on a
+//! pipe and the child never blocks on a full one. When the child exits early (a stub that
+//! panicked, a bad flag) the readers see end-of-file at once and the guard reports the exit
+//! status and everything the child printed, instead of waiting for a timeout.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::Duration;
+
+use crate::deadline::{Deadline, format_duration};
+
+/// How long a server may take to print its `listening on` line.
+pub const STARTUP_DEADLINE: Duration = Duration::from_secs(5);
+
+/// How long the guard waits for one line of output by default.
+pub const LINE_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Which output stream of the child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Why no line came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoLine {
+    /// The deadline passed while the child was still running.
+    TimedOut,
+    /// The stream reached end-of-file: the child exited (or closed it).
+    Ended,
+}
+
+/// A spawned child process, killed and reaped when the guard drops.
+pub struct ChildGuard {
+    name: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
+    /// Every line read so far, per stream, for failure messages.
+    seen: Vec<(Stream, String)>,
+}
+
+impl ChildGuard {
+    /// Spawns `command` with all three standard streams piped. Panics (test setup) if the
+    /// program cannot be started.
+    pub fn spawn(mut command: Command) -> Self {
+        let name = command.get_program().to_string_lossy().into_owned();
+        let name = std::path::Path::new(&name)
+            .file_stem()
+            .map_or(name.clone(), |stem| stem.to_string_lossy().into_owned());
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("test setup: could not start `{name}`: {e}"));
+        let stdout = read_lines(child.stdout.take().expect("stdout is piped"));
+        let stderr = read_lines(child.stderr.take().expect("stderr is piped"));
+        let stdin = child.stdin.take();
+        ChildGuard {
+            name,
+            child,
+            stdin,
+            stdout,
+            stderr,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The program's name, for messages.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Waits for the contract's first stderr line, `listening on IP:PORT`, and returns the
+    /// address. Fails the test if the child exits first, prints something else, or is silent
+    /// past [`STARTUP_DEADLINE`].
+    pub fn listening_addr(&mut self) -> SocketAddr {
+        let line = self.expect_line(Stream::Stderr, STARTUP_DEADLINE);
+        match line
+            .strip_prefix("listening on ")
+            .map(|rest| rest.trim().parse::<SocketAddr>())
+        {
+            Some(Ok(addr)) => addr,
+            _ => self.fail(&format!(
+                "`{}` should first print `listening on IP:PORT` on stderr, but printed {line:?}",
+                self.name
+            )),
+        }
+    }
+
+    /// The next line on `stream` within [`LINE_DEADLINE`]; fails the test otherwise.
+    pub fn expect_line(&mut self, stream: Stream, within: Duration) -> String {
+        match self.next_line(stream, within) {
+            Ok(line) => line,
+            Err(NoLine::TimedOut) => self.fail(&format!(
+                "`{}` printed no line on {} within {}",
+                self.name,
+                stream_name(stream),
+                format_duration(within)
+            )),
+            Err(NoLine::Ended) => {
+                let status = self.wait_briefly();
+                self.fail(&format!(
+                    "`{}` closed its {} ({}) before printing the expected line",
+                    self.name,
+                    stream_name(stream),
+                    describe(status)
+                ))
+            }
+        }
+    }
+
+    /// The next stdout line within [`LINE_DEADLINE`]; fails the test otherwise.
+    pub fn stdout_line(&mut self) -> String {
+        self.expect_line(Stream::Stdout, LINE_DEADLINE)
+    }
+
+    /// The next stderr line within [`LINE_DEADLINE`]; fails the test otherwise.
+    pub fn stderr_line(&mut self) -> String {
+        self.expect_line(Stream::Stderr, LINE_DEADLINE)
+    }
+
+    /// The next line on `stream`, or why none came within `within`.
+    pub fn next_line(&mut self, stream: Stream, within: Duration) -> Result<String, NoLine> {
+        let receiver = match stream {
+            Stream::Stdout => &self.stdout,
+            Stream::Stderr => &self.stderr,
+        };
+        match receiver.recv_timeout(within) {
+            Ok(line) => {
+                self.seen.push((stream, line.clone()));
+                Ok(line)
+            }
+            Err(RecvTimeoutError::Timeout) => Err(NoLine::TimedOut),
+            Err(RecvTimeoutError::Disconnected) => Err(NoLine::Ended),
+        }
+    }
+
+    /// Writes `text` to the child's stdin (add the `\n` yourself).
+    pub fn write_stdin(&mut self, text: &str) {
+        let result = match self.stdin.as_mut() {
+            Some(stdin) => stdin
+                .write_all(text.as_bytes())
+                .and_then(|()| stdin.flush()),
+            None => self.fail("the test wrote to stdin after closing it"),
+        };
+        if let Err(e) = result {
+            self.fail(&format!(
+                "could not write to the stdin of `{}`: {e}",
+                self.name
+            ));
+        }
+    }
+
+    /// Closes the child's stdin: the child reads end-of-file.
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Waits for the child to exit within `within` and returns its status together with the
+    /// rest of its output; fails the test (and kills the child on drop) if it does not exit.
+    pub fn wait_exit(&mut self, within: Duration) -> Exited {
+        let deadline = Deadline::after(within);
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => {
+                    let stdout = drain(&self.stdout);
+                    let stderr = drain(&self.stderr);
+                    return Exited {
+                        status,
+                        stdout,
+                        stderr,
+                    };
+                }
+                Ok(None) if !deadline.expired() => thread::sleep(Duration::from_millis(10)),
+                Ok(None) => self.fail(&format!(
+                    "`{}` did not exit within {}",
+                    self.name,
+                    format_duration(within)
+                )),
+                Err(e) => self.fail(&format!("could not wait for `{}`: {e}", self.name)),
+            }
+        }
+    }
+
+    /// Fails the test with `message`, the exit status if known, and everything the child
+    /// printed so far.
+    pub fn fail(&mut self, message: &str) -> ! {
+        let mut text = format!("{message}\n");
+        let mut shown = self.seen.clone();
+        // Pick up what is still queued, so a panic message from the child is shown too.
+        for (stream, receiver) in [
+            (Stream::Stdout, &self.stdout),
+            (Stream::Stderr, &self.stderr),
+        ] {
+            while let Ok(line) = receiver.recv_timeout(Duration::from_millis(50)) {
+                shown.push((stream, line));
+            }
+        }
+        for stream in [Stream::Stdout, Stream::Stderr] {
+            let lines: Vec<&str> = shown
+                .iter()
+                .filter(|(s, _)| *s == stream)
+                .map(|(_, l)| l.as_str())
+                .collect();
+            if lines.is_empty() {
+                text.push_str(&format!(
+                    "--- {} of `{}`: (nothing)\n",
+                    stream_name(stream),
+                    self.name
+                ));
+            } else {
+                text.push_str(&format!(
+                    "--- {} of `{}`:\n",
+                    stream_name(stream),
+                    self.name
+                ));
+                for line in lines {
+                    text.push_str(&format!("    {line}\n"));
+                }
+            }
+        }
+        panic!("{text}")
+    }
+
+    fn wait_briefly(&mut self) -> Option<ExitStatus> {
+        let deadline = Deadline::after(Duration::from_secs(1));
+        while !deadline.expired() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        // Kill fails only if the child already exited; either way, reap it so no zombie stays.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A child that has exited, and what it printed after the test stopped reading lines.
+#[derive(Debug)]
+pub struct Exited {
+    pub status: ExitStatus,
+    pub stdout: Vec<String>,
+    pub stderr: Vec<String>,
+}
+
+fn read_lines(pipe: impl Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut reader = BufReader::new(pipe);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let text = String::from_utf8_lossy(&line);
+                    let text = text.trim_end_matches(['\n', '\r']).to_string();
+                    if tx.send(text).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        // Dropping `tx` here tells the test that the stream ended.
+    });
+    rx
+}
+
+/// The lines still queued on a stream of a child that has exited. Its pipe is closed, so the
+/// reader thread ends promptly; the grace period only matters if a grandchild kept it open.
+fn drain(receiver: &Receiver<String>) -> Vec<String> {
+    let mut lines = Vec::new();
+    while let Ok(line) = receiver.recv_timeout(Duration::from_secs(2)) {
+        lines.push(line);
+    }
+    lines
+}
+
+fn stream_name(stream: Stream) -> &'static str {
+    match stream {
+        Stream::Stdout => "stdout",
+        Stream::Stderr => "stderr",
+    }
+}
+
+fn describe(status: Option<ExitStatus>) -> String {
+    match status {
+        Some(status) => format!("it exited with {status}"),
+        None => "it is still running".to_string(),
+    }
+}

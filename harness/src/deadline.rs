@@ -1,0 +1,108 @@
+//! Deadlines: learner code runs on its own thread and the test waits for it with a timeout.
+//!
+//! Why a spawned thread and not `thread::scope`: a scope joins its threads before it returns,
+//! so a learner function stuck in `recv` or in an endless loop would hang the whole test run.
+//! A detached thread that misses its deadline is simply abandoned; the test fails with a plain
+//! message and the process ends when the test binary does.
+
+use std::any::Any;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long learner code may take before the test gives up on it. Well below the contract's
+/// 10 s ceiling, and far above what any exercise needs on loopback.
+pub const LEARNER_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Runs `f` (a call into learner code) on its own thread and returns its result, failing the
+/// test if it panics or does not return within [`LEARNER_DEADLINE`].
+///
+/// Sockets go in by value: hand the code under test a `try_clone` of a socket the test keeps.
+pub fn call_learner<T, F>(f: F) -> T
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    call_learner_within(LEARNER_DEADLINE, f)
+}
+
+/// [`call_learner`] with an explicit deadline.
+pub fn call_learner_within<T, F>(deadline: Duration, f: F) -> T
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel();
+    let handle = thread::Builder::new()
+        .name("learner-code".into())
+        .spawn(move || {
+            // The receiver may be gone if the test already gave up; nothing to do then.
+            let _ = tx.send(f());
+        })
+        .expect("test setup: could not spawn a thread for the learner's code");
+
+    match rx.recv_timeout(deadline) {
+        Ok(value) => value,
+        Err(RecvTimeoutError::Timeout) => panic!(
+            "timed out: your code did not return within {}",
+            format_duration(deadline)
+        ),
+        // The sender was dropped without sending: the thread panicked (a `todo!()` stub, say).
+        Err(RecvTimeoutError::Disconnected) => match handle.join() {
+            Err(payload) => panic!("your code panicked: {}", panic_message(&*payload)),
+            Ok(()) => unreachable!("the learner thread ended without sending or panicking"),
+        },
+    }
+}
+
+/// The text of a panic payload (`panic!("...")` carries a `&str` or a `String`).
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_string()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "(a panic without a message)".to_string()
+    }
+}
+
+/// `5 s`, `0.5 s`: how the harness prints durations in its messages.
+pub fn format_duration(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+/// A point in time by which something must have happened; loops poll it.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    at: Instant,
+    total: Duration,
+}
+
+impl Deadline {
+    /// The deadline `d` from now.
+    pub fn after(d: Duration) -> Self {
+        Deadline {
+            at: Instant::now() + d,
+            total: d,
+        }
+    }
+
+    /// Time left, zero once passed.
+    pub fn remaining(&self) -> Duration {
+        self.at.saturating_duration_since(Instant::now())
+    }
+
+    /// Whether the deadline has passed.
+    pub fn expired(&self) -> bool {
+        self.remaining().is_zero()
+    }
+
+    /// The duration it was created with, for messages ("within 5 s").
+    pub fn total(&self) -> Duration {
+        self.total
+    }
+}

@@ -1,0 +1,27 @@
+//! Test support for socket-course, in one place so every chapter's tests read as specs.
+//!
+//! The rules it enforces come from the course contract: learner code never hangs a test run,
+//! every socket a test owns has a timeout, child processes never outlive their test, and a
+//! failing test says what was sent, what came back and what was expected.
+//!
+//! Map of the modules:
+//! - [`deadline`]: run learner code on its own thread and give up after a deadline with
+//!   "timed out: your code did not return within N s" instead of hanging.
+//! - [`net`]: loopback sockets with read/write timeouts, `accept` and `connect` with deadlines.
+//! - [`child`]: [`ChildGuard`], a spawned program that is killed and reaped on drop, whose
+//!   output is read on threads, and whose early exit is noticed at once.
+//! - [`exchange`]: [`Exchange`] records who sent what to whom and renders it as a mermaid
+//!   `sequenceDiagram`, so a failing test can show the wire exchange.
+//! - [`show`]: byte strings rendered for humans, and failure reports built from them.
+//! - [`book`]: checks that keep the English and Japanese mdBooks in step.
+
+pub mod book;
+pub mod child;
+pub mod deadline;
+pub mod exchange;
+pub mod net;
+pub mod show;
+
+pub use child::ChildGuard;
+pub use deadline::{Deadline, call_learner, call_learner_within};
+pub use exchange::Exchange;

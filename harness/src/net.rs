@@ -1,0 +1,90 @@
+//! Loopback sockets for tests, each with a deadline on every blocking call.
+//!
+//! Tests own their sockets and pass clones into learner code, so the test, not the learner,
+//! decides that nothing blocks forever. Setup failures panic with a message that names the
+//! step, since a test cannot go on without its sockets.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::thread;
+use std::time::Duration;
+
+use crate::deadline::{Deadline, format_duration};
+
+/// Read and write timeout of every socket the harness hands out.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The largest datagram a UDP socket can receive; reading into this many bytes never truncates.
+pub const MAX_DATAGRAM: usize = 65_536;
+
+/// A UDP socket bound to `127.0.0.1:0` (the OS picks the port) with read and write timeouts.
+pub fn udp_socket() -> UdpSocket {
+    let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+        .expect("test setup: could not bind a UDP socket to 127.0.0.1:0");
+    socket
+        .set_read_timeout(Some(IO_TIMEOUT))
+        .and_then(|()| socket.set_write_timeout(Some(IO_TIMEOUT)))
+        .expect("test setup: could not set timeouts on a UDP socket");
+    socket
+}
+
+/// A TCP listener bound to `127.0.0.1:0`.
+pub fn tcp_listener() -> TcpListener {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .expect("test setup: could not bind a TCP listener to 127.0.0.1:0")
+}
+
+/// Receives one datagram into a buffer large enough for any datagram, so nothing is cut.
+/// Returns the bytes and the sender. Fails with `WouldBlock`/`TimedOut` after the socket's
+/// read timeout.
+pub fn recv_datagram(socket: &UdpSocket) -> io::Result<(Vec<u8>, SocketAddr)> {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let (len, from) = socket.recv_from(&mut buf)?;
+    buf.truncate(len);
+    Ok((buf, from))
+}
+
+/// Accepts one connection within `within`; `TimedOut` if none comes.
+///
+/// std's `accept` has no timeout, so the listener is polled in non-blocking mode.
+pub fn accept_within(
+    listener: &TcpListener,
+    within: Duration,
+) -> io::Result<(TcpStream, SocketAddr)> {
+    let deadline = Deadline::after(within);
+    listener.set_nonblocking(true)?;
+    let result = loop {
+        match listener.accept() {
+            Ok(accepted) => break Ok(accepted),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && !deadline.expired() => {
+                // Polling, not waiting for readiness: a short nap between tries.
+                thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                break Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no connection arrived within {}", format_duration(within)),
+                ));
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    listener.set_nonblocking(false)?;
+    let (stream, peer) = result?;
+    // On some systems (BSD, macOS) an accepted socket inherits non-blocking mode.
+    stream.set_nonblocking(false)?;
+    with_timeouts(&stream)?;
+    Ok((stream, peer))
+}
+
+/// Connects within [`IO_TIMEOUT`] and sets read and write timeouts on the stream.
+pub fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT)?;
+    with_timeouts(&stream)?;
+    Ok(stream)
+}
+
+fn with_timeouts(stream: &TcpStream) -> io::Result<()> {
+    stream.set_read_timeout(Some(IO_TIMEOUT))?;
+    stream.set_write_timeout(Some(IO_TIMEOUT))
+}

@@ -1,0 +1,148 @@
+//! Bytes rendered for people, and failure reports that say what was sent, what came back and
+//! what was expected.
+//!
+//! Payloads in this course are mostly text, sometimes Japanese, sometimes deliberate garbage.
+//! Valid UTF-8 is shown as text (control characters escaped), anything else as `\xNN`, so a
+//! failure message never hides a stray byte and never prints raw binary to the terminal.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+use crate::exchange::Exchange;
+
+/// `"hello\n" (6 bytes)`: the bytes quoted and escaped, with their length.
+pub fn bytes(data: &[u8]) -> String {
+    let unit = if data.len() == 1 { "byte" } else { "bytes" };
+    format!("\"{}\" ({} {unit})", escape(data), data.len())
+}
+
+/// The bytes as text: UTF-8 kept, control characters and quotes escaped, invalid bytes `\xNN`.
+pub fn escape(data: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in data.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if c.is_control() => out.extend(c.escape_default()),
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
+}
+
+/// [`escape`], cut to at most `max_chars` characters (with `…` when cut): for diagrams.
+pub fn preview(data: &[u8], max_chars: usize) -> String {
+    let full = escape(data);
+    if full.chars().count() <= max_chars {
+        full
+    } else {
+        let mut cut: String = full.chars().take(max_chars.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+/// A failure report: a headline, labelled lines, and optionally the recorded wire exchange.
+///
+/// ```
+/// # use course_harness::show::Report;
+/// let text = Report::new("the reply was not what the test expected")
+///     .bytes("sent", b"hello")
+///     .bytes("expected", b"Success to receive message")
+///     .bytes("got", b"")
+///     .to_string();
+/// assert!(text.contains("expected: \"Success to receive message\" (26 bytes)"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Report {
+    headline: String,
+    lines: Vec<(String, String)>,
+    diagram: Option<String>,
+}
+
+impl Report {
+    /// A report that starts with `headline`.
+    pub fn new(headline: impl Into<String>) -> Self {
+        Report {
+            headline: headline.into(),
+            lines: Vec::new(),
+            diagram: None,
+        }
+    }
+
+    /// Adds `label: "..." (N bytes)`.
+    pub fn bytes(self, label: &str, data: &[u8]) -> Self {
+        self.line(label, bytes(data))
+    }
+
+    /// Adds `label: text`.
+    pub fn line(mut self, label: &str, text: impl Into<String>) -> Self {
+        self.lines.push((label.to_string(), text.into()));
+        self
+    }
+
+    /// Adds `label: 127.0.0.1:4000`.
+    pub fn addr(self, label: &str, addr: SocketAddr) -> Self {
+        self.line(label, addr.to_string())
+    }
+
+    /// Appends the exchange as a mermaid diagram (skipped while nothing was recorded).
+    pub fn exchange(mut self, exchange: &Exchange) -> Self {
+        if !exchange.is_empty() {
+            self.diagram = Some(exchange.to_mermaid());
+        }
+        self
+    }
+
+    /// Panics with the report: the way a test fails.
+    pub fn fail(self) -> ! {
+        panic!("{self}")
+    }
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{}", self.headline)?;
+        let width = self
+            .lines
+            .iter()
+            .map(|(label, _)| label.len())
+            .max()
+            .unwrap_or(0);
+        for (label, text) in &self.lines {
+            writeln!(
+                f,
+                "  {:<width$} {text}",
+                format!("{label}:"),
+                width = width + 1
+            )?;
+        }
+        if let Some(diagram) = &self.diagram {
+            writeln!(
+                f,
+                "what went over the wire (a mermaid sequenceDiagram; paste it into a mermaid viewer to draw it):"
+            )?;
+            write!(f, "{diagram}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Fails the test with a [`Report`] unless `got == expected`.
+pub fn expect_bytes(what: &str, expected: &[u8], got: &[u8], exchange: Option<&Exchange>) {
+    if expected == got {
+        return;
+    }
+    let mut report = Report::new(format!("{what} was not what the test expected"))
+        .bytes("expected", expected)
+        .bytes("got", got);
+    if let Some(exchange) = exchange {
+        report = report.exchange(exchange);
+    }
+    report.fail()
+}

@@ -1,0 +1,8 @@
+//! socket-course reference solutions: the code learners are asked to write, done the way we
+//! would like them to write it. Same modules and signatures as the `exercises` crate.
+//!
+//! One module per chapter; inside it, one file per exercise:
+//! - [`ch01_addresses`]: sockets, addresses and ports: which range a port is in, reading
+//!   `host:port` text, letting the OS choose a port.
+
+pub mod ch01_addresses;

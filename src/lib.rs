@@ -1,0 +1,17 @@
+//! The switch: this crate is the learner's `exercises`, or with `--features solutions` the
+//! reference `solutions`. Tests and command-line programs use `socket_course::...` and so run
+//! whichever side is switched in.
+//!
+//! `cargo test` grades your exercises; `cargo test --features solutions` proves the reference.
+
+#[cfg(not(feature = "solutions"))]
+pub use exercises::*;
+#[cfg(feature = "solutions")]
+pub use solutions::*;
+
+/// Which side is switched in: `"exercises"` or `"solutions"`. Programs mention it in `--help`.
+pub const SIDE: &str = if cfg!(feature = "solutions") {
+    "solutions"
+} else {
+    "exercises"
+};
