@@ -87,7 +87,7 @@ fn bad_text_is_rejected_with_the_matching_error(
 // Exercise 1.3: the port the OS chooses
 
 #[test]
-fn bind_ephemeral_reports_the_port_its_socket_is_bound_to() {
+fn ephemeral_port_is_the_one_the_socket_is_bound_to() {
     let (socket, port) = call_learner(bind_ephemeral).expect("bind_ephemeral returned an error");
     assert_ne!(
         port, 0,
@@ -104,7 +104,7 @@ fn bind_ephemeral_reports_the_port_its_socket_is_bound_to() {
 }
 
 #[test]
-fn the_returned_socket_receives_what_is_sent_to_that_port() {
+fn ephemeral_socket_receives_what_is_sent_to_its_port() {
     let (socket, port) = call_learner(bind_ephemeral).expect("bind_ephemeral returned an error");
     socket.set_read_timeout(Some(net::IO_TIMEOUT)).unwrap();
     let target = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
@@ -133,7 +133,7 @@ fn the_returned_socket_receives_what_is_sent_to_that_port() {
 }
 
 #[test]
-fn two_calls_get_two_different_ports() {
+fn ephemeral_ports_of_two_open_sockets_differ() {
     // Both sockets stay open, so a port that was chosen by hand could not be bound twice.
     let (_first, first_port) = call_learner(bind_ephemeral).expect("first call returned an error");
     let (_second, second_port) =

@@ -82,6 +82,7 @@ impl ChildGuard {
     /// Waits for the contract's first stderr line, `listening on IP:PORT`, and returns the
     /// address. Fails the test if the child exits first, prints something else, or is silent
     /// past [`STARTUP_DEADLINE`].
+    #[track_caller]
     pub fn listening_addr(&mut self) -> SocketAddr {
         let line = self.expect_line(Stream::Stderr, STARTUP_DEADLINE);
         match line
@@ -97,6 +98,7 @@ impl ChildGuard {
     }
 
     /// The next line on `stream` within [`LINE_DEADLINE`]; fails the test otherwise.
+    #[track_caller]
     pub fn expect_line(&mut self, stream: Stream, within: Duration) -> String {
         match self.next_line(stream, within) {
             Ok(line) => line,
@@ -119,11 +121,13 @@ impl ChildGuard {
     }
 
     /// The next stdout line within [`LINE_DEADLINE`]; fails the test otherwise.
+    #[track_caller]
     pub fn stdout_line(&mut self) -> String {
         self.expect_line(Stream::Stdout, LINE_DEADLINE)
     }
 
     /// The next stderr line within [`LINE_DEADLINE`]; fails the test otherwise.
+    #[track_caller]
     pub fn stderr_line(&mut self) -> String {
         self.expect_line(Stream::Stderr, LINE_DEADLINE)
     }
@@ -145,6 +149,7 @@ impl ChildGuard {
     }
 
     /// Writes `text` to the child's stdin (add the `\n` yourself).
+    #[track_caller]
     pub fn write_stdin(&mut self, text: &str) {
         let result = match self.stdin.as_mut() {
             Some(stdin) => stdin
@@ -167,6 +172,7 @@ impl ChildGuard {
 
     /// Waits for the child to exit within `within` and returns its status together with the
     /// rest of its output; fails the test (and kills the child on drop) if it does not exit.
+    #[track_caller]
     pub fn wait_exit(&mut self, within: Duration) -> Exited {
         let deadline = Deadline::after(within);
         loop {
@@ -193,6 +199,7 @@ impl ChildGuard {
 
     /// Fails the test with `message`, the exit status if known, and everything the child
     /// printed so far.
+    #[track_caller]
     pub fn fail(&mut self, message: &str) -> ! {
         let mut text = format!("{message}\n");
         let mut shown = self.seen.clone();

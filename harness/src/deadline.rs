@@ -18,6 +18,7 @@ pub const LEARNER_DEADLINE: Duration = Duration::from_secs(5);
 /// test if it panics or does not return within [`LEARNER_DEADLINE`].
 ///
 /// Sockets go in by value: hand the code under test a `try_clone` of a socket the test keeps.
+#[track_caller]
 pub fn call_learner<T, F>(f: F) -> T
 where
     T: Send + 'static,
@@ -27,6 +28,7 @@ where
 }
 
 /// [`call_learner`] with an explicit deadline.
+#[track_caller]
 pub fn call_learner_within<T, F>(deadline: Duration, f: F) -> T
 where
     T: Send + 'static,

@@ -100,6 +100,7 @@ impl Report {
     }
 
     /// Panics with the report: the way a test fails.
+    #[track_caller]
     pub fn fail(self) -> ! {
         panic!("{self}")
     }
@@ -134,6 +135,7 @@ impl std::fmt::Display for Report {
 }
 
 /// Fails the test with a [`Report`] unless `got == expected`.
+#[track_caller]
 pub fn expect_bytes(what: &str, expected: &[u8], got: &[u8], exchange: Option<&Exchange>) {
     if expected == got {
         return;

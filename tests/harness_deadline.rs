@@ -1,0 +1,65 @@
+//! Self-tests of the harness's deadlines: learner code that returns, panics or never returns.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{Duration, Instant};
+
+use course_harness::deadline::panic_message;
+use course_harness::{call_learner, call_learner_within};
+
+/// Runs `f`, which must panic, and returns its panic message.
+fn panic_text(f: impl FnOnce()) -> String {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(()) => panic!("expected a panic, but the call returned"),
+        Err(payload) => panic_message(&*payload),
+    }
+}
+
+#[test]
+fn the_value_of_code_that_returns_is_passed_through() {
+    assert_eq!(call_learner(|| 6 * 7), 42);
+}
+
+#[test]
+fn a_stub_fails_at_once_with_its_panic_message() {
+    let started = Instant::now();
+    let text = panic_text(|| {
+        call_learner(|| -> u16 { todo!() });
+    });
+    assert_eq!(text, "your code panicked: not yet implemented");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn an_endless_loop_fails_at_the_deadline_instead_of_hanging() {
+    let started = Instant::now();
+    let text = panic_text(|| {
+        // A stub replaced by `loop {}`: it spins forever, and the test must still end.
+        #[allow(clippy::empty_loop)]
+        call_learner_within(Duration::from_millis(300), || -> u16 {
+            loop {}
+        });
+    });
+    assert_eq!(text, "timed out: your code did not return within 0.3 s");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_secs(3),
+        "took {took:?}"
+    );
+}
+
+#[test]
+fn code_blocked_in_recv_fails_at_the_deadline() {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let text = panic_text(|| {
+        let _ = call_learner_within(Duration::from_millis(300), move || {
+            // No read timeout and nobody sends: this recv would block forever.
+            let mut buf = [0u8; 16];
+            socket.recv(&mut buf)
+        });
+    });
+    assert_eq!(text, "timed out: your code did not return within 0.3 s");
+}
