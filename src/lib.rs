@@ -4,6 +4,8 @@
 //!
 //! `cargo test` grades your exercises; `cargo test --features solutions` proves the reference.
 
+pub mod cli;
+
 #[cfg(not(feature = "solutions"))]
 pub use exercises::*;
 #[cfg(feature = "solutions")]

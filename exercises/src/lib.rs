@@ -6,9 +6,12 @@
 //! One module per chapter; inside it, one file per exercise:
 //! - [`ch01_addresses`]: sockets, addresses and ports: which range a port is in, reading
 //!   `host:port` text, letting the OS choose a port.
+//! - [`ch02_udp`]: UDP basics: receive a datagram, refuse oversized ones, answer requests,
+//!   wait for a reply with a timeout.
 
 // Stubs take arguments they do not use yet and import what the solution will need:
 // keep the build warning-free until you fill them in.
 #![allow(unused_variables, dead_code, unused_imports)]
 
 pub mod ch01_addresses;
+pub mod ch02_udp;

@@ -197,6 +197,16 @@ impl ChildGuard {
         }
     }
 
+    /// Fails the test, with the child's exit status and output, if the child has exited. Tests
+    /// call it while they wait for something else (a reply on a socket) so that a crashed
+    /// program is reported at once, not after a timeout.
+    #[track_caller]
+    pub fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            self.fail(&format!("`{}` exited early ({status})", self.name));
+        }
+    }
+
     /// Fails the test with `message`, the exit status if known, and everything the child
     /// printed so far.
     #[track_caller]

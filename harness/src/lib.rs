@@ -10,18 +10,24 @@
 //! - [`net`]: loopback sockets with read/write timeouts, `accept` and `connect` with deadlines.
 //! - [`child`]: [`ChildGuard`], a spawned program that is killed and reaped on drop, whose
 //!   output is read on threads, and whose early exit is noticed at once.
+//! - [`peer`]: [`Peer`], a test's UDP socket that records what it sends and receives.
 //! - [`exchange`]: [`Exchange`] records who sent what to whom and renders it as a mermaid
 //!   `sequenceDiagram`, so a failing test can show the wire exchange.
 //! - [`show`]: byte strings rendered for humans, and failure reports built from them.
+//! - [`capture`]: [`SharedOutput`], a writer the test can read back (a stand-in for stdout).
 //! - [`book`]: checks that keep the English and Japanese mdBooks in step.
 
 pub mod book;
+pub mod capture;
 pub mod child;
 pub mod deadline;
 pub mod exchange;
 pub mod net;
+pub mod peer;
 pub mod show;
 
+pub use capture::SharedOutput;
 pub use child::ChildGuard;
 pub use deadline::{Deadline, call_learner, call_learner_within};
 pub use exchange::Exchange;
+pub use peer::Peer;

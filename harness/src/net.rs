@@ -17,15 +17,28 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
 /// The largest datagram a UDP socket can receive; reading into this many bytes never truncates.
 pub const MAX_DATAGRAM: usize = 65_536;
 
-/// A UDP socket bound to `127.0.0.1:0` (the OS picks the port) with read and write timeouts.
+/// Socket buffer size the harness asks for: room for several of the largest datagrams.
+/// (macOS, for one, refuses to send a datagram larger than the send buffer, 9,216 bytes by
+/// default.)
+pub const SOCKET_BUFFER: usize = 4 * MAX_DATAGRAM;
+
+/// A UDP socket bound to `127.0.0.1:0` (the OS picks the port) with read and write timeouts
+/// and buffers large enough for 65,507-byte datagrams.
 pub fn udp_socket() -> UdpSocket {
     let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
         .expect("test setup: could not bind a UDP socket to 127.0.0.1:0");
+    prepare_udp(&socket).expect("test setup: could not set timeouts and buffers on a UDP socket");
     socket
-        .set_read_timeout(Some(IO_TIMEOUT))
-        .and_then(|()| socket.set_write_timeout(Some(IO_TIMEOUT)))
-        .expect("test setup: could not set timeouts on a UDP socket");
-    socket
+}
+
+/// Gives a UDP socket (the test's own, or one that learner code returned) the harness's read
+/// and write timeouts and large send and receive buffers.
+pub fn prepare_udp(socket: &UdpSocket) -> io::Result<()> {
+    socket.set_read_timeout(Some(IO_TIMEOUT))?;
+    socket.set_write_timeout(Some(IO_TIMEOUT))?;
+    let sock = socket2::SockRef::from(socket);
+    sock.set_send_buffer_size(SOCKET_BUFFER)?;
+    sock.set_recv_buffer_size(SOCKET_BUFFER)
 }
 
 /// A TCP listener bound to `127.0.0.1:0`.

@@ -4,5 +4,8 @@
 //! One module per chapter; inside it, one file per exercise:
 //! - [`ch01_addresses`]: sockets, addresses and ports: which range a port is in, reading
 //!   `host:port` text, letting the OS choose a port.
+//! - [`ch02_udp`]: UDP basics: receive a datagram, refuse oversized ones, answer requests,
+//!   wait for a reply with a timeout.
 
 pub mod ch01_addresses;
+pub mod ch02_udp;

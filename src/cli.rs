@@ -1,0 +1,84 @@
+//! Pieces the command-line programs in `src/bin/` share, so each program reads as its article's
+//! program and nothing else: binding with a clear error, the `listening on` line, showing
+//! received bytes, and the contract's exit codes.
+
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::process::exit;
+use std::time::Duration;
+
+/// Exit code for a runtime failure: refused, unreachable, timed out, retries spent.
+pub const EXIT_FAILURE: i32 = 1;
+/// Exit code for a usage or configuration error (clap uses it for bad flags, too).
+pub const EXIT_USAGE: i32 = 2;
+
+/// Prints `error: MESSAGE` on stderr and exits with `code`.
+pub fn fail(code: i32, message: impl std::fmt::Display) -> ! {
+    eprintln!("error: {message}");
+    exit(code)
+}
+
+/// Binds a UDP socket to `addr`, or exits with a message that names the address.
+pub fn bind_udp(addr: SocketAddr) -> UdpSocket {
+    UdpSocket::bind(addr).unwrap_or_else(|e| fail(EXIT_FAILURE, format!("cannot bind {addr}: {e}")))
+}
+
+/// Prints the contract's first stderr line, `listening on IP:PORT`, with the real address
+/// (after port 0 was replaced by the port the OS chose).
+pub fn announce(socket: &UdpSocket) {
+    match socket.local_addr() {
+        Ok(addr) => eprintln!("listening on {addr}"),
+        Err(e) => fail(
+            EXIT_FAILURE,
+            format!("the socket has no local address: {e}"),
+        ),
+    }
+}
+
+/// The loopback address of the same family as `server`, port 0: where a client binds.
+/// Bound to loopback, a client cannot send anywhere but to this machine.
+pub fn loopback_for(server: SocketAddr) -> SocketAddr {
+    match server {
+        SocketAddr::V4(_) => (Ipv4Addr::LOCALHOST, 0).into(),
+        SocketAddr::V6(_) => (Ipv6Addr::LOCALHOST, 0).into(),
+    }
+}
+
+/// Received bytes as one printable line: invalid UTF-8 shown as `�`, control characters
+/// (a newline inside a datagram, say) escaped so that one message stays one line.
+pub fn printable(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// A clap value parser for a number of seconds (`0.5`, `5`); `positive` rejects zero.
+pub fn seconds(text: &str, positive: bool) -> Result<Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !secs.is_finite() || secs < 0.0 || (positive && secs == 0.0) {
+        let least = if positive { "more than 0" } else { "0 or more" };
+        return Err(format!("`{text}`: the number of seconds must be {least}"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Whether an error on a UDP server's socket concerns one datagram or one peer only, so the
+/// server should report it and go on serving. Windows reports an ICMP "port unreachable"
+/// (a client that went away) on the next receive as `ConnectionReset`.
+pub fn affects_one_peer(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::Interrupted
+    )
+}
