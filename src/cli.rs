@@ -24,9 +24,9 @@ pub fn bind_udp(addr: SocketAddr) -> UdpSocket {
 }
 
 /// Prints the contract's first stderr line, `listening on IP:PORT`, with the real address
-/// (after port 0 was replaced by the port the OS chose).
-pub fn announce(socket: &UdpSocket) {
-    match socket.local_addr() {
+/// (after port 0 was replaced by the port the OS chose): pass `socket.local_addr()`.
+pub fn announce(local_addr: io::Result<SocketAddr>) {
+    match local_addr {
         Ok(addr) => eprintln!("listening on {addr}"),
         Err(e) => fail(
             EXIT_FAILURE,

@@ -8,9 +8,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use course_harness::ChildGuard;
 use course_harness::child::{NoLine, Stream};
 use course_harness::deadline::panic_message;
+use course_harness::{ChildGuard, Exchange, Peer};
 
 const ROLE: &str = "HARNESS_CHILD_ROLE";
 
@@ -174,4 +174,24 @@ fn dropping_the_guard_kills_and_reaps_the_child() {
     drop(child);
     // Killed and reaped: the child's socket is closed, so its port is free again.
     UdpSocket::bind(addr).unwrap_or_else(|e| panic!("{addr} is still in use after drop: {e}"));
+}
+
+#[test]
+fn waiting_for_a_datagram_notices_a_crashed_program_at_once() {
+    let mut child = spawn("crash");
+    let peer = Peer::new(&Exchange::new(), "test");
+    let started = Instant::now();
+    let text = panic_text(|| {
+        let _ = peer.recv_while_running(&mut child);
+    });
+    // The socket's read timeout is 5 s; the crash must be reported long before that.
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        text.contains("exited early") && text.contains("about to fail"),
+        "{text}"
+    );
 }

@@ -63,3 +63,28 @@ fn code_blocked_in_recv_fails_at_the_deadline() {
     });
     assert_eq!(text, "timed out: your code did not return within 0.3 s");
 }
+
+#[test]
+fn code_started_in_the_background_gives_its_result_when_finished() {
+    let (tx, rx) = std::sync::mpsc::channel::<u8>();
+    let mut running = course_harness::start_learner(move || rx.recv().unwrap() * 2);
+    assert!(!running.is_finished(), "it waits for the test's part");
+    tx.send(21).unwrap();
+    assert_eq!(running.finish(), 42);
+}
+
+#[test]
+fn check_reports_a_background_panic_at_once() {
+    let mut running = course_harness::start_learner(|| -> u8 { todo!() });
+    let started = Instant::now();
+    let text = panic_text(move || running.check());
+    assert_eq!(text, "your code panicked: not yet implemented");
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
+fn background_code_that_never_returns_times_out_when_finished() {
+    let running = course_harness::start_learner(|| std::thread::sleep(Duration::from_secs(3600)));
+    let text = panic_text(move || running.finish_within(Duration::from_millis(200)));
+    assert_eq!(text, "timed out: your code did not return within 0.2 s");
+}

@@ -8,10 +8,13 @@
 //!   `host:port` text, letting the OS choose a port.
 //! - [`ch02_udp`]: UDP basics: receive a datagram, refuse oversized ones, answer requests,
 //!   wait for a reply with a timeout.
+//! - [`ch03_tcp`]: TCP basics: an echo server, a client that half-closes, reading whole lines
+//!   from a byte stream.
 
 // Stubs take arguments they do not use yet and import what the solution will need:
 // keep the build warning-free until you fill them in.
-#![allow(unused_variables, dead_code, unused_imports)]
+#![allow(unused_variables, unused_mut, dead_code, unused_imports)]
 
 pub mod ch01_addresses;
 pub mod ch02_udp;
+pub mod ch03_tcp;

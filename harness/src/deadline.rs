@@ -6,7 +6,8 @@
 //! message and the process ends when the test binary does.
 
 use std::any::Any;
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -34,26 +35,86 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
+    start_learner(f).finish_within(deadline)
+}
+
+/// Starts `f` (a call into learner code) on its own thread and returns at once, for code that
+/// only returns when the test has done its part (a server that returns when its client
+/// leaves) or never (a server loop). See [`Running`].
+pub fn start_learner<T, F>(f: F) -> Running<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
     let (tx, rx) = mpsc::channel();
-    let handle = thread::Builder::new()
+    thread::Builder::new()
         .name("learner-code".into())
         .spawn(move || {
-            // The receiver may be gone if the test already gave up; nothing to do then.
-            let _ = tx.send(f());
+            // The panic is caught to hand its message to the test; the panic hook has already
+            // printed where it happened. The receiver may be gone if the test gave up.
+            let _ = tx.send(panic::catch_unwind(AssertUnwindSafe(f)));
         })
         .expect("test setup: could not spawn a thread for the learner's code");
+    Running {
+        outcome: rx,
+        finished: None,
+    }
+}
 
-    match rx.recv_timeout(deadline) {
-        Ok(value) => value,
-        Err(RecvTimeoutError::Timeout) => panic!(
-            "timed out: your code did not return within {}",
-            format_duration(deadline)
-        ),
-        // The sender was dropped without sending: the thread panicked (a `todo!()` stub, say).
-        Err(RecvTimeoutError::Disconnected) => match handle.join() {
+/// Learner code running on its own thread (from [`start_learner`]).
+pub struct Running<T> {
+    outcome: Receiver<thread::Result<T>>,
+    finished: Option<thread::Result<T>>,
+}
+
+impl<T> Running<T> {
+    /// Waits at most [`LEARNER_DEADLINE`] for the code to return and gives back its result.
+    #[track_caller]
+    pub fn finish(self) -> T {
+        self.finish_within(LEARNER_DEADLINE)
+    }
+
+    /// Waits at most `deadline` for the code to return and gives back its result; fails the
+    /// test with "timed out: ..." or "your code panicked: ..." otherwise.
+    #[track_caller]
+    pub fn finish_within(mut self, deadline: Duration) -> T {
+        let outcome = match self.finished.take() {
+            Some(outcome) => outcome,
+            None => match self.outcome.recv_timeout(deadline) {
+                Ok(outcome) => outcome,
+                Err(_) => panic!(
+                    "timed out: your code did not return within {}",
+                    format_duration(deadline)
+                ),
+            },
+        };
+        match outcome {
+            Ok(value) => value,
             Err(payload) => panic!("your code panicked: {}", panic_message(&*payload)),
-            Ok(()) => unreachable!("the learner thread ended without sending or panicking"),
-        },
+        }
+    }
+
+    /// Fails the test at once if the code has panicked. Call it when the test's own I/O with
+    /// the code fails, so the learner sees the panic, not a consequence of it.
+    #[track_caller]
+    pub fn check(&mut self) {
+        if self.finished.is_none() {
+            // A panicking thread drops its sockets first; give it a moment to report.
+            if let Ok(outcome) = self.outcome.recv_timeout(Duration::from_millis(100)) {
+                self.finished = Some(outcome);
+            }
+        }
+        if let Some(Err(payload)) = &self.finished {
+            panic!("your code panicked: {}", panic_message(&**payload));
+        }
+    }
+
+    /// Whether the code has returned (or panicked) already.
+    pub fn is_finished(&mut self) -> bool {
+        if self.finished.is_none() {
+            self.finished = self.outcome.try_recv().ok();
+        }
+        self.finished.is_some()
     }
 }
 

@@ -6,7 +6,8 @@
 //!
 //! Map of the modules:
 //! - [`deadline`]: run learner code on its own thread and give up after a deadline with
-//!   "timed out: your code did not return within N s" instead of hanging.
+//!   "timed out: your code did not return within N s" instead of hanging; or start it in the
+//!   background ([`start_learner`]) while the test plays the other side.
 //! - [`net`]: loopback sockets with read/write timeouts, `accept` and `connect` with deadlines.
 //! - [`child`]: [`ChildGuard`], a spawned program that is killed and reaped on drop, whose
 //!   output is read on threads, and whose early exit is noticed at once.
@@ -14,6 +15,7 @@
 //! - [`exchange`]: [`Exchange`] records who sent what to whom and renders it as a mermaid
 //!   `sequenceDiagram`, so a failing test can show the wire exchange.
 //! - [`show`]: byte strings rendered for humans, and failure reports built from them.
+//! - [`split`]: [`SplitReads`], a reader that cuts the data where the test says.
 //! - [`capture`]: [`SharedOutput`], a writer the test can read back (a stand-in for stdout).
 //! - [`book`]: checks that keep the English and Japanese mdBooks in step.
 
@@ -25,9 +27,11 @@ pub mod exchange;
 pub mod net;
 pub mod peer;
 pub mod show;
+pub mod split;
 
 pub use capture::SharedOutput;
 pub use child::ChildGuard;
-pub use deadline::{Deadline, call_learner, call_learner_within};
+pub use deadline::{Deadline, Running, call_learner, call_learner_within, start_learner};
 pub use exchange::Exchange;
 pub use peer::Peer;
+pub use split::SplitReads;

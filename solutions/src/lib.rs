@@ -6,6 +6,9 @@
 //!   `host:port` text, letting the OS choose a port.
 //! - [`ch02_udp`]: UDP basics: receive a datagram, refuse oversized ones, answer requests,
 //!   wait for a reply with a timeout.
+//! - [`ch03_tcp`]: TCP basics: an echo server, a client that half-closes, reading whole lines
+//!   from a byte stream.
 
 pub mod ch01_addresses;
 pub mod ch02_udp;
+pub mod ch03_tcp;

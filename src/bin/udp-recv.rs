@@ -25,7 +25,7 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     let socket = cli::bind_udp(args.bind);
-    cli::announce(&socket);
+    cli::announce(socket.local_addr());
     let mut received = 0;
     while args.count.is_none_or(|count| received < count) {
         match recv_limited(&socket, args.max_size) {

@@ -28,7 +28,7 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     let socket = cli::bind_udp(args.bind);
-    cli::announce(&socket);
+    cli::announce(socket.local_addr());
 
     if args.once {
         return match recv_limited(&socket, args.max_size) {

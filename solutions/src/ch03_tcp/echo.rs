@@ -1,0 +1,68 @@
+//! Exercise 3.1: the echo server of articles B and D.
+//!
+//! Scenario: article B's server sends back exactly what it receives; article D's prefixes
+//! `Receive: `. Both serve one client at a time, and a client that leaves must not stop the
+//! server. Goal: [`echo_connection`] serves one connection until the client closes, and
+//! [`serve`] accepts clients one after another, forever.
+//! The tests check exact echoes, the prefix, a megabyte that comes back whole, clients that
+//! leave or reset, and that a second client waits while the first is served.
+
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream};
+
+// ANCHOR: echo_connection
+/// Serves one connection: for each chunk read, writes `prefix` + chunk back, until the client
+/// closes its side. Returns how many bytes the client sent.
+pub fn echo_connection(mut stream: TcpStream, prefix: &[u8]) -> io::Result<u64> {
+    let peer = stream.peer_addr()?;
+    let mut buf = [0u8; 4096];
+    let mut total = 0;
+    loop {
+        let len = match stream.read(&mut buf) {
+            // Zero bytes: the client shut down its writing side. Nothing more will come.
+            Ok(0) => return Ok(total),
+            Ok(len) => len,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let chunk = &buf[..len];
+        println!(
+            "from {peer}: \"{}\"",
+            String::from_utf8_lossy(chunk).escape_debug()
+        );
+        // One write_all for prefix and chunk: write_all loops until every byte is handed to
+        // the OS, and keeping them in one buffer lets them travel together.
+        stream.write_all(&[prefix, chunk].concat())?;
+        total += len as u64;
+    }
+    // `stream` is dropped here, which closes the connection: the client reads end-of-file.
+}
+// ANCHOR_END: echo_connection
+
+// ANCHOR: serve
+/// Accepts connections on `listener` one at a time and echoes each with [`echo_connection`].
+/// Returns only if accepting itself fails for good.
+pub fn serve(listener: &TcpListener, prefix: &[u8]) -> io::Result<()> {
+    loop {
+        let (stream, peer) = match listener.accept() {
+            Ok(accepted) => accepted,
+            // A client that gave up before we accepted it: its problem, not the server's.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted
+                ) =>
+            {
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        eprintln!("{peer} connected");
+        // One client's error (a reset, say) ends that client only; the loop goes on.
+        match echo_connection(stream, prefix) {
+            Ok(bytes) => eprintln!("{peer} closed the connection after {bytes} bytes"),
+            Err(e) => eprintln!("{peer}: {e}"),
+        }
+    }
+}
+// ANCHOR_END: serve

@@ -1,0 +1,114 @@
+//! Exercise 3.3: framing: read whole lines from a byte stream.
+//!
+//! Scenario: the articles read with one `recv(1024)` and treat what comes as one message. On
+//! a real network, and sometimes on loopback, a message arrives in pieces, or two arrive
+//! together. Goal: a reader that returns one line at a time, however the bytes were split,
+//! that tells a clean end of the stream from one that stops in the middle of a line, and that
+//! never lets a peer make it buffer without limit.
+//! The tests deliver bytes one at a time, cut lines and UTF-8 characters in two, put two lines
+//! in one write, end mid-line, and send a line that is not UTF-8 or is far too long.
+
+use std::fmt;
+use std::io::{self, Read};
+
+/// The longest line accepted, in bytes. A peer that sends more without a newline is cut off.
+pub const MAX_LINE: usize = 64 * 1024;
+
+// ANCHOR: error
+/// Why no line was returned.
+#[derive(Debug)]
+pub enum LineError {
+    /// The stream ended in the middle of a line; `partial` is what had arrived of it.
+    UnexpectedEof { partial: Vec<u8> },
+    /// More than [`MAX_LINE`] bytes without a newline. Close the connection: what follows is
+    /// the rest of a line that was not read.
+    TooLong,
+    /// A complete line that is not UTF-8 (its bytes, without the newline). The next line can
+    /// still be read.
+    InvalidUtf8(Vec<u8>),
+    /// Reading from the stream failed (a reset, a timeout).
+    Io(io::Error),
+}
+// ANCHOR_END: error
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LineError::UnexpectedEof { partial } => {
+                write!(
+                    f,
+                    "the stream ended in the middle of a line ({} bytes without a newline)",
+                    partial.len()
+                )
+            }
+            LineError::TooLong => write!(f, "a line longer than {MAX_LINE} bytes"),
+            LineError::InvalidUtf8(bytes) => {
+                write!(f, "a line of {} bytes that is not UTF-8", bytes.len())
+            }
+            LineError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for LineError {}
+
+// ANCHOR: reader
+/// Reads `\n`-terminated lines from a byte stream.
+pub struct LineReader<R> {
+    source: R,
+    /// Bytes read from `source` that do not form a whole line yet.
+    pending: Vec<u8>,
+}
+
+impl<R: Read> LineReader<R> {
+    /// A reader with nothing pending.
+    pub fn new(source: R) -> Self {
+        LineReader {
+            source,
+            pending: Vec::new(),
+        }
+    }
+    // ANCHOR_END: reader
+
+    // ANCHOR: read_line
+    /// The next line, without its `\n` (and without a `\r` before it); `Ok(None)` when the
+    /// stream ended cleanly, after a complete line.
+    pub fn read_line(&mut self) -> Result<Option<String>, LineError> {
+        loop {
+            // 1. A whole line already here? Take it out of `pending`.
+            if let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+                let mut line: Vec<u8> = self.pending.drain(..=end).collect();
+                line.pop();
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                return String::from_utf8(line)
+                    .map(Some)
+                    .map_err(|e| LineError::InvalidUtf8(e.into_bytes()));
+            }
+            if self.pending.len() > MAX_LINE {
+                self.pending.clear();
+                return Err(LineError::TooLong);
+            }
+            // 2. Not yet: read more. Whatever arrives is appended; it may hold half a line,
+            //    several lines, or half of a UTF-8 character.
+            let mut buf = [0u8; 4096];
+            let len = match self.source.read(&mut buf) {
+                Ok(len) => len,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(LineError::Io(e)),
+            };
+            // 3. End of stream: clean only if no partial line is waiting.
+            if len == 0 {
+                if self.pending.is_empty() {
+                    return Ok(None);
+                }
+                return Err(LineError::UnexpectedEof {
+                    partial: std::mem::take(&mut self.pending),
+                });
+            }
+            self.pending.extend_from_slice(&buf[..len]);
+        }
+    }
+    // ANCHOR_END: read_line
+}

@@ -1,0 +1,33 @@
+//! `tcp-server`: the TCP echo server of articles B and D. Serves one client at a time; each
+//! chunk it reads goes back with `--prefix` in front (empty: an exact echo).
+
+use std::net::{SocketAddr, TcpListener};
+use std::process::ExitCode;
+
+use clap::Parser;
+use socket_course::ch03_tcp::serve;
+use socket_course::cli::{self, EXIT_FAILURE};
+
+/// The TCP echo server of articles B and D: one client at a time, each chunk echoed with an
+/// optional prefix. Stop it with Ctrl-C.
+#[derive(Parser)]
+#[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
+struct Args {
+    /// Address to listen on, IP:PORT (port 0: the OS chooses a free port).
+    #[arg(long, default_value = "127.0.0.1:4000")]
+    bind: SocketAddr,
+    /// Text to put before each echoed chunk (article D uses `Receive: `).
+    #[arg(long, default_value = "")]
+    prefix: String,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let listener = TcpListener::bind(args.bind)
+        .unwrap_or_else(|e| cli::fail(EXIT_FAILURE, format!("cannot bind {}: {e}", args.bind)));
+    cli::announce(listener.local_addr());
+    match serve(&listener, args.prefix.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => cli::fail(EXIT_FAILURE, format!("accepting connections failed: {e}")),
+    }
+}

@@ -1,0 +1,64 @@
+//! Self-tests of the harness's socket helpers: split reads, resets, deadlines on accept.
+
+use std::io::{ErrorKind, Read, Write};
+use std::time::{Duration, Instant};
+
+use course_harness::net::{self, accept_within};
+use course_harness::{SharedOutput, SplitReads};
+
+fn pair() -> (std::net::TcpStream, std::net::TcpStream) {
+    let listener = net::tcp_listener();
+    let a = net::connect(listener.local_addr().unwrap()).unwrap();
+    let (b, _) = accept_within(&listener, net::IO_TIMEOUT).unwrap();
+    (a, b)
+}
+
+#[test]
+fn split_reads_return_pieces_of_the_chosen_sizes() {
+    let (mut a, b) = pair();
+    a.write_all(b"abcdefghij").unwrap();
+    drop(a);
+    let mut reader = SplitReads::new(b, &[1, 3]);
+    let mut buf = [0u8; 64];
+    let mut pieces = Vec::new();
+    loop {
+        let len = reader.read(&mut buf).unwrap();
+        if len == 0 {
+            break;
+        }
+        pieces.push(String::from_utf8(buf[..len].to_vec()).unwrap());
+    }
+    // Loopback delivered all ten bytes at once; the reader still cut them.
+    assert_eq!(pieces, ["a", "bcd", "efg", "hij"]);
+}
+
+#[test]
+fn a_reset_connection_is_seen_as_reset_by_the_peer() {
+    let (a, mut b) = pair();
+    net::reset(a);
+    let mut buf = [0u8; 8];
+    let err = b
+        .read(&mut buf)
+        .expect_err("a reset should be an error, not end-of-file");
+    assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+}
+
+#[test]
+fn accept_gives_up_at_its_deadline() {
+    let listener = net::tcp_listener();
+    let started = Instant::now();
+    let err = accept_within(&listener, Duration::from_millis(200)).expect_err("nobody connects");
+    assert_eq!(err.kind(), ErrorKind::TimedOut);
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn shared_output_collects_writes_from_every_clone() {
+    let output = SharedOutput::new();
+    let mut clone = output.clone();
+    std::thread::spawn(move || clone.write_all(b"from a thread"))
+        .join()
+        .unwrap()
+        .unwrap();
+    assert_eq!(output.contents(), b"from a thread");
+}
