@@ -174,25 +174,53 @@ impl ChildGuard {
     /// rest of its output; fails the test (and kills the child on drop) if it does not exit.
     #[track_caller]
     pub fn wait_exit(&mut self, within: Duration) -> Exited {
+        match self.exited_within(within) {
+            Some(exited) => exited,
+            None => self.fail(&format!(
+                "`{}` did not exit within {}",
+                self.name,
+                format_duration(within)
+            )),
+        }
+    }
+
+    /// [`ChildGuard::wait_exit`] for a client talking to `server`: fails at once, with the
+    /// server's output, if the server exits first (a client waiting for a crashed server
+    /// would otherwise wait out its whole deadline).
+    #[track_caller]
+    pub fn wait_exit_while_running(&mut self, server: &mut ChildGuard, within: Duration) -> Exited {
+        let deadline = Deadline::after(within);
+        loop {
+            if let Some(exited) = self.exited_within(Duration::from_millis(50)) {
+                return exited;
+            }
+            server.assert_running();
+            if deadline.expired() {
+                self.fail(&format!(
+                    "`{}` did not exit within {}",
+                    self.name,
+                    format_duration(within)
+                ));
+            }
+        }
+    }
+
+    /// The exit status and remaining output if the child exits within `within`.
+    pub fn exited_within(&mut self, within: Duration) -> Option<Exited> {
         let deadline = Deadline::after(within);
         loop {
             match self.child.try_wait() {
                 Ok(Some(status)) => {
                     let stdout = drain(&self.stdout);
                     let stderr = drain(&self.stderr);
-                    return Exited {
+                    return Some(Exited {
                         status,
                         stdout,
                         stderr,
-                    };
+                    });
                 }
                 Ok(None) if !deadline.expired() => thread::sleep(Duration::from_millis(10)),
-                Ok(None) => self.fail(&format!(
-                    "`{}` did not exit within {}",
-                    self.name,
-                    format_duration(within)
-                )),
-                Err(e) => self.fail(&format!("could not wait for `{}`: {e}", self.name)),
+                Ok(None) | Err(_) => return None,
             }
         }
     }

@@ -17,6 +17,7 @@
 //! - [`show`]: byte strings rendered for humans, and failure reports built from them.
 //! - [`split`]: [`SplitReads`], a reader that cuts the data where the test says.
 //! - [`capture`]: [`SharedOutput`], a writer the test can read back (a stand-in for stdout).
+//! - [`python`]: finding Python 3 for the interop tests (a failure only under `CI=true`).
 //! - [`book`]: checks that keep the English and Japanese mdBooks in step.
 
 pub mod book;
@@ -26,6 +27,7 @@ pub mod deadline;
 pub mod exchange;
 pub mod net;
 pub mod peer;
+pub mod python;
 pub mod show;
 pub mod split;
 

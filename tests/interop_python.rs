@@ -1,0 +1,109 @@
+//! The articles' Python programs talk to the course's Rust programs, and the other way round.
+//! The Python files in `tests/python/` are written the way the articles write them.
+//!
+//! Without Python 3 these tests print a note and do nothing, except under `CI=true`, where
+//! that is a failure.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use course_harness::ChildGuard;
+use course_harness::child::Exited;
+use course_harness::python::python3;
+
+fn script(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/python")
+        .join(name);
+    path.to_string_lossy().into_owned()
+}
+
+/// Starts a server program (`--bind 127.0.0.1:0` added) and reads its address.
+fn start(mut command: Command) -> (ChildGuard, SocketAddr) {
+    command.args(["--bind", "127.0.0.1:0"]);
+    let mut server = ChildGuard::spawn(command);
+    let addr = server.listening_addr();
+    (server, addr)
+}
+
+/// Runs a client with `stdin` to its end while `server` must stay up; at most 10 s.
+fn run_client(client: Command, stdin: &str, server: &mut ChildGuard) -> Exited {
+    let mut client = ChildGuard::spawn(client);
+    client.write_stdin(stdin);
+    client.close_stdin();
+    let exited = client.wait_exit_while_running(server, Duration::from_secs(10));
+    assert!(
+        exited.status.success(),
+        "{} failed: {exited:?}",
+        client.name()
+    );
+    exited
+}
+
+#[test]
+fn article_a_python_client_talks_to_udp_server() {
+    let Some(mut python) = python3() else { return };
+    let (mut server, addr) = start(Command::new(env!("CARGO_BIN_EXE_udp-server")));
+    python
+        .arg(script("article_a_udp_client.py"))
+        .args([addr.ip().to_string(), addr.port().to_string()]);
+    let exited = run_client(python, "hello\nこんにちは\nend\n", &mut server);
+    assert_eq!(
+        exited.stdout,
+        ["Success to receive message", "Success to receive message"]
+    );
+    assert!(server.stdout_line().ends_with(": hello"));
+    assert!(server.stdout_line().ends_with(": こんにちは"));
+}
+
+#[test]
+fn udp_client_waits_for_a_python_server_that_sleeps_before_replying() {
+    let Some(mut python) = python3() else { return };
+    python.arg(script("article_a_udp_server.py"));
+    let (mut server, addr) = start_python_server(python);
+    // The Python server sleeps 1 s before each reply; udp-client waits up to 5 s.
+    let mut client = Command::new(env!("CARGO_BIN_EXE_udp-client"));
+    client.args(["--server", &addr.to_string()]);
+    let exited = run_client(client, "hello from Rust\n", &mut server);
+    assert_eq!(exited.stdout, ["Success to receive message"]);
+    assert_eq!(server.stdout_line(), "hello from Rust");
+}
+
+/// The Python server takes HOST PORT arguments instead of `--bind`.
+fn start_python_server(mut python: Command) -> (ChildGuard, SocketAddr) {
+    python.args(["127.0.0.1", "0"]);
+    let mut server = ChildGuard::spawn(python);
+    let addr = server.listening_addr();
+    (server, addr)
+}
+
+#[test]
+fn article_d_python_client_gets_the_prefixed_reply() {
+    let Some(mut python) = python3() else { return };
+    let mut tcp_server = Command::new(env!("CARGO_BIN_EXE_tcp-server"));
+    tcp_server.args(["--prefix", "Receive: "]);
+    let (mut server, addr) = start(tcp_server);
+    python
+        .arg(script("article_d_tcp_client.py"))
+        .args([addr.ip().to_string(), addr.port().to_string()]);
+    let exited = run_client(python, "", &mut server);
+    assert_eq!(exited.stdout, ["Receive: Hello TCP"]);
+}
+
+#[test]
+fn article_b_python_echo_client_against_tcp_server() {
+    let Some(mut python) = python3() else { return };
+    let (mut server, addr) = start(Command::new(env!("CARGO_BIN_EXE_tcp-server")));
+    python
+        .arg(script("article_b_echo_client.py"))
+        .args([addr.ip().to_string(), addr.port().to_string()]);
+    let exited = run_client(python, "Hello world\nsecond\n\nnever sent\n", &mut server);
+    assert_eq!(exited.stdout, ["Hello world", "second"]);
+    let printed = [server.stdout_line(), server.stdout_line()];
+    assert!(
+        printed[0].contains("Hello world") && printed[1].contains("second"),
+        "{printed:?}"
+    );
+}
