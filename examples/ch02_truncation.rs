@@ -15,7 +15,11 @@ fn main() -> io::Result<()> {
     let mut small = [0u8; 16]; // like Python's recvfrom(16)
     match receiver.recv_from(&mut small) {
         Ok((len, from)) => {
-            println!("sent {} bytes, received {len} from {from}: {:?}", message.len(), String::from_utf8_lossy(&small[..len]));
+            println!(
+                "sent {} bytes, received {len} from {from}: {:?}",
+                message.len(),
+                String::from_utf8_lossy(&small[..len])
+            );
         }
         // Windows reports the cut as an error (WSAEMSGSIZE); the first 16 bytes are still in `small`.
         Err(e) => println!("recv_from failed: {e}"),

@@ -20,7 +20,10 @@ fn main() -> io::Result<()> {
         if len == 0 {
             break;
         }
-        println!("one read returned {len} bytes: {:?}", String::from_utf8_lossy(&buf[..len]));
+        println!(
+            "one read returned {len} bytes: {:?}",
+            String::from_utf8_lossy(&buf[..len])
+        );
     }
     // ANCHOR_END: stream
     Ok(())

@@ -9,186 +9,199 @@ use assert_cmd::Command;
 use course_harness::show::{Report, expect_bytes};
 use course_harness::{Exchange, call_learner, net};
 use rstest::rstest;
-use socket_course::ch01_addresses::{
-    AddrError, PortRange, bind_ephemeral, classify_port, parse_addr,
-};
+// `parse_addr` is also the name of a module there: import only the function.
+use socket_course::ch01_addresses::parse_addr::parse_addr;
+use socket_course::ch01_addresses::{AddrError, PortRange, bind_ephemeral, classify_port};
 
-// ---------------------------------------------------------------------------------------------
-// Exercise 1.1: port ranges
+/// Exercise 1.1: `cargo test --test ch01_addresses port_range`
+mod port_range {
+    use super::*;
 
-#[rstest]
-#[case::zero(0, PortRange::WellKnown)]
-#[case::http(80, PortRange::WellKnown)]
-#[case::last_well_known(1023, PortRange::WellKnown)]
-#[case::first_registered(1024, PortRange::Registered)]
-#[case::article_b_tcp_server(4000, PortRange::Registered)]
-#[case::article_a_udp_server(8890, PortRange::Registered)]
-#[case::article_c_chat(12345, PortRange::Registered)]
-#[case::last_registered(49151, PortRange::Registered)]
-#[case::first_dynamic(49152, PortRange::Dynamic)]
-#[case::article_d(50000, PortRange::Dynamic)]
-#[case::article_e(50007, PortRange::Dynamic)]
-#[case::last_port(65535, PortRange::Dynamic)]
-fn a_port_falls_in_its_iana_range(#[case] port: u16, #[case] expected: PortRange) {
-    let got = call_learner(move || classify_port(port));
-    assert_eq!(
-        got, expected,
-        "classify_port({port}) should be {expected:?}"
-    );
-}
-
-// ---------------------------------------------------------------------------------------------
-// Exercise 1.2: host:port text
-
-#[rstest]
-#[case::ipv4("127.0.0.1:8890", &["127.0.0.1:8890"])]
-#[case::ipv6_in_brackets("[::1]:8890", &["[::1]:8890"])]
-#[case::localhost_names_both_loopbacks("localhost:50000", &["127.0.0.1:50000", "[::1]:50000"])]
-#[case::localhost_in_capitals("LocalHost:4000", &["127.0.0.1:4000", "[::1]:4000"])]
-#[case::port_zero_lets_the_os_choose("127.0.0.1:0", &["127.0.0.1:0"])]
-#[case::highest_port("[::1]:65535", &["[::1]:65535"])]
-#[case::all_interfaces("0.0.0.0:12345", &["0.0.0.0:12345"])]
-fn good_text_parses_into_its_addresses(#[case] text: &'static str, #[case] expected: &[&str]) {
-    let expected: Vec<SocketAddr> = expected.iter().map(|a| a.parse().unwrap()).collect();
-    let got = call_learner(move || parse_addr(text));
-    assert_eq!(got, Ok(expected), "parse_addr({text:?})");
-}
-
-#[rstest]
-#[case::no_port("127.0.0.1", AddrError::MissingPort)]
-#[case::colon_but_no_port("localhost:", AddrError::MissingPort)]
-#[case::ipv6_without_port("[::1]", AddrError::MissingPort)]
-#[case::empty_text("", AddrError::MissingPort)]
-#[case::port_is_a_name("localhost:http", AddrError::InvalidPort("http".into()))]
-#[case::negative_port("localhost:-1", AddrError::InvalidPort("-1".into()))]
-#[case::port_just_too_large("localhost:65536", AddrError::PortOutOfRange("65536".into()))]
-#[case::port_far_too_large("127.0.0.1:99999999999", AddrError::PortOutOfRange("99999999999".into()))]
-#[case::no_host(":8890", AddrError::EmptyHost)]
-#[case::ipv6_without_brackets("::1:8890", AddrError::Ipv6NeedsBrackets)]
-#[case::octet_too_large("256.0.0.1:80", AddrError::InvalidHost("256.0.0.1".into()))]
-#[case::other_names_are_not_looked_up("example.com:80", AddrError::InvalidHost("example.com".into()))]
-#[case::unclosed_bracket("[::1:8890", AddrError::InvalidHost("[::1:8890".into()))]
-#[case::ipv4_in_brackets("[127.0.0.1]:80", AddrError::InvalidHost("[127.0.0.1]".into()))]
-fn bad_text_is_rejected_with_the_matching_error(
-    #[case] text: &'static str,
-    #[case] expected: AddrError,
-) {
-    let got = call_learner(move || parse_addr(text));
-    // The error's kind is the spec; the text it carries is yours to choose.
-    match got {
-        Err(e) if discriminant(&e) == discriminant(&expected) => {}
-        other => {
-            panic!("parse_addr({text:?}) returned {other:?}; expected an error like {expected:?}")
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Exercise 1.3: the port the OS chooses
-
-#[test]
-fn ephemeral_port_is_the_one_the_socket_is_bound_to() {
-    let (socket, port) = call_learner(bind_ephemeral).expect("bind_ephemeral returned an error");
-    assert_ne!(
-        port, 0,
-        "port 0 only means \"any port\": return the port the OS actually chose"
-    );
-    let bound = socket
-        .local_addr()
-        .expect("the returned socket has no local address");
-    assert_eq!(
-        bound,
-        SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
-        "the socket should be bound to 127.0.0.1 and the port you returned"
-    );
-}
-
-#[test]
-fn ephemeral_socket_receives_what_is_sent_to_its_port() {
-    let (socket, port) = call_learner(bind_ephemeral).expect("bind_ephemeral returned an error");
-    socket.set_read_timeout(Some(net::IO_TIMEOUT)).unwrap();
-    let target = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let sender = net::udp_socket();
-    let exchange = Exchange::new();
-    exchange.name(sender.local_addr().unwrap(), "test");
-    exchange.name(target, "your socket");
-
-    sender.send_to(b"hello, port", target).unwrap();
-    exchange.sent(sender.local_addr().unwrap(), target, b"hello, port");
-    match net::recv_datagram(&socket) {
-        Ok((data, _from)) => expect_bytes(
-            "the datagram your socket received",
-            b"hello, port",
-            &data,
-            Some(&exchange),
-        ),
-        Err(e) => {
-            Report::new("the datagram sent to the port you reported never reached your socket")
-                .addr("sent to", target)
-                .line("error", e.to_string())
-                .exchange(&exchange)
-                .fail()
-        }
-    }
-}
-
-#[test]
-fn ephemeral_ports_of_two_open_sockets_differ() {
-    // Both sockets stay open, so a port that was chosen by hand could not be bound twice.
-    let (_first, first_port) = call_learner(bind_ephemeral).expect("first call returned an error");
-    let (_second, second_port) =
-        call_learner(bind_ephemeral).expect("second call returned an error");
-    assert_ne!(
-        first_port, second_port,
-        "two open sockets cannot share a port"
-    );
-}
-
-// ---------------------------------------------------------------------------------------------
-// The `addr-info` program runs the same code
-
-fn addr_info() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_addr-info"));
-    command.timeout(Duration::from_secs(10));
-    command
-}
-
-#[test]
-fn addr_info_parse_prints_one_address_per_line() {
-    addr_info()
-        .args(["parse", "localhost:8890"])
-        .assert()
-        .success()
-        .stdout("127.0.0.1:8890\n[::1]:8890\n");
-}
-
-#[test]
-fn addr_info_parse_rejects_bad_text_with_exit_code_2() {
-    addr_info()
-        .args(["parse", "localhost:65536"])
-        .assert()
-        .code(2)
-        .stderr(predicates::str::contains("65536"));
-}
-
-#[test]
-fn addr_info_port_names_each_range() {
-    let output = addr_info()
-        .args(["port", "80", "8890", "50000"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "addr-info port failed: {output:?}");
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 3, "one line per port, got {stdout:?}");
-    for (line, range) in lines.iter().zip([
-        PortRange::WellKnown,
-        PortRange::Registered,
-        PortRange::Dynamic,
-    ]) {
-        assert!(
-            line.ends_with(&range.to_string()),
-            "{line:?} should name {range}"
+    #[rstest]
+    #[case::zero(0, PortRange::WellKnown)]
+    #[case::http(80, PortRange::WellKnown)]
+    #[case::last_well_known(1023, PortRange::WellKnown)]
+    #[case::first_registered(1024, PortRange::Registered)]
+    #[case::article_b_tcp_server(4000, PortRange::Registered)]
+    #[case::article_a_udp_server(8890, PortRange::Registered)]
+    #[case::article_c_chat(12345, PortRange::Registered)]
+    #[case::last_registered(49151, PortRange::Registered)]
+    #[case::first_dynamic(49152, PortRange::Dynamic)]
+    #[case::article_d(50000, PortRange::Dynamic)]
+    #[case::article_e(50007, PortRange::Dynamic)]
+    #[case::last_port(65535, PortRange::Dynamic)]
+    fn a_port_falls_in_its_iana_range(#[case] port: u16, #[case] expected: PortRange) {
+        let got = call_learner(move || classify_port(port));
+        assert_eq!(
+            got, expected,
+            "classify_port({port}) should be {expected:?}"
         );
+    }
+}
+
+/// Exercise 1.2: `cargo test --test ch01_addresses parse_addr`
+mod parse_addr {
+    use super::*;
+
+    #[rstest]
+    #[case::ipv4("127.0.0.1:8890", &["127.0.0.1:8890"])]
+    #[case::ipv6_in_brackets("[::1]:8890", &["[::1]:8890"])]
+    #[case::localhost_names_both_loopbacks("localhost:50000", &["127.0.0.1:50000", "[::1]:50000"])]
+    #[case::localhost_in_capitals("LocalHost:4000", &["127.0.0.1:4000", "[::1]:4000"])]
+    #[case::port_zero_lets_the_os_choose("127.0.0.1:0", &["127.0.0.1:0"])]
+    #[case::highest_port("[::1]:65535", &["[::1]:65535"])]
+    #[case::all_interfaces("0.0.0.0:12345", &["0.0.0.0:12345"])]
+    fn good_text_parses_into_its_addresses(#[case] text: &'static str, #[case] expected: &[&str]) {
+        let expected: Vec<SocketAddr> = expected.iter().map(|a| a.parse().unwrap()).collect();
+        let got = call_learner(move || parse_addr(text));
+        assert_eq!(got, Ok(expected), "parse_addr({text:?})");
+    }
+
+    #[rstest]
+    #[case::no_port("127.0.0.1", AddrError::MissingPort)]
+    #[case::colon_but_no_port("localhost:", AddrError::MissingPort)]
+    #[case::ipv6_without_port("[::1]", AddrError::MissingPort)]
+    #[case::empty_text("", AddrError::MissingPort)]
+    #[case::port_is_a_name("localhost:http", AddrError::InvalidPort("http".into()))]
+    #[case::negative_port("localhost:-1", AddrError::InvalidPort("-1".into()))]
+    #[case::port_just_too_large("localhost:65536", AddrError::PortOutOfRange("65536".into()))]
+    #[case::port_far_too_large("127.0.0.1:99999999999", AddrError::PortOutOfRange("99999999999".into()))]
+    #[case::no_host(":8890", AddrError::EmptyHost)]
+    #[case::ipv6_without_brackets("::1:8890", AddrError::Ipv6NeedsBrackets)]
+    #[case::octet_too_large("256.0.0.1:80", AddrError::InvalidHost("256.0.0.1".into()))]
+    #[case::other_names_are_not_looked_up("example.com:80", AddrError::InvalidHost("example.com".into()))]
+    #[case::unclosed_bracket("[::1:8890", AddrError::InvalidHost("[::1:8890".into()))]
+    #[case::ipv4_in_brackets("[127.0.0.1]:80", AddrError::InvalidHost("[127.0.0.1]".into()))]
+    fn bad_text_is_rejected_with_the_matching_error(
+        #[case] text: &'static str,
+        #[case] expected: AddrError,
+    ) {
+        let got = call_learner(move || parse_addr(text));
+        // The error's kind is the spec; the text it carries is yours to choose.
+        match got {
+            Err(e) if discriminant(&e) == discriminant(&expected) => {}
+            other => {
+                panic!(
+                    "parse_addr({text:?}) returned {other:?}; expected an error like {expected:?}"
+                )
+            }
+        }
+    }
+}
+
+/// Exercise 1.3: `cargo test --test ch01_addresses ephemeral_port`
+mod ephemeral_port {
+    use super::*;
+
+    #[test]
+    fn ephemeral_port_is_the_one_the_socket_is_bound_to() {
+        let (socket, port) =
+            call_learner(bind_ephemeral).expect("bind_ephemeral returned an error");
+        assert_ne!(
+            port, 0,
+            "port 0 only means \"any port\": return the port the OS actually chose"
+        );
+        let bound = socket
+            .local_addr()
+            .expect("the returned socket has no local address");
+        assert_eq!(
+            bound,
+            SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            "the socket should be bound to 127.0.0.1 and the port you returned"
+        );
+    }
+
+    #[test]
+    fn ephemeral_socket_receives_what_is_sent_to_its_port() {
+        let (socket, port) =
+            call_learner(bind_ephemeral).expect("bind_ephemeral returned an error");
+        socket.set_read_timeout(Some(net::IO_TIMEOUT)).unwrap();
+        let target = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let sender = net::udp_socket();
+        let exchange = Exchange::new();
+        exchange.name(sender.local_addr().unwrap(), "test");
+        exchange.name(target, "your socket");
+
+        sender.send_to(b"hello, port", target).unwrap();
+        exchange.sent(sender.local_addr().unwrap(), target, b"hello, port");
+        match net::recv_datagram(&socket) {
+            Ok((data, _from)) => expect_bytes(
+                "the datagram your socket received",
+                b"hello, port",
+                &data,
+                Some(&exchange),
+            ),
+            Err(e) => {
+                Report::new("the datagram sent to the port you reported never reached your socket")
+                    .addr("sent to", target)
+                    .line("error", e.to_string())
+                    .exchange(&exchange)
+                    .fail()
+            }
+        }
+    }
+
+    #[test]
+    fn ephemeral_ports_of_two_open_sockets_differ() {
+        // Both sockets stay open, so a port that was chosen by hand could not be bound twice.
+        let (_first, first_port) =
+            call_learner(bind_ephemeral).expect("first call returned an error");
+        let (_second, second_port) =
+            call_learner(bind_ephemeral).expect("second call returned an error");
+        assert_ne!(
+            first_port, second_port,
+            "two open sockets cannot share a port"
+        );
+    }
+}
+
+/// The `addr-info` program runs the same code: `cargo test --test ch01_addresses addr_info`
+mod addr_info {
+    use super::*;
+
+    fn addr_info() -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_addr-info"));
+        command.timeout(Duration::from_secs(10));
+        command
+    }
+
+    #[test]
+    fn addr_info_parse_prints_one_address_per_line() {
+        addr_info()
+            .args(["parse", "localhost:8890"])
+            .assert()
+            .success()
+            .stdout("127.0.0.1:8890\n[::1]:8890\n");
+    }
+
+    #[test]
+    fn addr_info_parse_rejects_bad_text_with_exit_code_2() {
+        addr_info()
+            .args(["parse", "localhost:65536"])
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("65536"));
+    }
+
+    #[test]
+    fn addr_info_port_names_each_range() {
+        let output = addr_info()
+            .args(["port", "80", "8890", "50000"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "addr-info port failed: {output:?}");
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(lines.len(), 3, "one line per port, got {stdout:?}");
+        for (line, range) in lines.iter().zip([
+            PortRange::WellKnown,
+            PortRange::Registered,
+            PortRange::Dynamic,
+        ]) {
+            assert!(
+                line.ends_with(&range.to_string()),
+                "{line:?} should name {range}"
+            );
+        }
     }
 }

@@ -11,9 +11,10 @@ use course_harness::child::{NoLine, Stream};
 use course_harness::show::{Report, expect_bytes};
 use course_harness::{ChildGuard, Exchange, Peer, call_learner, net};
 use rstest::rstest;
+// `recv_one` is also the name of a module there: import only the function.
+use socket_course::ch02_udp::recv_one::recv_one;
 use socket_course::ch02_udp::{
-    Datagram, MAX_UDP_PAYLOAD, REPLY, RecvError, RequestError, answer_one, recv_limited, recv_one,
-    request,
+    Datagram, MAX_UDP_PAYLOAD, REPLY, RecvError, RequestError, answer_one, recv_limited, request,
 };
 
 /// The socket your code receives on, named "your server" in the exchange, and a clone of it to
@@ -84,222 +85,6 @@ fn check_reply(
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Exercise 2.1: receive one datagram
-
-#[rstest]
-#[case::article_d("Hello UDP".as_bytes())]
-#[case::empty_datagram(b"")]
-#[case::japanese("こんにちは".as_bytes())]
-#[case::not_utf8(&[0xff, 0xfe, 0x00, 0x80])]
-#[case::largest_ipv4_payload(&[b'x'; MAX_UDP_PAYLOAD])]
-fn recv_one_returns_the_whole_datagram_and_its_sender(#[case] payload: &'static [u8]) {
-    let exchange = Exchange::new();
-    let (server, learner) = your_socket(&exchange);
-    let client = Peer::new(&exchange, "client");
-    // Sent before your code runs: the datagram waits in the receive buffer.
-    client.send_to(payload, server.addr());
-    let got = call_learner(move || recv_one(&learner)).expect("recv_one returned an error");
-    expect_datagram(got, payload, client.addr(), &exchange);
-}
-
-#[test]
-fn recv_one_keeps_datagram_boundaries() {
-    let exchange = Exchange::new();
-    let (server, learner) = your_socket(&exchange);
-    let client = Peer::new(&exchange, "client");
-    client.send_to(b"first", server.addr());
-    client.send_to(b"second", server.addr());
-    let (first, second) = call_learner(move || (recv_one(&learner), recv_one(&learner)));
-    expect_datagram(
-        first.expect("first recv_one failed"),
-        b"first",
-        client.addr(),
-        &exchange,
-    );
-    expect_datagram(
-        second.expect("second recv_one failed"),
-        b"second",
-        client.addr(),
-        &exchange,
-    );
-}
-
-// ---------------------------------------------------------------------------------------------
-// Exercise 2.2: limits
-
-#[rstest]
-#[case::exactly_the_limit(1024, 1024)]
-#[case::empty_with_limit_zero(0, 0)]
-#[case::well_below(5, 1024)]
-fn a_datagram_within_the_limit_is_returned(#[case] size: usize, #[case] limit: usize) {
-    let exchange = Exchange::new();
-    let (server, learner) = your_socket(&exchange);
-    let client = Peer::new(&exchange, "client");
-    let payload = vec![b'a'; size];
-    client.send_to(&payload, server.addr());
-    match call_learner(move || recv_limited(&learner, limit)) {
-        Ok(got) => expect_datagram(got, &payload, client.addr(), &exchange),
-        Err(e) => panic!("recv_limited(limit {limit}) rejected a datagram of {size} bytes: {e:?}"),
-    }
-}
-
-#[rstest]
-#[case::one_byte_too_many(1025, 1024)]
-#[case::largest_ipv4_payload(MAX_UDP_PAYLOAD, 1024)]
-#[case::anything_with_limit_zero(1, 0)]
-fn a_datagram_over_the_limit_is_reported_with_its_real_size(
-    #[case] size: usize,
-    #[case] limit: usize,
-) {
-    let exchange = Exchange::new();
-    let (server, learner) = your_socket(&exchange);
-    let client = Peer::new(&exchange, "client");
-    client.send_to(&vec![b'a'; size], server.addr());
-    match call_learner(move || recv_limited(&learner, limit)) {
-        Err(RecvError::TooLong {
-            from,
-            len,
-            limit: reported,
-        }) => {
-            assert_eq!(
-                (from, len, reported),
-                (client.addr(), size, limit),
-                "TooLong {{ from, len, limit }}"
-            );
-        }
-        other => {
-            panic!("a datagram of {size} bytes with limit {limit} should be TooLong, got {other:?}")
-        }
-    }
-}
-
-#[test]
-fn a_rejected_datagram_does_not_hide_the_next_one() {
-    let exchange = Exchange::new();
-    let (server, learner) = your_socket(&exchange);
-    let client = Peer::new(&exchange, "client");
-    client.send_to(&[b'x'; 2000], server.addr());
-    client.send_to(b"fits", server.addr());
-    let (first, second) =
-        call_learner(move || (recv_limited(&learner, 1024), recv_limited(&learner, 1024)));
-    assert!(
-        matches!(first, Err(RecvError::TooLong { len: 2000, .. })),
-        "first: {first:?}"
-    );
-    expect_datagram(
-        second.expect("the second datagram fits"),
-        b"fits",
-        client.addr(),
-        &exchange,
-    );
-}
-
-// ---------------------------------------------------------------------------------------------
-// Exercise 2.3: the reply server
-
-#[test]
-fn the_server_answers_the_sender_with_the_articles_reply() {
-    let exchange = Exchange::new();
-    let (server, learner) = your_socket(&exchange);
-    let client = Peer::new(&exchange, "client");
-    client.send_to(b"hello", server.addr());
-    let got =
-        call_learner(move || answer_one(&learner, 1024)).expect("answer_one returned an error");
-    expect_datagram(got, b"hello", client.addr(), &exchange);
-    expect_reply(&client, REPLY, server.addr(), &exchange);
-}
-
-#[test]
-fn the_reply_comes_without_a_deliberate_delay() {
-    let exchange = Exchange::new();
-    let (server, learner) = your_socket(&exchange);
-    let client = Peer::new(&exchange, "client");
-    let started = Instant::now();
-    client.send_to(b"are you there?", server.addr());
-    call_learner(move || answer_one(&learner, 1024)).expect("answer_one returned an error");
-    expect_reply(&client, REPLY, server.addr(), &exchange);
-    // Article A sleeps 1 s before replying; the client's receive buffer makes that needless.
-    // The bound is far above any real delay on loopback, so only a deliberate sleep fails it.
-    let took = started.elapsed();
-    assert!(
-        took < Duration::from_millis(800),
-        "the reply took {took:?}: no need to sleep before replying"
-    );
-}
-
-#[test]
-fn each_client_gets_its_own_reply() {
-    let exchange = Exchange::new();
-    let (server, learner) = your_socket(&exchange);
-    let clients: Vec<Peer> = (1..=3)
-        .map(|n| Peer::new(&exchange, &format!("client {n}")))
-        .collect();
-    for (n, client) in clients.iter().enumerate() {
-        client.send_to(format!("message {n}").as_bytes(), server.addr());
-    }
-    call_learner(move || {
-        for _ in 0..3 {
-            answer_one(&learner, 1024)?;
-        }
-        Ok::<(), RecvError>(())
-    })
-    .expect("answer_one returned an error");
-    for client in &clients {
-        expect_reply(client, REPLY, server.addr(), &exchange);
-    }
-}
-
-#[rstest]
-#[case::empty_datagram(b"")]
-#[case::not_utf8(&[0xff, 0xfe, 0xfd])]
-fn odd_but_valid_datagrams_are_answered_too(#[case] payload: &'static [u8]) {
-    let exchange = Exchange::new();
-    let (server, learner) = your_socket(&exchange);
-    let client = Peer::new(&exchange, "client");
-    client.send_to(payload, server.addr());
-    let got =
-        call_learner(move || answer_one(&learner, 1024)).expect("answer_one returned an error");
-    expect_datagram(got, payload, client.addr(), &exchange);
-    expect_reply(&client, REPLY, server.addr(), &exchange);
-}
-
-#[test]
-fn a_datagram_over_the_limit_gets_no_reply_and_the_next_one_does() {
-    let exchange = Exchange::new();
-    let (server, learner) = your_socket(&exchange);
-    let client = Peer::new(&exchange, "client");
-    client.send_to(&[b'x'; 2000], server.addr());
-    client.send_to(b"small", server.addr());
-    let (big, small) =
-        call_learner(move || (answer_one(&learner, 1024), answer_one(&learner, 1024)));
-    assert!(
-        matches!(big, Err(RecvError::TooLong { len: 2000, .. })),
-        "the 2,000-byte datagram: {big:?}"
-    );
-    expect_datagram(
-        small.expect("the small datagram"),
-        b"small",
-        client.addr(),
-        &exchange,
-    );
-    // Exactly one reply: the one for "small".
-    expect_reply(&client, REPLY, server.addr(), &exchange);
-    client
-        .socket()
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    if let Ok((extra, _)) = client.recv() {
-        Report::new("the datagram over the limit was answered too")
-            .bytes("extra reply", &extra)
-            .exchange(&exchange)
-            .fail();
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Exercise 2.4: the client
-
 /// A test server that answers each request with `reply:` + request, `count` times.
 fn replying_server(
     exchange: &Exchange,
@@ -321,245 +106,476 @@ fn replying_server(
     (addr, handle)
 }
 
-#[test]
-fn request_returns_the_servers_reply() {
-    let exchange = Exchange::new();
-    let (server, handle) = replying_server(&exchange, 1);
-    let client = Peer::new(&exchange, "your client");
-    let socket = client.socket().try_clone().unwrap();
-    let got = call_learner(move || request(&socket, server, b"ping", Duration::from_secs(2)));
-    let requests = handle.join().unwrap();
-    match got {
-        Ok(reply) => expect_bytes(
-            "the reply request returned",
-            b"reply:ping",
-            &reply,
-            Some(&exchange),
-        ),
-        Err(e) => Report::new("request failed")
-            .line("error", format!("{e:?}"))
-            .exchange(&exchange)
-            .fail(),
+/// Exercise 2.1: `cargo test --test ch02_udp recv_one`
+mod recv_one {
+    use super::*;
+
+    #[rstest]
+    #[case::article_d("Hello UDP".as_bytes())]
+    #[case::empty_datagram(b"")]
+    #[case::japanese("こんにちは".as_bytes())]
+    #[case::not_utf8(&[0xff, 0xfe, 0x00, 0x80])]
+    #[case::largest_ipv4_payload(&[b'x'; MAX_UDP_PAYLOAD])]
+    fn recv_one_returns_the_whole_datagram_and_its_sender(#[case] payload: &'static [u8]) {
+        let exchange = Exchange::new();
+        let (server, learner) = your_socket(&exchange);
+        let client = Peer::new(&exchange, "client");
+        // Sent before your code runs: the datagram waits in the receive buffer.
+        client.send_to(payload, server.addr());
+        let got = call_learner(move || recv_one(&learner)).expect("recv_one returned an error");
+        expect_datagram(got, payload, client.addr(), &exchange);
     }
-    assert_eq!(requests, [b"ping".to_vec()], "what the server received");
+
+    #[test]
+    fn recv_one_keeps_datagram_boundaries() {
+        let exchange = Exchange::new();
+        let (server, learner) = your_socket(&exchange);
+        let client = Peer::new(&exchange, "client");
+        client.send_to(b"first", server.addr());
+        client.send_to(b"second", server.addr());
+        let (first, second) = call_learner(move || (recv_one(&learner), recv_one(&learner)));
+        expect_datagram(
+            first.expect("first recv_one failed"),
+            b"first",
+            client.addr(),
+            &exchange,
+        );
+        expect_datagram(
+            second.expect("second recv_one failed"),
+            b"second",
+            client.addr(),
+            &exchange,
+        );
+    }
 }
 
-#[test]
-fn a_silent_server_gives_no_reply_after_the_timeout() {
-    let exchange = Exchange::new();
-    let silent = Peer::new(&exchange, "silent server");
-    let client = Peer::new(&exchange, "your client");
-    let socket = client.socket().try_clone().unwrap();
-    let to = silent.addr();
-    let timeout = Duration::from_millis(300);
-    let started = Instant::now();
-    let got = call_learner(move || request(&socket, to, b"anyone?", timeout));
-    let took = started.elapsed();
-    match got {
-        Err(RequestError::NoReply(reported)) => {
-            assert_eq!(reported, timeout, "NoReply should carry the timeout")
+/// Exercise 2.2: `cargo test --test ch02_udp limits`
+mod limits {
+    use super::*;
+
+    #[rstest]
+    #[case::exactly_the_limit(1024, 1024)]
+    #[case::empty_with_limit_zero(0, 0)]
+    #[case::well_below(5, 1024)]
+    fn a_datagram_within_the_limit_is_returned(#[case] size: usize, #[case] limit: usize) {
+        let exchange = Exchange::new();
+        let (server, learner) = your_socket(&exchange);
+        let client = Peer::new(&exchange, "client");
+        let payload = vec![b'a'; size];
+        client.send_to(&payload, server.addr());
+        match call_learner(move || recv_limited(&learner, limit)) {
+            Ok(got) => expect_datagram(got, &payload, client.addr(), &exchange),
+            Err(e) => {
+                panic!("recv_limited(limit {limit}) rejected a datagram of {size} bytes: {e:?}")
+            }
         }
-        other => panic!("expected Err(NoReply(300ms)), got {other:?}"),
     }
-    assert!(
-        took >= timeout,
-        "request gave up after {took:?}, before its timeout of {timeout:?}"
-    );
-    // The request itself did go out.
-    let (data, _) = silent.recv().expect("the request never reached the server");
-    assert_eq!(data, b"anyone?");
-}
 
-#[test]
-fn a_port_where_nothing_listens_is_refused() {
-    let exchange = Exchange::new();
-    // Bind and close a socket: its port is now (almost certainly) unused.
-    let gone = net::udp_socket().local_addr().unwrap();
-    let client = Peer::new(&exchange, "your client");
-    let socket = client.socket().try_clone().unwrap();
-    // The OS answers with ICMP "port unreachable"; a connected UDP socket reports it.
-    let got = call_learner(move || request(&socket, gone, b"hello?", Duration::from_secs(3)));
-    assert!(
-        matches!(got, Err(RequestError::Refused)),
-        "expected Err(Refused), got {got:?}"
-    );
-}
+    #[rstest]
+    #[case::one_byte_too_many(1025, 1024)]
+    #[case::largest_ipv4_payload(MAX_UDP_PAYLOAD, 1024)]
+    #[case::anything_with_limit_zero(1, 0)]
+    fn a_datagram_over_the_limit_is_reported_with_its_real_size(
+        #[case] size: usize,
+        #[case] limit: usize,
+    ) {
+        let exchange = Exchange::new();
+        let (server, learner) = your_socket(&exchange);
+        let client = Peer::new(&exchange, "client");
+        client.send_to(&vec![b'a'; size], server.addr());
+        match call_learner(move || recv_limited(&learner, limit)) {
+            Err(RecvError::TooLong {
+                from,
+                len,
+                limit: reported,
+            }) => {
+                assert_eq!(
+                    (from, len, reported),
+                    (client.addr(), size, limit),
+                    "TooLong {{ from, len, limit }}"
+                );
+            }
+            other => {
+                panic!(
+                    "a datagram of {size} bytes with limit {limit} should be TooLong, got {other:?}"
+                )
+            }
+        }
+    }
 
-#[test]
-fn a_strangers_datagram_is_not_taken_for_the_reply() {
-    let exchange = Exchange::new();
-    let server = Peer::new(&exchange, "server");
-    let stranger = Peer::new(&exchange, "stranger");
-    let client = Peer::new(&exchange, "your client");
-    let server_addr = server.addr();
-    let handle = thread::spawn(move || {
-        let (data, from) = server.recv().expect("the request never arrived");
-        // Before the real reply, someone else sends to the client's port.
-        stranger.send_to(b"fake reply", from);
-        server.send_to(&[b"reply:".as_slice(), &data].concat(), from);
-    });
-    let socket = client.socket().try_clone().unwrap();
-    let got = call_learner(move || request(&socket, server_addr, b"ping", Duration::from_secs(2)));
-    handle.join().unwrap();
-    match got {
-        Ok(reply) => expect_bytes(
-            "the reply request returned",
-            b"reply:ping",
-            &reply,
-            Some(&exchange),
-        ),
-        Err(e) => Report::new("request failed")
-            .line("error", format!("{e:?}"))
-            .exchange(&exchange)
-            .fail(),
+    #[test]
+    fn a_rejected_datagram_does_not_hide_the_next_one() {
+        let exchange = Exchange::new();
+        let (server, learner) = your_socket(&exchange);
+        let client = Peer::new(&exchange, "client");
+        client.send_to(&[b'x'; 2000], server.addr());
+        client.send_to(b"fits", server.addr());
+        let (first, second) =
+            call_learner(move || (recv_limited(&learner, 1024), recv_limited(&learner, 1024)));
+        assert!(
+            matches!(first, Err(RecvError::TooLong { len: 2000, .. })),
+            "first: {first:?}"
+        );
+        expect_datagram(
+            second.expect("the second datagram fits"),
+            b"fits",
+            client.addr(),
+            &exchange,
+        );
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// The programs: udp-server, udp-client, udp-send, udp-recv
+/// Exercise 2.3: `cargo test --test ch02_udp reply_server`
+mod reply_server {
+    use super::*;
 
-fn program(name: &str) -> Command {
-    let path = match name {
-        "udp-server" => env!("CARGO_BIN_EXE_udp-server"),
-        "udp-client" => env!("CARGO_BIN_EXE_udp-client"),
-        "udp-send" => env!("CARGO_BIN_EXE_udp-send"),
-        "udp-recv" => env!("CARGO_BIN_EXE_udp-recv"),
-        other => panic!("no program {other}"),
-    };
-    Command::new(path)
+    #[test]
+    fn the_server_answers_the_sender_with_the_articles_reply() {
+        let exchange = Exchange::new();
+        let (server, learner) = your_socket(&exchange);
+        let client = Peer::new(&exchange, "client");
+        client.send_to(b"hello", server.addr());
+        let got =
+            call_learner(move || answer_one(&learner, 1024)).expect("answer_one returned an error");
+        expect_datagram(got, b"hello", client.addr(), &exchange);
+        expect_reply(&client, REPLY, server.addr(), &exchange);
+    }
+
+    #[test]
+    fn the_reply_comes_without_a_deliberate_delay() {
+        let exchange = Exchange::new();
+        let (server, learner) = your_socket(&exchange);
+        let client = Peer::new(&exchange, "client");
+        let started = Instant::now();
+        client.send_to(b"are you there?", server.addr());
+        call_learner(move || answer_one(&learner, 1024)).expect("answer_one returned an error");
+        expect_reply(&client, REPLY, server.addr(), &exchange);
+        // Article A sleeps 1 s before replying; the client's receive buffer makes that needless.
+        // The bound is far above any real delay on loopback, so only a deliberate sleep fails it.
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_millis(800),
+            "the reply took {took:?}: no need to sleep before replying"
+        );
+    }
+
+    #[test]
+    fn each_client_gets_its_own_reply() {
+        let exchange = Exchange::new();
+        let (server, learner) = your_socket(&exchange);
+        let clients: Vec<Peer> = (1..=3)
+            .map(|n| Peer::new(&exchange, &format!("client {n}")))
+            .collect();
+        for (n, client) in clients.iter().enumerate() {
+            client.send_to(format!("message {n}").as_bytes(), server.addr());
+        }
+        call_learner(move || {
+            for _ in 0..3 {
+                answer_one(&learner, 1024)?;
+            }
+            Ok::<(), RecvError>(())
+        })
+        .expect("answer_one returned an error");
+        for client in &clients {
+            expect_reply(client, REPLY, server.addr(), &exchange);
+        }
+    }
+
+    #[rstest]
+    #[case::empty_datagram(b"")]
+    #[case::not_utf8(&[0xff, 0xfe, 0xfd])]
+    fn odd_but_valid_datagrams_are_answered_too(#[case] payload: &'static [u8]) {
+        let exchange = Exchange::new();
+        let (server, learner) = your_socket(&exchange);
+        let client = Peer::new(&exchange, "client");
+        client.send_to(payload, server.addr());
+        let got =
+            call_learner(move || answer_one(&learner, 1024)).expect("answer_one returned an error");
+        expect_datagram(got, payload, client.addr(), &exchange);
+        expect_reply(&client, REPLY, server.addr(), &exchange);
+    }
+
+    #[test]
+    fn a_datagram_over_the_limit_gets_no_reply_and_the_next_one_does() {
+        let exchange = Exchange::new();
+        let (server, learner) = your_socket(&exchange);
+        let client = Peer::new(&exchange, "client");
+        client.send_to(&[b'x'; 2000], server.addr());
+        client.send_to(b"small", server.addr());
+        let (big, small) =
+            call_learner(move || (answer_one(&learner, 1024), answer_one(&learner, 1024)));
+        assert!(
+            matches!(big, Err(RecvError::TooLong { len: 2000, .. })),
+            "the 2,000-byte datagram: {big:?}"
+        );
+        expect_datagram(
+            small.expect("the small datagram"),
+            b"small",
+            client.addr(),
+            &exchange,
+        );
+        // Exactly one reply: the one for "small".
+        expect_reply(&client, REPLY, server.addr(), &exchange);
+        client
+            .socket()
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        if let Ok((extra, _)) = client.recv() {
+            Report::new("the datagram over the limit was answered too")
+                .bytes("extra reply", &extra)
+                .exchange(&exchange)
+                .fail();
+        }
+    }
 }
 
-fn start(name: &str, args: &[&str]) -> (ChildGuard, SocketAddr) {
-    let mut command = program(name);
-    command.args(args);
-    let mut child = ChildGuard::spawn(command);
-    let addr = child.listening_addr();
-    (child, addr)
+/// Exercise 2.4: `cargo test --test ch02_udp client`
+mod client {
+    use super::*;
+
+    #[test]
+    fn request_returns_the_servers_reply() {
+        let exchange = Exchange::new();
+        let (server, handle) = replying_server(&exchange, 1);
+        let client = Peer::new(&exchange, "your client");
+        let socket = client.socket().try_clone().unwrap();
+        let got = call_learner(move || request(&socket, server, b"ping", Duration::from_secs(2)));
+        let requests = handle.join().unwrap();
+        match got {
+            Ok(reply) => expect_bytes(
+                "the reply request returned",
+                b"reply:ping",
+                &reply,
+                Some(&exchange),
+            ),
+            Err(e) => Report::new("request failed")
+                .line("error", format!("{e:?}"))
+                .exchange(&exchange)
+                .fail(),
+        }
+        assert_eq!(requests, [b"ping".to_vec()], "what the server received");
+    }
+
+    #[test]
+    fn a_silent_server_gives_no_reply_after_the_timeout() {
+        let exchange = Exchange::new();
+        let silent = Peer::new(&exchange, "silent server");
+        let client = Peer::new(&exchange, "your client");
+        let socket = client.socket().try_clone().unwrap();
+        let to = silent.addr();
+        let timeout = Duration::from_millis(300);
+        let started = Instant::now();
+        let got = call_learner(move || request(&socket, to, b"anyone?", timeout));
+        let took = started.elapsed();
+        match got {
+            Err(RequestError::NoReply(reported)) => {
+                assert_eq!(reported, timeout, "NoReply should carry the timeout")
+            }
+            other => panic!("expected Err(NoReply(300ms)), got {other:?}"),
+        }
+        assert!(
+            took >= timeout,
+            "request gave up after {took:?}, before its timeout of {timeout:?}"
+        );
+        // The request itself did go out.
+        let (data, _) = silent.recv().expect("the request never reached the server");
+        assert_eq!(data, b"anyone?");
+    }
+
+    #[test]
+    fn a_port_where_nothing_listens_is_refused() {
+        let exchange = Exchange::new();
+        // Bind and close a socket: its port is now (almost certainly) unused.
+        let gone = net::udp_socket().local_addr().unwrap();
+        let client = Peer::new(&exchange, "your client");
+        let socket = client.socket().try_clone().unwrap();
+        // The OS answers with ICMP "port unreachable"; a connected UDP socket reports it.
+        let got = call_learner(move || request(&socket, gone, b"hello?", Duration::from_secs(3)));
+        assert!(
+            matches!(got, Err(RequestError::Refused)),
+            "expected Err(Refused), got {got:?}"
+        );
+    }
+
+    #[test]
+    fn a_strangers_datagram_is_not_taken_for_the_reply() {
+        let exchange = Exchange::new();
+        let server = Peer::new(&exchange, "server");
+        let stranger = Peer::new(&exchange, "stranger");
+        let client = Peer::new(&exchange, "your client");
+        let server_addr = server.addr();
+        let handle = thread::spawn(move || {
+            let (data, from) = server.recv().expect("the request never arrived");
+            // Before the real reply, someone else sends to the client's port.
+            stranger.send_to(b"fake reply", from);
+            server.send_to(&[b"reply:".as_slice(), &data].concat(), from);
+        });
+        let socket = client.socket().try_clone().unwrap();
+        let got =
+            call_learner(move || request(&socket, server_addr, b"ping", Duration::from_secs(2)));
+        handle.join().unwrap();
+        match got {
+            Ok(reply) => expect_bytes(
+                "the reply request returned",
+                b"reply:ping",
+                &reply,
+                Some(&exchange),
+            ),
+            Err(e) => Report::new("request failed")
+                .line("error", format!("{e:?}"))
+                .exchange(&exchange)
+                .fail(),
+        }
+    }
 }
 
-#[test]
-fn udp_server_prints_each_message_and_replies() {
-    let (mut server, addr) = start("udp-server", &["--bind", "127.0.0.1:0"]);
-    let exchange = Exchange::new();
-    exchange.name(addr, "udp-server");
-    let client = Peer::new(&exchange, "client");
-    client.send_to(b"hello", addr);
-    expect_program_reply(&client, &mut server, REPLY, addr, &exchange);
-    let line = server.stdout_line();
-    assert!(
-        line.contains("hello") && line.contains(&client.addr().to_string()),
-        "stdout line: {line:?}"
-    );
-}
+/// The programs udp-server, udp-client, udp-send and udp-recv: `cargo test --test ch02_udp programs`
+mod programs {
+    use super::*;
 
-#[test]
-fn udp_server_keeps_serving_after_bad_input() {
-    let (mut server, addr) = start("udp-server", &["--bind", "127.0.0.1:0"]);
-    let exchange = Exchange::new();
-    exchange.name(addr, "udp-server");
-    let client = Peer::new(&exchange, "client");
-    client.send_to(&[b'x'; MAX_UDP_PAYLOAD], addr); // too long: reported, no reply
-    client.send_to(&[0xff, 0xfe], addr); // not UTF-8: printed lossily, answered
-    client.send_to(b"", addr); // empty: answered
-    client.send_to(b"still there?", addr);
-    for _ in 0..3 {
+    fn program(name: &str) -> Command {
+        let path = match name {
+            "udp-server" => env!("CARGO_BIN_EXE_udp-server"),
+            "udp-client" => env!("CARGO_BIN_EXE_udp-client"),
+            "udp-send" => env!("CARGO_BIN_EXE_udp-send"),
+            "udp-recv" => env!("CARGO_BIN_EXE_udp-recv"),
+            other => panic!("no program {other}"),
+        };
+        Command::new(path)
+    }
+
+    fn start(name: &str, args: &[&str]) -> (ChildGuard, SocketAddr) {
+        let mut command = program(name);
+        command.args(args);
+        let mut child = ChildGuard::spawn(command);
+        let addr = child.listening_addr();
+        (child, addr)
+    }
+
+    #[test]
+    fn udp_server_prints_each_message_and_replies() {
+        let (mut server, addr) = start("udp-server", &["--bind", "127.0.0.1:0"]);
+        let exchange = Exchange::new();
+        exchange.name(addr, "udp-server");
+        let client = Peer::new(&exchange, "client");
+        client.send_to(b"hello", addr);
         expect_program_reply(&client, &mut server, REPLY, addr, &exchange);
+        let line = server.stdout_line();
+        assert!(
+            line.contains("hello") && line.contains(&client.addr().to_string()),
+            "stdout line: {line:?}"
+        );
     }
-    let warning = server.stderr_line();
-    assert!(
-        warning.contains("65507"),
-        "the oversized datagram should be reported on stderr: {warning:?}"
-    );
-    let lines: Vec<String> = (0..3).map(|_| server.stdout_line()).collect();
-    assert!(lines[2].contains("still there?"), "stdout: {lines:?}");
-}
 
-#[test]
-fn udp_server_once_prints_one_datagram_and_exits() {
-    let (mut server, addr) = start("udp-server", &["--bind", "127.0.0.1:0", "--once"]);
-    let exchange = Exchange::new();
-    let client = Peer::new(&exchange, "client");
-    client.send_to(b"Hello UDP", addr);
-    let exited = server.wait_exit(Duration::from_secs(5));
-    assert!(exited.status.success(), "{exited:?}");
-    assert!(
-        exited.stdout.iter().any(|l| l.contains("Hello UDP")),
-        "{exited:?}"
-    );
-}
-
-/// Runs udp-client with `args` and `stdin`; returns (exit code, stdout, stderr).
-fn run_client(args: &[&str], stdin: &str) -> (Option<i32>, String, String) {
-    let output = assert_cmd::Command::from_std(program("udp-client"))
-        .args(args)
-        .write_stdin(stdin)
-        .timeout(Duration::from_secs(10))
-        .output()
-        .unwrap();
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (
-        output.status.code(),
-        text(&output.stdout),
-        text(&output.stderr),
-    )
-}
-
-#[test]
-fn udp_client_prints_each_reply_and_stops_at_end() {
-    let exchange = Exchange::new();
-    let (server, handle) = replying_server(&exchange, 2);
-    let (code, stdout, stderr) =
-        run_client(&["--server", &server.to_string()], "one\ntwo\nend\nthree\n");
-    assert_eq!(code, Some(0), "stderr: {stderr}");
-    assert_eq!(stdout, "reply:one\nreply:two\n");
-    assert_eq!(
-        handle.join().unwrap(),
-        [b"one".to_vec(), b"two".to_vec()],
-        "what the server received"
-    );
-}
-
-#[test]
-fn udp_client_without_a_reply_exits_with_code_1() {
-    let exchange = Exchange::new();
-    let silent = Peer::new(&exchange, "silent server");
-    let (code, _, stderr) = run_client(
-        &["--server", &silent.addr().to_string(), "--timeout", "0.3"],
-        "hello\n",
-    );
-    assert_eq!(code, Some(1), "stderr: {stderr}");
-    assert!(stderr.contains("no reply"), "stderr: {stderr}");
-}
-
-#[test]
-fn udp_recv_prints_what_udp_send_sends() {
-    let (mut receiver, addr) = start("udp-recv", &["--bind", "127.0.0.1:0", "--count", "3"]);
-    let sent = program("udp-send")
-        .args([
-            "--server",
-            &addr.to_string(),
-            "--interval",
-            "0.01",
-            "--count",
-            "3",
-        ])
-        .output()
-        .unwrap();
-    assert!(sent.status.success(), "udp-send: {sent:?}");
-    let exited = receiver.wait_exit(Duration::from_secs(5));
-    assert!(exited.status.success(), "udp-recv: {exited:?}");
-    let expected = ["Hello world : 1", "Hello world : 2", "Hello world : 3"];
-    for (line, text) in exited.stdout.iter().zip(expected) {
-        assert!(line.ends_with(text), "udp-recv printed {:?}", exited.stdout);
+    #[test]
+    fn udp_server_keeps_serving_after_bad_input() {
+        let (mut server, addr) = start("udp-server", &["--bind", "127.0.0.1:0"]);
+        let exchange = Exchange::new();
+        exchange.name(addr, "udp-server");
+        let client = Peer::new(&exchange, "client");
+        client.send_to(&[b'x'; MAX_UDP_PAYLOAD], addr); // too long: reported, no reply
+        client.send_to(&[0xff, 0xfe], addr); // not UTF-8: printed lossily, answered
+        client.send_to(b"", addr); // empty: answered
+        client.send_to(b"still there?", addr);
+        for _ in 0..3 {
+            expect_program_reply(&client, &mut server, REPLY, addr, &exchange);
+        }
+        let warning = server.stderr_line();
+        assert!(
+            warning.contains("65507"),
+            "the oversized datagram should be reported on stderr: {warning:?}"
+        );
+        let lines: Vec<String> = (0..3).map(|_| server.stdout_line()).collect();
+        assert!(lines[2].contains("still there?"), "stdout: {lines:?}");
     }
-    assert_eq!(
-        exited.stdout.len(),
-        3,
-        "udp-recv printed {:?}",
-        exited.stdout
-    );
-    assert_eq!(
-        receiver.next_line(Stream::Stdout, Duration::from_millis(10)),
-        Err(NoLine::Ended)
-    );
+
+    #[test]
+    fn udp_server_once_prints_one_datagram_and_exits() {
+        let (mut server, addr) = start("udp-server", &["--bind", "127.0.0.1:0", "--once"]);
+        let exchange = Exchange::new();
+        let client = Peer::new(&exchange, "client");
+        client.send_to(b"Hello UDP", addr);
+        let exited = server.wait_exit(Duration::from_secs(5));
+        assert!(exited.status.success(), "{exited:?}");
+        assert!(
+            exited.stdout.iter().any(|l| l.contains("Hello UDP")),
+            "{exited:?}"
+        );
+    }
+
+    /// Runs udp-client with `args` and `stdin`; returns (exit code, stdout, stderr).
+    fn run_client(args: &[&str], stdin: &str) -> (Option<i32>, String, String) {
+        let output = assert_cmd::Command::from_std(program("udp-client"))
+            .args(args)
+            .write_stdin(stdin)
+            .timeout(Duration::from_secs(10))
+            .output()
+            .unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (
+            output.status.code(),
+            text(&output.stdout),
+            text(&output.stderr),
+        )
+    }
+
+    #[test]
+    fn udp_client_prints_each_reply_and_stops_at_end() {
+        let exchange = Exchange::new();
+        let (server, handle) = replying_server(&exchange, 2);
+        let (code, stdout, stderr) =
+            run_client(&["--server", &server.to_string()], "one\ntwo\nend\nthree\n");
+        assert_eq!(code, Some(0), "stderr: {stderr}");
+        assert_eq!(stdout, "reply:one\nreply:two\n");
+        assert_eq!(
+            handle.join().unwrap(),
+            [b"one".to_vec(), b"two".to_vec()],
+            "what the server received"
+        );
+    }
+
+    #[test]
+    fn udp_client_without_a_reply_exits_with_code_1() {
+        let exchange = Exchange::new();
+        let silent = Peer::new(&exchange, "silent server");
+        let (code, _, stderr) = run_client(
+            &["--server", &silent.addr().to_string(), "--timeout", "0.3"],
+            "hello\n",
+        );
+        assert_eq!(code, Some(1), "stderr: {stderr}");
+        assert!(stderr.contains("no reply"), "stderr: {stderr}");
+    }
+
+    #[test]
+    fn udp_recv_prints_what_udp_send_sends() {
+        let (mut receiver, addr) = start("udp-recv", &["--bind", "127.0.0.1:0", "--count", "3"]);
+        let sent = program("udp-send")
+            .args([
+                "--server",
+                &addr.to_string(),
+                "--interval",
+                "0.01",
+                "--count",
+                "3",
+            ])
+            .output()
+            .unwrap();
+        assert!(sent.status.success(), "udp-send: {sent:?}");
+        let exited = receiver.wait_exit(Duration::from_secs(5));
+        assert!(exited.status.success(), "udp-recv: {exited:?}");
+        let expected = ["Hello world : 1", "Hello world : 2", "Hello world : 3"];
+        for (line, text) in exited.stdout.iter().zip(expected) {
+            assert!(line.ends_with(text), "udp-recv printed {:?}", exited.stdout);
+        }
+        assert_eq!(
+            exited.stdout.len(),
+            3,
+            "udp-recv printed {:?}",
+            exited.stdout
+        );
+        assert_eq!(
+            receiver.next_line(Stream::Stdout, Duration::from_millis(10)),
+            Err(NoLine::Ended)
+        );
+    }
 }

@@ -64,164 +64,6 @@ fn expect_echo<T>(
     expect_bytes("the echo", expected, &got, None);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Exercise 3.1: the echo server
-
-#[rstest]
-#[case::article_b(b"", b"Hello world", b"Hello world")]
-#[case::article_d(b"Receive: ", b"Hello TCP", b"Receive: Hello TCP")]
-#[case::not_utf8(b"", &[0xff, 0x00, 0xfe], &[0xff, 0x00, 0xfe])]
-fn echo_connection_answers_each_chunk(
-    #[case] prefix: &'static [u8],
-    #[case] message: &'static [u8],
-    #[case] expected: &'static [u8],
-) {
-    let (mut client, your_end) = connected_pair();
-    let mut learner = start_learner(move || echo_connection(your_end, prefix));
-    expect_echo(&mut client, message, expected, &mut learner);
-    client.shutdown(Shutdown::Write).unwrap();
-    let received = learner.finish().expect("echo_connection returned an error");
-    assert_eq!(
-        received,
-        message.len() as u64,
-        "echo_connection should return how many bytes it received"
-    );
-}
-
-#[test]
-fn echo_connection_returns_when_the_client_closes_and_closes_too() {
-    let (mut client, your_end) = connected_pair();
-    let learner = start_learner(move || echo_connection(your_end, b""));
-    client.shutdown(Shutdown::Write).unwrap();
-    assert_eq!(
-        learner.finish().expect("echo_connection returned an error"),
-        0
-    );
-    let mut rest = Vec::new();
-    client
-        .read_to_end(&mut rest)
-        .expect("after echo_connection returns, the client should read end-of-file");
-    assert!(
-        rest.is_empty(),
-        "unexpected bytes after the end: {}",
-        show::bytes(&rest)
-    );
-}
-
-#[test]
-fn a_megabyte_comes_back_whole() {
-    let (mut client, your_end) = connected_pair();
-    let mut learner = start_learner(move || echo_connection(your_end, b""));
-    let message: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
-    // Write on another thread: the echo comes back while we are still sending, and nobody
-    // reading it would fill the buffers and stop both sides.
-    let mut writer = client.try_clone().unwrap();
-    let to_send = message.clone();
-    let sending = thread::spawn(move || writer.write_all(&to_send));
-    let got = read_reply(
-        &mut client,
-        message.len(),
-        &mut learner,
-        b"(1,000,000 bytes)",
-    );
-    sending
-        .join()
-        .unwrap()
-        .expect("sending the megabyte failed");
-    assert!(got == message, "the megabyte came back changed");
-    client.shutdown(Shutdown::Write).unwrap();
-    assert_eq!(
-        learner.finish().expect("echo_connection returned an error"),
-        1_000_000
-    );
-}
-
-/// Your `serve` on a listener of its own, started in the background (it never returns).
-fn serving(prefix: &'static [u8]) -> (SocketAddr, Running<io::Result<()>>) {
-    let listener: TcpListener = net::tcp_listener();
-    let addr = listener.local_addr().unwrap();
-    (addr, start_learner(move || serve(&listener, prefix)))
-}
-
-#[track_caller]
-fn connect<T>(addr: SocketAddr, learner: &mut Running<T>) -> TcpStream {
-    net::connect(addr).unwrap_or_else(|e| {
-        learner.check();
-        panic!("could not connect to your server at {addr}: {e}")
-    })
-}
-
-#[test]
-fn the_server_serves_clients_one_after_another() {
-    let (addr, mut learner) = serving(b"");
-    for message in [
-        b"first client".as_slice(),
-        b"second client",
-        b"third client",
-    ] {
-        let mut client = connect(addr, &mut learner);
-        expect_echo(&mut client, message, message, &mut learner);
-    }
-}
-
-#[test]
-fn the_server_uses_its_prefix() {
-    let (addr, mut learner) = serving(b"Receive: ");
-    let mut client = connect(addr, &mut learner);
-    expect_echo(
-        &mut client,
-        b"Hello TCP",
-        b"Receive: Hello TCP",
-        &mut learner,
-    );
-}
-
-#[test]
-fn a_client_that_resets_does_not_stop_the_server() {
-    let (addr, mut learner) = serving(b"");
-    let mut rude = connect(addr, &mut learner);
-    expect_echo(&mut rude, b"bye", b"bye", &mut learner);
-    net::reset(rude); // a reset (RST) instead of a clean end (FIN)
-    let mut next = connect(addr, &mut learner);
-    expect_echo(
-        &mut next,
-        b"still serving?",
-        b"still serving?",
-        &mut learner,
-    );
-}
-
-#[test]
-fn a_second_client_waits_until_the_first_leaves() {
-    let (addr, mut learner) = serving(b"");
-    let mut first = connect(addr, &mut learner);
-    expect_echo(&mut first, b"one", b"one", &mut learner);
-    let mut second = connect(addr, &mut learner);
-    second.write_all(b"two").unwrap();
-    // One client at a time: while the first is connected, the second gets nothing.
-    second
-        .set_read_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
-    let mut buf = [0u8; 16];
-    match second.read(&mut buf) {
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-            ) => {}
-        other => {
-            panic!("the second client should wait while the first is served, but read {other:?}")
-        }
-    }
-    drop(first);
-    second.set_read_timeout(Some(net::IO_TIMEOUT)).unwrap();
-    let got = read_reply(&mut second, 3, &mut learner, b"two");
-    expect_bytes("the second client's echo", b"two", &got, None);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Exercise 3.2: the client
-
 /// A test server for one connection: optionally greets, reads to the end of the stream
 /// (echoing if `echo`), then optionally says goodbye and closes. Returns what it read.
 fn test_server(
@@ -254,257 +96,426 @@ fn test_server(
     (addr, handle)
 }
 
-/// Runs your `talk` against the server at `addr` with `input`; returns what it printed.
-fn run_talk(addr: SocketAddr, input: &'static str) -> Vec<u8> {
-    let stream = net::connect(addr).unwrap();
-    let output = SharedOutput::new();
-    let printed = output.clone();
-    call_learner(move || talk(stream, Cursor::new(input), output)).expect("talk returned an error");
-    printed.contents()
-}
+/// Exercise 3.1: `cargo test --test ch03_tcp echo`
+mod echo {
+    use super::*;
 
-#[test]
-fn talk_prints_the_echo_of_every_line() {
-    let (addr, server) = test_server(b"", true, b"");
-    let printed = run_talk(addr, "hello\nworld\n");
-    let received = server.join().unwrap();
-    expect_bytes(
-        "what the server received",
-        b"hello\nworld\n",
-        &received,
-        None,
-    );
-    expect_bytes("what talk printed", b"hello\nworld\n", &printed, None);
-}
+    #[rstest]
+    #[case::article_b(b"", b"Hello world", b"Hello world")]
+    #[case::article_d(b"Receive: ", b"Hello TCP", b"Receive: Hello TCP")]
+    #[case::not_utf8(b"", &[0xff, 0x00, 0xfe], &[0xff, 0x00, 0xfe])]
+    fn echo_connection_answers_each_chunk(
+        #[case] prefix: &'static [u8],
+        #[case] message: &'static [u8],
+        #[case] expected: &'static [u8],
+    ) {
+        let (mut client, your_end) = connected_pair();
+        let mut learner = start_learner(move || echo_connection(your_end, prefix));
+        expect_echo(&mut client, message, expected, &mut learner);
+        client.shutdown(Shutdown::Write).unwrap();
+        let received = learner.finish().expect("echo_connection returned an error");
+        assert_eq!(
+            received,
+            message.len() as u64,
+            "echo_connection should return how many bytes it received"
+        );
+    }
 
-#[test]
-fn talk_stops_sending_at_an_empty_line() {
-    let (addr, server) = test_server(b"", true, b"");
-    let printed = run_talk(addr, "first\n\nnot sent\n");
-    expect_bytes(
-        "what the server received",
-        b"first\n",
-        &server.join().unwrap(),
-        None,
-    );
-    expect_bytes("what talk printed", b"first\n", &printed, None);
-}
+    #[test]
+    fn echo_connection_returns_when_the_client_closes_and_closes_too() {
+        let (mut client, your_end) = connected_pair();
+        let learner = start_learner(move || echo_connection(your_end, b""));
+        client.shutdown(Shutdown::Write).unwrap();
+        assert_eq!(
+            learner.finish().expect("echo_connection returned an error"),
+            0
+        );
+        let mut rest = Vec::new();
+        client
+            .read_to_end(&mut rest)
+            .expect("after echo_connection returns, the client should read end-of-file");
+        assert!(
+            rest.is_empty(),
+            "unexpected bytes after the end: {}",
+            show::bytes(&rest)
+        );
+    }
 
-#[test]
-fn talk_half_closes_and_prints_until_the_server_closes() {
-    // This server speaks first, and answers only once it has read the end of the stream:
-    // a client that does not half-close, or stops reading early, misses the goodbye.
-    let (addr, server) = test_server(b"welcome\n", false, b"goodbye\n");
-    let printed = run_talk(addr, "hello\n");
-    expect_bytes(
-        "what the server received",
-        b"hello\n",
-        &server.join().unwrap(),
-        None,
-    );
-    expect_bytes("what talk printed", b"welcome\ngoodbye\n", &printed, None);
-}
+    #[test]
+    fn a_megabyte_comes_back_whole() {
+        let (mut client, your_end) = connected_pair();
+        let mut learner = start_learner(move || echo_connection(your_end, b""));
+        let message: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+        // Write on another thread: the echo comes back while we are still sending, and nobody
+        // reading it would fill the buffers and stop both sides.
+        let mut writer = client.try_clone().unwrap();
+        let to_send = message.clone();
+        let sending = thread::spawn(move || writer.write_all(&to_send));
+        let got = read_reply(
+            &mut client,
+            message.len(),
+            &mut learner,
+            b"(1,000,000 bytes)",
+        );
+        sending
+            .join()
+            .unwrap()
+            .expect("sending the megabyte failed");
+        assert!(got == message, "the megabyte came back changed");
+        client.shutdown(Shutdown::Write).unwrap();
+        assert_eq!(
+            learner.finish().expect("echo_connection returned an error"),
+            1_000_000
+        );
+    }
 
-// ---------------------------------------------------------------------------------------------
-// Exercise 3.3: whole lines from a byte stream
+    /// Your `serve` on a listener of its own, started in the background (it never returns).
+    fn serving(prefix: &'static [u8]) -> (SocketAddr, Running<io::Result<()>>) {
+        let listener: TcpListener = net::tcp_listener();
+        let addr = listener.local_addr().unwrap();
+        (addr, start_learner(move || serve(&listener, prefix)))
+    }
 
-/// Sends `bytes` in one write, closes the sending side, and lets your `LineReader` read
-/// `count` results through a reader that cuts reads at `sizes`.
-fn read_lines(
-    bytes: &'static [u8],
-    sizes: &'static [usize],
-    count: usize,
-) -> Vec<Result<Option<String>, LineError>> {
-    let (mut test_end, your_end) = connected_pair();
-    test_end.write_all(bytes).unwrap();
-    test_end.shutdown(Shutdown::Write).unwrap();
-    call_learner(move || {
-        let mut reader = LineReader::new(SplitReads::new(your_end, sizes));
-        (0..count).map(|_| reader.read_line()).collect()
-    })
-}
+    #[track_caller]
+    fn connect<T>(addr: SocketAddr, learner: &mut Running<T>) -> TcpStream {
+        net::connect(addr).unwrap_or_else(|e| {
+            learner.check();
+            panic!("could not connect to your server at {addr}: {e}")
+        })
+    }
 
-#[track_caller]
-fn expect_lines(got: Vec<Result<Option<String>, LineError>>, expected: &[Option<&str>]) {
-    let got: Vec<String> = got.iter().map(|r| format!("{r:?}")).collect();
-    let expected: Vec<String> = expected
-        .iter()
-        .map(|l| format!("{:?}", Ok::<_, ()>(l.map(str::to_string))))
-        .collect();
-    assert_eq!(got, expected, "read_line results, in order");
-}
-
-#[rstest]
-#[case::two_lines_in_one_read(&[4096])]
-#[case::one_byte_at_a_time(&[1])]
-#[case::cut_inside_lines(&[3, 5, 2, 7])]
-#[case::line_end_alone(&[5, 1])]
-fn lines_come_out_whole_however_the_bytes_are_split(#[case] sizes: &'static [usize]) {
-    let got = read_lines(b"hello\nworld\n", sizes, 3);
-    expect_lines(got, &[Some("hello"), Some("world"), None]);
-}
-
-#[test]
-fn a_character_cut_in_two_is_not_broken() {
-    // Each of these characters is 3 bytes in UTF-8; one-byte reads cut every one of them.
-    let got = read_lines("こんにちは\nソケット\n".as_bytes(), &[1], 3);
-    expect_lines(got, &[Some("こんにちは"), Some("ソケット"), None]);
-}
-
-#[test]
-fn empty_lines_and_crlf_endings() {
-    let got = read_lines(b"\nwindows\r\n\r\nend\n", &[2], 5);
-    expect_lines(
-        got,
-        &[Some(""), Some("windows"), Some(""), Some("end"), None],
-    );
-}
-
-#[test]
-fn a_clean_end_keeps_saying_none() {
-    let got = read_lines(b"only line\n", &[4096], 3);
-    expect_lines(got, &[Some("only line"), None, None]);
-}
-
-#[test]
-fn a_stream_that_ends_mid_line_is_an_error_with_what_arrived() {
-    let mut got = read_lines(b"complete\npartial", &[3], 2);
-    let second = got.pop().unwrap();
-    expect_lines(got, &[Some("complete")]);
-    match second {
-        Err(LineError::UnexpectedEof { partial }) => {
-            expect_bytes("the partial line", b"partial", &partial, None)
+    #[test]
+    fn the_server_serves_clients_one_after_another() {
+        let (addr, mut learner) = serving(b"");
+        for message in [
+            b"first client".as_slice(),
+            b"second client",
+            b"third client",
+        ] {
+            let mut client = connect(addr, &mut learner);
+            expect_echo(&mut client, message, message, &mut learner);
         }
-        other => panic!(
-            "a stream ending in the middle of a line should be Err(UnexpectedEof), got {other:?}"
-        ),
+    }
+
+    #[test]
+    fn the_server_uses_its_prefix() {
+        let (addr, mut learner) = serving(b"Receive: ");
+        let mut client = connect(addr, &mut learner);
+        expect_echo(
+            &mut client,
+            b"Hello TCP",
+            b"Receive: Hello TCP",
+            &mut learner,
+        );
+    }
+
+    #[test]
+    fn a_client_that_resets_does_not_stop_the_server() {
+        let (addr, mut learner) = serving(b"");
+        let mut rude = connect(addr, &mut learner);
+        expect_echo(&mut rude, b"bye", b"bye", &mut learner);
+        net::reset(rude); // a reset (RST) instead of a clean end (FIN)
+        let mut next = connect(addr, &mut learner);
+        expect_echo(
+            &mut next,
+            b"still serving?",
+            b"still serving?",
+            &mut learner,
+        );
+    }
+
+    #[test]
+    fn a_second_client_waits_until_the_first_leaves() {
+        let (addr, mut learner) = serving(b"");
+        let mut first = connect(addr, &mut learner);
+        expect_echo(&mut first, b"one", b"one", &mut learner);
+        let mut second = connect(addr, &mut learner);
+        second.write_all(b"two").unwrap();
+        // One client at a time: while the first is connected, the second gets nothing.
+        second
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let mut buf = [0u8; 16];
+        match second.read(&mut buf) {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            other => {
+                panic!(
+                    "the second client should wait while the first is served, but read {other:?}"
+                )
+            }
+        }
+        drop(first);
+        second.set_read_timeout(Some(net::IO_TIMEOUT)).unwrap();
+        let got = read_reply(&mut second, 3, &mut learner, b"two");
+        expect_bytes("the second client's echo", b"two", &got, None);
     }
 }
 
-#[test]
-fn a_line_that_is_not_utf8_is_rejected_and_the_next_one_still_arrives() {
-    let mut got = read_lines(b"ok\n\xff\xfe bad\nnext\n", &[4096], 4);
-    let bad = got.remove(1);
-    assert!(
-        matches!(&bad, Err(LineError::InvalidUtf8(bytes)) if bytes == b"\xff\xfe bad"),
-        "second result: {bad:?}"
-    );
-    expect_lines(got, &[Some("ok"), Some("next"), None]);
-}
+/// Exercise 3.2: `cargo test --test ch03_tcp client`
+mod client {
+    use super::*;
 
-#[test]
-fn a_line_longer_than_the_limit_is_refused_without_waiting_for_its_end() {
-    let (mut test_end, your_end) = connected_pair();
-    // The connection stays open and no newline ever comes: the reader must stop on its own.
-    let writer = thread::spawn(move || {
-        let _ = test_end.write_all(&vec![b'a'; MAX_LINE + 10_000]);
-        test_end
-    });
-    let got = call_learner(move || LineReader::new(your_end).read_line());
-    assert!(
-        matches!(got, Err(LineError::TooLong)),
-        "expected Err(TooLong), got {got:?}"
-    );
-    drop(writer.join());
-}
+    /// Runs your `talk` against the server at `addr` with `input`; returns what it printed.
+    fn run_talk(addr: SocketAddr, input: &'static str) -> Vec<u8> {
+        let stream = net::connect(addr).unwrap();
+        let output = SharedOutput::new();
+        let printed = output.clone();
+        call_learner(move || talk(stream, Cursor::new(input), output))
+            .expect("talk returned an error");
+        printed.contents()
+    }
 
-// ---------------------------------------------------------------------------------------------
-// The programs: tcp-server and tcp-client
+    #[test]
+    fn talk_prints_the_echo_of_every_line() {
+        let (addr, server) = test_server(b"", true, b"");
+        let printed = run_talk(addr, "hello\nworld\n");
+        let received = server.join().unwrap();
+        expect_bytes(
+            "what the server received",
+            b"hello\nworld\n",
+            &received,
+            None,
+        );
+        expect_bytes("what talk printed", b"hello\nworld\n", &printed, None);
+    }
 
-fn start_server(args: &[&str]) -> (ChildGuard, SocketAddr) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tcp-server"));
-    command.args(["--bind", "127.0.0.1:0"]).args(args);
-    let mut child = ChildGuard::spawn(command);
-    let addr = child.listening_addr();
-    (child, addr)
-}
+    #[test]
+    fn talk_stops_sending_at_an_empty_line() {
+        let (addr, server) = test_server(b"", true, b"");
+        let printed = run_talk(addr, "first\n\nnot sent\n");
+        expect_bytes(
+            "what the server received",
+            b"first\n",
+            &server.join().unwrap(),
+            None,
+        );
+        expect_bytes("what talk printed", b"first\n", &printed, None);
+    }
 
-/// Sends `message` to the program and reads `expected.len()` bytes back; a crash of the
-/// program is reported with its output.
-#[track_caller]
-fn program_echo(
-    server: &mut ChildGuard,
-    addr: SocketAddr,
-    message: &[u8],
-    expected: &[u8],
-) -> TcpStream {
-    let attempt = || -> io::Result<(TcpStream, Vec<u8>)> {
-        let mut stream = net::connect(addr)?;
-        stream.write_all(message)?;
-        let mut got = vec![0u8; expected.len()];
-        stream.read_exact(&mut got)?;
-        Ok((stream, got))
-    };
-    match attempt() {
-        Ok((stream, got)) => {
-            expect_bytes("the echo", expected, &got, None);
-            stream
-        }
-        Err(e) => {
-            server.assert_running();
-            panic!("no echo from tcp-server: {e}")
-        }
+    #[test]
+    fn talk_half_closes_and_prints_until_the_server_closes() {
+        // This server speaks first, and answers only once it has read the end of the stream:
+        // a client that does not half-close, or stops reading early, misses the goodbye.
+        let (addr, server) = test_server(b"welcome\n", false, b"goodbye\n");
+        let printed = run_talk(addr, "hello\n");
+        expect_bytes(
+            "what the server received",
+            b"hello\n",
+            &server.join().unwrap(),
+            None,
+        );
+        expect_bytes("what talk printed", b"welcome\ngoodbye\n", &printed, None);
     }
 }
 
-#[test]
-fn tcp_server_echoes_and_prints_what_it_receives() {
-    let (mut server, addr) = start_server(&[]);
-    drop(program_echo(
-        &mut server,
-        addr,
-        b"Hello world",
-        b"Hello world",
-    ));
-    let line = server.stdout_line();
-    assert!(line.contains("Hello world"), "stdout: {line:?}");
+/// Exercise 3.3: `cargo test --test ch03_tcp lines`
+mod lines {
+    use super::*;
+
+    /// Sends `bytes` in one write, closes the sending side, and lets your `LineReader` read
+    /// `count` results through a reader that cuts reads at `sizes`.
+    fn read_lines(
+        bytes: &'static [u8],
+        sizes: &'static [usize],
+        count: usize,
+    ) -> Vec<Result<Option<String>, LineError>> {
+        let (mut test_end, your_end) = connected_pair();
+        test_end.write_all(bytes).unwrap();
+        test_end.shutdown(Shutdown::Write).unwrap();
+        call_learner(move || {
+            let mut reader = LineReader::new(SplitReads::new(your_end, sizes));
+            (0..count).map(|_| reader.read_line()).collect()
+        })
+    }
+
+    #[track_caller]
+    fn expect_lines(got: Vec<Result<Option<String>, LineError>>, expected: &[Option<&str>]) {
+        let got: Vec<String> = got.iter().map(|r| format!("{r:?}")).collect();
+        let expected: Vec<String> = expected
+            .iter()
+            .map(|l| format!("{:?}", Ok::<_, ()>(l.map(str::to_string))))
+            .collect();
+        assert_eq!(got, expected, "read_line results, in order");
+    }
+
+    #[rstest]
+    #[case::two_lines_in_one_read(&[4096])]
+    #[case::one_byte_at_a_time(&[1])]
+    #[case::cut_inside_lines(&[3, 5, 2, 7])]
+    #[case::line_end_alone(&[5, 1])]
+    fn lines_come_out_whole_however_the_bytes_are_split(#[case] sizes: &'static [usize]) {
+        let got = read_lines(b"hello\nworld\n", sizes, 3);
+        expect_lines(got, &[Some("hello"), Some("world"), None]);
+    }
+
+    #[test]
+    fn a_character_cut_in_two_is_not_broken() {
+        // Each of these characters is 3 bytes in UTF-8; one-byte reads cut every one of them.
+        let got = read_lines("こんにちは\nソケット\n".as_bytes(), &[1], 3);
+        expect_lines(got, &[Some("こんにちは"), Some("ソケット"), None]);
+    }
+
+    #[test]
+    fn empty_lines_and_crlf_endings() {
+        let got = read_lines(b"\nwindows\r\n\r\nend\n", &[2], 5);
+        expect_lines(
+            got,
+            &[Some(""), Some("windows"), Some(""), Some("end"), None],
+        );
+    }
+
+    #[test]
+    fn a_clean_end_keeps_saying_none() {
+        let got = read_lines(b"only line\n", &[4096], 3);
+        expect_lines(got, &[Some("only line"), None, None]);
+    }
+
+    #[test]
+    fn a_stream_that_ends_mid_line_is_an_error_with_what_arrived() {
+        let mut got = read_lines(b"complete\npartial", &[3], 2);
+        let second = got.pop().unwrap();
+        expect_lines(got, &[Some("complete")]);
+        match second {
+            Err(LineError::UnexpectedEof { partial }) => {
+                expect_bytes("the partial line", b"partial", &partial, None)
+            }
+            other => panic!(
+                "a stream ending in the middle of a line should be Err(UnexpectedEof), got {other:?}"
+            ),
+        }
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_rejected_and_the_next_one_still_arrives() {
+        let mut got = read_lines(b"ok\n\xff\xfe bad\nnext\n", &[4096], 4);
+        let bad = got.remove(1);
+        assert!(
+            matches!(&bad, Err(LineError::InvalidUtf8(bytes)) if bytes == b"\xff\xfe bad"),
+            "second result: {bad:?}"
+        );
+        expect_lines(got, &[Some("ok"), Some("next"), None]);
+    }
+
+    #[test]
+    fn a_line_longer_than_the_limit_is_refused_without_waiting_for_its_end() {
+        let (mut test_end, your_end) = connected_pair();
+        // The connection stays open and no newline ever comes: the reader must stop on its own.
+        let writer = thread::spawn(move || {
+            let _ = test_end.write_all(&vec![b'a'; MAX_LINE + 10_000]);
+            test_end
+        });
+        let got = call_learner(move || LineReader::new(your_end).read_line());
+        assert!(
+            matches!(got, Err(LineError::TooLong)),
+            "expected Err(TooLong), got {got:?}"
+        );
+        drop(writer.join());
+    }
 }
 
-#[test]
-fn tcp_server_prefixes_like_article_d() {
-    let (mut server, addr) = start_server(&["--prefix", "Receive: "]);
-    drop(program_echo(
-        &mut server,
-        addr,
-        b"Hello TCP",
-        b"Receive: Hello TCP",
-    ));
-}
+/// The programs tcp-server and tcp-client: `cargo test --test ch03_tcp programs`
+mod programs {
+    use super::*;
 
-#[test]
-fn tcp_server_keeps_serving_after_clients_leave() {
-    let (mut server, addr) = start_server(&[]);
-    drop(net::connect(addr).unwrap()); // connects and leaves without a word
-    let rude = program_echo(&mut server, addr, b"x", b"x");
-    net::reset(rude); // leaves with a reset
-    drop(program_echo(
-        &mut server,
-        addr,
-        b"still there?",
-        b"still there?",
-    ));
-}
+    fn start_server(args: &[&str]) -> (ChildGuard, SocketAddr) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tcp-server"));
+        command.args(["--bind", "127.0.0.1:0"]).args(args);
+        let mut child = ChildGuard::spawn(command);
+        let addr = child.listening_addr();
+        (child, addr)
+    }
 
-#[test]
-fn tcp_client_sends_lines_and_prints_the_echo() {
-    let (addr, server) = test_server(b"", true, b"");
-    let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_tcp-client"))
-        .args(["--server", &addr.to_string()])
-        .write_stdin("Hello world\nsecond line\n")
-        .timeout(Duration::from_secs(10))
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    expect_bytes(
-        "what tcp-client printed",
-        b"Hello world\nsecond line\n",
-        &output.stdout,
-        None,
-    );
-    expect_bytes(
-        "what the server received",
-        b"Hello world\nsecond line\n",
-        &server.join().unwrap(),
-        None,
-    );
+    /// Sends `message` to the program and reads `expected.len()` bytes back; a crash of the
+    /// program is reported with its output.
+    #[track_caller]
+    fn program_echo(
+        server: &mut ChildGuard,
+        addr: SocketAddr,
+        message: &[u8],
+        expected: &[u8],
+    ) -> TcpStream {
+        let attempt = || -> io::Result<(TcpStream, Vec<u8>)> {
+            let mut stream = net::connect(addr)?;
+            stream.write_all(message)?;
+            let mut got = vec![0u8; expected.len()];
+            stream.read_exact(&mut got)?;
+            Ok((stream, got))
+        };
+        match attempt() {
+            Ok((stream, got)) => {
+                expect_bytes("the echo", expected, &got, None);
+                stream
+            }
+            Err(e) => {
+                server.assert_running();
+                panic!("no echo from tcp-server: {e}")
+            }
+        }
+    }
+
+    #[test]
+    fn tcp_server_echoes_and_prints_what_it_receives() {
+        let (mut server, addr) = start_server(&[]);
+        drop(program_echo(
+            &mut server,
+            addr,
+            b"Hello world",
+            b"Hello world",
+        ));
+        let line = server.stdout_line();
+        assert!(line.contains("Hello world"), "stdout: {line:?}");
+    }
+
+    #[test]
+    fn tcp_server_prefixes_like_article_d() {
+        let (mut server, addr) = start_server(&["--prefix", "Receive: "]);
+        drop(program_echo(
+            &mut server,
+            addr,
+            b"Hello TCP",
+            b"Receive: Hello TCP",
+        ));
+    }
+
+    #[test]
+    fn tcp_server_keeps_serving_after_clients_leave() {
+        let (mut server, addr) = start_server(&[]);
+        drop(net::connect(addr).unwrap()); // connects and leaves without a word
+        let rude = program_echo(&mut server, addr, b"x", b"x");
+        net::reset(rude); // leaves with a reset
+        drop(program_echo(
+            &mut server,
+            addr,
+            b"still there?",
+            b"still there?",
+        ));
+    }
+
+    #[test]
+    fn tcp_client_sends_lines_and_prints_the_echo() {
+        let (addr, server) = test_server(b"", true, b"");
+        let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_tcp-client"))
+            .args(["--server", &addr.to_string()])
+            .write_stdin("Hello world\nsecond line\n")
+            .timeout(Duration::from_secs(10))
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        expect_bytes(
+            "what tcp-client printed",
+            b"Hello world\nsecond line\n",
+            &output.stdout,
+            None,
+        );
+        expect_bytes(
+            "what the server received",
+            b"Hello world\nsecond line\n",
+            &server.join().unwrap(),
+            None,
+        );
+    }
 }
