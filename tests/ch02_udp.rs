@@ -367,12 +367,10 @@ mod client {
         let started = Instant::now();
         let got = call_learner(move || request(&socket, to, b"anyone?", timeout));
         let took = started.elapsed();
-        match got {
-            Err(RequestError::NoReply(reported)) => {
-                assert_eq!(reported, timeout, "NoReply should carry the timeout")
-            }
-            other => panic!("expected Err(NoReply(300ms)), got {other:?}"),
-        }
+        assert!(
+            matches!(got, Err(RequestError::NoReply)),
+            "expected Err(NoReply), got {got:?}"
+        );
         assert!(
             took >= timeout,
             "request gave up after {took:?}, before its timeout of {timeout:?}"

@@ -319,7 +319,7 @@ mod lines {
     /// Sends `bytes` in one write, closes the sending side, and lets your `LineReader` read
     /// `count` results through a reader that cuts reads at `sizes`.
     fn read_lines(
-        bytes: &'static [u8],
+        bytes: &[u8],
         sizes: &'static [usize],
         count: usize,
     ) -> Vec<Result<Option<String>, LineError>> {
@@ -398,6 +398,25 @@ mod lines {
             "second result: {bad:?}"
         );
         expect_lines(got, &[Some("ok"), Some("next"), None]);
+    }
+
+    #[test]
+    fn a_line_of_exactly_the_limit_is_accepted_and_one_byte_more_is_not() {
+        let mut bytes = vec![b'a'; MAX_LINE];
+        bytes.push(b'\n');
+        bytes.extend(vec![b'b'; MAX_LINE + 1]);
+        bytes.push(b'\n');
+        let got = read_lines(&bytes, &[4096], 2);
+        assert!(
+            matches!(&got[0], Ok(Some(line)) if line.len() == MAX_LINE),
+            "a line of MAX_LINE bytes: {:?}",
+            got[0].as_ref().map(|l| l.as_ref().map(String::len))
+        );
+        assert!(
+            matches!(got[1], Err(LineError::TooLong)),
+            "a line of MAX_LINE + 1 bytes: {:?}",
+            got[1].as_ref().map(|l| l.as_ref().map(String::len))
+        );
     }
 
     #[test]

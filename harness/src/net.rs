@@ -102,8 +102,8 @@ fn with_timeouts(stream: &TcpStream) -> io::Result<()> {
     stream.set_write_timeout(Some(IO_TIMEOUT))
 }
 
-/// Closes `stream` with a reset (RST) instead of a clean end (FIN), like a client that
-/// crashed or was killed: linger 0 makes the close abort the connection.
+/// Closes `stream` with a reset (RST) instead of a clean end (FIN): an abortive close, as when
+/// a program closes a socket while unread data is waiting. Linger 0 makes the close abort.
 pub fn reset(stream: TcpStream) {
     let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
     drop(stream);

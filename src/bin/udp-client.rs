@@ -47,7 +47,7 @@ fn main() -> ExitCode {
         }
         match request(&socket, args.server, &line, args.timeout) {
             Ok(reply) => println!("{}", cli::printable(&reply)),
-            Err(RequestError::NoReply(_)) => cli::fail(
+            Err(RequestError::NoReply) => cli::fail(
                 EXIT_FAILURE,
                 format!(
                     "no reply from {} within {} s (is the server running?)",

@@ -19,7 +19,7 @@ use super::RECV_BUFFER;
 pub enum RequestError {
     /// Nothing came back within the timeout: the request or the reply was lost, or the
     /// server is slow, busy or not running.
-    NoReply(Duration),
+    NoReply,
     /// The OS reported that nothing listens at the server's address (an ICMP "port
     /// unreachable" came back).
     Refused,
@@ -31,9 +31,7 @@ pub enum RequestError {
 impl fmt::Display for RequestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RequestError::NoReply(timeout) => {
-                write!(f, "no reply within {} s", timeout.as_secs_f64())
-            }
+            RequestError::NoReply => write!(f, "no reply in time"),
             RequestError::Refused => write!(f, "nothing is listening at the server's address"),
             RequestError::Io(e) => write!(f, "{e}"),
         }
@@ -46,9 +44,7 @@ impl From<io::Error> for RequestError {
     fn from(e: io::Error) -> Self {
         match e.kind() {
             // A read timeout shows up as WouldBlock on Unix and TimedOut on Windows.
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-                RequestError::NoReply(Duration::ZERO)
-            }
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => RequestError::NoReply,
             // ICMP port unreachable: Refused on Linux and macOS, Reset on Windows.
             io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset => {
                 RequestError::Refused
@@ -66,8 +62,8 @@ pub fn request(
     message: &[u8],
     timeout: Duration,
 ) -> Result<Vec<u8>, RequestError> {
-    // TODO: send `message` to `server`, then wait at most `timeout` for the reply. Turn the
-    // io::Error of a timeout or of an ICMP error into the matching RequestError.
+    // TODO: send `message` to `server`, then wait at most `timeout` for the reply. The `From`
+    // impl above turns the io::Error of a timeout or an ICMP error into a RequestError for `?`.
     todo!()
 }
 // ANCHOR_END: request

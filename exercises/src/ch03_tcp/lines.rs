@@ -11,7 +11,8 @@
 use std::fmt;
 use std::io::{self, Read};
 
-/// The longest line accepted, in bytes. A peer that sends more without a newline is cut off.
+/// The longest line accepted, in bytes (without its newline). A peer that sends more than
+/// this without a newline is cut off at once, without waiting for the newline.
 pub const MAX_LINE: usize = 64 * 1024;
 
 // ANCHOR: error

@@ -19,7 +19,7 @@ use super::RECV_BUFFER;
 pub enum RequestError {
     /// Nothing came back within the timeout: the request or the reply was lost, or the
     /// server is slow, busy or not running.
-    NoReply(Duration),
+    NoReply,
     /// The OS reported that nothing listens at the server's address (an ICMP "port
     /// unreachable" came back).
     Refused,
@@ -31,9 +31,7 @@ pub enum RequestError {
 impl fmt::Display for RequestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RequestError::NoReply(timeout) => {
-                write!(f, "no reply within {} s", timeout.as_secs_f64())
-            }
+            RequestError::NoReply => write!(f, "no reply in time"),
             RequestError::Refused => write!(f, "nothing is listening at the server's address"),
             RequestError::Io(e) => write!(f, "{e}"),
         }
@@ -46,9 +44,7 @@ impl From<io::Error> for RequestError {
     fn from(e: io::Error) -> Self {
         match e.kind() {
             // A read timeout shows up as WouldBlock on Unix and TimedOut on Windows.
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-                RequestError::NoReply(Duration::ZERO)
-            }
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => RequestError::NoReply,
             // ICMP port unreachable: Refused on Linux and macOS, Reset on Windows.
             io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset => {
                 RequestError::Refused
@@ -72,12 +68,8 @@ pub fn request(
     socket.set_read_timeout(Some(timeout))?;
     socket.send(message)?;
     let mut buf = vec![0u8; RECV_BUFFER];
-    let len = socket
-        .recv(&mut buf)
-        .map_err(|e| match RequestError::from(e) {
-            RequestError::NoReply(_) => RequestError::NoReply(timeout),
-            other => other,
-        })?;
+    // `?` turns a timeout into NoReply and an ICMP error into Refused (the `From` impl above).
+    let len = socket.recv(&mut buf)?;
     buf.truncate(len);
     Ok(buf)
 }

@@ -11,7 +11,8 @@
 use std::fmt;
 use std::io::{self, Read};
 
-/// The longest line accepted, in bytes. A peer that sends more without a newline is cut off.
+/// The longest line accepted, in bytes (without its newline). A peer that sends more than
+/// this without a newline is cut off at once, without waiting for the newline.
 pub const MAX_LINE: usize = 64 * 1024;
 
 // ANCHOR: error
@@ -78,6 +79,9 @@ impl<R: Read> LineReader<R> {
             // 1. A whole line already here? Take it out of `pending`.
             if let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
                 let mut line: Vec<u8> = self.pending.drain(..=end).collect();
+                if end > MAX_LINE {
+                    return Err(LineError::TooLong);
+                }
                 line.pop();
                 if line.last() == Some(&b'\r') {
                     line.pop();
