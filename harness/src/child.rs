@@ -74,6 +74,11 @@ impl ChildGuard {
         }
     }
 
+    /// The child's process id (to send it a signal, say).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The program's name, for messages.
     pub fn name(&self) -> &str {
         &self.name

@@ -1,0 +1,99 @@
+//! `lossy-relay`: a UDP relay that misbehaves on purpose. Put it between a client and a
+//! server and watch datagrams get lost, duplicated, reordered and delayed, the same way every
+//! time for the same `--seed`.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use clap::Parser;
+use lossy_relay::{Rates, Relay, RelayConfig, Script};
+use socket_course::cli::{self, EXIT_FAILURE, EXIT_USAGE};
+
+/// A UDP relay between clients and one server that drops, duplicates, reorders and delays
+/// datagrams, deterministically: the same seed gives the same datagrams the same fates.
+/// Ctrl-C stops it and prints what it did.
+///
+/// Example: `udp-server` on 8890, this relay on 9000, then `udp-client --server 127.0.0.1:9000`.
+#[derive(Parser)]
+#[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
+struct Args {
+    /// Address clients send to, IP:PORT (port 0: the OS chooses a free port).
+    #[arg(long, default_value = "127.0.0.1:9000")]
+    bind: SocketAddr,
+    /// The server to relay to (on this machine).
+    #[arg(long, default_value = "127.0.0.1:8890")]
+    server: SocketAddr,
+    /// Probability (0 to 1) that a datagram is dropped.
+    #[arg(long, default_value_t = 0.0)]
+    loss: f64,
+    /// Probability that a datagram is duplicated.
+    #[arg(long, default_value_t = 0.0)]
+    dup: f64,
+    /// Probability that a datagram is held back and delivered after the next one.
+    #[arg(long, default_value_t = 0.0)]
+    reorder: f64,
+    /// Milliseconds every datagram that is not dropped waits before it goes on.
+    #[arg(long, default_value_t = 0)]
+    delay_ms: u64,
+    /// Seed for the random fates: the same seed, the same fates for the same datagrams.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// A file of exact rules, one per line, e.g. `to-server 1 drop` or `to-client "hi" duplicate`.
+    #[arg(long)]
+    script: Option<std::path::PathBuf>,
+    /// Print one line per datagram with its fate.
+    #[arg(long)]
+    trace: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if !args.server.ip().is_loopback() {
+        cli::fail(
+            EXIT_USAGE,
+            format!(
+                "--server {}: the relay only forwards to this machine (127.0.0.1 or ::1)",
+                args.server
+            ),
+        );
+    }
+    let script = match &args.script {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| text.parse::<Script>())
+            .unwrap_or_else(|e| cli::fail(EXIT_USAGE, format!("--script {}: {e}", path.display()))),
+        None => Script::new(),
+    };
+    let rates = Rates {
+        loss: args.loss,
+        dup: args.dup,
+        reorder: args.reorder,
+        delay: Duration::from_millis(args.delay_ms),
+        seed: args.seed,
+    };
+    if let Err(e) = rates.validate() {
+        cli::fail(EXIT_USAGE, e);
+    }
+    let config = RelayConfig {
+        trace: args.trace,
+        record: false,
+        ..RelayConfig::new(args.server).script(script).rates(rates)
+    };
+    let relay = Relay::start(args.bind, config)
+        .unwrap_or_else(|e| cli::fail(EXIT_FAILURE, format!("cannot start on {}: {e}", args.bind)));
+    cli::announce(Ok(relay.addr()));
+    eprintln!("relaying to {}", args.server);
+
+    // Wait for Ctrl-C, then say what happened.
+    let (stop, stopped) = mpsc::channel();
+    if let Err(e) = ctrlc::set_handler(move || {
+        let _ = stop.send(());
+    }) {
+        eprintln!("warning: Ctrl-C will not print the counters: {e}");
+    }
+    let _ = stopped.recv();
+    eprint!("{}", relay.shutdown());
+    ExitCode::SUCCESS
+}

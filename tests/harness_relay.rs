@@ -1,0 +1,628 @@
+//! Tests of the lossy relay itself (not of learner code): scripted fates, reproducible rates,
+//! the loss rate over many datagrams, several clients, hostile input, and the `lossy-relay`
+//! program.
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use course_harness::{ChildGuard, Deadline, Exchange, Peer, net};
+use lossy_relay::{Action, Direction, Fate, Rates, Relay, RelayConfig, Script, Which, rates_fate};
+
+const LOOPBACK_ANY: &str = "127.0.0.1:0";
+
+fn start(server: SocketAddr, config: impl FnOnce(RelayConfig) -> RelayConfig) -> Relay {
+    Relay::start(
+        LOOPBACK_ANY.parse().unwrap(),
+        config(RelayConfig::new(server)),
+    )
+    .expect("the relay did not start")
+}
+
+/// Waits (polling the counters) until the relay has decided the fate of `count` datagrams
+/// from clients; the relay works on its own threads, so the test must wait for it.
+fn wait_for_decisions(relay: &Relay, direction: Direction, count: u64) {
+    let deadline = Deadline::after(Duration::from_secs(10));
+    loop {
+        let stats = relay.stats();
+        let done = match direction {
+            Direction::ToServer => stats.to_server.total(),
+            Direction::ToClient => stats.to_client.total(),
+        };
+        if done >= count {
+            return;
+        }
+        assert!(
+            !deadline.expired(),
+            "the relay decided {done} of {count} datagrams within 10 s"
+        );
+        thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Receives datagrams until none comes for `quiet`; returns their payloads.
+fn drain(peer: &Peer, quiet: Duration) -> Vec<Vec<u8>> {
+    peer.socket().set_read_timeout(Some(quiet)).unwrap();
+    let mut got = Vec::new();
+    while let Ok((data, _)) = peer.recv() {
+        got.push(data);
+    }
+    peer.socket()
+        .set_read_timeout(Some(net::IO_TIMEOUT))
+        .unwrap();
+    got
+}
+
+fn texts(payloads: &[Vec<u8>]) -> Vec<String> {
+    payloads
+        .iter()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scripts: exact fates
+
+#[test]
+fn scripted_drops_and_duplicates_happen_exactly_as_written() {
+    let exchange = Exchange::new();
+    let server = Peer::new(&exchange, "server");
+    let client = Peer::new(&exchange, "client");
+    let script = Script::new()
+        .drop_nth(Direction::ToServer, 1)
+        .drop_nth(Direction::ToServer, 3)
+        .duplicate_nth(Direction::ToClient, 2);
+    let relay = start(server.addr(), |c| c.script(script));
+
+    for text in ["a", "b", "c", "d"] {
+        client.send_to(text.as_bytes(), relay.addr());
+    }
+    wait_for_decisions(&relay, Direction::ToServer, 4);
+    let (first, upstream) = server.recv().unwrap();
+    let (second, _) = server.recv().unwrap();
+    assert_eq!(
+        texts(&[first, second]),
+        ["b", "d"],
+        "the 1st and 3rd were to be dropped\n{}",
+        relay.diagram()
+    );
+
+    server.send_to(b"r1", upstream);
+    server.send_to(b"r2", upstream);
+    wait_for_decisions(&relay, Direction::ToClient, 2);
+    assert_eq!(
+        texts(&drain(&client, Duration::from_millis(200))),
+        ["r1", "r2", "r2"],
+        "{}",
+        relay.diagram()
+    );
+
+    let stats = relay.stats();
+    assert_eq!((stats.to_server.forwarded, stats.to_server.dropped), (2, 2));
+    assert_eq!(
+        (stats.to_client.forwarded, stats.to_client.duplicated),
+        (1, 1)
+    );
+    let diagram = relay.diagram();
+    assert_eq!(
+        diagram.matches("-x").count(),
+        2,
+        "two lost datagrams drawn with crosses:\n{diagram}"
+    );
+}
+
+#[test]
+fn a_rule_on_bytes_drops_only_the_named_occurrence() {
+    let exchange = Exchange::new();
+    let server = Peer::new(&exchange, "server");
+    let client = Peer::new(&exchange, "client");
+    let relay = start(server.addr(), |c| {
+        c.script(Script::new().drop_bytes(Direction::ToServer, b"X", 2))
+    });
+    for text in ["X", "Y", "X", "X"] {
+        client.send_to(text.as_bytes(), relay.addr());
+    }
+    wait_for_decisions(&relay, Direction::ToServer, 4);
+    assert_eq!(
+        texts(&drain(&server, Duration::from_millis(200))),
+        ["X", "Y", "X"]
+    );
+}
+
+#[test]
+fn a_reordered_datagram_arrives_after_the_next_one() {
+    let exchange = Exchange::new();
+    let server = Peer::new(&exchange, "server");
+    let client = Peer::new(&exchange, "client");
+    let script = Script::new().rule(
+        Direction::ToServer,
+        Which::Nth(1),
+        Fate::now(Action::Reorder),
+    );
+    let relay = start(server.addr(), |c| c.script(script));
+    for text in ["1", "2", "3"] {
+        client.send_to(text.as_bytes(), relay.addr());
+    }
+    assert_eq!(
+        texts(&drain(&server, Duration::from_millis(300))),
+        ["2", "1", "3"]
+    );
+    assert_eq!(relay.stats().to_server.reordered, 1);
+}
+
+#[test]
+fn a_reordered_datagram_with_nothing_after_it_still_arrives() {
+    let exchange = Exchange::new();
+    let server = Peer::new(&exchange, "server");
+    let client = Peer::new(&exchange, "client");
+    let script = Script::new().rule(
+        Direction::ToServer,
+        Which::Nth(1),
+        Fate::now(Action::Reorder),
+    );
+    let relay = start(server.addr(), |c| c.script(script));
+    client.send_to(b"alone", relay.addr());
+    let (data, _) = server
+        .recv()
+        .expect("a held datagram must be released after the hold limit");
+    assert_eq!(data, b"alone");
+}
+
+#[test]
+fn a_delayed_datagram_is_overtaken() {
+    let exchange = Exchange::new();
+    let server = Peer::new(&exchange, "server");
+    let client = Peer::new(&exchange, "client");
+    let slow = Fate {
+        action: Action::Forward,
+        delay: Duration::from_millis(100),
+    };
+    let relay = start(server.addr(), |c| {
+        c.script(Script::new().rule(Direction::ToServer, Which::Nth(1), slow))
+    });
+    client.send_to(b"slow", relay.addr());
+    client.send_to(b"fast", relay.addr());
+    assert_eq!(
+        texts(&drain(&server, Duration::from_millis(400))),
+        ["fast", "slow"]
+    );
+    assert_eq!(relay.stats().to_server.delayed, 1);
+}
+
+#[test]
+fn scripts_parse_from_text() {
+    let text = r#"
+        # comment line
+        to-server 1 drop            # the first datagram
+        to-client 2 duplicate
+        to-server "hello\n" drop
+        to-server "hello\n"@2 reorder
+        to-client hex:00ff forward
+        to-server 4 delay 50
+    "#;
+    let script: Script = text.parse().unwrap();
+    let expected = Script::new()
+        .drop_nth(Direction::ToServer, 1)
+        .duplicate_nth(Direction::ToClient, 2)
+        .drop_bytes(Direction::ToServer, b"hello\n", 1)
+        .rule(
+            Direction::ToServer,
+            Which::Bytes(b"hello\n".to_vec(), 2),
+            Fate::now(Action::Reorder),
+        )
+        .rule(
+            Direction::ToClient,
+            Which::Bytes(vec![0x00, 0xff], 1),
+            Fate::FORWARD,
+        )
+        .rule(
+            Direction::ToServer,
+            Which::Nth(4),
+            Fate {
+                action: Action::Forward,
+                delay: Duration::from_millis(50),
+            },
+        );
+    assert_eq!(script, expected);
+}
+
+#[test]
+fn bad_scripts_are_refused_with_the_line_number() {
+    for (text, expected) in [
+        ("to-nowhere 1 drop", "line 1: a rule starts with"),
+        ("\nto-server 1", "line 2: missing the fate"),
+        ("to-server 0 drop", "name a datagram by its number"),
+        ("to-server hex:abc drop", "even number of hex digits"),
+        ("to-server \"open drop", "not closed"),
+        ("to-server 1 delay", "needs a number of milliseconds"),
+        ("to-server 1 drop now", "unexpected text"),
+        ("to-server 1 vanish", "the fate is forward, drop"),
+    ] {
+        let err = text.parse::<Script>().expect_err(text);
+        assert!(err.contains(expected), "{text:?}: {err}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rates: random but reproducible
+
+/// Sends `payloads` in order from `client` through a fresh relay with `rates`; returns the
+/// fate each payload got, from the relay's log.
+fn fates_through_relay(
+    rates: Rates,
+    order: &[String],
+    noise: bool,
+) -> BTreeMap<String, Vec<String>> {
+    let exchange = Exchange::new();
+    let server = Peer::new(&exchange, "server");
+    let client = Peer::new(&exchange, "client");
+    let other = Peer::new(&exchange, "other client");
+    let relay = start(server.addr(), |c| c.rates(rates));
+    let mut sent = 0;
+    for (i, payload) in order.iter().enumerate() {
+        client.send_to(payload.as_bytes(), relay.addr());
+        sent += 1;
+        if noise && i % 3 == 0 {
+            // Another client's datagrams in between must not change anyone's fate.
+            other.send_to(format!("noise {i}").as_bytes(), relay.addr());
+            sent += 1;
+        }
+    }
+    wait_for_decisions(&relay, Direction::ToServer, sent);
+    let mut fates: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for entry in relay.log() {
+        if entry.client == client.addr() {
+            fates
+                .entry(entry.preview)
+                .or_default()
+                .push(entry.fate.to_string());
+        }
+    }
+    fates
+}
+
+#[test]
+fn the_same_seed_gives_the_same_fates_in_any_order_and_interleaving() {
+    let rates = Rates {
+        loss: 0.3,
+        dup: 0.1,
+        reorder: 0.1,
+        delay: Duration::ZERO,
+        seed: 7,
+    };
+    let payloads: Vec<String> = (0..150).map(|i| format!("msg-{i:03}")).collect();
+    // Each payload twice, like a retransmission: its second passage gets a fate of its own.
+    let in_order: Vec<String> = payloads.iter().chain(&payloads).cloned().collect();
+    let mut shuffled: Vec<String> = payloads
+        .iter()
+        .rev()
+        .chain(payloads.iter().rev())
+        .cloned()
+        .collect();
+    shuffled.rotate_left(37);
+
+    let first = fates_through_relay(rates, &in_order, false);
+    let second = fates_through_relay(rates, &shuffled, true);
+    assert_eq!(
+        first, second,
+        "same seed, same payloads: the fates must not depend on order or other traffic"
+    );
+
+    // And they are exactly the pure function's.
+    for (payload, fates) in &first {
+        let expected: Vec<String> = (0..2)
+            .map(|n| rates_fate(&rates, Direction::ToServer, payload.as_bytes(), n).to_string())
+            .collect();
+        assert_eq!(fates, &expected, "{payload}");
+    }
+    let other_seed = fates_through_relay(Rates { seed: 8, ..rates }, &in_order, false);
+    assert_ne!(first, other_seed, "another seed should give other fates");
+}
+
+#[test]
+fn a_retransmission_gets_its_own_fate() {
+    let rates = Rates {
+        loss: 0.5,
+        seed: 3,
+        ..Rates::default()
+    };
+    // Among many payloads, some are dropped the first time and forwarded the second.
+    let recovered = (0..200)
+        .map(|i| format!("m{i}"))
+        .filter(|p| {
+            let first = rates_fate(&rates, Direction::ToServer, p.as_bytes(), 0).action;
+            let second = rates_fate(&rates, Direction::ToServer, p.as_bytes(), 1).action;
+            first == Action::Drop && second != Action::Drop
+        })
+        .count();
+    assert!(
+        (30..=70).contains(&recovered),
+        "about a quarter of 200 should be lost then delivered, got {recovered}"
+    );
+}
+
+#[test]
+fn loss_over_ten_thousand_datagrams_is_close_to_the_rate() {
+    let exchange = Exchange::new();
+    let server = Peer::new(&exchange, "sink");
+    let client = Peer::new(&exchange, "client");
+    let rates = Rates {
+        loss: 0.3,
+        seed: 11,
+        ..Rates::default()
+    };
+    let relay = Relay::start(
+        LOOPBACK_ANY.parse().unwrap(),
+        RelayConfig {
+            record: false,
+            ..RelayConfig::new(server.addr()).rates(rates)
+        },
+    )
+    .unwrap();
+    let received = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&received);
+    let sink = server.socket().try_clone().unwrap();
+    sink.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let reader = thread::spawn(move || {
+        let mut buf = [0u8; 64];
+        while sink.recv(&mut buf).is_ok() {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    // Paced in batches: each batch is fully decided and received before the next is sent, so
+    // no socket buffer overflows and every loss is the relay's decision.
+    let total = 10_000u64;
+    let deadline = Deadline::after(Duration::from_secs(30));
+    for batch in 0..total / 200 {
+        for i in 0..200 {
+            client.send_to(
+                format!("datagram {}", batch * 200 + i).as_bytes(),
+                relay.addr(),
+            );
+        }
+        wait_for_decisions(&relay, Direction::ToServer, (batch + 1) * 200);
+        while received.load(Ordering::Relaxed) < relay.stats().to_server.forwarded {
+            assert!(!deadline.expired(), "the sink fell behind");
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+    let stats = relay.shutdown();
+    reader.join().unwrap();
+    let loss = stats.to_server.dropped as f64 / total as f64;
+    assert!(
+        (0.27..=0.33).contains(&loss),
+        "observed loss {loss:.4} at --loss 0.3"
+    );
+    assert_eq!(
+        received.load(Ordering::Relaxed),
+        stats.to_server.forwarded,
+        "everything forwarded arrived"
+    );
+    assert_eq!(stats.to_server.total(), total);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Several clients, hostile input
+
+#[test]
+fn several_clients_each_get_their_own_replies() {
+    let exchange = Exchange::new();
+    let server = Peer::new(&exchange, "server");
+    let relay = start(server.addr(), |c| c);
+    let clients: Vec<Peer> = (0..5)
+        .map(|i| Peer::new(&exchange, &format!("client {i}")))
+        .collect();
+    let echo = thread::spawn(move || {
+        let mut upstreams = HashSet::new();
+        for _ in 0..5 {
+            let (data, from) = server.recv().expect("a request is missing");
+            upstreams.insert(from);
+            server.send_to(&[b"reply to ".as_slice(), &data].concat(), from);
+        }
+        upstreams.len()
+    });
+    for (i, client) in clients.iter().enumerate() {
+        client.send_to(format!("client {i}").as_bytes(), relay.addr());
+    }
+    for (i, client) in clients.iter().enumerate() {
+        let (data, from) = client.recv().expect("no reply came back");
+        assert_eq!(data, format!("reply to client {i}").as_bytes());
+        assert_eq!(from, relay.addr(), "replies come from the relay's address");
+    }
+    assert_eq!(
+        echo.join().unwrap(),
+        5,
+        "the server sees one peer per client"
+    );
+}
+
+#[test]
+fn garbage_empty_and_largest_datagrams_pass_through() {
+    let exchange = Exchange::new();
+    let server = Peer::new(&exchange, "server");
+    let client = Peer::new(&exchange, "client");
+    let relay = start(server.addr(), |c| c);
+    // Bytes of every value in a fixed pseudo-random order, an empty datagram, the largest one.
+    let garbage: Vec<u8> = (0..1000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let largest = vec![0xa5; 65_507];
+    for payload in [
+        garbage.as_slice(),
+        b"",
+        largest.as_slice(),
+        b"still working",
+    ] {
+        client.send_to(payload, relay.addr());
+        let (data, _) = server.recv().expect("a datagram did not pass through");
+        assert!(
+            data == payload,
+            "a datagram of {} bytes arrived as {} bytes",
+            payload.len(),
+            data.len()
+        );
+    }
+}
+
+#[test]
+fn hostile_datagrams_are_dropped_as_decided_and_never_stop_it() {
+    let exchange = Exchange::new();
+    let server = Peer::new(&exchange, "server");
+    let client = Peer::new(&exchange, "client");
+    let rates = Rates {
+        loss: 0.5,
+        seed: 5,
+        ..Rates::default()
+    };
+    let relay = start(server.addr(), |c| c.rates(rates));
+    let payloads: Vec<Vec<u8>> = (0..50u32)
+        .map(|i| (0..(i * 997 % 3000)).map(|j| (i ^ j) as u8).collect())
+        .collect();
+    for payload in &payloads {
+        client.send_to(payload, relay.addr());
+    }
+    wait_for_decisions(&relay, Direction::ToServer, 50);
+    let arrived = drain(&server, Duration::from_millis(300));
+    let mut seen = std::collections::HashMap::new();
+    let expected: Vec<&Vec<u8>> = payloads
+        .iter()
+        .filter(|p| {
+            let n = seen.entry(p.to_vec()).or_insert(0);
+            *n += 1;
+            rates_fate(&rates, Direction::ToServer, p, *n - 1).action != Action::Drop
+        })
+        .collect();
+    assert_eq!(arrived.len(), expected.len());
+    assert!(
+        arrived.iter().zip(&expected).all(|(a, e)| a == *e),
+        "what arrived is exactly what the fates forwarded"
+    );
+    // And it still relays.
+    client.send_to(b"after the storm", relay.addr());
+    wait_for_decisions(&relay, Direction::ToServer, 51);
+}
+
+#[test]
+fn rates_outside_zero_to_one_are_refused() {
+    for rates in [
+        Rates {
+            loss: 1.5,
+            ..Rates::default()
+        },
+        Rates {
+            loss: 0.6,
+            dup: 0.6,
+            ..Rates::default()
+        },
+    ] {
+        let err = Relay::start(
+            LOOPBACK_ANY.parse().unwrap(),
+            RelayConfig::new(LOOPBACK_ANY.parse().unwrap()).rates(rates),
+        );
+        assert!(err.is_err(), "{rates:?} should be refused");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lossy-relay program
+
+fn lossy_relay(server: SocketAddr, args: &[&str]) -> (ChildGuard, SocketAddr) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lossy-relay"));
+    command
+        .args(["--bind", LOOPBACK_ANY, "--server", &server.to_string()])
+        .args(args);
+    let mut child = ChildGuard::spawn(command);
+    let addr = child.listening_addr();
+    (child, addr)
+}
+
+#[test]
+fn the_program_relays_and_traces_each_datagram() {
+    let exchange = Exchange::new();
+    let server = Peer::new(&exchange, "server");
+    let client = Peer::new(&exchange, "client");
+    let (mut relay, addr) = lossy_relay(server.addr(), &["--trace"]);
+    assert_eq!(
+        relay.stderr_line(),
+        format!("relaying to {}", server.addr())
+    );
+    client.send_to(b"hello", addr);
+    let (data, _) = server
+        .recv_while_running(&mut relay)
+        .expect("nothing arrived through lossy-relay");
+    assert_eq!(data, b"hello");
+    let trace = relay.stderr_line();
+    assert!(
+        trace.contains("client->server")
+            && trace.contains("forward")
+            && trace.contains("\"hello\""),
+        "{trace}"
+    );
+}
+
+#[test]
+fn the_program_applies_a_script_file() {
+    let exchange = Exchange::new();
+    let server = Peer::new(&exchange, "server");
+    let client = Peer::new(&exchange, "client");
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("fates.txt");
+    std::fs::write(&script, "to-server 1 drop\n").unwrap();
+    let (mut relay, addr) = lossy_relay(server.addr(), &["--script", script.to_str().unwrap()]);
+    client.send_to(b"lost", addr);
+    client.send_to(b"kept", addr);
+    let (data, _) = server.recv_while_running(&mut relay).unwrap();
+    assert_eq!(data, b"kept");
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_prints_the_counters() {
+    let exchange = Exchange::new();
+    let server = Peer::new(&exchange, "server");
+    let client = Peer::new(&exchange, "client");
+    let (mut relay, addr) = lossy_relay(server.addr(), &[]);
+    client.send_to(b"one", addr);
+    server.recv_while_running(&mut relay).unwrap();
+    let status = Command::new("kill")
+        .args(["-INT", &relay.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exited = relay.wait_exit(Duration::from_secs(5));
+    assert!(exited.status.success(), "{exited:?}");
+    let counters = exited.stderr.join("\n");
+    assert!(
+        counters.contains("client->server: 1 datagrams: 1 forwarded, 0 dropped"),
+        "{counters}"
+    );
+}
+
+#[test]
+fn bad_flags_and_scripts_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("bad.txt");
+    std::fs::write(&script, "to-server 1 drop\nto-server x drop\n").unwrap();
+    for (args, message) in [
+        (vec!["--loss", "1.5"], "a probability goes from 0 to 1"),
+        (
+            vec!["--server", "192.0.2.1:9"],
+            "only forwards to this machine",
+        ),
+        (vec!["--script", script.to_str().unwrap()], "line 2"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_lossy-relay"))
+            .args(["--bind", LOOPBACK_ANY])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}
