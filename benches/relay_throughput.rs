@@ -46,7 +46,13 @@ fn run(target: SocketAddr, window: u32) -> io::Result<Duration> {
 
 fn main() -> io::Result<()> {
     let server = echo_server()?;
-    let relay = Relay::start("127.0.0.1:0".parse().unwrap(), RelayConfig { record: false, ..RelayConfig::new(server) })?;
+    let relay = Relay::start(
+        "127.0.0.1:0".parse().unwrap(),
+        RelayConfig {
+            record: false,
+            ..RelayConfig::new(server)
+        },
+    )?;
     println!("{ROUND_TRIPS} round trips of 4-byte datagrams, loopback, 0 % loss");
     println!("| path | in flight | time | datagrams/s (both ways) |");
     println!("|---|---:|---:|---:|");
@@ -54,7 +60,10 @@ fn main() -> io::Result<()> {
         for (path, target) in [("direct", server), ("through lossy-relay", relay.addr())] {
             let took = run(target, window)?;
             let rate = f64::from(2 * ROUND_TRIPS) / took.as_secs_f64();
-            println!("| {path} | {window} | {:.3} s | {rate:.0} |", took.as_secs_f64());
+            println!(
+                "| {path} | {window} | {:.3} s | {rate:.0} |",
+                took.as_secs_f64()
+            );
         }
     }
     Ok(())

@@ -10,6 +10,8 @@
 //!   wait for a reply with a timeout.
 //! - [`ch03_tcp`]: TCP basics: an echo server, a client that half-closes, reading whole lines
 //!   from a byte stream.
+//! - [`ch06_reliability`]: reliability over UDP: a header, a receiver, a stop-and-wait sender
+//!   that retransmits, and an adaptive retransmission timeout.
 
 // Stubs take arguments they do not use yet and import what the solution will need:
 // keep the build warning-free until you fill them in.
@@ -18,3 +20,4 @@
 pub mod ch01_addresses;
 pub mod ch02_udp;
 pub mod ch03_tcp;
+pub mod ch06_reliability;

@@ -8,7 +8,10 @@
 //!   wait for a reply with a timeout.
 //! - [`ch03_tcp`]: TCP basics: an echo server, a client that half-closes, reading whole lines
 //!   from a byte stream.
+//! - [`ch06_reliability`]: reliability over UDP: a header, a receiver, a stop-and-wait sender
+//!   that retransmits, and an adaptive retransmission timeout.
 
 pub mod ch01_addresses;
 pub mod ch02_udp;
 pub mod ch03_tcp;
+pub mod ch06_reliability;

@@ -1,0 +1,19 @@
+//! Chapter 6: reliability over UDP.
+//!
+//! UDP loses, duplicates and reorders datagrams and says nothing. This chapter builds a small
+//! protocol that delivers every message exactly once and in order anyway: stop-and-wait with
+//! acknowledgements, retransmission on timeout, and a timeout that adapts to the network.
+//! - [`header`]: the wire format, a 7-byte header and a payload, parsed without panics.
+//! - [`receiver`]: ACK what arrives, drop duplicates, deliver in order; linger after END.
+//! - [`sender`]: send one message at a time, resend until its ACK comes, give up clearly.
+//! - [`rto`]: the retransmission timeout of RFC 6298, learned from measured round trips.
+
+pub mod header;
+pub mod receiver;
+pub mod rto;
+pub mod sender;
+
+pub use header::{DecodeError, FIRST_SEQ, HEADER_LEN, Kind, MAX_PAYLOAD, Message};
+pub use receiver::{Receiver, Step, run_receiver};
+pub use rto::{Rto, RtoConfig};
+pub use sender::{FixedTimer, Report, RetransmitTimer, SendError, send_all};

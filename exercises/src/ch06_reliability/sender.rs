@@ -1,0 +1,108 @@
+//! Exercise 6.3: the stop-and-wait sender.
+//!
+//! Scenario: article C asks for "resend until the server ACKs, a bounded number of times" but
+//! only resends when `sendto` raises, which it never does for a lost datagram. Goal: send one
+//! message at a time and wait for *its* ACK; resend when the timeout passes; give up after
+//! `tries` with an error that says which message; end with END, itself acknowledged.
+//! The tests run it through the lossy relay with scripted losses and duplicates of DATA, ACK
+//! and END, check how many times each message was sent, and point it at a peer that is gone.
+
+use std::fmt;
+use std::io;
+use std::iter;
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use super::{FIRST_SEQ, Kind, MAX_PAYLOAD, Message};
+
+/// Decides how long the sender waits for an ACK, and learns from what happens.
+pub trait RetransmitTimer {
+    /// How long to wait for the ACK of a message sent now.
+    fn timeout(&self) -> Duration;
+    /// The ACK came. `rtt` is how long after sending, for a message sent once; `None` after a
+    /// retransmission (Karn's rule: nobody knows which copy the ACK answers).
+    fn on_ack(&mut self, rtt: Option<Duration>);
+    /// No ACK came in time.
+    fn on_timeout(&mut self);
+}
+
+/// The articles' habit: always wait the same time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixedTimer(pub Duration);
+
+impl RetransmitTimer for FixedTimer {
+    fn timeout(&self) -> Duration {
+        self.0
+    }
+    fn on_ack(&mut self, _rtt: Option<Duration>) {}
+    fn on_timeout(&mut self) {}
+}
+
+/// What a successful transfer took.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// How many times each message was sent: one entry per DATA, then one for END.
+    pub transmissions: Vec<u32>,
+}
+
+// ANCHOR: error
+/// Why the transfer stopped.
+#[derive(Debug)]
+pub enum SendError {
+    /// Message `seq` was sent `tries` times and never acknowledged.
+    GaveUp { seq: u32, tries: u32 },
+    /// The OS reported that nothing listens at the peer's address (ICMP port unreachable).
+    PeerGone { seq: u32 },
+    /// Payload number `index` is longer than [`MAX_PAYLOAD`]; nothing was sent.
+    TooLong { index: usize, len: usize },
+    /// Any other socket failure.
+    Io(io::Error),
+}
+// ANCHOR_END: error
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::GaveUp { seq, tries } => {
+                write!(
+                    f,
+                    "message {seq} was sent {tries} times and never acknowledged; giving up"
+                )
+            }
+            SendError::PeerGone { seq } => write!(
+                f,
+                "nothing is listening at the peer's address (at message {seq})"
+            ),
+            SendError::TooLong { index, len } => {
+                write!(
+                    f,
+                    "payload {index} has {len} bytes, more than {MAX_PAYLOAD}"
+                )
+            }
+            SendError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+impl From<io::Error> for SendError {
+    fn from(e: io::Error) -> Self {
+        SendError::Io(e)
+    }
+}
+
+// ANCHOR: send_all
+/// Sends every payload, in order, then END, each until acknowledged (at most `tries` times).
+pub fn send_all(
+    socket: &UdpSocket,
+    peer: SocketAddr,
+    payloads: &[Vec<u8>],
+    timer: &mut impl RetransmitTimer,
+    tries: u32,
+) -> Result<Report, SendError> {
+    // TODO: connect, then for each message (DATA 1, 2, ... then END): send, wait for its ACK
+    // until the timer's timeout, resend up to `tries` times. Tell the timer what happened.
+    todo!()
+}
+// ANCHOR_END: send_all

@@ -1,0 +1,41 @@
+//! `reliable-recv`: the receiving end of chapter 6's protocol. Writes the payloads it receives
+//! to stdout, each exactly once and in order, and exits after END (and a short linger).
+
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use socket_course::ch06_reliability::run_receiver;
+use socket_course::cli::{self, EXIT_FAILURE};
+
+/// Receives a stream from `reliable-send` and writes it to stdout, exactly once and in order,
+/// however the network loses, duplicates or reorders datagrams. Status goes to stderr.
+#[derive(Parser)]
+#[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
+struct Args {
+    /// Address to listen on, IP:PORT (port 0: the OS chooses a free port).
+    #[arg(long, default_value = "127.0.0.1:50001")]
+    bind: SocketAddr,
+    /// After END, stay this many milliseconds after the last datagram, to ACK a resent END.
+    #[arg(long, default_value_t = 2000)]
+    linger_ms: u64,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let socket = cli::bind_udp(args.bind);
+    cli::announce(socket.local_addr());
+    let mut out = io::stdout().lock();
+    let linger = Duration::from_millis(args.linger_ms.max(1));
+    match run_receiver(&socket, linger, |payload| out.write_all(payload))
+        .and_then(|n| out.flush().map(|()| n))
+    {
+        Ok(bytes) => {
+            eprintln!("received {bytes} bytes; the stream is complete");
+            ExitCode::SUCCESS
+        }
+        Err(e) => cli::fail(EXIT_FAILURE, e),
+    }
+}

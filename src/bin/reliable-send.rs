@@ -1,0 +1,74 @@
+//! `reliable-send`: the sending end of chapter 6's protocol. Reads stdin, sends it as messages
+//! of up to 1,024 bytes, each until acknowledged, then END.
+
+use std::io::{self, Read};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use socket_course::ch06_reliability::{MAX_PAYLOAD, Rto, RtoConfig, send_all};
+use socket_course::cli::{self, EXIT_FAILURE, EXIT_USAGE};
+
+/// Sends stdin to `reliable-recv`: messages of up to 1,024 bytes, each resent until
+/// acknowledged, with a timeout that adapts to the measured round trip. Exit code 1 when a
+/// message is never acknowledged.
+#[derive(Parser)]
+#[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
+struct Args {
+    /// The receiver's address, IP:PORT (this machine only).
+    #[arg(long, default_value = "127.0.0.1:50001")]
+    server: SocketAddr,
+    /// Shortest retransmission timeout, in milliseconds.
+    #[arg(long, default_value_t = RtoConfig::LOOPBACK.min.as_millis() as u64)]
+    min_rto_ms: u64,
+    /// Longest retransmission timeout, in milliseconds.
+    #[arg(long, default_value_t = RtoConfig::LOOPBACK.max.as_millis() as u64)]
+    max_rto_ms: u64,
+    /// How many times one message is sent before giving up.
+    #[arg(long, default_value_t = 30)]
+    tries: u32,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.min_rto_ms == 0 || args.min_rto_ms > args.max_rto_ms {
+        cli::fail(
+            EXIT_USAGE,
+            "--min-rto-ms must be at least 1 and at most --max-rto-ms",
+        );
+    }
+    if args.tries == 0 {
+        cli::fail(EXIT_USAGE, "--tries must be at least 1");
+    }
+    let mut input = Vec::new();
+    if let Err(e) = io::stdin().lock().read_to_end(&mut input) {
+        cli::fail(EXIT_FAILURE, format!("cannot read stdin: {e}"));
+    }
+    let payloads: Vec<Vec<u8>> = input.chunks(MAX_PAYLOAD).map(<[u8]>::to_vec).collect();
+
+    let (min, max) = (
+        Duration::from_millis(args.min_rto_ms),
+        Duration::from_millis(args.max_rto_ms),
+    );
+    let mut rto = Rto::new(RtoConfig {
+        initial: RtoConfig::LOOPBACK.initial.clamp(min, max),
+        min,
+        max,
+    });
+    let socket = cli::bind_udp(cli::loopback_for(args.server));
+    match send_all(&socket, args.server, &payloads, &mut rto, args.tries) {
+        Ok(report) => {
+            let sent: u32 = report.transmissions.iter().sum();
+            let messages = report.transmissions.len();
+            eprintln!(
+                "sent {} bytes in {messages} messages (END included), {} retransmissions; smoothed round trip {:.3} ms",
+                input.len(),
+                sent as usize - messages,
+                rto.srtt().unwrap_or_default().as_secs_f64() * 1000.0
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => cli::fail(EXIT_FAILURE, format!("{}: {e}", args.server)),
+    }
+}
