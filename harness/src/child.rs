@@ -50,18 +50,27 @@ pub struct ChildGuard {
 impl ChildGuard {
     /// Spawns `command` with all three standard streams piped. Panics (test setup) if the
     /// program cannot be started.
-    pub fn spawn(mut command: Command) -> Self {
+    pub fn spawn(command: Command) -> Self {
+        Self::spawn_with_stdout(command, Stdio::piped())
+    }
+
+    /// [`ChildGuard::spawn`], with stdout going to `stdout` (a file, for a byte-exact copy)
+    /// instead of being read as lines.
+    pub fn spawn_with_stdout(mut command: Command, stdout: Stdio) -> Self {
         let name = command.get_program().to_string_lossy().into_owned();
         let name = std::path::Path::new(&name)
             .file_stem()
             .map_or(name.clone(), |stem| stem.to_string_lossy().into_owned());
         let mut child = command
             .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
+            .stdout(stdout)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("test setup: could not start `{name}`: {e}"));
-        let stdout = read_lines(child.stdout.take().expect("stdout is piped"));
+        let stdout = match child.stdout.take() {
+            Some(pipe) => read_lines(pipe),
+            None => mpsc::channel().1, // not piped: a stream that has already ended
+        };
         let stderr = read_lines(child.stderr.take().expect("stderr is piped"));
         let stdin = child.stdin.take();
         ChildGuard {
@@ -156,10 +165,14 @@ impl ChildGuard {
     /// Writes `text` to the child's stdin (add the `\n` yourself).
     #[track_caller]
     pub fn write_stdin(&mut self, text: &str) {
+        self.write_stdin_bytes(text.as_bytes());
+    }
+
+    /// Writes raw bytes to the child's stdin.
+    #[track_caller]
+    pub fn write_stdin_bytes(&mut self, bytes: &[u8]) {
         let result = match self.stdin.as_mut() {
-            Some(stdin) => stdin
-                .write_all(text.as_bytes())
-                .and_then(|()| stdin.flush()),
+            Some(stdin) => stdin.write_all(bytes).and_then(|()| stdin.flush()),
             None => self.fail("the test wrote to stdin after closing it"),
         };
         if let Err(e) = result {

@@ -70,13 +70,20 @@ impl Peer {
         &self,
         program: &mut ChildGuard,
     ) -> io::Result<(Vec<u8>, SocketAddr)> {
+        self.recv_checking(|| program.assert_running())
+    }
+
+    /// Like [`Peer::recv`], but calls `check` every 50 ms while waiting; `check` fails the test
+    /// when waiting is pointless (the learner's code panicked: see `Running::check`).
+    #[track_caller]
+    pub fn recv_checking(&self, mut check: impl FnMut()) -> io::Result<(Vec<u8>, SocketAddr)> {
         let wait = self.read_timeout();
         let deadline = Deadline::after(wait);
         self.socket
             .set_read_timeout(Some(Duration::from_millis(50)))?;
         let result = loop {
             match net::recv_datagram(&self.socket) {
-                Err(e) if is_timeout(&e) && !deadline.expired() => program.assert_running(),
+                Err(e) if is_timeout(&e) && !deadline.expired() => check(),
                 other => break other,
             }
         };

@@ -1,0 +1,827 @@
+//! Chapter 6: reliability over UDP. Grade this chapter with `cargo test --test 'ch06*'`; every
+//! test calls your code in `exercises/src/ch06_reliability/`, directly or through the programs.
+//!
+//! The peer on the other side of your sender is the reference receiver (from `solutions`),
+//! so that a mistake in one exercise does not fail the tests of another. Between them sits the
+//! lossy relay; when a test fails, it prints the relay's record as a sequence diagram.
+
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use course_harness::show::Report;
+use course_harness::{
+    ChildGuard, Exchange, Peer, call_learner, call_learner_within, net, start_learner,
+};
+use lossy_relay::{Direction, Rates, Relay, RelayConfig, Script};
+use rstest::rstest;
+use socket_course::ch06_reliability::{
+    DecodeError, FixedTimer, Kind, MAX_PAYLOAD, Message, Receiver, RetransmitTimer, Rto, RtoConfig,
+    SendError, Step, run_receiver, send_all,
+};
+use solutions::ch06_reliability as reference;
+
+/// Bytes from a hex string with spaces: `"01 0000 00"`.
+fn hex(text: &str) -> Vec<u8> {
+    let digits: String = text.split_whitespace().collect();
+    (0..digits.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// A fixed pseudo-random byte string (the same on every run).
+fn noise(seed: u32, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+fn loopback() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+/// The reference receiver on its own socket, in the background; it returns what it delivered.
+fn reference_receiver(linger: Duration) -> (SocketAddr, thread::JoinHandle<Vec<Vec<u8>>>) {
+    let socket = net::udp_socket();
+    let addr = socket.local_addr().unwrap();
+    let handle = thread::spawn(move || {
+        let mut delivered = Vec::new();
+        let _ = reference::run_receiver(&socket, linger, |payload| {
+            delivered.push(payload.to_vec());
+            Ok(())
+        });
+        delivered
+    });
+    (addr, handle)
+}
+
+/// Fails with the relay's record of the exchange.
+#[track_caller]
+fn fail_with_diagram(relay: &Relay, headline: &str, details: &[(&str, String)]) -> ! {
+    let mut report = Report::new(headline);
+    for (label, text) in details {
+        report = report.line(label, text.clone());
+    }
+    report.exchange(&relay.exchange()).fail()
+}
+
+/// Module 6.1: `cargo test --test ch06_reliability header::`
+mod header {
+    use super::*;
+
+    #[rstest]
+    #[case::data(Message::data(1, b"hi"), "01 00000001 0002 6869")]
+    #[case::empty_data(Message::data(7, b""), "01 00000007 0000")]
+    #[case::ack(Message::ack(258), "02 00000102 0000")]
+    #[case::end(Message::end(0x0102_0304), "03 01020304 0000")]
+    fn messages_encode_to_the_documented_bytes(#[case] message: Message, #[case] expected: &str) {
+        let got = call_learner(move || message.encode());
+        assert_eq!(got, hex(expected), "encode, compared with {expected}");
+    }
+
+    #[rstest]
+    #[case::data(Message::data(1, b"hello"))]
+    #[case::largest_payload(Message::data(u32::MAX, &[0xab; MAX_PAYLOAD]))]
+    #[case::ack(Message::ack(0))]
+    #[case::end(Message::end(42))]
+    fn messages_survive_a_round_trip(#[case] message: Message) {
+        let copy = message.clone();
+        let got = call_learner(move || Message::decode(&copy.encode()));
+        assert_eq!(got, Ok(message));
+    }
+
+    #[rstest]
+    #[case::empty("", DecodeError::Truncated(0))]
+    #[case::kind_only("01", DecodeError::Truncated(1))]
+    #[case::one_byte_short("01 00000001 00", DecodeError::Truncated(6))]
+    #[case::kind_zero("00 00000001 0000", DecodeError::UnknownKind(0))]
+    #[case::kind_four("04 00000001 0000", DecodeError::UnknownKind(4))]
+    #[case::kind_ff("ff 00000001 0000", DecodeError::UnknownKind(0xff))]
+    #[case::length_says_more("01 00000001 0005 6869", DecodeError::LengthMismatch { declared: 5, actual: 2 })]
+    #[case::length_says_less("01 00000001 0000 68", DecodeError::LengthMismatch { declared: 0, actual: 1 })]
+    #[case::huge_length("01 00000001 ffff 00", DecodeError::LengthMismatch { declared: 65535, actual: 1 })]
+    #[case::ack_with_payload("02 00000001 0001 00", DecodeError::UnexpectedPayload(Kind::Ack))]
+    #[case::end_with_payload("03 00000001 0001 00", DecodeError::UnexpectedPayload(Kind::End))]
+    fn malformed_bytes_are_errors(#[case] bytes: &str, #[case] expected: DecodeError) {
+        let bytes = hex(bytes);
+        let got = call_learner(move || Message::decode(&bytes));
+        assert_eq!(got, Err(expected));
+    }
+
+    #[test]
+    fn a_payload_over_the_limit_is_an_error() {
+        let mut bytes = hex("01 00000001 0401");
+        bytes.extend(vec![0u8; MAX_PAYLOAD + 1]);
+        let got = call_learner(move || Message::decode(&bytes));
+        assert_eq!(got, Err(DecodeError::PayloadTooLong(MAX_PAYLOAD + 1)));
+    }
+
+    #[test]
+    fn ten_thousand_random_inputs_never_panic() {
+        call_learner(|| {
+            for seed in 0..10_000u32 {
+                let mut bytes = noise(seed, (seed % 40) as usize);
+                if let Some(first) = bytes.first_mut() {
+                    *first %= 5; // mostly valid kinds, so the later checks are reached too
+                }
+                let _ = Message::decode(&bytes);
+            }
+        });
+    }
+}
+
+/// Module 6.2: `cargo test --test ch06_reliability receiver::`
+mod receiver {
+    use super::*;
+
+    fn step(reply: Option<Message>, deliver: Option<&[u8]>, finished: bool) -> Step {
+        Step {
+            reply,
+            deliver: deliver.map(<[u8]>::to_vec),
+            finished,
+        }
+    }
+
+    /// Feeds `messages` to a new receiver; returns its steps.
+    fn feed(messages: Vec<Message>) -> Vec<Step> {
+        call_learner(move || {
+            let mut receiver = Receiver::new();
+            messages
+                .into_iter()
+                .map(|m| receiver.on_message(m))
+                .collect()
+        })
+    }
+
+    #[test]
+    fn messages_in_order_are_acked_and_delivered() {
+        let steps = feed(vec![
+            Message::data(1, b"a"),
+            Message::data(2, b"b"),
+            Message::end(3),
+        ]);
+        assert_eq!(
+            steps,
+            [
+                step(Some(Message::ack(1)), Some(b"a"), false),
+                step(Some(Message::ack(2)), Some(b"b"), false),
+                step(Some(Message::ack(3)), None, true),
+            ]
+        );
+    }
+
+    #[test]
+    fn out_of_order_messages_are_delivered_in_order_exactly_once() {
+        let steps = feed(vec![
+            Message::data(2, b"two"),
+            Message::data(1, b"one"),
+            Message::data(3, b"three"),
+            Message::data(2, b"two"),
+            Message::data(3, b"three"),
+        ]);
+        assert_eq!(
+            steps,
+            [
+                step(None, None, false), // 2 before 1: not acknowledged, the sender will resend it
+                step(Some(Message::ack(1)), Some(b"one"), false),
+                step(None, None, false), // 3 before 2
+                step(Some(Message::ack(2)), Some(b"two"), false),
+                step(Some(Message::ack(3)), Some(b"three"), false),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_duplicate_is_acked_again_but_not_delivered_again() {
+        let steps = feed(vec![
+            Message::data(1, b"once"),
+            Message::data(1, b"once"),
+            Message::data(1, b"once"),
+        ]);
+        assert_eq!(
+            steps,
+            [
+                step(Some(Message::ack(1)), Some(b"once"), false),
+                step(Some(Message::ack(1)), None, false),
+                step(Some(Message::ack(1)), None, false),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_repeated_end_is_acked_again() {
+        let steps = feed(vec![Message::end(1), Message::end(1)]);
+        assert_eq!(
+            steps,
+            [
+                step(Some(Message::ack(1)), None, true),
+                step(Some(Message::ack(1)), None, false)
+            ]
+        );
+    }
+
+    #[test]
+    fn acks_sent_to_a_receiver_are_ignored() {
+        let steps = feed(vec![Message::ack(1), Message::data(1, b"x")]);
+        assert_eq!(
+            steps,
+            [
+                step(None, None, false),
+                step(Some(Message::ack(1)), Some(b"x"), false)
+            ]
+        );
+    }
+
+    /// Your receiver on a socket; the test plays the sender with hand-made datagrams.
+    #[test]
+    fn on_a_socket_it_acks_skips_garbage_and_finishes_after_end() {
+        let exchange = Exchange::new();
+        let sender = Peer::new(&exchange, "test sender");
+        let socket = net::udp_socket();
+        let addr = socket.local_addr().unwrap();
+        exchange.name(addr, "your receiver");
+        let mut learner = start_learner(move || {
+            let mut delivered = Vec::new();
+            let result = run_receiver(&socket, Duration::from_millis(200), |p| {
+                delivered.push(p.to_vec());
+                Ok(())
+            });
+            (result, delivered)
+        });
+        let script: [(&str, Option<&str>); 6] = [
+            ("01 00000001 0003 6f6e65", Some("02 00000001 0000")), // DATA 1 "one"
+            ("ff ff", None),                                       // garbage
+            ("01 00000002 0009 7477", None),                       // a length that lies
+            ("01 00000001 0003 6f6e65", Some("02 00000001 0000")), // DATA 1 again: re-ACK
+            ("01 00000002 0003 74776f", Some("02 00000002 0000")), // DATA 2 "two"
+            ("03 00000003 0000", Some("02 00000003 0000")),        // END
+        ];
+        for (datagram, expected_ack) in script {
+            sender.send_to(&hex(datagram), addr);
+            if let Some(ack) = expected_ack {
+                match sender.recv_checking(|| learner.check()) {
+                    Ok((got, _)) if got == hex(ack) => {}
+                    other => Report::new("your receiver did not answer with the expected ACK")
+                        .bytes("sent", &hex(datagram))
+                        .bytes("expected", &hex(ack))
+                        .line("got", format!("{other:?}"))
+                        .exchange(&exchange)
+                        .fail(),
+                }
+            }
+        }
+        let (result, delivered) = learner.finish();
+        assert_eq!(
+            result.expect("run_receiver failed"),
+            6,
+            "payload bytes delivered"
+        );
+        assert_eq!(delivered, [b"one".to_vec(), b"two".to_vec()]);
+    }
+}
+
+/// Module 6.3: `cargo test --test ch06_reliability sender::`
+mod sender {
+    use super::*;
+
+    const TIMEOUT: Duration = Duration::from_millis(40);
+
+    /// Sends `payloads` with your sender through a relay with `script` to the reference
+    /// receiver; returns how many times each message was sent, after checking delivery.
+    fn send_through(script: Script, payloads: &[&[u8]]) -> Vec<u32> {
+        let (receiver, delivered) = reference_receiver(Duration::from_millis(400));
+        let relay = Relay::start(loopback(), RelayConfig::new(receiver).script(script)).unwrap();
+        let to = relay.addr();
+        let owned: Vec<Vec<u8>> = payloads.iter().map(|p| p.to_vec()).collect();
+        let socket = net::udp_socket();
+        let sent = owned.clone();
+        let result =
+            call_learner(move || send_all(&socket, to, &sent, &mut FixedTimer(TIMEOUT), 10));
+        let report = match result {
+            Ok(report) => report,
+            Err(e) => fail_with_diagram(&relay, "send_all failed", &[("error", format!("{e:?}"))]),
+        };
+        let got = delivered.join().unwrap();
+        if got != owned {
+            fail_with_diagram(
+                &relay,
+                "the receiver did not get every message exactly once, in order",
+                &[
+                    ("sent", format!("{:?}", texts(&owned))),
+                    ("delivered", format!("{:?}", texts(&got))),
+                ],
+            );
+        }
+        report.transmissions
+    }
+
+    fn texts(payloads: &[Vec<u8>]) -> Vec<String> {
+        payloads
+            .iter()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect()
+    }
+
+    const THREE: [&[u8]; 3] = [b"one", b"two", b"three"];
+
+    #[test]
+    fn without_loss_each_message_is_sent_once() {
+        assert_eq!(
+            send_through(Script::new(), &THREE),
+            [1, 1, 1, 1],
+            "sends of DATA 1-3 and END"
+        );
+    }
+
+    #[test]
+    fn a_lost_data_is_sent_again() {
+        let script = Script::new().drop_nth(Direction::ToServer, 1);
+        assert_eq!(send_through(script, &THREE), [2, 1, 1, 1]);
+    }
+
+    #[test]
+    fn a_lost_ack_means_the_data_is_sent_again_but_delivered_once() {
+        let script = Script::new().drop_nth(Direction::ToClient, 1);
+        assert_eq!(send_through(script, &THREE), [2, 1, 1, 1]);
+    }
+
+    #[test]
+    fn a_duplicated_data_costs_nothing() {
+        // The receiver ACKs the copy too; that late ACK of 1 must not count as the ACK of 2.
+        let script = Script::new().duplicate_nth(Direction::ToServer, 1);
+        assert_eq!(send_through(script, &THREE), [1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn a_duplicated_ack_costs_nothing() {
+        let script = Script::new().duplicate_nth(Direction::ToClient, 1);
+        assert_eq!(send_through(script, &THREE), [1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn a_lost_end_ack_means_end_is_sent_again() {
+        let end_ack = reference::Message::ack(4).encode();
+        let script = Script::new().drop_bytes(Direction::ToClient, &end_ack, 1);
+        assert_eq!(send_through(script, &THREE), [1, 1, 1, 2]);
+    }
+
+    #[test]
+    fn a_peer_that_never_answers_is_given_up_after_the_tries() {
+        // A relay to a port where nothing listens: every datagram vanishes.
+        let gone = net::udp_socket().local_addr().unwrap();
+        let relay = Relay::start(loopback(), RelayConfig::new(gone)).unwrap();
+        let to = relay.addr();
+        let socket = net::udp_socket();
+        let result = call_learner(move || {
+            send_all(
+                &socket,
+                to,
+                &[b"hello?".to_vec()],
+                &mut FixedTimer(TIMEOUT),
+                3,
+            )
+        });
+        assert!(
+            matches!(result, Err(SendError::GaveUp { seq: 1, tries: 3 })),
+            "expected GaveUp {{ seq: 1, tries: 3 }}, got {result:?}"
+        );
+        assert_eq!(
+            relay.stats().to_server.total(),
+            3,
+            "DATA 1 should have been sent exactly 3 times"
+        );
+    }
+
+    #[test]
+    fn a_port_where_nothing_listens_is_reported_as_gone() {
+        let gone = net::udp_socket().local_addr().unwrap();
+        let socket = net::udp_socket();
+        let result = call_learner(move || {
+            send_all(
+                &socket,
+                gone,
+                &[b"hello?".to_vec()],
+                &mut FixedTimer(TIMEOUT),
+                3,
+            )
+        });
+        assert!(
+            matches!(result, Err(SendError::PeerGone { seq: 1 })),
+            "expected PeerGone {{ seq: 1 }}, got {result:?}"
+        );
+    }
+
+    #[test]
+    fn a_payload_over_the_limit_is_refused_before_anything_is_sent() {
+        let exchange = Exchange::new();
+        let watcher = Peer::new(&exchange, "receiver");
+        let to = watcher.addr();
+        let socket = net::udp_socket();
+        let payloads = vec![b"fine".to_vec(), vec![0; MAX_PAYLOAD + 1]];
+        let result =
+            call_learner(move || send_all(&socket, to, &payloads, &mut FixedTimer(TIMEOUT), 3));
+        assert!(
+            matches!(result, Err(SendError::TooLong { index: 1, len }) if len == MAX_PAYLOAD + 1),
+            "{result:?}"
+        );
+        watcher
+            .socket()
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        assert!(watcher.recv().is_err(), "nothing should have been sent");
+    }
+
+    /// A timer that records what the sender tells it.
+    struct Spy(Arc<Mutex<Vec<&'static str>>>);
+
+    impl RetransmitTimer for Spy {
+        fn timeout(&self) -> Duration {
+            TIMEOUT
+        }
+        fn on_ack(&mut self, rtt: Option<Duration>) {
+            self.0.lock().unwrap().push(if rtt.is_some() {
+                "ack with rtt"
+            } else {
+                "ack without rtt"
+            });
+        }
+        fn on_timeout(&mut self) {
+            self.0.lock().unwrap().push("timeout");
+        }
+    }
+
+    #[test]
+    fn the_timer_hears_every_event_and_no_rtt_from_a_retransmission() {
+        let (receiver, _delivered) = reference_receiver(Duration::from_millis(400));
+        let relay = Relay::start(
+            loopback(),
+            RelayConfig::new(receiver).script(Script::new().drop_nth(Direction::ToServer, 1)),
+        )
+        .unwrap();
+        let to = relay.addr();
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let mut spy = Spy(Arc::clone(&events));
+        let socket = net::udp_socket();
+        call_learner(move || send_all(&socket, to, &[b"a".to_vec(), b"b".to_vec()], &mut spy, 10))
+            .expect("send_all failed");
+        // DATA 1 lost once: a timeout, then its ACK without a sample (Karn's rule).
+        assert_eq!(
+            *events.lock().unwrap(),
+            ["timeout", "ack without rtt", "ack with rtt", "ack with rtt"]
+        );
+    }
+}
+
+/// Module 6.4: `cargo test --test ch06_reliability rto::`
+mod rto {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    enum Event {
+        Sample(u64),
+        NoSample,
+        Timeout,
+    }
+    use Event::*;
+
+    fn wide() -> RtoConfig {
+        RtoConfig {
+            initial: 1000 * MS,
+            min: MS,
+            max: 60_000 * MS,
+        }
+    }
+
+    /// Applies `events` to a fresh estimator; returns the timeout after each.
+    fn timeouts(config: RtoConfig, events: Vec<Event>) -> Vec<Duration> {
+        call_learner(move || {
+            let mut rto = Rto::new(config);
+            events
+                .into_iter()
+                .map(|event| {
+                    match event {
+                        Sample(ms) => rto.on_ack(Some(Duration::from_millis(ms))),
+                        NoSample => rto.on_ack(None),
+                        Timeout => rto.on_timeout(),
+                    }
+                    rto.timeout()
+                })
+                .collect()
+        })
+    }
+
+    #[test]
+    fn an_ack_before_any_sample_keeps_the_initial_timeout() {
+        assert_eq!(timeouts(wide(), vec![NoSample]), [1000 * MS]);
+    }
+
+    #[test]
+    fn the_first_sample_sets_srtt_and_rttvar_to_half_of_it() {
+        // SRTT = 100, RTTVAR = 50, RTO = 100 + 4 * 50 = 300.
+        assert_eq!(timeouts(wide(), vec![Sample(100)]), [300 * MS]);
+    }
+
+    #[test]
+    fn later_samples_are_smoothed() {
+        // 2nd: RTTVAR = 3/4 * 50 + 1/4 * |100 - 100| = 37.5; SRTT = 100; RTO = 250.
+        // 3rd: RTTVAR = 3/4 * 37.5 + 1/4 * |100 - 180| = 48.125; SRTT = 7/8 * 100 + 1/8 * 180 = 110.
+        //      RTO = 110 + 4 * 48.125 = 302.5.
+        let got = timeouts(wide(), vec![Sample(100), Sample(100), Sample(180)]);
+        assert_eq!(got, [300 * MS, 250 * MS, Duration::from_micros(302_500)]);
+    }
+
+    #[test]
+    fn each_timeout_doubles_it_up_to_the_maximum() {
+        let config = RtoConfig {
+            max: 1000 * MS,
+            ..wide()
+        };
+        let got = timeouts(config, vec![Sample(100), Timeout, Timeout, Timeout]);
+        assert_eq!(got, [300 * MS, 600 * MS, 1000 * MS, 1000 * MS]);
+    }
+
+    #[test]
+    fn an_ack_without_a_sample_returns_to_the_estimate() {
+        let got = timeouts(wide(), vec![Sample(100), Timeout, Timeout, NoSample]);
+        assert_eq!(got, [300 * MS, 600 * MS, 1200 * MS, 300 * MS]);
+    }
+
+    #[test]
+    fn the_minimum_holds_on_a_fast_link() {
+        let config = RtoConfig {
+            min: 5 * MS,
+            ..wide()
+        };
+        // 0.1 ms round trips would give 0.3 ms; the minimum keeps 5 ms.
+        let got = timeouts(config, vec![Event::Sample(0), Sample(0)]);
+        assert_eq!(got, [5 * MS, 5 * MS]);
+    }
+
+    #[test]
+    fn the_sender_learns_a_slow_links_round_trip() {
+        // 15 ms each way through the relay: a round trip of about 30 ms, learned from samples.
+        let (receiver, _delivered) = reference_receiver(Duration::from_millis(600));
+        let rates = Rates {
+            delay: 15 * MS,
+            ..Rates::default()
+        };
+        let relay = Relay::start(loopback(), RelayConfig::new(receiver).rates(rates)).unwrap();
+        let to = relay.addr();
+        let socket = net::udp_socket();
+        let payloads: Vec<Vec<u8>> = (0..20).map(|i| format!("m{i}").into_bytes()).collect();
+        let rto = call_learner(move || {
+            let mut rto = Rto::new(RtoConfig {
+                initial: 1000 * MS,
+                min: MS,
+                max: 2000 * MS,
+            });
+            send_all(&socket, to, &payloads, &mut rto, 10).map(|_| rto)
+        })
+        .expect("send_all failed");
+        let srtt = rto.srtt().expect("no round trip was measured");
+        assert!(
+            (25 * MS..=80 * MS).contains(&srtt),
+            "smoothed round trip {srtt:?}, expected about 30 ms"
+        );
+        assert!(
+            rto.timeout() < 300 * MS,
+            "the timeout should have come down from 1 s, is {:?}",
+            rto.timeout()
+        );
+    }
+}
+
+/// Your sender and receiver together, through a seeded lossy relay:
+/// `cargo test --test ch06_reliability soak::`
+mod soak {
+    use super::*;
+
+    #[rstest]
+    #[case::no_loss(0.0)]
+    #[case::ten_percent(0.1)]
+    #[case::thirty_percent(0.3)]
+    fn a_thousand_messages_arrive_exactly_once_and_in_order(#[case] loss: f64) {
+        let socket = net::udp_socket();
+        let receiver_addr = socket.local_addr().unwrap();
+        let receiving = start_learner(move || {
+            let mut delivered = Vec::new();
+            let result = run_receiver(&socket, Duration::from_millis(400), |p| {
+                delivered.push(p.to_vec());
+                Ok(())
+            });
+            (result, delivered)
+        });
+        let rates = Rates {
+            loss,
+            seed: 42,
+            ..Rates::default()
+        };
+        let relay = Relay::start(loopback(), RelayConfig::new(receiver_addr).rates(rates)).unwrap();
+        let to = relay.addr();
+        let payloads: Vec<Vec<u8>> = (0..1000)
+            .map(|i| format!("message {i}").into_bytes())
+            .collect();
+        let sent = payloads.clone();
+        let sender = net::udp_socket();
+        // The one deadline above the usual 10 s: at 30 % loss each way, 1,000 messages need
+        // about 1,000 timeouts. That is 1-2 s on a desktop kernel, but sandboxed kernels round
+        // socket timeouts up to coarse ticks (gVisor: about 8 ms for any short timeout), so
+        // this test may legitimately take 10 s there. It still cannot hang.
+        let result = call_learner_within(Duration::from_secs(30), move || {
+            let mut rto = Rto::new(RtoConfig {
+                initial: Duration::from_millis(5),
+                min: Duration::from_micros(500),
+                max: Duration::from_millis(5),
+            });
+            send_all(&sender, to, &sent, &mut rto, 30)
+        });
+        if let Err(e) = result {
+            fail_with_diagram(&relay, "send_all failed", &[("error", format!("{e:?}"))]);
+        }
+        let (received, delivered) = receiving.finish();
+        received.expect("run_receiver failed");
+        if delivered != payloads {
+            let first_bad = delivered
+                .iter()
+                .zip(&payloads)
+                .position(|(d, p)| d != p)
+                .unwrap_or(delivered.len().min(payloads.len()));
+            fail_with_diagram(
+                &relay,
+                "not every message arrived exactly once and in order",
+                &[
+                    ("delivered", format!("{} messages", delivered.len())),
+                    ("first difference", format!("at message {first_bad}")),
+                ],
+            );
+        }
+    }
+}
+
+/// The programs reliable-send and reliable-recv: `cargo test --test ch06_reliability programs::`
+mod programs {
+    use super::*;
+
+    fn receiver_program(out: &std::path::Path) -> (ChildGuard, SocketAddr) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_reliable-recv"));
+        command.args(["--bind", "127.0.0.1:0", "--linger-ms", "400"]);
+        let mut child = ChildGuard::spawn_with_stdout(
+            command,
+            Stdio::from(std::fs::File::create(out).unwrap()),
+        );
+        let addr = child.listening_addr();
+        (child, addr)
+    }
+
+    fn send_program(to: SocketAddr, data: &[u8], extra: &[&str]) -> ChildGuard {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_reliable-send"));
+        command
+            .args([
+                "--server",
+                &to.to_string(),
+                "--min-rto-ms",
+                "1",
+                "--max-rto-ms",
+                "10",
+            ])
+            .args(extra);
+        let mut child = ChildGuard::spawn(command);
+        child.write_stdin_bytes(data);
+        child.close_stdin();
+        child
+    }
+
+    #[rstest]
+    #[case::seed_1(1)]
+    #[case::seed_2(2)]
+    #[case::seed_3(3)]
+    fn a_file_is_copied_byte_exact_through_a_lossy_relay(#[case] seed: u64) {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("copy.bin");
+        let (mut receiver, addr) = receiver_program(&out);
+        let mut relay = Command::new(env!("CARGO_BIN_EXE_lossy-relay"));
+        relay.args([
+            "--bind",
+            "127.0.0.1:0",
+            "--server",
+            &addr.to_string(),
+            "--loss",
+            "0.3",
+            "--seed",
+            &seed.to_string(),
+        ]);
+        let mut relay = ChildGuard::spawn(relay);
+        let relay_addr = relay.listening_addr();
+        let data = noise(seed as u32, 64 * 1024);
+        let mut sender = send_program(relay_addr, &data, &[]);
+        let sent = sender.wait_exit_while_running(&mut receiver, Duration::from_secs(10));
+        assert!(sent.status.success(), "reliable-send: {sent:?}");
+        let received = receiver.wait_exit(Duration::from_secs(5));
+        assert!(received.status.success(), "reliable-recv: {received:?}");
+        let copy = std::fs::read(&out).unwrap();
+        assert!(
+            copy == data,
+            "the copy differs: {} bytes sent, {} received",
+            data.len(),
+            copy.len()
+        );
+    }
+
+    #[test]
+    fn hostile_datagrams_neither_stop_the_receiver_nor_corrupt_the_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("copy.bin");
+        let (mut receiver, addr) = receiver_program(&out);
+        // 2,000 datagrams from a stranger: random bytes, truncated headers, lying and huge lengths.
+        let hostile: Vec<Vec<u8>> = (0..2000u32)
+            .map(|i| match i % 4 {
+                0 => noise(i, (i % 100) as usize),
+                1 => hex("01 00000001 00")[..(i % 7) as usize].to_vec(),
+                2 => [hex("01 00000001 ffff"), noise(i, 10)].concat(),
+                _ => [
+                    vec![(i % 3) as u8 + 1],
+                    noise(i, 6),
+                    noise(i + 1, (i % 50) as usize),
+                ]
+                .concat(),
+            })
+            .filter(|d| reference::Message::decode(d).is_err())
+            .collect();
+        assert!(
+            hostile.len() > 1900,
+            "test setup: the hostile datagrams must not be valid messages"
+        );
+        let stranger = net::udp_socket();
+        let attack = thread::spawn(move || {
+            for (i, datagram) in hostile.iter().enumerate() {
+                let _ = stranger.send_to(datagram, addr);
+                if i % 100 == 99 {
+                    // Paced a little, so the attack lasts through the transfer.
+                    thread::sleep(Duration::from_millis(2));
+                }
+            }
+        });
+        let data = noise(99, 64 * 1024);
+        let mut sender = send_program(addr, &data, &[]);
+        let sent = sender.wait_exit_while_running(&mut receiver, Duration::from_secs(10));
+        attack.join().unwrap();
+        assert!(sent.status.success(), "reliable-send: {sent:?}");
+        let received = receiver.wait_exit(Duration::from_secs(5));
+        assert!(received.status.success(), "reliable-recv: {received:?}");
+        assert!(
+            std::fs::read(&out).unwrap() == data,
+            "the copy differs from what was sent"
+        );
+    }
+
+    #[test]
+    fn reliable_send_to_nobody_exits_with_code_1() {
+        let gone = net::udp_socket().local_addr().unwrap();
+        let mut sender = send_program(gone, b"hello", &["--tries", "3"]);
+        let exited = sender.wait_exit(Duration::from_secs(5));
+        assert_eq!(exited.status.code(), Some(1), "{exited:?}");
+        assert!(
+            exited
+                .stderr
+                .iter()
+                .any(|l| l.contains("nothing is listening")),
+            "{exited:?}"
+        );
+    }
+
+    #[test]
+    fn reliable_send_gives_up_when_every_datagram_is_lost() {
+        let (receiver, _delivered) = reference_receiver(Duration::from_millis(100));
+        let mut relay = Command::new(env!("CARGO_BIN_EXE_lossy-relay"));
+        relay.args([
+            "--bind",
+            "127.0.0.1:0",
+            "--server",
+            &receiver.to_string(),
+            "--loss",
+            "1",
+        ]);
+        let mut relay = ChildGuard::spawn(relay);
+        let relay_addr = relay.listening_addr();
+        let mut sender = send_program(relay_addr, b"into the void", &["--tries", "4"]);
+        let exited = sender.wait_exit(Duration::from_secs(5));
+        assert_eq!(exited.status.code(), Some(1), "{exited:?}");
+        assert!(
+            exited
+                .stderr
+                .iter()
+                .any(|l| l.contains("sent 4 times and never acknowledged")),
+            "{exited:?}"
+        );
+    }
+}
