@@ -23,6 +23,15 @@ fn start(server: SocketAddr, config: impl FnOnce(RelayConfig) -> RelayConfig) ->
     .expect("the relay did not start")
 }
 
+/// A server and a client peer on loopback, recording into one exchange.
+fn server_and_client() -> (Peer, Peer) {
+    let exchange = Exchange::new();
+    (
+        Peer::new(&exchange, "server"),
+        Peer::new(&exchange, "client"),
+    )
+}
+
 /// Waits (polling the counters) until the relay has decided the fate of `count` datagrams
 /// from clients; the relay works on its own threads, so the test must wait for it.
 fn wait_for_decisions(relay: &Relay, direction: Direction, count: u64) {
@@ -69,9 +78,7 @@ fn texts(payloads: &[Vec<u8>]) -> Vec<String> {
 
 #[test]
 fn scripted_drops_and_duplicates_happen_exactly_as_written() {
-    let exchange = Exchange::new();
-    let server = Peer::new(&exchange, "server");
-    let client = Peer::new(&exchange, "client");
+    let (server, client) = server_and_client();
     let script = Script::new()
         .drop_nth(Direction::ToServer, 1)
         .drop_nth(Direction::ToServer, 3)
@@ -117,9 +124,7 @@ fn scripted_drops_and_duplicates_happen_exactly_as_written() {
 
 #[test]
 fn a_rule_on_bytes_drops_only_the_named_occurrence() {
-    let exchange = Exchange::new();
-    let server = Peer::new(&exchange, "server");
-    let client = Peer::new(&exchange, "client");
+    let (server, client) = server_and_client();
     let relay = start(server.addr(), |c| {
         c.script(Script::new().drop_bytes(Direction::ToServer, b"X", 2))
     });
@@ -135,9 +140,7 @@ fn a_rule_on_bytes_drops_only_the_named_occurrence() {
 
 #[test]
 fn a_reordered_datagram_arrives_after_the_next_one() {
-    let exchange = Exchange::new();
-    let server = Peer::new(&exchange, "server");
-    let client = Peer::new(&exchange, "client");
+    let (server, client) = server_and_client();
     let script = Script::new().rule(
         Direction::ToServer,
         Which::Nth(1),
@@ -156,9 +159,7 @@ fn a_reordered_datagram_arrives_after_the_next_one() {
 
 #[test]
 fn a_reordered_datagram_with_nothing_after_it_still_arrives() {
-    let exchange = Exchange::new();
-    let server = Peer::new(&exchange, "server");
-    let client = Peer::new(&exchange, "client");
+    let (server, client) = server_and_client();
     let script = Script::new().rule(
         Direction::ToServer,
         Which::Nth(1),
@@ -174,9 +175,7 @@ fn a_reordered_datagram_with_nothing_after_it_still_arrives() {
 
 #[test]
 fn a_delayed_datagram_is_overtaken() {
-    let exchange = Exchange::new();
-    let server = Peer::new(&exchange, "server");
-    let client = Peer::new(&exchange, "client");
+    let (server, client) = server_and_client();
     let slow = Fate {
         action: Action::Forward,
         delay: Duration::from_millis(100),
@@ -443,9 +442,7 @@ fn several_clients_each_get_their_own_replies() {
 
 #[test]
 fn garbage_empty_and_largest_datagrams_pass_through() {
-    let exchange = Exchange::new();
-    let server = Peer::new(&exchange, "server");
-    let client = Peer::new(&exchange, "client");
+    let (server, client) = server_and_client();
     let relay = start(server.addr(), |c| c);
     // Bytes of every value in a fixed pseudo-random order, an empty datagram, the largest one.
     let garbage: Vec<u8> = (0..1000u32)
@@ -471,9 +468,7 @@ fn garbage_empty_and_largest_datagrams_pass_through() {
 
 #[test]
 fn hostile_datagrams_are_dropped_as_decided_and_never_stop_it() {
-    let exchange = Exchange::new();
-    let server = Peer::new(&exchange, "server");
-    let client = Peer::new(&exchange, "client");
+    let (server, client) = server_and_client();
     let rates = Rates {
         loss: 0.5,
         seed: 5,
@@ -543,9 +538,7 @@ fn lossy_relay(server: SocketAddr, args: &[&str]) -> (ChildGuard, SocketAddr) {
 
 #[test]
 fn the_program_relays_and_traces_each_datagram() {
-    let exchange = Exchange::new();
-    let server = Peer::new(&exchange, "server");
-    let client = Peer::new(&exchange, "client");
+    let (server, client) = server_and_client();
     let (mut relay, addr) = lossy_relay(server.addr(), &["--trace"]);
     assert_eq!(
         relay.stderr_line(),
@@ -567,9 +560,7 @@ fn the_program_relays_and_traces_each_datagram() {
 
 #[test]
 fn the_program_applies_a_script_file() {
-    let exchange = Exchange::new();
-    let server = Peer::new(&exchange, "server");
-    let client = Peer::new(&exchange, "client");
+    let (server, client) = server_and_client();
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("fates.txt");
     std::fs::write(&script, "to-server 1 drop\n").unwrap();
@@ -583,9 +574,7 @@ fn the_program_applies_a_script_file() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_prints_the_counters() {
-    let exchange = Exchange::new();
-    let server = Peer::new(&exchange, "server");
-    let client = Peer::new(&exchange, "client");
+    let (server, client) = server_and_client();
     let (mut relay, addr) = lossy_relay(server.addr(), &[]);
     client.send_to(b"one", addr);
     server.recv_while_running(&mut relay).unwrap();

@@ -26,8 +26,8 @@ impl RtoConfig {
     /// Defaults for this machine's loopback: see the book for why not RFC 6298's 1 s minimum.
     pub const LOOPBACK: RtoConfig = RtoConfig {
         initial: Duration::from_millis(100),
-        min: Duration::from_millis(5),
-        max: Duration::from_millis(1000),
+        min: Duration::from_millis(10),
+        max: Duration::from_millis(500),
     };
 }
 
