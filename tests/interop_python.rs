@@ -107,3 +107,33 @@ fn article_b_python_echo_client_against_tcp_server() {
         "{printed:?}"
     );
 }
+
+#[test]
+fn article_c_python_client_chats_with_chat_client() {
+    let Some(mut python) = python3() else { return };
+    let (mut server, addr) = start(Command::new(env!("CARGO_BIN_EXE_chat-server")));
+    let mut taro = Command::new(env!("CARGO_BIN_EXE_chat-client"));
+    taro.args(["--server", &addr.to_string(), "--name", "taro"]);
+    let mut taro = ChildGuard::spawn(taro);
+    server.stdout_line_ending_with("* taro joined");
+
+    python
+        .arg(script("article_c_chat_client.py"))
+        .args([addr.ip().to_string(), addr.port().to_string()]);
+    let mut python = ChildGuard::spawn(python);
+    python.write_stdin("hello from python\n");
+    // chat-client shows plain text under the sender's address.
+    let shown = taro.stdout_line_ending_with(": hello from python");
+    assert!(shown.contains("127.0.0.1:"), "{shown}");
+    // And the Python client, which knows no format, gets a plain line back.
+    taro.write_stdin("hi python\n");
+    assert_eq!(
+        python.stdout_line_ending_with("hi python"),
+        "taro: hi python"
+    );
+
+    python.write_stdin("q\n");
+    assert!(python.wait_exit(Duration::from_secs(5)).status.success());
+    taro.close_stdin();
+    assert!(taro.wait_exit(Duration::from_secs(5)).status.success());
+}

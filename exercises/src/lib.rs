@@ -12,6 +12,7 @@
 //!   from a byte stream.
 //! - [`ch06_reliability`]: reliability over UDP: a header, a receiver, a stop-and-wait sender
 //!   that retransmits, and an adaptive retransmission timeout.
+//! - [`ch08_chat`]: a UDP chat: a strict message format, a relay server, a two-thread client.
 
 // Stubs take arguments they do not use yet and import what the solution will need:
 // keep the build warning-free until you fill them in.
@@ -21,3 +22,4 @@ pub mod ch01_addresses;
 pub mod ch02_udp;
 pub mod ch03_tcp;
 pub mod ch06_reliability;
+pub mod ch08_chat;

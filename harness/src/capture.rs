@@ -38,3 +38,50 @@ impl Write for SharedOutput {
         Ok(())
     }
 }
+
+/// A stand-in for a keyboard: what the test writes to the [`InputWriter`] the learner's code
+/// reads from the [`InputReader`], when the test decides. Dropping the writer is end of input.
+pub fn input_pipe() -> (InputWriter, InputReader) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    (
+        InputWriter(tx),
+        InputReader {
+            rx,
+            pending: Vec::new(),
+        },
+    )
+}
+
+/// The test's end of an [`input_pipe`].
+#[derive(Debug, Clone)]
+pub struct InputWriter(std::sync::mpsc::Sender<Vec<u8>>);
+
+impl InputWriter {
+    /// Types `text` (add the `\n` yourself).
+    pub fn type_text(&self, text: &str) {
+        // The reader may be gone (the code under test returned); then nobody is listening.
+        let _ = self.0.send(text.as_bytes().to_vec());
+    }
+}
+
+/// The learner's end of an [`input_pipe`]: blocks until the test types something.
+#[derive(Debug)]
+pub struct InputReader {
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    pending: Vec<u8>,
+}
+
+impl io::Read for InputReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pending.is_empty() {
+            match self.rx.recv() {
+                Ok(bytes) => self.pending = bytes,
+                Err(_) => return Ok(0), // the writer was dropped: end of input
+            }
+        }
+        let len = buf.len().min(self.pending.len());
+        buf[..len].copy_from_slice(&self.pending[..len]);
+        self.pending.drain(..len);
+        Ok(len)
+    }
+}

@@ -146,6 +146,18 @@ impl ChildGuard {
         self.expect_line(Stream::Stderr, LINE_DEADLINE)
     }
 
+    /// Reads stdout lines (each within [`LINE_DEADLINE`]) until one ends with `suffix`, and
+    /// returns it; the lines before it are skipped.
+    #[track_caller]
+    pub fn stdout_line_ending_with(&mut self, suffix: &str) -> String {
+        loop {
+            let line = self.stdout_line();
+            if line.ends_with(suffix) {
+                return line;
+            }
+        }
+    }
+
     /// The next line on `stream`, or why none came within `within`.
     pub fn next_line(&mut self, stream: Stream, within: Duration) -> Result<String, NoLine> {
         let receiver = match stream {

@@ -16,7 +16,8 @@
 //!   `sequenceDiagram`, so a failing test can show the wire exchange.
 //! - [`show`]: byte strings rendered for humans, and failure reports built from them.
 //! - [`split`]: [`SplitReads`], a reader that cuts the data where the test says.
-//! - [`capture`]: [`SharedOutput`], a writer the test can read back (a stand-in for stdout).
+//! - [`capture`]: [`SharedOutput`], a writer the test can read back (a stand-in for stdout),
+//!   and [`input_pipe`], a reader the test types into (a stand-in for the keyboard).
 //! - [`python`]: finding Python 3 for the interop tests (a failure only under `CI=true`).
 //! - [`book`]: checks that keep the English and Japanese mdBooks in step.
 
@@ -31,7 +32,7 @@ pub mod python;
 pub mod show;
 pub mod split;
 
-pub use capture::SharedOutput;
+pub use capture::{InputReader, InputWriter, SharedOutput, input_pipe};
 pub use child::ChildGuard;
 pub use deadline::{Deadline, Running, call_learner, call_learner_within, start_learner};
 pub use exchange::Exchange;

@@ -1,0 +1,155 @@
+//! Exercise 8.1: the chat datagram.
+//!
+//! Scenario: article C's exercise adds a user name and a timestamp to every message. The
+//! server relays what others typed, so it must never relay something it cannot read strictly:
+//! a malformed message is rejected and logged. Plain text (from the article's own client,
+//! which knows no format) is still welcome. Goal: [`ChatMessage::encode`] and [`parse`].
+//! The tests use tables of good messages and of every malformed case.
+//!
+//! ```text
+//! chat/1 msg 1763798400123 Taro Yamada      <- marker, kind, Unix time in ms, name (to the end of the line)
+//! Hello, everyone!                          <- the text (msg only; may be empty)
+//! ```
+
+use std::fmt;
+
+/// The first bytes of every datagram in the course's format.
+pub const MARKER: &str = "chat/1";
+
+/// The longest name, in characters.
+pub const MAX_NAME_CHARS: usize = 32;
+
+/// The largest datagram in the course's format.
+pub const MAX_DATAGRAM: usize = 2048;
+
+/// The largest plain-text datagram: the relay adds a header of its own when it passes plain
+/// text on, and the result must still fit in [`MAX_DATAGRAM`].
+pub const MAX_PLAIN: usize = MAX_DATAGRAM - 256;
+
+/// What a chat datagram is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A line of text.
+    Msg,
+    /// "I am here, call me NAME."
+    Join,
+    /// "I am leaving."
+    Leave,
+    /// "Still here" (a keepalive; never shown, never relayed).
+    Ping,
+}
+
+impl Kind {
+    /// The word on the wire.
+    pub fn word(self) -> &'static str {
+        match self {
+            Kind::Msg => "msg",
+            Kind::Join => "join",
+            Kind::Leave => "leave",
+            Kind::Ping => "ping",
+        }
+    }
+}
+
+/// A datagram in the course's format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatMessage {
+    pub kind: Kind,
+    /// Milliseconds since 1970-01-01 UTC, as the sender's clock said.
+    pub timestamp_ms: u64,
+    pub name: String,
+    /// Empty except for `Msg`.
+    pub text: String,
+}
+
+/// What a datagram turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    /// The course's format.
+    Chat(ChatMessage),
+    /// Anything that does not start with [`MARKER`]: text from a client that knows no format.
+    Plain(Vec<u8>),
+}
+
+// ANCHOR: error
+/// Why a datagram is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    /// Zero bytes.
+    Empty,
+    /// More than [`MAX_DATAGRAM`] bytes ([`MAX_PLAIN`] for plain text).
+    TooLong(usize),
+    /// Starts with the marker but is not UTF-8.
+    NotUtf8,
+    /// The first line is not `chat/1 KIND TIME NAME`.
+    BadHeader,
+    /// A kind other than msg, join, leave, ping.
+    UnknownKind(String),
+    /// A time that is not a number of milliseconds.
+    BadTimestamp(String),
+    /// An empty name, one over 32 characters, or one with control characters.
+    BadName(String),
+    /// Text after a join, leave or ping.
+    UnexpectedText,
+}
+// ANCHOR_END: error
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::Empty => write!(f, "an empty datagram"),
+            ParseError::TooLong(len) => write!(f, "{len} bytes, more than {MAX_DATAGRAM}"),
+            ParseError::NotUtf8 => write!(f, "a chat datagram that is not UTF-8"),
+            ParseError::BadHeader => write!(f, "the first line is not `{MARKER} KIND TIME NAME`"),
+            ParseError::UnknownKind(kind) => write!(f, "unknown kind {kind:?}"),
+            ParseError::BadTimestamp(time) => write!(f, "{time:?} is not a time in milliseconds"),
+            ParseError::BadName(name) => {
+                let shown: String = name.chars().take(40).collect();
+                write!(
+                    f,
+                    "the name {shown:?} is not 1 to {MAX_NAME_CHARS} characters without control characters"
+                )
+            }
+            ParseError::UnexpectedText => write!(f, "text after a join, leave or ping"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+// ANCHOR: validate_name
+/// Checks a user name: 1 to 32 characters, none of them a control character.
+pub fn validate_name(name: &str) -> Result<(), ParseError> {
+    // TODO: 1 to MAX_NAME_CHARS characters (not bytes), none of them a control character.
+    todo!()
+}
+// ANCHOR_END: validate_name
+
+impl ChatMessage {
+    /// A message of `kind` from `name` at `timestamp_ms` (text only for `Msg`).
+    pub fn new(kind: Kind, timestamp_ms: u64, name: &str, text: &str) -> Self {
+        ChatMessage {
+            kind,
+            timestamp_ms,
+            name: name.to_string(),
+            text: text.to_string(),
+        }
+    }
+
+    // ANCHOR: encode
+    /// The datagram: header line, newline, text.
+    pub fn encode(&self) -> Vec<u8> {
+        // TODO: "chat/1 KIND TIME NAME", a newline, then the text.
+        todo!()
+    }
+    // ANCHOR_END: encode
+}
+
+// ANCHOR: parse
+/// What `datagram` is: the course's format (checked strictly), or plain text.
+pub fn parse(datagram: &[u8]) -> Result<Payload, ParseError> {
+    // TODO: empty and oversized datagrams are errors; without the marker it is plain text;
+    // otherwise check every part of the header strictly (see ParseError).
+    todo!()
+}
+// ANCHOR_END: parse

@@ -1,0 +1,152 @@
+//! Exercises 8.2 and 8.4: the relay server.
+//!
+//! Scenario: article C's server remembers every address it hears from and forwards each
+//! message to all the others. Goal (8.2): [`Relay::on_datagram`] remembers the sender and
+//! returns what to send to whom: every other member, never the sender; a client that never
+//! spoke the course's format gets a plain-text line it can print. Goal (8.4): join, leave,
+//! keepalive pings, and [`Relay::forget_silent`] for clients that vanished without a word.
+//! The tests call the relay directly, then run it on a socket with many clients, garbage and
+//! 1,000 messages among 20 clients.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use super::{ChatMessage, Kind, ParseError, Payload, display_line, now_ms, parse};
+
+/// The time as the relay needs it: a monotonic clock for silences, the wall clock to stamp
+/// plain text, which arrives without a timestamp.
+#[derive(Debug, Clone, Copy)]
+pub struct Now {
+    pub instant: Instant,
+    pub unix_ms: u64,
+}
+
+impl Now {
+    /// This moment.
+    pub fn current() -> Now {
+        Now {
+            instant: Instant::now(),
+            unix_ms: now_ms(),
+        }
+    }
+}
+
+/// What the relay knows about one client.
+#[derive(Debug, Clone)]
+struct Member {
+    /// Sent a datagram in the course's format at least once.
+    speaks_format: bool,
+    last_heard: Instant,
+}
+
+// ANCHOR: relay
+/// The members of the chat, by address.
+#[derive(Debug, Clone)]
+pub struct Relay {
+    members: BTreeMap<SocketAddr, Member>,
+    silence_limit: Duration,
+}
+
+impl Relay {
+    /// A relay that forgets members silent for longer than `silence_limit`.
+    pub fn new(silence_limit: Duration) -> Self {
+        Relay {
+            members: BTreeMap::new(),
+            silence_limit,
+        }
+    }
+
+    /// The addresses of the current members.
+    pub fn members(&self) -> Vec<SocketAddr> {
+        self.members.keys().copied().collect()
+    }
+    // ANCHOR_END: relay
+
+    // ANCHOR: on_datagram
+    /// Handles one datagram from `from`; returns the datagrams to send, and to whom. A
+    /// malformed datagram is an error and nothing is sent.
+    pub fn on_datagram(
+        &mut self,
+        from: SocketAddr,
+        datagram: &[u8],
+        now: Now,
+    ) -> Result<Vec<(SocketAddr, Vec<u8>)>, ParseError> {
+        // TODO: parse; remember `from` (when heard, whether it speaks the format); turn plain
+        // text into a message named after the address; then send it to every other member in
+        // the form it reads (`encode`, or `plain_text` below). Pings go nowhere; after a
+        // leave, forget the sender.
+        todo!()
+    }
+    // ANCHOR_END: on_datagram
+
+    // ANCHOR: forget_silent
+    /// Forgets the members not heard from for longer than the silence limit; returns them.
+    pub fn forget_silent(&mut self, now: Instant) -> Vec<SocketAddr> {
+        // TODO: remove and return the members not heard from for longer than the limit.
+        todo!()
+    }
+    // ANCHOR_END: forget_silent
+}
+
+/// How a client without the course's format sees a message.
+fn plain_text(message: &ChatMessage) -> String {
+    match message.kind {
+        Kind::Join => format!("* {} joined", message.name),
+        Kind::Leave => format!("* {} left", message.name),
+        _ => format!("{}: {}", message.name, message.text),
+    }
+}
+
+/// Runs a [`Relay`] on `socket` until the socket fails: relays every datagram, reports each
+/// relayed message to `show` and each rejected datagram on stderr, and forgets silent members.
+/// (Given: it uses your `parse`, `on_datagram` and `forget_silent`.)
+pub fn run_server(
+    socket: &UdpSocket,
+    silence_limit: Duration,
+    mut show: impl FnMut(String),
+) -> io::Result<()> {
+    let mut relay = Relay::new(silence_limit);
+    // Wake up now and then to forget silent members even when nobody speaks.
+    socket.set_read_timeout(Some(Duration::from_millis(200)))?;
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        for gone in relay.forget_silent(Instant::now()) {
+            eprintln!(
+                "forgot {gone}: silent for more than {} s",
+                silence_limit.as_secs_f64()
+            );
+        }
+        let (len, from) = match socket.recv_from(&mut buf) {
+            Ok(received) => received,
+            // A timeout, or an ICMP error about one client (Windows): keep serving.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::ConnectionRefused
+                        | io::ErrorKind::Interrupted
+                ) =>
+            {
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let datagram = &buf[..len];
+        match relay.on_datagram(from, datagram, Now::current()) {
+            Ok(sends) => {
+                if let Some(line) = parse(datagram).ok().and_then(|p| display_line(&p, from)) {
+                    show(line);
+                }
+                for (to, bytes) in sends {
+                    // A vanished client only loses its copy; the others still get theirs.
+                    let _ = socket.send_to(&bytes, to);
+                }
+            }
+            Err(e) => eprintln!("rejected {len} bytes from {from}: {e}"),
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Exercise 8.3 (and the client half of 8.4): the chat client.
+//!
+//! Scenario: article C's client must wait for two things at once, the keyboard and the
+//! network, so it reads the network on a second thread. Goal: join, send every line typed,
+//! print every line received as it comes, keep the membership alive with pings, and on `q` or
+//! end of input say goodbye and stop the receiving thread.
+//! The tests play the server: they check the join, the messages, the pings, the lines printed,
+//! the `/leave` and `/join` commands, and that the client returns once its input ends.
+
+use std::io::{self, BufRead, Write};
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use chrono::{Local, TimeZone};
+
+use super::{ChatMessage, Kind, MAX_DATAGRAM, Payload, parse, validate_name};
+
+/// Milliseconds since 1970-01-01 UTC, by this machine's clock.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// `[HH:MM:SS]` in local time; a time no calendar can show is shown as the raw number.
+fn clock(timestamp_ms: u64) -> String {
+    match i64::try_from(timestamp_ms)
+        .ok()
+        .and_then(|ms| Local.timestamp_millis_opt(ms).single())
+    {
+        Some(time) => time.format("[%H:%M:%S]").to_string(),
+        None => format!("[t={timestamp_ms}]"),
+    }
+}
+
+/// How a received datagram is shown: `[HH:MM:SS] name: text`, joins and leaves as `* name
+/// joined`, plain text under the address it came `from`; pings are not shown. The time is the
+/// sender's, as received: a wrong clock shows, but nothing is ordered by it.
+pub fn display_line(payload: &Payload, from: SocketAddr) -> Option<String> {
+    match payload {
+        Payload::Chat(m) => match m.kind {
+            Kind::Msg => Some(format!("{} {}: {}", clock(m.timestamp_ms), m.name, m.text)),
+            Kind::Join => Some(format!("{} * {} joined", clock(m.timestamp_ms), m.name)),
+            Kind::Leave => Some(format!("{} * {} left", clock(m.timestamp_ms), m.name)),
+            Kind::Ping => None,
+        },
+        Payload::Plain(bytes) => Some(format!(
+            "{} {from}: {}",
+            clock(now_ms()),
+            String::from_utf8_lossy(bytes)
+        )),
+    }
+}
+
+// ANCHOR: run_client
+/// Chats through the server at `server` as `name`: each line of `input` is sent (`q` quits,
+/// `/leave` leaves, `/join NAME` joins again), and every message received is written to
+/// `output` as a line. A ping goes to the server every `keepalive`.
+pub fn run_client(
+    socket: UdpSocket,
+    server: SocketAddr,
+    name: &str,
+    input: impl BufRead,
+    output: impl Write + Send + 'static,
+    keepalive: Duration,
+) -> io::Result<()> {
+    socket.connect(server)?;
+    let mut name = name.to_string();
+    send(&socket, Kind::Join, &name, "")?;
+
+    // The network is read on its own thread, so lines arrive while we wait for the keyboard.
+    let stop = Arc::new(AtomicBool::new(false));
+    let receiver = {
+        let (socket, stop, name) = (socket.try_clone()?, Arc::clone(&stop), name.clone());
+        thread::spawn(move || receive(socket, &name, output, keepalive, &stop))
+    };
+
+    for line in input.lines() {
+        let line = line?;
+        match line.trim_end_matches('\r') {
+            "q" => break,
+            "/leave" => send(&socket, Kind::Leave, &name, "")?,
+            command if command.starts_with("/join ") => match validate_name(&command[6..]) {
+                Ok(()) => {
+                    name = command[6..].to_string();
+                    send(&socket, Kind::Join, &name, "")?;
+                }
+                Err(e) => eprintln!("{e}"),
+            },
+            text => send(&socket, Kind::Msg, &name, text)?,
+        }
+    }
+    send(&socket, Kind::Leave, &name, "")?;
+    // Tell the receiving thread to stop; it looks at the flag at least every 100 ms.
+    stop.store(true, Ordering::Relaxed);
+    receiver
+        .join()
+        .map_err(|_| io::Error::other("the receiving thread panicked"))?
+}
+
+fn send(socket: &UdpSocket, kind: Kind, name: &str, text: &str) -> io::Result<()> {
+    socket
+        .send(&ChatMessage::new(kind, now_ms(), name, text).encode())
+        .map(|_| ())
+}
+
+/// Prints what arrives and pings the server, until `stop` is set.
+fn receive(
+    socket: UdpSocket,
+    name: &str,
+    mut output: impl Write,
+    keepalive: Duration,
+    stop: &AtomicBool,
+) -> io::Result<()> {
+    socket.set_read_timeout(Some(Duration::from_millis(100)))?;
+    let mut last_ping = Instant::now();
+    let mut buf = vec![0u8; MAX_DATAGRAM + 1];
+    let server = socket.peer_addr()?;
+    while !stop.load(Ordering::Relaxed) {
+        if last_ping.elapsed() >= keepalive {
+            send(&socket, Kind::Ping, name, "")?;
+            last_ping = Instant::now();
+        }
+        match socket.recv(&mut buf) {
+            Ok(len) => {
+                if let Some(line) = parse(&buf[..len])
+                    .ok()
+                    .and_then(|p| display_line(&p, server))
+                {
+                    writeln!(output, "{line}")?;
+                    output.flush()?;
+                }
+            }
+            // Timeouts (time to check the flag), and "refused" while the server is down.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::ConnectionRefused
+                        | io::ErrorKind::ConnectionReset
+                ) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: run_client

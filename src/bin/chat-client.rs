@@ -1,0 +1,46 @@
+//! `chat-client`: article C's chat client, with a name and timestamps. Type a line to send it;
+//! lines from the others appear as `[HH:MM:SS] name: text`. `q` or end of input quits.
+
+use std::io;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use socket_course::ch08_chat::{run_client, validate_name};
+use socket_course::cli::{self, EXIT_FAILURE, EXIT_USAGE};
+
+/// Article C's UDP chat client: type to send, read what the others send. Commands: `q` quits,
+/// `/leave` leaves the chat, `/join NAME` joins again (under a new name, if you like).
+#[derive(Parser)]
+#[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
+struct Args {
+    /// The chat server's address, IP:PORT (this machine only).
+    #[arg(long, default_value = "127.0.0.1:12345")]
+    server: SocketAddr,
+    /// Your name: 1 to 32 characters, no control characters.
+    #[arg(long)]
+    name: String,
+    /// Seconds between keepalives, which tell the server you are still there.
+    #[arg(long, default_value = "5", value_parser = |s: &str| cli::seconds(s, true))]
+    keepalive: Duration,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if let Err(e) = validate_name(&args.name) {
+        cli::fail(EXIT_USAGE, format!("--name: {e}"));
+    }
+    let socket = cli::bind_udp(cli::loopback_for(args.server));
+    match run_client(
+        socket,
+        args.server,
+        &args.name,
+        io::stdin().lock(),
+        io::stdout(),
+        args.keepalive,
+    ) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => cli::fail(EXIT_FAILURE, format!("{}: {e}", args.server)),
+    }
+}

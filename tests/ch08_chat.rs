@@ -1,0 +1,687 @@
+//! Chapter 8: a UDP chat. Grade this chapter with `cargo test --test 'ch08*'`; every test calls
+//! your code in `exercises/src/ch08_chat/`, directly or through the chat programs.
+
+use std::collections::BTreeMap;
+use std::io::BufReader;
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use course_harness::show::Report;
+use course_harness::{
+    ChildGuard, Deadline, Exchange, Peer, SharedOutput, call_learner, input_pipe, net,
+    start_learner,
+};
+use rstest::rstest;
+use socket_course::ch08_chat::payload::ParseError;
+use socket_course::ch08_chat::{
+    ChatMessage, Kind, MAX_DATAGRAM, MAX_PLAIN, Now, Payload, Relay, parse, run_client, run_server,
+    validate_name,
+};
+
+fn addr(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+/// A fixed moment, so relayed plain text gets a known timestamp.
+fn at(instant: Instant, unix_ms: u64) -> Now {
+    Now { instant, unix_ms }
+}
+
+/// Module 8.1: `cargo test --test ch08_chat payload::`
+mod payload {
+    use super::*;
+
+    #[rstest]
+    #[case::message(
+        ChatMessage::new(Kind::Msg, 1_763_798_400_123, "Taro Yamada", "Hello, everyone!"),
+        "chat/1 msg 1763798400123 Taro Yamada\nHello, everyone!"
+    )]
+    #[case::join(
+        ChatMessage::new(Kind::Join, 5, "hanako", ""),
+        "chat/1 join 5 hanako\n"
+    )]
+    #[case::japanese(
+        ChatMessage::new(Kind::Msg, 0, "太郎", "こんにちは"),
+        "chat/1 msg 0 太郎\nこんにちは"
+    )]
+    fn messages_encode_to_the_documented_text(
+        #[case] message: ChatMessage,
+        #[case] expected: &str,
+    ) {
+        let got = call_learner(move || message.encode());
+        assert_eq!(String::from_utf8_lossy(&got), expected);
+    }
+
+    #[rstest]
+    #[case::message("chat/1 msg 12 taro\nhi", Kind::Msg, 12, "taro", "hi")]
+    #[case::name_with_spaces(
+        "chat/1 msg 12 Taro Yamada\nhi there",
+        Kind::Msg,
+        12,
+        "Taro Yamada",
+        "hi there"
+    )]
+    #[case::empty_text("chat/1 msg 12 taro\n", Kind::Msg, 12, "taro", "")]
+    #[case::no_newline("chat/1 leave 12 taro", Kind::Leave, 12, "taro", "")]
+    #[case::ping("chat/1 ping 0 taro\n", Kind::Ping, 0, "taro", "")]
+    #[case::text_with_newlines(
+        "chat/1 msg 1 a\nline 1\nline 2",
+        Kind::Msg,
+        1,
+        "a",
+        "line 1\nline 2"
+    )]
+    #[case::forged_future_time(
+        "chat/1 msg 99999999999999999 taro\nfrom the future",
+        Kind::Msg,
+        99_999_999_999_999_999,
+        "taro",
+        "from the future"
+    )]
+    fn good_chat_datagrams_parse(
+        #[case] datagram: &'static str,
+        #[case] kind: Kind,
+        #[case] timestamp_ms: u64,
+        #[case] name: &str,
+        #[case] text: &str,
+    ) {
+        let got = call_learner(move || parse(datagram.as_bytes()));
+        assert_eq!(
+            got,
+            Ok(Payload::Chat(ChatMessage::new(
+                kind,
+                timestamp_ms,
+                name,
+                text
+            ))),
+            "parse({datagram:?})"
+        );
+    }
+
+    #[rstest]
+    #[case::article_c_client(b"hello")]
+    #[case::almost_the_marker(b"chat/ 1 msg")]
+    #[case::not_utf8(&[0xff, 0xfe, b'x'])]
+    fn anything_without_the_marker_is_plain_text(#[case] datagram: &'static [u8]) {
+        let got = call_learner(move || parse(datagram));
+        assert_eq!(got, Ok(Payload::Plain(datagram.to_vec())));
+    }
+
+    #[rstest]
+    #[case::empty(b"".to_vec(), ParseError::Empty)]
+    #[case::formatted_too_long([b"chat/1 msg 1 a\n".to_vec(), vec![b'x'; MAX_DATAGRAM]].concat(), ParseError::TooLong(MAX_DATAGRAM + 15))]
+    #[case::plain_too_long(vec![b'x'; MAX_PLAIN + 1], ParseError::TooLong(MAX_PLAIN + 1))]
+    #[case::ten_thousand_byte_name(format!("chat/1 msg 1 {}\nhi", "n".repeat(10_000)).into_bytes(), ParseError::TooLong(10_016))]
+    #[case::marker_only(b"chat/1".to_vec(), ParseError::BadHeader)]
+    #[case::no_name(b"chat/1 msg 5".to_vec(), ParseError::BadHeader)]
+    #[case::longer_marker(b"chat/12 msg 5 a\nx".to_vec(), ParseError::BadHeader)]
+    #[case::not_utf8_after_marker(b"chat/1 msg 5 \xff\nx".to_vec(), ParseError::NotUtf8)]
+    #[case::unknown_kind(b"chat/1 shout 5 a\nx".to_vec(), ParseError::UnknownKind("shout".into()))]
+    #[case::negative_time(b"chat/1 msg -5 a\nx".to_vec(), ParseError::BadTimestamp("-5".into()))]
+    #[case::empty_time(b"chat/1 msg  a\nx".to_vec(), ParseError::BadTimestamp("".into()))]
+    #[case::time_beyond_u64(b"chat/1 msg 99999999999999999999 a\nx".to_vec(), ParseError::BadTimestamp("99999999999999999999".into()))]
+    #[case::empty_name(b"chat/1 msg 5 \nx".to_vec(), ParseError::BadName("".into()))]
+    #[case::name_too_long(format!("chat/1 msg 5 {}\nx", "a".repeat(33)).into_bytes(), ParseError::BadName("a".repeat(33)))]
+    #[case::control_character_in_name(b"chat/1 msg 5 ta\x07ro\nx".to_vec(), ParseError::BadName("ta\u{7}ro".into()))]
+    #[case::text_after_join(b"chat/1 join 5 taro\nhello".to_vec(), ParseError::UnexpectedText)]
+    fn malformed_chat_datagrams_are_errors(
+        #[case] datagram: Vec<u8>,
+        #[case] expected: ParseError,
+    ) {
+        let got = call_learner(move || parse(&datagram));
+        assert_eq!(got, Err(expected));
+    }
+
+    #[rstest]
+    #[case::short("a", true)]
+    #[case::spaces("Taro Yamada", true)]
+    #[case::thirty_two_japanese_characters(&"あ".repeat(32), true)]
+    #[case::empty("", false)]
+    #[case::thirty_three(&"a".repeat(33), false)]
+    #[case::tab("a\tb", false)]
+    #[case::newline("a\nb", false)]
+    fn names_are_checked_by_characters(#[case] name: &str, #[case] valid: bool) {
+        let owned = name.to_string();
+        let got = call_learner(move || validate_name(&owned));
+        assert_eq!(got.is_ok(), valid, "validate_name({name:?}) = {got:?}");
+    }
+}
+
+/// Module 8.2: `cargo test --test ch08_chat relay::`
+mod relay {
+    use super::*;
+
+    /// Runs `steps` (sender port, datagram) through a new relay; returns each step's result
+    /// with the sends sorted by address.
+    fn run(steps: Vec<(u16, Vec<u8>)>) -> Vec<Result<Vec<(SocketAddr, String)>, ParseError>> {
+        call_learner(move || {
+            let mut relay = Relay::new(Duration::from_secs(60));
+            let start = Instant::now();
+            steps
+                .into_iter()
+                .map(|(port, datagram)| {
+                    relay
+                        .on_datagram(addr(port), &datagram, at(start, 1_000))
+                        .map(|mut sends| {
+                            sends.sort();
+                            sends
+                                .into_iter()
+                                .map(|(to, bytes)| {
+                                    (to, String::from_utf8_lossy(&bytes).into_owned())
+                                })
+                                .collect()
+                        })
+                })
+                .collect()
+        })
+    }
+
+    fn join(port: u16, name: &str) -> (u16, Vec<u8>) {
+        (port, format!("chat/1 join 1 {name}\n").into_bytes())
+    }
+
+    #[test]
+    fn a_message_goes_to_every_other_member_and_never_back() {
+        let results = run(vec![
+            join(1, "a"),
+            join(2, "b"),
+            join(3, "c"),
+            (1, b"chat/1 msg 7 a\nhello".to_vec()),
+        ]);
+        let message = "chat/1 msg 7 a\nhello".to_string();
+        assert_eq!(
+            results[3],
+            Ok(vec![(addr(2), message.clone()), (addr(3), message)])
+        );
+    }
+
+    #[test]
+    fn joins_are_announced_to_those_already_there() {
+        let results = run(vec![join(1, "a"), join(2, "b")]);
+        assert_eq!(
+            results[0],
+            Ok(vec![]),
+            "the first member has nobody to tell"
+        );
+        assert_eq!(
+            results[1],
+            Ok(vec![(addr(1), "chat/1 join 1 b\n".to_string())])
+        );
+    }
+
+    #[test]
+    fn plain_text_is_relayed_under_the_senders_address() {
+        let results = run(vec![join(1, "a"), (9, b"hello from python".to_vec())]);
+        assert_eq!(
+            results[1],
+            Ok(vec![(
+                addr(1),
+                "chat/1 msg 1000 127.0.0.1:9\nhello from python".to_string()
+            )])
+        );
+    }
+
+    #[test]
+    fn a_member_without_the_format_gets_plain_text() {
+        let results = run(vec![
+            (9, b"hi".to_vec()),
+            join(1, "taro"),
+            (1, b"chat/1 msg 7 taro\nhello".to_vec()),
+            (1, b"chat/1 leave 8 taro\n".to_vec()),
+        ]);
+        assert_eq!(results[1], Ok(vec![(addr(9), "* taro joined".to_string())]));
+        assert_eq!(results[2], Ok(vec![(addr(9), "taro: hello".to_string())]));
+        assert_eq!(results[3], Ok(vec![(addr(9), "* taro left".to_string())]));
+    }
+
+    #[test]
+    fn a_malformed_datagram_is_an_error_and_goes_nowhere() {
+        let results = run(vec![
+            join(1, "a"),
+            join(2, "b"),
+            (1, b"chat/1 msg x a\nforged".to_vec()),
+            (2, b"".to_vec()),
+        ]);
+        assert!(
+            matches!(results[2], Err(ParseError::BadTimestamp(_))),
+            "{:?}",
+            results[2]
+        );
+        assert!(
+            matches!(results[3], Err(ParseError::Empty)),
+            "{:?}",
+            results[3]
+        );
+    }
+}
+
+/// Module 8.4 (the server half): `cargo test --test ch08_chat presence::`
+mod presence {
+    use super::*;
+
+    #[test]
+    fn pings_go_nowhere_and_a_leave_is_announced_then_forgotten() {
+        let results = call_learner(|| {
+            let mut relay = Relay::new(Duration::from_secs(60));
+            let now = at(Instant::now(), 1);
+            let mut sends = Vec::new();
+            for (port, datagram) in [
+                (1, "chat/1 join 1 a\n"),
+                (2, "chat/1 join 1 b\n"),
+                (1, "chat/1 ping 2 a\n"),
+                (2, "chat/1 leave 3 b\n"),
+                (1, "chat/1 msg 4 a\nanyone?"),
+            ] {
+                sends.push(
+                    relay
+                        .on_datagram(addr(port), datagram.as_bytes(), now)
+                        .map(|s| s.len()),
+                );
+            }
+            (sends, relay.members())
+        });
+        assert_eq!(
+            results.0,
+            [Ok(0), Ok(1), Ok(0), Ok(1), Ok(0)],
+            "datagrams sent after join a, join b, ping, leave b, msg"
+        );
+        assert_eq!(results.1, [addr(1)], "b left");
+    }
+
+    #[test]
+    fn members_silent_too_long_are_forgotten_and_pings_keep_them() {
+        let (forgotten, members) = call_learner(|| {
+            let mut relay = Relay::new(Duration::from_secs(10));
+            let t0 = Instant::now();
+            let _ = relay.on_datagram(addr(1), b"chat/1 join 1 quiet\n", at(t0, 1));
+            let _ = relay.on_datagram(addr(2), b"chat/1 join 1 listener\n", at(t0, 1));
+            // Only the listener's keepalive arrives, 8 s later.
+            let _ = relay.on_datagram(
+                addr(2),
+                b"chat/1 ping 2 listener\n",
+                at(t0 + Duration::from_secs(8), 2),
+            );
+            let forgotten = relay.forget_silent(t0 + Duration::from_secs(12));
+            (forgotten, relay.members())
+        });
+        assert_eq!(forgotten, [addr(1)]);
+        assert_eq!(members, [addr(2)]);
+    }
+}
+
+/// Your relay on a real socket, with many clients: `cargo test --test ch08_chat server::`
+mod server {
+    use super::*;
+
+    /// Starts `run_server` (given, with your `Relay`) on a socket of its own.
+    fn serving() -> (SocketAddr, course_harness::Running<std::io::Result<()>>) {
+        let socket = net::udp_socket();
+        let addr = socket.local_addr().unwrap();
+        let running = start_learner(move || run_server(&socket, Duration::from_secs(60), |_| {}));
+        (addr, running)
+    }
+
+    fn join(exchange: &Exchange, server: SocketAddr, name: &str) -> Peer {
+        let peer = Peer::new(exchange, name);
+        peer.send_to(format!("chat/1 join 1 {name}\n").as_bytes(), server);
+        peer
+    }
+
+    #[test]
+    fn every_message_reaches_every_other_client_exactly_once() {
+        let exchange = Exchange::new();
+        let (server, mut running) = serving();
+        exchange.name(server, "your server");
+        let clients: Vec<Peer> = ["a", "b", "c"]
+            .iter()
+            .map(|n| join(&exchange, server, n))
+            .collect();
+        // Drain the join announcements: a hears b and c join, b hears c.
+        for (i, client) in clients.iter().enumerate() {
+            for _ in i + 1..clients.len() {
+                client
+                    .recv_checking(|| running.check())
+                    .expect("a join announcement is missing");
+            }
+        }
+        for (i, sender) in clients.iter().enumerate() {
+            let text = format!("chat/1 msg 5 {}\nmessage from {i}", ["a", "b", "c"][i]);
+            sender.send_to(text.as_bytes(), server);
+            // Paced: each message is received everywhere before the next is sent.
+            for (j, receiver) in clients.iter().enumerate() {
+                if j == i {
+                    continue;
+                }
+                match receiver.recv_checking(|| running.check()) {
+                    Ok((got, _)) if got == text.as_bytes() => {}
+                    other => Report::new("a client did not get the message")
+                        .line("expected", text.clone())
+                        .line("got", format!("{other:?}"))
+                        .exchange(&exchange)
+                        .fail(),
+                }
+            }
+        }
+        // And nothing came back to a sender.
+        for client in &clients {
+            client
+                .socket()
+                .set_read_timeout(Some(Duration::from_millis(100)))
+                .unwrap();
+            if let Ok((extra, _)) = client.recv() {
+                Report::new("an extra datagram arrived")
+                    .bytes("extra", &extra)
+                    .exchange(&exchange)
+                    .fail();
+            }
+        }
+    }
+
+    #[test]
+    fn bad_input_does_not_stop_it_and_valid_messages_still_arrive() {
+        let exchange = Exchange::new();
+        let (server, mut running) = serving();
+        let a = join(&exchange, server, "a");
+        let b = join(&exchange, server, "b");
+        a.recv_checking(|| running.check())
+            .expect("b's join was not announced");
+        let rogue = Peer::new(&exchange, "rogue");
+        for bad in [
+            Vec::new(),
+            vec![b'x'; 65_507],
+            b"chat/1 msg 5 \xff\xfe\nx".to_vec(),
+            b"chat/1 msg 5 bad\x1bname\nx".to_vec(),
+            format!("chat/1 msg 5 {}\nx", "n".repeat(10_000)).into_bytes(),
+            b"chat/1 msg 5".to_vec(),
+        ] {
+            rogue.send_to(&bad, server);
+        }
+        b.send_to(b"chat/1 msg 99999999999999 b\nstill here", server);
+        let (got, _) = a
+            .recv_checking(|| running.check())
+            .expect("the valid message after the bad ones is missing");
+        assert_eq!(got, b"chat/1 msg 99999999999999 b\nstill here");
+        running.check();
+    }
+
+    #[test]
+    fn a_thousand_messages_among_twenty_clients_none_lost() {
+        let exchange = Exchange::new();
+        let (server, mut running) = serving();
+        let names: Vec<String> = (0..20).map(|i| format!("c{i}")).collect();
+        let clients: Vec<Peer> = names.iter().map(|n| join(&exchange, server, n)).collect();
+        for (i, client) in clients.iter().enumerate() {
+            for _ in i + 1..clients.len() {
+                client
+                    .recv_checking(|| running.check())
+                    .expect("a join announcement is missing");
+            }
+        }
+        let mut received: BTreeMap<usize, Vec<Vec<u8>>> = BTreeMap::new();
+        // 50 rounds; in each, every client sends one message and then reads the 19 others.
+        // Paced by rounds, so no receive buffer ever holds more than 19 small datagrams.
+        for round in 0..50 {
+            for (i, client) in clients.iter().enumerate() {
+                client.send_to(
+                    format!("chat/1 msg {round} {}\nround {round}", names[i]).as_bytes(),
+                    server,
+                );
+            }
+            for (j, client) in clients.iter().enumerate() {
+                for _ in 0..19 {
+                    let (got, _) = client
+                        .recv_checking(|| running.check())
+                        .unwrap_or_else(|e| {
+                            panic!("client {j} lost a message in round {round}: {e}")
+                        });
+                    received.entry(j).or_default().push(got);
+                }
+            }
+        }
+        for (j, got) in &received {
+            let mut expected: Vec<Vec<u8>> = (0..50)
+                .flat_map(|round| {
+                    (0..20).filter(move |i| i != j).map(move |i| {
+                        format!("chat/1 msg {round} c{i}\nround {round}").into_bytes()
+                    })
+                })
+                .collect();
+            let mut got = got.clone();
+            expected.sort();
+            got.sort();
+            assert!(
+                got == expected,
+                "client {j} did not get each of the 950 others' messages exactly once"
+            );
+        }
+    }
+}
+
+/// Module 8.3 (and the client half of 8.4): `cargo test --test ch08_chat client::`
+mod client {
+    use super::*;
+
+    /// Your client talking to a test server; returns the server, the keyboard, the screen and
+    /// the running client.
+    fn start(
+        keepalive: Duration,
+    ) -> (
+        Peer,
+        course_harness::InputWriter,
+        SharedOutput,
+        course_harness::Running<std::io::Result<()>>,
+    ) {
+        let exchange = Exchange::new();
+        let server = Peer::new(&exchange, "test server");
+        let socket = net::udp_socket();
+        let (keyboard, input) = input_pipe();
+        let screen = SharedOutput::new();
+        let output = screen.clone();
+        let to = server.addr();
+        let running = start_learner(move || {
+            run_client(socket, to, "taro", BufReader::new(input), output, keepalive)
+        });
+        (server, keyboard, screen, running)
+    }
+
+    /// The next datagram from the client that is not a ping.
+    #[track_caller]
+    fn next(
+        server: &Peer,
+        running: &mut course_harness::Running<std::io::Result<()>>,
+    ) -> (String, SocketAddr) {
+        loop {
+            let (bytes, from) = server
+                .recv_checking(|| running.check())
+                .expect("the client sent nothing more");
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            if !text.starts_with("chat/1 ping ") {
+                return (text, from);
+            }
+        }
+    }
+
+    /// Checks `line` is `[HH:MM:SS] ` followed by `rest`.
+    #[track_caller]
+    fn assert_line(line: &str, rest: &str) {
+        let ok = line.len() == 11 + rest.len()
+            && line.starts_with('[')
+            && line[1..9].bytes().enumerate().all(|(i, b)| {
+                if i % 3 == 2 {
+                    b == b':'
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+            && &line[9..11] == "] "
+            && line.ends_with(rest);
+        assert!(ok, "expected \"[HH:MM:SS] {rest}\", got {line:?}");
+    }
+
+    /// Waits until the screen shows at least `count` lines.
+    fn lines(screen: &SharedOutput, count: usize) -> Vec<String> {
+        let deadline = Deadline::after(Duration::from_secs(5));
+        loop {
+            let text = String::from_utf8_lossy(&screen.contents()).into_owned();
+            let lines: Vec<String> = text.lines().map(str::to_string).collect();
+            if lines.len() >= count || deadline.expired() {
+                return lines;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// A timestamp in the course's format is a number of milliseconds.
+    fn timestamp(datagram: &str) -> bool {
+        datagram
+            .split(' ')
+            .nth(2)
+            .is_some_and(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+    }
+
+    #[test]
+    fn it_joins_sends_each_line_and_leaves_at_q() {
+        let (server, keyboard, _screen, mut running) = start(Duration::from_secs(60));
+        let (join, _) = next(&server, &mut running);
+        assert!(
+            join.starts_with("chat/1 join ") && join.ends_with(" taro\n") && timestamp(&join),
+            "{join:?}"
+        );
+        keyboard.type_text("hello, everyone\n");
+        let (message, _) = next(&server, &mut running);
+        assert!(
+            message.starts_with("chat/1 msg ") && message.ends_with(" taro\nhello, everyone"),
+            "{message:?}"
+        );
+        keyboard.type_text("q\n");
+        let (leave, _) = next(&server, &mut running);
+        assert!(
+            leave.starts_with("chat/1 leave ") && leave.ends_with(" taro\n"),
+            "{leave:?}"
+        );
+        running.finish().expect("run_client returned an error");
+    }
+
+    #[test]
+    fn it_prints_what_arrives_while_waiting_for_the_keyboard() {
+        let (server, keyboard, screen, mut running) = start(Duration::from_secs(60));
+        let (_, client) = next(&server, &mut running);
+        server.send_to(b"chat/1 join 1763798400000 hanako\n", client);
+        server.send_to(b"chat/1 ping 1763798400000 hanako\n", client);
+        server.send_to(b"chat/1 msg 1763798400000 hanako\nhi taro", client);
+        server.send_to(b"plain words", client);
+        let shown = lines(&screen, 3);
+        assert_eq!(
+            shown.len(),
+            3,
+            "expected 3 lines on the screen (the ping is not shown), got {shown:?}"
+        );
+        assert_line(&shown[0], "* hanako joined");
+        assert_line(&shown[1], "hanako: hi taro");
+        assert_line(&shown[2], &format!("{}: plain words", server.addr()));
+        drop(keyboard);
+        running.finish().expect("run_client returned an error");
+    }
+
+    #[test]
+    fn end_of_input_leaves_and_returns() {
+        let (server, keyboard, _screen, mut running) = start(Duration::from_secs(60));
+        next(&server, &mut running);
+        drop(keyboard);
+        let (leave, _) = next(&server, &mut running);
+        assert!(leave.starts_with("chat/1 leave "), "{leave:?}");
+        running.finish().expect("run_client returned an error");
+    }
+
+    #[test]
+    fn it_pings_while_idle() {
+        let (server, keyboard, _screen, mut running) = start(Duration::from_millis(50));
+        next(&server, &mut running);
+        let started = Instant::now();
+        let mut pings = 0;
+        while pings < 3 {
+            let (bytes, _) = server
+                .recv_checking(|| running.check())
+                .expect("no keepalive came");
+            if bytes.starts_with(b"chat/1 ping ") {
+                pings += 1;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "three pings at 50 ms took {:?}",
+            started.elapsed()
+        );
+        drop(keyboard);
+        running.finish().expect("run_client returned an error");
+    }
+
+    #[test]
+    fn leave_and_join_commands() {
+        let (server, keyboard, _screen, mut running) = start(Duration::from_secs(60));
+        next(&server, &mut running);
+        keyboard.type_text("/leave\n/join jiro\nI am back\n");
+        let (leave, _) = next(&server, &mut running);
+        assert!(
+            leave.starts_with("chat/1 leave ") && leave.ends_with(" taro\n"),
+            "{leave:?}"
+        );
+        let (join, _) = next(&server, &mut running);
+        assert!(
+            join.starts_with("chat/1 join ") && join.ends_with(" jiro\n"),
+            "{join:?}"
+        );
+        let (message, _) = next(&server, &mut running);
+        assert!(message.ends_with(" jiro\nI am back"), "{message:?}");
+        drop(keyboard);
+        running.finish().expect("run_client returned an error");
+    }
+}
+
+/// The programs: `cargo test --test ch08_chat programs::`
+mod programs {
+    use super::*;
+
+    fn chat_client(server: SocketAddr, name: &str) -> ChildGuard {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_chat-client"));
+        command.args(["--server", &server.to_string(), "--name", name]);
+        ChildGuard::spawn(command)
+    }
+
+    #[test]
+    fn three_chat_clients_see_each_others_lines() {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_chat-server"));
+        command.args(["--bind", "127.0.0.1:0"]);
+        let mut server = ChildGuard::spawn(command);
+        let addr = server.listening_addr();
+        let mut clients: Vec<ChildGuard> = Vec::new();
+        for name in ["a", "b", "c"] {
+            clients.push(chat_client(addr, name));
+            // The server prints each join it relays: wait for it before the next client.
+            server.stdout_line_ending_with(&format!("* {name} joined"));
+        }
+        for (i, name) in ["a", "b", "c"].iter().enumerate() {
+            clients[i].write_stdin(&format!("hello from {name}\n"));
+            for (j, other) in clients.iter_mut().enumerate() {
+                if j != i {
+                    other.stdout_line_ending_with(&format!("{name}: hello from {name}"));
+                }
+            }
+        }
+        for mut client in clients {
+            client.close_stdin();
+            let exited = client.wait_exit(Duration::from_secs(5));
+            assert!(exited.status.success(), "{exited:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_name_is_a_usage_error() {
+        let output = Command::new(env!("CARGO_BIN_EXE_chat-client"))
+            .args(["--name", &"x".repeat(33)])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+    }
+}
