@@ -308,6 +308,18 @@ mod presence {
         assert_eq!(forgotten, [addr(1)]);
         assert_eq!(members, [addr(2)]);
     }
+
+    #[test]
+    fn a_ping_from_a_stranger_does_not_make_a_member() {
+        let members = call_learner(|| {
+            let mut relay = Relay::new(Duration::from_secs(10));
+            let now = at(Instant::now(), 1);
+            let _ = relay.on_datagram(addr(1), b"chat/1 join 1 a\n", now);
+            let _ = relay.on_datagram(addr(2), b"chat/1 ping 1 b\n", now);
+            relay.members()
+        });
+        assert_eq!(members, [addr(1)]);
+    }
 }
 
 /// Your relay on a real socket, with many clients: `cargo test --test ch08_chat server::`
@@ -634,6 +646,32 @@ mod client {
         );
         let (message, _) = next(&server, &mut running);
         assert!(message.ends_with(" jiro\nI am back"), "{message:?}");
+        drop(keyboard);
+        running.finish().expect("run_client returned an error");
+    }
+
+    #[test]
+    fn after_leave_it_neither_pings_nor_sends_until_it_joins_again() {
+        let (server, keyboard, _screen, mut running) = start(Duration::from_millis(30));
+        next(&server, &mut running);
+        keyboard.type_text("/leave\nnobody should see this\n");
+        let (leave, _) = next(&server, &mut running);
+        assert!(leave.starts_with("chat/1 leave "), "{leave:?}");
+        // Ten keepalive periods of silence: no ping, and the line typed was not sent.
+        server
+            .socket()
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        if let Ok((extra, _)) = server.recv_checking(|| running.check()) {
+            panic!(
+                "after /leave the client sent {:?}",
+                String::from_utf8_lossy(&extra)
+            );
+        }
+        server
+            .socket()
+            .set_read_timeout(Some(net::IO_TIMEOUT))
+            .unwrap();
         drop(keyboard);
         running.finish().expect("run_client returned an error");
     }

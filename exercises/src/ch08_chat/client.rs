@@ -1,4 +1,4 @@
-//! Exercise 8.3 (and the client half of 8.4): the chat client.
+//! Exercise 8.3: the chat client.
 //!
 //! Scenario: article C's client must wait for two things at once, the keyboard and the
 //! network, so it reads the network on a second thread. Goal: join, send every line typed,
@@ -37,7 +37,8 @@ fn clock(timestamp_ms: u64) -> String {
 }
 
 /// How a received datagram is shown: `[HH:MM:SS] name: text`, joins and leaves as `* name
-/// joined`, plain text under the address it came `from`; pings are not shown. The time is the
+/// joined`, plain text under the address it came `from` (a course server sends plain text
+/// only to clients that never spoke the format); pings are not shown. The time is the
 /// sender's, as received: a wrong clock shows, but nothing is ordered by it.
 pub fn display_line(payload: &Payload, from: SocketAddr) -> Option<String> {
     match payload {
@@ -68,8 +69,9 @@ pub fn run_client(
     keepalive: Duration,
 ) -> io::Result<()> {
     // TODO: connect and join; start a thread that prints what arrives (and sends a ping every
-    // `keepalive`) until told to stop; send each input line (`q` quits, `/leave`, `/join NAME`);
-    // at the end leave, stop the thread and wait for it.
+    // `keepalive`, but not after /leave) until told to stop; send each input line (`q` quits,
+    // `/leave`, `/join NAME`; after /leave send nothing until /join); at the end leave (if
+    // still in), stop the thread and wait for it.
     todo!()
 }
 // ANCHOR_END: run_client

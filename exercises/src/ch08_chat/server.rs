@@ -75,8 +75,8 @@ impl Relay {
     ) -> Result<Vec<(SocketAddr, Vec<u8>)>, ParseError> {
         // TODO: parse; remember `from` (when heard, whether it speaks the format); turn plain
         // text into a message named after the address; then send it to every other member in
-        // the form it reads (`encode`, or `plain_text` below). Pings go nowhere; after a
-        // leave, forget the sender.
+        // the form it reads (`encode`, or `plain_text` below). Pings go nowhere (and do not
+        // make a stranger a member); after a leave, forget the sender.
         todo!()
     }
     // ANCHOR_END: on_datagram

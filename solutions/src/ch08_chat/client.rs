@@ -1,4 +1,4 @@
-//! Exercise 8.3 (and the client half of 8.4): the chat client.
+//! Exercise 8.3: the chat client.
 //!
 //! Scenario: article C's client must wait for two things at once, the keyboard and the
 //! network, so it reads the network on a second thread. Goal: join, send every line typed,
@@ -37,7 +37,8 @@ fn clock(timestamp_ms: u64) -> String {
 }
 
 /// How a received datagram is shown: `[HH:MM:SS] name: text`, joins and leaves as `* name
-/// joined`, plain text under the address it came `from`; pings are not shown. The time is the
+/// joined`, plain text under the address it came `from` (a course server sends plain text
+/// only to clients that never spoke the format); pings are not shown. The time is the
 /// sender's, as received: a wrong clock shows, but nothing is ordered by it.
 pub fn display_line(payload: &Payload, from: SocketAddr) -> Option<String> {
     match payload {
@@ -72,28 +73,40 @@ pub fn run_client(
     send(&socket, Kind::Join, &name, "")?;
 
     // The network is read on its own thread, so lines arrive while we wait for the keyboard.
+    // `joined` is shared: after /leave the thread stops pinging, or we would be back in.
     let stop = Arc::new(AtomicBool::new(false));
+    let joined = Arc::new(AtomicBool::new(true));
     let receiver = {
-        let (socket, stop, name) = (socket.try_clone()?, Arc::clone(&stop), name.clone());
-        thread::spawn(move || receive(socket, &name, output, keepalive, &stop))
+        let (socket, name) = (socket.try_clone()?, name.clone());
+        let (stop, joined) = (Arc::clone(&stop), Arc::clone(&joined));
+        thread::spawn(move || receive(socket, &name, output, keepalive, &stop, &joined))
     };
 
     for line in input.lines() {
         let line = line?;
         match line.trim_end_matches('\r') {
             "q" => break,
-            "/leave" => send(&socket, Kind::Leave, &name, "")?,
+            "/leave" => {
+                joined.store(false, Ordering::Relaxed);
+                send(&socket, Kind::Leave, &name, "")?;
+            }
             command if command.starts_with("/join ") => match validate_name(&command[6..]) {
                 Ok(()) => {
                     name = command[6..].to_string();
                     send(&socket, Kind::Join, &name, "")?;
+                    joined.store(true, Ordering::Relaxed);
                 }
                 Err(e) => eprintln!("{e}"),
             },
+            _ if !joined.load(Ordering::Relaxed) => {
+                eprintln!("you left the chat: /join NAME to come back")
+            }
             text => send(&socket, Kind::Msg, &name, text)?,
         }
     }
-    send(&socket, Kind::Leave, &name, "")?;
+    if joined.load(Ordering::Relaxed) {
+        send(&socket, Kind::Leave, &name, "")?;
+    }
     // Tell the receiving thread to stop; it looks at the flag at least every 100 ms.
     stop.store(true, Ordering::Relaxed);
     receiver
@@ -114,13 +127,14 @@ fn receive(
     mut output: impl Write,
     keepalive: Duration,
     stop: &AtomicBool,
+    joined: &AtomicBool,
 ) -> io::Result<()> {
     socket.set_read_timeout(Some(Duration::from_millis(100)))?;
     let mut last_ping = Instant::now();
     let mut buf = vec![0u8; MAX_DATAGRAM + 1];
     let server = socket.peer_addr()?;
     while !stop.load(Ordering::Relaxed) {
-        if last_ping.elapsed() >= keepalive {
+        if last_ping.elapsed() >= keepalive && joined.load(Ordering::Relaxed) {
             send(&socket, Kind::Ping, name, "")?;
             last_ping = Instant::now();
         }

@@ -74,6 +74,10 @@ impl Relay {
         now: Now,
     ) -> Result<Vec<(SocketAddr, Vec<u8>)>, ParseError> {
         let payload = parse(datagram)?;
+        let is_ping = matches!(&payload, Payload::Chat(m) if m.kind == Kind::Ping);
+        if is_ping && !self.members.contains_key(&from) {
+            return Ok(Vec::new()); // a ping keeps a member; it does not make one
+        }
         let member = self.members.entry(from).or_insert(Member {
             speaks_format: false,
             last_heard: now.instant,
