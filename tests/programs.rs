@@ -53,3 +53,53 @@ fn a_zero_timeout_is_a_usage_error() {
         .code(2)
         .stderr(predicates::str::contains("more than 0"));
 }
+
+#[test]
+fn keygen_writes_a_key_and_refuses_to_overwrite_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secret.key");
+    let keygen = || {
+        assert_cmd::Command::new(env!("CARGO_BIN_EXE_keygen"))
+            .args(["--out", path.to_str().unwrap()])
+            .timeout(Duration::from_secs(10))
+            .output()
+            .unwrap()
+    };
+    let first = keygen();
+    assert!(first.status.success(), "{first:?}");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        fernet::Fernet::new(text.trim()).is_some(),
+        "not a Fernet key: {text:?}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            mode, 0o600,
+            "the key file should be readable by its owner only"
+        );
+    }
+    let second = keygen();
+    assert_eq!(second.status.code(), Some(1), "{second:?}");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        text,
+        "the key must not change"
+    );
+}
+
+#[test]
+fn a_missing_key_file_is_a_usage_error() {
+    let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_secure-client"))
+        .args(["--key-file", "/nonexistent/secret.key"])
+        .timeout(Duration::from_secs(10))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("cannot read the key file"),
+        "{output:?}"
+    );
+}

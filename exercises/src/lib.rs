@@ -12,6 +12,8 @@
 //!   from a byte stream.
 //! - [`ch06_reliability`]: reliability over UDP: a header, a receiver, a stop-and-wait sender
 //!   that retransmits, and an adaptive retransmission timeout.
+//! - [`ch07_security`]: securing messages: Fernet tokens shared with Python, expiry, replays,
+//!   an allowlist.
 //! - [`ch08_chat`]: a UDP chat: a strict message format, a relay server, a two-thread client.
 
 // Stubs take arguments they do not use yet and import what the solution will need:
@@ -22,4 +24,5 @@ pub mod ch01_addresses;
 pub mod ch02_udp;
 pub mod ch03_tcp;
 pub mod ch06_reliability;
+pub mod ch07_security;
 pub mod ch08_chat;

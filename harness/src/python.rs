@@ -26,6 +26,24 @@ pub fn python3() -> Option<Command> {
     missing("Python 3 (python3)")
 }
 
+/// [`python3`], provided the Python package `module` can be imported (`cryptography`, say);
+/// otherwise `None` with a note (a failure under `CI=true`).
+pub fn python3_with(module: &str) -> Option<Command> {
+    let mut check = python3()?;
+    let importable = check
+        .args(["-c", &format!("import {module}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !importable {
+        return missing(&format!(
+            "the Python package `{module}` (python3 -m pip install -r tests/requirements.txt)"
+        ));
+    }
+    python3()
+}
+
 fn missing(what: &str) -> Option<Command> {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("{what} is required under CI=true; .ci/run installs it");

@@ -1,0 +1,46 @@
+//! `secure-server`: article C's server with every message sealed (Fernet, a shared key). It
+//! answers each token it accepts with a sealed `Success to receive message` and refuses
+//! tampered, old, replayed and unknown-sender datagrams.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use socket_course::ch07_security::{Allow, Guard, read_key_file, run_secure_server};
+use socket_course::cli::{self, EXIT_FAILURE, EXIT_USAGE};
+
+/// A UDP server that accepts only Fernet tokens made with its key: it prints each message it
+/// opens and answers with a sealed reply. Refusals are reported on stderr. Stop it with Ctrl-C.
+#[derive(Parser)]
+#[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
+struct Args {
+    /// Address to listen on, IP:PORT (port 0: the OS chooses a free port).
+    #[arg(long, default_value = "127.0.0.1:8890")]
+    bind: SocketAddr,
+    /// The key file (make one with `keygen`).
+    #[arg(long)]
+    key_file: PathBuf,
+    /// Refuse tokens older than this many seconds.
+    #[arg(long, default_value_t = 60)]
+    ttl: u64,
+    /// Accept only these senders: IP or IP:PORT; repeat for more (default: everybody).
+    #[arg(long = "allow")]
+    allow: Vec<Allow>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let key = read_key_file(&args.key_file)
+        .unwrap_or_else(|e| cli::fail(EXIT_USAGE, format!("--key-file: {e}")));
+    let socket = cli::bind_udp(args.bind);
+    cli::announce(socket.local_addr());
+    let guard = Guard::new(key, Duration::from_secs(args.ttl), args.allow);
+    match run_secure_server(&socket, guard, |from, plaintext| {
+        println!("from {from}: {}", cli::printable(plaintext))
+    }) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => cli::fail(EXIT_FAILURE, format!("receiving failed: {e}")),
+    }
+}

@@ -1,0 +1,458 @@
+//! Chapter 7: securing messages. Grade this chapter with `cargo test --test 'ch07*'`; every
+//! test calls your code in `exercises/src/ch07_security/`, directly or through the programs.
+//!
+//! Keys are fixed and times are chosen, so nothing here waits for a clock.
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::Duration;
+
+use course_harness::show::Report;
+use course_harness::{ChildGuard, Exchange, Peer, call_learner, start_learner};
+use rstest::rstest;
+use socket_course::ch07_security::{
+    Allow, Guard, KeyError, OpenError, REPLY, Refusal, load_key, open, run_secure_server, seal,
+};
+
+/// Two fixed keys, written as `Fernet.generate_key()` writes them.
+const KEY: &str = "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=";
+const OTHER_KEY: &str = "Rkb2zE6X5MSa3ejNumbFJybNrOo3ugOeqOR3Uof4YJw=";
+const T0: u64 = 1_763_798_400; // a chosen "now", in Unix seconds
+const TTL: Duration = Duration::from_secs(60);
+
+fn key(text: &str) -> fernet::Fernet {
+    fernet::Fernet::new(text).expect("test setup: a valid key")
+}
+
+/// A token made by the reference, not by your `seal`, so the tests of `open` stand alone.
+fn token(text: &[u8], at: u64) -> String {
+    key(KEY).encrypt_at_time(text, at)
+}
+
+/// URL-safe base64 without the `base64` crate: enough to flip bits in a token.
+fn b64_decode(text: &str) -> Vec<u8> {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut bits = 0u32;
+    let mut count = 0;
+    let mut out = Vec::new();
+    for c in text.bytes().filter(|&c| c != b'=') {
+        bits = bits << 6 | alphabet.iter().position(|&a| a == c).unwrap() as u32;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+        }
+    }
+    out
+}
+
+fn b64_encode(bytes: &[u8]) -> String {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(alphabet[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    while out.len() % 4 != 0 {
+        out.push('=');
+    }
+    out
+}
+
+/// Module 7.1: `cargo test --test ch07_security token::`
+mod token {
+    use super::*;
+
+    #[test]
+    fn a_sealed_message_opens_again() {
+        let got = call_learner(|| {
+            let k = key(KEY);
+            let sealed = seal(&k, "こんにちは, secret".as_bytes(), T0);
+            open(&k, &sealed, TTL, T0 + 5)
+        });
+        assert_eq!(got, Ok("こんにちは, secret".as_bytes().to_vec()));
+    }
+
+    #[test]
+    fn seal_dates_the_token_at_the_given_time() {
+        let sealed = call_learner(|| seal(&key(KEY), b"x", T0));
+        // The reference opens it: dated T0, it is fresh at T0 and expired at T0 + 61 with a 60 s limit.
+        assert!(
+            key(KEY).decrypt_at_time(&sealed, Some(60), T0).is_ok(),
+            "the token should be dated {T0}"
+        );
+        assert!(
+            key(KEY)
+                .decrypt_at_time(&sealed, Some(60), T0 + 61)
+                .is_err(),
+            "the token should be dated {T0}"
+        );
+    }
+
+    #[test]
+    fn python_style_tokens_open_and_say_what_they_carry() {
+        let sealed = token(b"Hello world", T0);
+        let got = call_learner(move || open(&key(KEY), &sealed, TTL, T0));
+        assert_eq!(got, Ok(b"Hello world".to_vec()));
+    }
+
+    #[test]
+    fn a_token_made_with_another_key_is_rejected() {
+        let sealed = key(OTHER_KEY).encrypt_at_time(b"hi", T0);
+        let got = call_learner(move || open(&key(KEY), &sealed, TTL, T0));
+        assert_eq!(got, Err(OpenError::Rejected));
+    }
+
+    /// Flips one bit in each region of the token; every change must be caught by the MAC.
+    #[rstest]
+    #[case::version(0)]
+    #[case::timestamp(5)]
+    #[case::iv(12)]
+    #[case::ciphertext(30)]
+    #[case::hmac_first_byte(-32)]
+    #[case::hmac_last_byte(-1)]
+    fn a_tampered_token_is_rejected(#[case] index: isize) {
+        let mut bytes = b64_decode(&token(b"pay 100 yen to taro", T0));
+        let at = if index < 0 {
+            bytes.len() - index.unsigned_abs()
+        } else {
+            index as usize
+        };
+        bytes[at] ^= 0x01;
+        let tampered = b64_encode(&bytes);
+        let got = call_learner(move || open(&key(KEY), &tampered, TTL, T0));
+        assert_eq!(got, Err(OpenError::Rejected), "byte {at} flipped");
+    }
+
+    #[rstest]
+    #[case::empty("")]
+    #[case::not_base64("this is not a token!")]
+    #[case::base64_of_garbage(
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+    )]
+    #[case::cut_short("gAAAAABpIQ")]
+    fn what_is_not_a_token_is_rejected(#[case] text: &'static str) {
+        let got = call_learner(move || open(&key(KEY), text, TTL, T0));
+        assert_eq!(got, Err(OpenError::Rejected));
+    }
+
+    #[test]
+    fn a_token_exactly_at_the_limit_opens_and_one_second_later_expires() {
+        let sealed = token(b"x", T0);
+        let (at_limit, after) = call_learner(move || {
+            (
+                open(&key(KEY), &sealed, TTL, T0 + 60),
+                open(&key(KEY), &sealed, TTL, T0 + 61),
+            )
+        });
+        assert_eq!(at_limit, Ok(b"x".to_vec()));
+        assert_eq!(after, Err(OpenError::Expired { age_secs: 61 }));
+    }
+
+    #[test]
+    fn a_token_from_the_future_is_refused_beyond_the_allowed_skew() {
+        let near = token(b"x", T0 + 30);
+        let far = token(b"x", T0 + 3600);
+        let (near, far) = call_learner(move || {
+            (
+                open(&key(KEY), &near, TTL, T0),
+                open(&key(KEY), &far, TTL, T0),
+            )
+        });
+        assert_eq!(
+            near,
+            Ok(b"x".to_vec()),
+            "30 s ahead is within the clock skew"
+        );
+        assert_eq!(far, Err(OpenError::FromTheFuture { ahead_secs: 3600 }));
+    }
+
+    #[rstest]
+    #[case::as_written(KEY)]
+    #[case::with_a_newline("cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=\n")]
+    fn a_key_loads(#[case] text: &'static str) {
+        let got = call_learner(move || load_key(text).map(|k| k.encrypt_at_time(b"x", T0)));
+        let sealed = got.expect("the key should load");
+        assert!(
+            key(KEY).decrypt_at_time(&sealed, None, T0).is_ok(),
+            "the loaded key is not the one in the text"
+        );
+    }
+
+    #[rstest]
+    #[case::empty("")]
+    #[case::not_base64("not a key at all")]
+    #[case::too_short("cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4")]
+    fn a_malformed_key_is_an_error(#[case] text: &'static str) {
+        let got = call_learner(move || load_key(text).map(|_| ()));
+        assert!(
+            matches!(got, Err(KeyError::Malformed)),
+            "load_key({text:?}) = {got:?}"
+        );
+    }
+}
+
+/// Modules 7.2 to 7.4: `cargo test --test ch07_security guard::`
+mod guard {
+    use super::*;
+
+    fn peer(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    fn guard(allow: &[&str]) -> Guard {
+        Guard::new(
+            key(KEY),
+            TTL,
+            allow.iter().map(|a| a.parse::<Allow>().unwrap()).collect(),
+        )
+    }
+
+    /// Runs `datagrams` (sender port, bytes, now) through one guard.
+    fn check_all(
+        allow: &'static [&'static str],
+        datagrams: Vec<(u16, Vec<u8>, u64)>,
+    ) -> (Vec<Result<Vec<u8>, Refusal>>, usize) {
+        call_learner(move || {
+            let mut guard = guard(allow);
+            let results = datagrams
+                .into_iter()
+                .map(|(port, bytes, now)| guard.check(peer(port), &bytes, now))
+                .collect();
+            (results, guard.remembered())
+        })
+    }
+
+    #[test]
+    fn a_valid_token_is_accepted_and_garbage_refused() {
+        let (results, _) = check_all(
+            &[],
+            vec![
+                (1, token(b"hello", T0).into_bytes(), T0),
+                (1, b"\xff\xfe".to_vec(), T0),
+                (1, b"garbage".to_vec(), T0),
+                (1, token(b"again", T0).into_bytes(), T0 + 1),
+            ],
+        );
+        assert_eq!(results[0], Ok(b"hello".to_vec()));
+        assert_eq!(results[1], Err(Refusal::NotAToken));
+        assert_eq!(results[2], Err(Refusal::Open(OpenError::Rejected)));
+        assert_eq!(results[3], Ok(b"again".to_vec()));
+    }
+
+    #[test]
+    fn a_replayed_token_is_refused() {
+        let sealed = token(b"transfer 100 yen", T0).into_bytes();
+        let (results, _) = check_all(
+            &[],
+            vec![
+                (1, sealed.clone(), T0),
+                (2, sealed.clone(), T0 + 10),
+                (1, sealed, T0 + 59),
+            ],
+        );
+        assert_eq!(results[0], Ok(b"transfer 100 yen".to_vec()));
+        assert_eq!(
+            results[1],
+            Err(Refusal::Replayed),
+            "the same token from another address"
+        );
+        assert_eq!(
+            results[2],
+            Err(Refusal::Replayed),
+            "the same token later, within the limit"
+        );
+    }
+
+    #[test]
+    fn a_replay_in_another_encoding_is_still_a_replay() {
+        let sealed = token(b"once", T0);
+        // The same bytes, base64 padding removed: a different text for the same token.
+        let unpadded = sealed.trim_end_matches('=').to_string();
+        let (results, _) = check_all(
+            &[],
+            vec![
+                (1, sealed.into_bytes(), T0),
+                (1, unpadded.into_bytes(), T0 + 1),
+            ],
+        );
+        assert_eq!(results[0], Ok(b"once".to_vec()));
+        assert_ne!(
+            results[1],
+            Ok(b"once".to_vec()),
+            "the unpadded copy must not be accepted a second time"
+        );
+    }
+
+    #[test]
+    fn memory_of_accepted_tokens_stays_bounded() {
+        // 100 tokens, one per second; with a 60 s limit, at most about 60 are worth remembering.
+        let datagrams = (0..100u64)
+            .map(|i| {
+                (
+                    1,
+                    token(format!("m{i}").as_bytes(), T0 + i).into_bytes(),
+                    T0 + i,
+                )
+            })
+            .collect();
+        let (results, remembered) = check_all(&[], datagrams);
+        assert!(
+            results.iter().all(Result::is_ok),
+            "all 100 fresh tokens should be accepted"
+        );
+        assert!(
+            remembered <= 62,
+            "{remembered} tokens remembered; older than the limit can be forgotten"
+        );
+    }
+
+    #[rstest]
+    #[case::ip_only(&["127.0.0.1"], 5000, true)]
+    #[case::ip_and_port(&["127.0.0.1:5000"], 5000, true)]
+    #[case::wrong_port(&["127.0.0.1:5000"], 5001, false)]
+    #[case::other_ip(&["127.0.0.2"], 5000, false)]
+    #[case::one_of_several(&["127.0.0.2", "127.0.0.1:5000"], 5000, true)]
+    #[case::empty_list_allows_all(&[], 5000, true)]
+    fn the_allowlist_decides_who_is_heard(
+        #[case] allow: &'static [&'static str],
+        #[case] port: u16,
+        #[case] allowed: bool,
+    ) {
+        let (results, _) = check_all(allow, vec![(port, token(b"hi", T0).into_bytes(), T0)]);
+        if allowed {
+            assert_eq!(results[0], Ok(b"hi".to_vec()));
+        } else {
+            assert_eq!(results[0], Err(Refusal::NotAllowed));
+        }
+    }
+
+    /// The given server loop with your guard, on a real socket, through a storm of bad input.
+    #[test]
+    fn the_server_answers_valid_tokens_through_a_storm() {
+        let socket = course_harness::net::udp_socket();
+        let server = socket.local_addr().unwrap();
+        let mut running = start_learner(move || {
+            run_secure_server(&socket, Guard::new(key(KEY), TTL, Vec::new()), |_, _| {})
+        });
+        let exchange = Exchange::new();
+        exchange.name(server, "your server");
+        let client = Peer::new(&exchange, "client");
+        let attacker = Peer::new(&exchange, "attacker");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let old = token(b"old", now - 3600);
+        let fresh = token(b"fresh", now);
+        let mut storm: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            vec![b'A'; 65_507],
+            b"!!! not base64 !!!".to_vec(),
+            b64_encode(&[0x80; 100]).into_bytes(),
+            fresh.as_bytes()[..40].to_vec(),
+            token(b"future", now + 86_400).into_bytes(),
+            old.into_bytes(),
+        ];
+        storm.extend(std::iter::repeat_n(fresh.clone().into_bytes(), 20)); // a replay storm
+        client.send_to(fresh.as_bytes(), server);
+        let check = |peer: &Peer,
+                     running: &mut course_harness::Running<std::io::Result<()>>,
+                     what: &str| match peer.recv_checking(|| running.check()) {
+            Ok((reply, _)) => {
+                let opened = key(KEY).decrypt(&String::from_utf8_lossy(&reply));
+                assert_eq!(
+                    opened.ok(),
+                    Some(REPLY.to_vec()),
+                    "the reply to {what} should be a sealed {:?}",
+                    String::from_utf8_lossy(REPLY)
+                );
+            }
+            Err(e) => Report::new(format!("no reply to {what}"))
+                .line("error", e.to_string())
+                .exchange(&exchange)
+                .fail(),
+        };
+        check(&client, &mut running, "the first valid token");
+        for bad in &storm {
+            attacker.send_to(bad, server);
+        }
+        client.send_to(token(b"still there?", now).as_bytes(), server);
+        check(&client, &mut running, "a valid token after the storm");
+        attacker
+            .socket()
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        if let Ok((reply, _)) = attacker.recv() {
+            Report::new("the server answered something in the storm")
+                .bytes("reply", &reply)
+                .exchange(&exchange)
+                .fail();
+        }
+    }
+}
+
+/// The programs keygen, secure-server, secure-client: `cargo test --test ch07_security programs::`
+mod programs {
+    use super::*;
+
+    fn key_file(dir: &tempfile::TempDir, text: &str) -> std::path::PathBuf {
+        let path = dir.path().join("secret.key");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn secure_client_and_server_talk_with_a_shared_key_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = key_file(&dir, &format!("{KEY}\n"));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_secure-server"));
+        command.args([
+            "--bind",
+            "127.0.0.1:0",
+            "--key-file",
+            path.to_str().unwrap(),
+        ]);
+        let mut server = ChildGuard::spawn(command);
+        let addr = server.listening_addr();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_secure-client"));
+        command.args([
+            "--server",
+            &addr.to_string(),
+            "--key-file",
+            path.to_str().unwrap(),
+        ]);
+        let mut client = ChildGuard::spawn(command);
+        client.write_stdin("hello, securely\n");
+        client.close_stdin();
+        let exited = client.wait_exit_while_running(&mut server, Duration::from_secs(10));
+        assert!(exited.status.success(), "{exited:?}");
+        assert_eq!(exited.stdout, ["Success to receive message"]);
+        assert!(server.stdout_line().ends_with(": hello, securely"));
+    }
+
+    #[test]
+    fn a_malformed_key_file_is_a_usage_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = key_file(&dir, "not a key\n");
+        let output = Command::new(env!("CARGO_BIN_EXE_secure-server"))
+            .args([
+                "--bind",
+                "127.0.0.1:0",
+                "--key-file",
+                path.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("not a Fernet key"),
+            "{output:?}"
+        );
+    }
+}
