@@ -3,8 +3,9 @@
 //! Scenario: article C's server remembers every address it hears from and forwards each
 //! message to all the others. Goal (8.2): [`Relay::on_datagram`] remembers the sender and
 //! returns what to send to whom: every other member, never the sender; a client that never
-//! spoke the course's format gets a plain-text line it can print. Goal (8.4): join, leave,
-//! keepalive pings, and [`Relay::forget_silent`] for clients that vanished without a word.
+//! spoke the course's format gets a plain-text line it can print; joins, leaves and keepalive
+//! pings are handled here too. Goal (8.4): [`Relay::forget_silent`] for clients that vanished
+//! without a word.
 //! The tests call the relay directly, then run it on a socket with many clients, garbage and
 //! 1,000 messages among 20 clients.
 
