@@ -24,7 +24,8 @@ fn main() {
     let key_bytes = URL_SAFE.decode(key).expect("a key is base64");
     let (iv, rest) = bytes[9..].split_at(16);
     let ciphertext = &rest[..rest.len() - 32]; // drop the HMAC, unchecked
-    let decryptor = Aes128CbcDec::new_from_slices(&key_bytes[16..], iv).expect("16-byte key and IV");
+    let decryptor =
+        Aes128CbcDec::new_from_slices(&key_bytes[16..], iv).expect("16-byte key and IV");
     match decryptor.decrypt_padded_vec_mut::<Pkcs7>(ciphertext) {
         Ok(plain) => println!("without the MAC: {:?}", String::from_utf8_lossy(&plain)),
         Err(_) => println!("without the MAC: bad padding"),
