@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use assert_cmd::Command;
-use course_harness::show::{Report, expect_bytes};
+use course_harness::show::{Report, expect_bytes, expect_eq, expect_exit};
 use course_harness::{Exchange, call_learner, net};
 use rstest::rstest;
 // `parse_addr` is also the name of a module there: import only the function.
@@ -54,7 +54,7 @@ mod parse_addr {
     fn good_text_parses_into_its_addresses(#[case] text: &'static str, #[case] expected: &[&str]) {
         let expected: Vec<SocketAddr> = expected.iter().map(|a| a.parse().unwrap()).collect();
         let got = call_learner(move || parse_addr(text));
-        assert_eq!(got, Ok(expected), "parse_addr({text:?})");
+        expect_eq(&format!("parse_addr({text:?})"), Ok(expected), got);
     }
 
     #[rstest]
@@ -159,38 +159,43 @@ mod ephemeral_port {
 mod addr_info {
     use super::*;
 
-    fn addr_info() -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_addr-info"));
-        command.timeout(Duration::from_secs(10));
-        command
+    /// Runs `addr-info ARGS` (at most 10 s).
+    fn run(args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_addr-info"))
+            .args(args)
+            .timeout(Duration::from_secs(10))
+            .output()
+            .unwrap()
     }
 
     #[test]
     fn addr_info_parse_prints_one_address_per_line() {
-        addr_info()
-            .args(["parse", "localhost:8890"])
-            .assert()
-            .success()
-            .stdout("127.0.0.1:8890\n[::1]:8890\n");
+        let output = run(&["parse", "localhost:8890"]);
+        expect_exit("addr-info parse localhost:8890", &output, 0);
+        expect_bytes(
+            "what addr-info printed",
+            b"127.0.0.1:8890\n[::1]:8890\n",
+            &output.stdout,
+            None,
+        );
     }
 
     #[test]
     fn addr_info_parse_rejects_bad_text_with_exit_code_2() {
-        addr_info()
-            .args(["parse", "localhost:65536"])
-            .assert()
-            .code(2)
-            .stderr(predicates::str::contains("65536"));
+        let output = run(&["parse", "localhost:65536"]);
+        expect_exit("addr-info parse localhost:65536", &output, 2);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("65536"),
+            "the error should name the port: {stderr:?}"
+        );
     }
 
     #[test]
     fn addr_info_port_names_each_range() {
-        let output = addr_info()
-            .args(["port", "80", "8890", "50000"])
-            .output()
-            .unwrap();
+        let output = run(&["port", "80", "8890", "50000"]);
+        expect_exit("addr-info port 80 8890 50000", &output, 0);
         let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "addr-info port failed: {output:?}");
         let lines: Vec<&str> = stdout.lines().collect();
         assert_eq!(lines.len(), 3, "one line per port, got {stdout:?}");
         for (line, range) in lines.iter().zip([

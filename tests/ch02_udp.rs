@@ -17,10 +17,10 @@ use socket_course::ch02_udp::{
     Datagram, MAX_UDP_PAYLOAD, REPLY, RecvError, RequestError, answer_one, recv_limited, request,
 };
 
-/// The socket your code receives on, named "your server" in the exchange, and a clone of it to
+/// The socket your code receives on, named "your socket" in the exchange, and a clone of it to
 /// hand to your code.
 fn your_socket(exchange: &Exchange) -> (Peer, UdpSocket) {
-    let server = Peer::new(exchange, "your server");
+    let server = Peer::new(exchange, "your socket");
     let clone = server.socket().try_clone().unwrap();
     (server, clone)
 }
@@ -79,7 +79,11 @@ fn check_reply(
             .fail(),
         Err(e) => Report::new("no reply arrived")
             .bytes("expected", expected)
-            .line("error", e.to_string())
+            .line("error", format!("{:?} (nothing came in time)", e.kind()))
+            .line(
+                "hint",
+                "a reply goes to the address the request came from: `datagram.from`",
+            )
             .exchange(exchange)
             .fail(),
     }

@@ -339,7 +339,12 @@ mod lines {
             .iter()
             .map(|l| format!("{:?}", Ok::<_, ()>(l.map(str::to_string))))
             .collect();
-        assert_eq!(got, expected, "read_line results, in order");
+        if got != expected {
+            Report::new("read_line returned something else, in order")
+                .line("expected", expected.join(", "))
+                .line("got", got.join(", "))
+                .fail();
+        }
     }
 
     #[rstest]
@@ -392,10 +397,11 @@ mod lines {
     #[test]
     fn a_line_that_is_not_utf8_is_rejected_and_the_next_one_still_arrives() {
         let mut got = read_lines(b"ok\n\xff\xfe bad\nnext\n", &[4096], 4);
+        let all = format!("{got:?}");
         let bad = got.remove(1);
         assert!(
             matches!(&bad, Err(LineError::InvalidUtf8(bytes)) if bytes == b"\xff\xfe bad"),
-            "second result: {bad:?}"
+            "input: \"ok\\n\\xff\\xfe bad\\nnext\\n\"\n  expected: Ok(Some(\"ok\")), Err(InvalidUtf8([255, 254, 32, 98, 97, 100])), Ok(Some(\"next\")), Ok(None)\n  got:      {all}"
         );
         expect_lines(got, &[Some("ok"), Some("next"), None]);
     }

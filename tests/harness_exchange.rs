@@ -110,10 +110,14 @@ fn a_mismatch_reports_expected_got_and_the_exchange() {
         "{text}"
     );
     assert!(
-        text.contains("  expected: \"Success to receive message\" (26 bytes)\n"),
+        text.contains("  expected:         \"Success to receive message\" (26 bytes)\n"),
         "{text}"
     );
-    assert!(text.contains("  got:      \"hello\" (5 bytes)\n"), "{text}");
+    assert!(
+        text.contains("  got:              \"hello\" (5 bytes)\n"),
+        "{text}"
+    );
+    assert!(text.contains("  first difference: at byte 0\n"), "{text}");
     assert!(text.contains("sequenceDiagram\n"), "{text}");
 }
 
@@ -131,5 +135,41 @@ fn a_report_lines_up_its_labels() {
     assert_eq!(
         text,
         "headline\n  sent to: 127.0.0.1:1\n  got:     nothing\n"
+    );
+}
+
+#[test]
+fn a_cut_datagram_is_pointed_out_and_long_payloads_are_shortened() {
+    let sent = vec![b'x'; 65_507];
+    let text = match catch_unwind(AssertUnwindSafe(|| {
+        expect_bytes("the datagram", &sent, &sent[..1024], None)
+    })) {
+        Ok(()) => panic!("expect_bytes accepted different bytes"),
+        Err(payload) => panic_message(&*payload),
+    };
+    assert!(
+        text.contains("(65507 bytes)") && text.contains("(1024 bytes)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cut after 1024 bytes: is a receive buffer too small?"),
+        "{text}"
+    );
+    assert!(
+        text.len() < 1000,
+        "the report should be short, is {} characters",
+        text.len()
+    );
+}
+
+#[test]
+fn expect_eq_labels_both_sides() {
+    let text = match catch_unwind(AssertUnwindSafe(|| show::expect_eq("the port", 80, 81))) {
+        Ok(()) => panic!("expect_eq accepted different values"),
+        Err(payload) => panic_message(&*payload),
+    };
+    assert_eq!(
+        text,
+        "the port was not what the test expected\n  expected: 80\n  got:      81\n"
     );
 }

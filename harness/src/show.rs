@@ -10,10 +10,18 @@ use std::net::SocketAddr;
 
 use crate::exchange::Exchange;
 
-/// `"hello\n" (6 bytes)`: the bytes quoted and escaped, with their length.
+/// How many characters of a payload a report shows before cutting it.
+const REPORT_CHARS: usize = 80;
+
+/// `"hello\n" (6 bytes)`: the bytes quoted and escaped, with their length; a long payload is
+/// cut (`…`) so that a 65,507-byte datagram does not fill the screen.
 pub fn bytes(data: &[u8]) -> String {
     let unit = if data.len() == 1 { "byte" } else { "bytes" };
-    format!("\"{}\" ({} {unit})", escape(data), data.len())
+    format!(
+        "\"{}\" ({} {unit})",
+        preview(data, REPORT_CHARS),
+        data.len()
+    )
 }
 
 /// The bytes as text: UTF-8 kept, control characters and quotes escaped, invalid bytes `\xNN`.
@@ -126,7 +134,7 @@ impl std::fmt::Display for Report {
         if let Some(diagram) = &self.diagram {
             writeln!(
                 f,
-                "what went over the wire (a mermaid sequenceDiagram; paste it into a mermaid viewer to draw it):"
+                "what the test's sockets sent and received (a mermaid sequenceDiagram; paste it into a mermaid viewer to draw it):"
             )?;
             write!(f, "{diagram}")?;
         }
@@ -143,8 +151,61 @@ pub fn expect_bytes(what: &str, expected: &[u8], got: &[u8], exchange: Option<&E
     let mut report = Report::new(format!("{what} was not what the test expected"))
         .bytes("expected", expected)
         .bytes("got", got);
+    let same = expected.iter().zip(got).take_while(|(a, b)| a == b).count();
+    if got.len() < expected.len() && same == got.len() {
+        report = report.line(
+            "note",
+            format!("what arrived is the start of what was expected, cut after {} bytes: is a receive buffer too small?", got.len()),
+        );
+    } else {
+        report = report.line("first difference", format!("at byte {same}"));
+    }
     if let Some(exchange) = exchange {
         report = report.exchange(exchange);
     }
     report.fail()
+}
+
+/// Fails the test with labelled values unless `got == expected` (instead of `left`/`right`).
+#[track_caller]
+pub fn expect_eq<T: PartialEq + std::fmt::Debug>(what: &str, expected: T, got: T) {
+    if expected != got {
+        Report::new(format!("{what} was not what the test expected"))
+            .line("expected", format!("{expected:?}"))
+            .line("got", format!("{got:?}"))
+            .fail();
+    }
+}
+
+/// Fails the test unless the program run as `command` exited with `code`; explains the exit
+/// (101 means the program panicked: a `todo!()`, say) and shows what it printed.
+#[track_caller]
+pub fn expect_exit(command: &str, output: &std::process::Output, code: i32) {
+    let got = output.status.code();
+    if got == Some(code) {
+        return;
+    }
+    let meaning = match got {
+        Some(101) => "101: the program panicked (see its stderr)".to_string(),
+        Some(other) => other.to_string(),
+        None => "none: it was killed by a signal".to_string(),
+    };
+    let text = |bytes: &[u8]| {
+        let lines: Vec<String> = String::from_utf8_lossy(bytes)
+            .lines()
+            .take(20)
+            .map(|l| format!("\n      {l}"))
+            .collect();
+        if lines.is_empty() {
+            "(nothing)".to_string()
+        } else {
+            lines.concat()
+        }
+    };
+    Report::new(format!("`{command}` did not exit as expected"))
+        .line("expected", format!("exit code {code}"))
+        .line("got", format!("exit code {meaning}"))
+        .line("stdout", text(&output.stdout))
+        .line("stderr", text(&output.stderr))
+        .fail()
 }

@@ -15,7 +15,7 @@ pub enum PortRange {
     WellKnown,
     /// 1024-49151: registered by particular programs; one may already be in use on your machine.
     Registered,
-    /// 49152-65535: dynamic or private; nobody registers them, so the course's examples use them.
+    /// 49152-65535: dynamic or private; nobody registers them, so they are free for your own use.
     Dynamic,
 }
 // ANCHOR_END: types

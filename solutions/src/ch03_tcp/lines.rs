@@ -11,8 +11,8 @@
 use std::fmt;
 use std::io::{self, Read};
 
-/// The longest line accepted, in bytes (without its newline). A peer that sends more than
-/// this without a newline is cut off at once, without waiting for the newline.
+/// The longest line accepted: bytes before the `\n` (a `\r` before it counts). A peer that
+/// sends more than this without a newline is cut off at once, without waiting for the newline.
 pub const MAX_LINE: usize = 64 * 1024;
 
 // ANCHOR: error
@@ -60,6 +60,7 @@ pub struct LineReader<R> {
     /// Bytes read from `source` that do not form a whole line yet.
     pending: Vec<u8>,
 }
+// ANCHOR_END: reader
 
 impl<R: Read> LineReader<R> {
     /// A reader with nothing pending.
@@ -69,7 +70,6 @@ impl<R: Read> LineReader<R> {
             pending: Vec::new(),
         }
     }
-    // ANCHOR_END: reader
 
     // ANCHOR: read_line
     /// The next line, without its `\n` (and without a `\r` before it); `Ok(None)` when the
