@@ -4,12 +4,11 @@
 
 use std::io::BufRead;
 use std::net::UdpSocket;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use course_harness::child::{NoLine, Stream};
-use course_harness::deadline::panic_message;
+use course_harness::deadline::panic_text;
 use course_harness::{ChildGuard, Exchange, Peer};
 
 const ROLE: &str = "HARNESS_CHILD_ROLE";
@@ -69,13 +68,6 @@ fn next_echo(child: &mut ChildGuard) -> String {
         if line.starts_with("echo: ") {
             return line;
         }
-    }
-}
-
-fn panic_text(f: impl FnOnce()) -> String {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(()) => panic!("expected a panic, but the call returned"),
-        Err(payload) => panic_message(&*payload),
     }
 }
 

@@ -1,18 +1,9 @@
 //! Self-tests of the harness's deadlines: learner code that returns, panics or never returns.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
-use course_harness::deadline::panic_message;
+use course_harness::deadline::panic_text;
 use course_harness::{call_learner, call_learner_within};
-
-/// Runs `f`, which must panic, and returns its panic message.
-fn panic_text(f: impl FnOnce()) -> String {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(()) => panic!("expected a panic, but the call returned"),
-        Err(payload) => panic_message(&*payload),
-    }
-}
 
 #[test]
 fn the_value_of_code_that_returns_is_passed_through() {

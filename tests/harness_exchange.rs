@@ -1,10 +1,9 @@
 //! Self-tests of the wire-exchange recorder, its mermaid rendering, and failure reports.
 
 use std::net::SocketAddr;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use course_harness::Exchange;
-use course_harness::deadline::panic_message;
+use course_harness::deadline::panic_text;
 use course_harness::show::{self, Report, expect_bytes};
 
 fn addr(text: &str) -> SocketAddr {
@@ -94,17 +93,14 @@ fn bytes_are_shown_as_text_with_escapes_and_their_length() {
 fn a_mismatch_reports_expected_got_and_the_exchange() {
     let exchange = Exchange::new();
     exchange.sent(addr("127.0.0.1:1"), addr("127.0.0.1:2"), b"hello");
-    let text = match catch_unwind(AssertUnwindSafe(|| {
+    let text = panic_text(|| {
         expect_bytes(
             "the reply",
             b"Success to receive message",
             b"hello",
             Some(&exchange),
         )
-    })) {
-        Ok(()) => panic!("expect_bytes accepted different bytes"),
-        Err(payload) => panic_message(&*payload),
-    };
+    });
     assert!(
         text.starts_with("the reply was not what the test expected\n"),
         "{text}"
@@ -141,12 +137,7 @@ fn a_report_lines_up_its_labels() {
 #[test]
 fn a_cut_datagram_is_pointed_out_and_long_payloads_are_shortened() {
     let sent = vec![b'x'; 65_507];
-    let text = match catch_unwind(AssertUnwindSafe(|| {
-        expect_bytes("the datagram", &sent, &sent[..1024], None)
-    })) {
-        Ok(()) => panic!("expect_bytes accepted different bytes"),
-        Err(payload) => panic_message(&*payload),
-    };
+    let text = panic_text(|| expect_bytes("the datagram", &sent, &sent[..1024], None));
     assert!(
         text.contains("(65507 bytes)") && text.contains("(1024 bytes)"),
         "{text}"
@@ -164,10 +155,7 @@ fn a_cut_datagram_is_pointed_out_and_long_payloads_are_shortened() {
 
 #[test]
 fn expect_eq_labels_both_sides() {
-    let text = match catch_unwind(AssertUnwindSafe(|| show::expect_eq("the port", 80, 81))) {
-        Ok(()) => panic!("expect_eq accepted different values"),
-        Err(payload) => panic_message(&*payload),
-    };
+    let text = panic_text(|| show::expect_eq("the port", 80, 81));
     assert_eq!(
         text,
         "the port was not what the test expected\n  expected: 80\n  got:      81\n"

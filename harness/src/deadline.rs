@@ -129,6 +129,16 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
+/// Runs `f`, which must panic, and returns its panic message; for tests of code that fails
+/// tests (the harness's own self-tests). Fails if `f` returns instead.
+#[track_caller]
+pub fn panic_text(f: impl FnOnce()) -> String {
+    match panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(()) => panic!("expected a panic, but the call returned"),
+        Err(payload) => panic_message(&*payload),
+    }
+}
+
 /// `5 s`, `0.5 s`: how the harness prints durations in its messages.
 pub fn format_duration(d: Duration) -> String {
     if d.subsec_nanos() == 0 {
