@@ -103,3 +103,13 @@ fn a_missing_key_file_is_a_usage_error() {
         "{output:?}"
     );
 }
+
+#[test]
+fn udp_vs_tcp_refuses_a_loss_above_one() {
+    assert_cmd::Command::new(env!("CARGO_BIN_EXE_udp-vs-tcp"))
+        .args(["--loss", "1.5"])
+        .timeout(Duration::from_secs(10))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("a probability from 0 to 1"));
+}
