@@ -9,6 +9,7 @@
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::process::ExitCode;
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -33,7 +34,8 @@ const UDP_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Measures UDP and TCP on loopback and prints one table: round trips per second with median
 /// and p99, a TCP connection per request, Nagle's algorithm meeting delayed ACKs, bulk
-/// throughput, and UDP requests lost through the lossy relay.
+/// throughput, two threads without a socket (for comparison), and UDP requests lost through
+/// the lossy relay.
 #[derive(Parser)]
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
@@ -115,6 +117,10 @@ fn run(args: &Args) -> Result<(), String> {
         "",
         format!("{mib_per_s:.0} MiB/s")
     );
+
+    // No socket at all: two threads handing a number back and forth.
+    let (rtts, took) = timed(|| thread_ping_pong(n));
+    latency_row("two threads, no socket", &rtts, took, "");
 
     // UDP through the lossy relay.
     let relay_row = through_relay(udp, args.loss, args.seed)?;
@@ -246,6 +252,33 @@ fn header_then_body(
     Ok(rtts)
 }
 // ANCHOR_END: header_then_body
+
+// ANCHOR: thread_ping_pong
+/// `count` round trips between two threads through channels, no socket: what it costs to
+/// wake a blocked thread and be woken in turn.
+fn thread_ping_pong(count: u32) -> Vec<Duration> {
+    let (to_echo, requests) = mpsc::channel::<u32>();
+    let (to_main, replies) = mpsc::channel::<u32>();
+    let echo = thread::spawn(move || {
+        for n in requests {
+            if to_main.send(n).is_err() {
+                break;
+            }
+        }
+    });
+    let mut rtts = Vec::new();
+    for seq in 1..=count {
+        let started = Instant::now();
+        if to_echo.send(seq).is_err() || replies.recv() != Ok(seq) {
+            break;
+        }
+        rtts.push(started.elapsed());
+    }
+    drop(to_echo); // the echo thread's loop ends when its channel closes
+    let _ = echo.join();
+    rtts
+}
+// ANCHOR_END: thread_ping_pong
 
 /// Sends `total` bytes over one connection to a server that counts them, and returns the
 /// rate in MiB/s, from the first write until the server confirms the count.
