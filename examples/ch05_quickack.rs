@@ -1,9 +1,10 @@
-//! Chapter 5: why two small writes and a read stall for ~40 ms, shown by an experiment.
-//! The client writes a header and a body (Nagle on), then reads the reply. The stall needs two
-//! parties: the client's Nagle algorithm holds the body until the header is acknowledged, and
-//! the server delays that acknowledgement. Make the server acknowledge at once (Linux's
-//! TCP_QUICKACK, set after every read) and the stall is gone, although Nagle is still on.
-//! Run it with `cargo run --example ch05_quickack`.
+//! Chapter 5: why two small writes and a read stall for ~40 ms, shown by an
+//! experiment. The client writes a header and a body (Nagle on), then reads the
+//! reply. The stall needs two parties: the client's Nagle algorithm holds the body
+//! until the header is acknowledged, and the server delays that acknowledgement. Make
+//! the server acknowledge at once (Linux's TCP_QUICKACK, set after every read) and
+//! the stall is gone, although Nagle is still on. Run it with `cargo run --example
+//! ch05_quickack`.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -47,8 +48,8 @@ fn main() -> io::Result<()> {
     Ok(())
 }
 
-/// Echoes lines on one connection. With `quickack`, it asks Linux to acknowledge at once
-/// after every read (the setting does not stick, so it is set again each time).
+/// Echoes lines on one connection. With `quickack`, it asks Linux to acknowledge at
+/// once after every read (the setting does not stick, so it is set again each time).
 fn serve_one(listener: TcpListener, quickack: bool) -> io::Result<()> {
     let (mut stream, _) = listener.accept()?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;

@@ -1,10 +1,11 @@
-//! `udp-vs-tcp`: chapter 5's measurements in one table. Starts its own echo servers on
-//! loopback (and a lossy relay in front of the UDP one), measures round trips with the
-//! chapter's exercises, and prints the figures on stdout.
+//! `udp-vs-tcp`: chapter 5's measurements in one table. Starts its own echo servers
+//! on loopback (and a lossy relay in front of the UDP one), measures round trips with
+//! the chapter's exercises, and prints the figures on stdout.
 //!
-//! The servers here are private to this run: bound to 127.0.0.1 port 0, used by this process
-//! only, gone when it exits. So they are kept minimal (no idle timeouts, no rate limits), but
-//! they still never trust what they read: lines are bounded and replies are checked.
+//! The servers here are private to this run: bound to 127.0.0.1 port 0, used by this
+//! process only, gone when it exits. So they are kept minimal (no idle timeouts, no
+//! rate limits), but they still never trust what they read: lines are bounded and
+//! replies are checked.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -32,15 +33,15 @@ const BULK_CHUNK: usize = 64 << 10;
 /// How long a UDP request on plain loopback waits before it counts as lost.
 const UDP_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Measures UDP and TCP on loopback and prints one table: round trips per second with median
-/// and p99, a TCP connection per request, Nagle's algorithm meeting delayed ACKs, bulk
-/// throughput, two threads without a socket (for comparison), and UDP requests lost through
-/// the lossy relay.
+/// Measures UDP and TCP on loopback and prints one table: round trips per second with
+/// median and p99, a TCP connection per request, Nagle's algorithm meeting delayed
+/// ACKs, bulk throughput, two threads without a socket (for comparison), and UDP
+/// requests lost through the lossy relay.
 #[derive(Parser)]
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
-    /// Round trips in each UDP and TCP latency row (the Nagle rows always use 50, the relay
-    /// row 100).
+    /// Round trips in each UDP and TCP latency row (the Nagle rows always use 50, the
+    /// relay row 100).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     round_trips: u32,
     /// Probability (0 to 1) that the relay drops a datagram, in each direction.
@@ -73,7 +74,7 @@ fn run(args: &Args) -> Result<(), String> {
     println!("udp-vs-tcp: loopback, requests of a few bytes, {n} round trips per latency row");
     println!();
     println!(
-        "{:<34} {:>7} {:>11} {:>10} {:>10}",
+        "{:<31} {:>7} {:>11} {:>10} {:>10}",
         "what", "count", "per second", "median", "p99"
     );
 
@@ -112,7 +113,7 @@ fn run(args: &Args) -> Result<(), String> {
     // Bulk: as many bytes as TCP will carry, one way.
     let mib_per_s = bulk(BULK_BYTES).map_err(|e| format!("TCP bulk transfer: {e}"))?;
     println!(
-        "{:<34} {:>7} {:>11}",
+        "{:<31} {:>7} {:>11}",
         format!("TCP bulk transfer, {} MiB", BULK_BYTES >> 20),
         "",
         format!("{mib_per_s:.0} MiB/s")
@@ -141,12 +142,12 @@ fn latency_row(label: &str, rtts: &[Duration], took: Duration, note: &str) {
         count, median, p99, ..
     }) = summarize(rtts)
     else {
-        println!("{label:<34} {:>7}  (no round trip completed){note}", 0);
+        println!("{label:<31} {:>7}  (no round trip completed){note}", 0);
         return;
     };
     let per_second = count as f64 / took.as_secs_f64().max(1e-9);
     println!(
-        "{label:<34} {count:>7} {per_second:>11.0} {:>10} {:>10}{note}",
+        "{label:<31} {count:>7} {per_second:>11.0} {:>10} {:>10}{note}",
         millis(median),
         millis(p99)
     );
@@ -168,7 +169,8 @@ fn udp_echo() -> io::Result<SocketAddr> {
                 Ok((len, from)) => {
                     let _ = socket.send_to(&buf[..len], from);
                 }
-                // An ICMP error about a client that went away (Windows): not our problem.
+                // An ICMP error about a client that went away (Windows): not our
+                // problem.
                 Err(_) => continue,
             }
         }
@@ -217,8 +219,9 @@ fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
 }
 
 // ANCHOR: header_then_body
-/// `count` requests on one connection, each a 9-byte header and a 55-byte body ending in
-/// `\n`, written in two writes (or in one), each followed by reading the echoed line.
+/// `count` requests on one connection, each a 9-byte header and a 55-byte body ending
+/// in `\n`, written in two writes (or in one), each followed by reading the echoed
+/// line.
 fn header_then_body(
     server: SocketAddr,
     count: u32,
@@ -236,7 +239,8 @@ fn header_then_body(
         let header = format!("{seq:>8}|").into_bytes();
         let started = Instant::now();
         if one_write {
-            // Fix 2: build the whole request first and hand it to the OS in one write.
+            // Fix 2: build the whole request first and hand it to the OS in one
+            // write.
             stream.write_all(&[&header[..], &body[..]].concat())?;
         } else {
             stream.write_all(&header)?; // sent at once: nothing is waiting for an ACK
@@ -254,8 +258,8 @@ fn header_then_body(
 // ANCHOR_END: header_then_body
 
 // ANCHOR: thread_ping_pong
-/// `count` round trips between two threads through channels, no socket: what it costs to
-/// wake a blocked thread and be woken in turn.
+/// `count` round trips between two threads through channels, no socket: what it costs
+/// to wake a blocked thread and be woken in turn.
 fn thread_ping_pong(count: u32) -> Vec<Duration> {
     let (to_echo, requests) = mpsc::channel::<u32>();
     let (to_main, replies) = mpsc::channel::<u32>();
@@ -280,8 +284,8 @@ fn thread_ping_pong(count: u32) -> Vec<Duration> {
 }
 // ANCHOR_END: thread_ping_pong
 
-/// Sends `total` bytes over one connection to a server that counts them, and returns the
-/// rate in MiB/s, from the first write until the server confirms the count.
+/// Sends `total` bytes over one connection to a server that counts them, and returns
+/// the rate in MiB/s, from the first write until the server confirms the count.
 fn bulk(total: u64) -> io::Result<f64> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
     let addr = listener.local_addr()?;
@@ -324,7 +328,8 @@ fn bulk(total: u64) -> io::Result<f64> {
     Ok(total as f64 / (1 << 20) as f64 / took.as_secs_f64().max(1e-9))
 }
 
-/// UDP round trips through the lossy relay: how many are lost, and what the relay dropped.
+/// UDP round trips through the lossy relay: how many are lost, and what the relay
+/// dropped.
 fn through_relay(udp: SocketAddr, loss: f64, seed: u64) -> Result<String, String> {
     let rates = Rates {
         loss,
@@ -340,7 +345,7 @@ fn through_relay(udp: SocketAddr, loss: f64, seed: u64) -> Result<String, String
         .map_err(|e| format!("UDP through the relay: {e}"))?;
     let stats = relay.shutdown();
     Ok(format!(
-        "{:<34} {RELAY_TRIPS:>7}  lost {} ({} requests and {} replies dropped by the relay)",
+        "{:<31} {RELAY_TRIPS:>7}  lost {} (dropped: {} requests, {} replies)",
         format!("UDP via relay, loss {loss}"),
         trips.lost.len(),
         stats.to_server.dropped,

@@ -1,14 +1,15 @@
-//! Exercise 5.3: TCP round trips, on one connection and with a connection per request.
+//! Exercise 5.3: TCP round trips, on one connection and with a connection per
+//! request.
 //!
-//! Scenario: the same numbered requests as exercise 5.2, over TCP to a line echo server: each
-//! request is one line, `42\n`, and so is its reply. TCP loses nothing and keeps the order, so
-//! there is no deadline per request and no stale reply to skip; but a byte stream has no
-//! message boundaries, so replies are read as lines (chapter 3's framing; here std's
-//! `BufReader` does it, through [`read_reply`], which is given). Goal: (1) time `count` round
-//! trips over one connection; (2) time `count` of them with a new connection each (connect,
-//! one request, close), to see what a TCP handshake costs.
-//! The tests check the number of round trips and connections and that every reply matched its
-//! request, never how long they took.
+//! Scenario: the same numbered requests as exercise 5.2, over TCP to a line echo
+//! server: each request is one line, `42\n`, and so is its reply. TCP loses nothing
+//! and keeps the order, so there is no deadline per request and no stale reply to
+//! skip; but a byte stream has no message boundaries, so replies are read as lines
+//! (chapter 3's framing; here std's `BufReader` does it, through [`read_reply`],
+//! which is given). Goal: (1) time `count` round trips over one connection; (2) time
+//! `count` of them with a new connection each (connect, one request, close), to see
+//! what a TCP handshake costs. The tests check the number of round trips and
+//! connections and that every reply matched its request, never how long they took.
 
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -21,7 +22,8 @@ use super::{MAX_REPLY_LINE, request};
 /// Why a TCP measurement stopped.
 #[derive(Debug)]
 pub enum TripError {
-    /// The reply to request `seq` was not its number (shown as text, invalid UTF-8 as `�`).
+    /// The reply to request `seq` was not its number (shown as text, invalid UTF-8 as
+    /// `�`).
     Mismatch { seq: u32, reply: String },
     /// The server closed the connection before it replied to request `seq`.
     Closed { seq: u32 },
@@ -60,14 +62,15 @@ impl From<io::Error> for TripError {
 }
 
 // ANCHOR: read_reply
-/// Given: reads one reply line from `reader` and checks that it is request `seq`'s number.
-/// Reads at most [`MAX_REPLY_LINE`] bytes, so a server that never sends `\n` cannot make us
-/// buffer without limit.
+/// Given: reads one reply line from `reader` and checks that it is request `seq`'s
+/// number. Reads at most [`MAX_REPLY_LINE`] bytes, so a server that never sends `\n`
+/// cannot make us buffer without limit.
 pub fn read_reply(reader: &mut impl BufRead, seq: u32) -> Result<(), TripError> {
     let mut line = Vec::new();
     reader.take(MAX_REPLY_LINE).read_until(b'\n', &mut line)?;
     if line.pop() != Some(b'\n') && (line.len() as u64) < MAX_REPLY_LINE {
-        // No newline, and fewer bytes than the limit: the stream ended (mid-line or not).
+        // No newline, and fewer bytes than the limit: the stream ended (mid-line or
+        // not).
         return Err(TripError::Closed { seq });
     }
     if line != request(seq) {
@@ -79,13 +82,14 @@ pub fn read_reply(reader: &mut impl BufRead, seq: u32) -> Result<(), TripError> 
 // ANCHOR_END: read_reply
 
 // ANCHOR: tcp_round_trips
-/// Sends the requests numbered 1 to `count` over `stream`, each as one line, and waits for
-/// each reply before the next request. Returns the round-trip times, in order. The caller
-/// sets the stream's timeouts.
-pub fn tcp_round_trips(stream: TcpStream, count: u32) -> Result<Vec<Duration>, TripError> {
-    // Two handles on one connection: a buffered one for reading lines, a plain one to write.
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut writer = stream;
+/// Sends the requests numbered 1 to `count` over `conn`, each as one line, and
+/// waits for each reply before the next request. Returns the round-trip times, in
+/// order. The caller sets the connection's timeouts.
+pub fn tcp_round_trips(conn: TcpStream, count: u32) -> Result<Vec<Duration>, TripError> {
+    // Two handles on one connection: a buffered one for reading lines, a plain one to
+    // write.
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut writer = conn;
     let mut rtts = Vec::with_capacity(count as usize);
     for seq in 1..=count {
         let mut line = request(seq);
@@ -101,8 +105,9 @@ pub fn tcp_round_trips(stream: TcpStream, count: u32) -> Result<Vec<Duration>, T
 // ANCHOR_END: tcp_round_trips
 
 // ANCHOR: tcp_connect_per_request
-/// Like [`tcp_round_trips`], but each request gets a connection of its own: connect (within
-/// `timeout`), send one line, read the reply, close. Each time covers all of that.
+/// Like [`tcp_round_trips`], but each request gets a connection of its own: connect
+/// (within `timeout`), send one line, read the reply, close. Each time covers all of
+/// that.
 pub fn tcp_connect_per_request(
     server: SocketAddr,
     count: u32,
