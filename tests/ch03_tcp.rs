@@ -523,17 +523,19 @@ mod programs {
     #[test]
     fn tcp_client_sends_lines_and_prints_the_echo() {
         let (addr, server) = test_server(b"", true, b"");
-        let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_tcp-client"))
-            .args(["--server", &addr.to_string()])
-            .write_stdin("Hello world\nsecond line\n")
-            .timeout(Duration::from_secs(10))
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "{output:?}");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tcp-client"));
+        command.args(["--server", &addr.to_string()]);
+        let exited = ChildGuard::run_to_end(
+            command,
+            b"Hello world\nsecond line\n",
+            Duration::from_secs(10),
+        );
+        exited.expect_code("tcp-client", 0);
+        let printed: String = exited.stdout.iter().map(|l| format!("{l}\n")).collect();
         expect_bytes(
             "what tcp-client printed",
             b"Hello world\nsecond line\n",
-            &output.stdout,
+            printed.as_bytes(),
             None,
         );
         expect_bytes(

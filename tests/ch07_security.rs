@@ -481,6 +481,36 @@ mod programs {
         );
     }
 
+    #[test]
+    fn secure_client_refuses_a_line_too_long_to_seal_and_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut server, addr) = secure_server(&dir);
+        let path = dir.path().join("secret.key");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_secure-client"));
+        command.args([
+            "--server",
+            &addr.to_string(),
+            "--key-file",
+            path.to_str().unwrap(),
+        ]);
+        // A long line, a line that is not UTF-8, and a short one: only the first is refused.
+        let mut input = vec![b'x'; 60_000];
+        input.extend_from_slice(b"\n\xff\xfe not utf-8\nafter\n");
+        let exited = ChildGuard::run_to_end(command, &input, Duration::from_secs(10));
+        exited.expect_code("secure-client", 0);
+        assert_eq!(
+            exited.stdout,
+            ["Success to receive message", "Success to receive message"],
+            "{exited:?}"
+        );
+        let stderr = exited.stderr_text();
+        assert!(
+            stderr.contains("60000 bytes") && stderr.contains("65507 bytes"),
+            "one clear line with the limit, got: {stderr}"
+        );
+        server.stdout_line_ending_with(": after");
+    }
+
     /// A secure-server with the test key, and a peer to talk to it.
     fn secure_server(dir: &tempfile::TempDir) -> (ChildGuard, SocketAddr) {
         let path = key_file(dir, &format!("{KEY}\n"));

@@ -188,7 +188,9 @@ pub fn expect_exit(command: &str, output: &std::process::Output, code: i32) {
     let meaning = match got {
         Some(101) => "101: the program panicked (see its stderr)".to_string(),
         Some(other) => other.to_string(),
-        None => "none: it was killed by a signal".to_string(),
+        None => "none: it was stopped by a signal (by the test, if it was still running at the \
+                 test's time limit)"
+            .to_string(),
     };
     let text = |bytes: &[u8]| {
         let lines: Vec<String> = String::from_utf8_lossy(bytes)

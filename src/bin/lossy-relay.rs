@@ -20,10 +20,10 @@ use socket_course::cli::{self, EXIT_FAILURE, EXIT_USAGE};
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
     /// Address clients send to, IP:PORT (port 0: the OS chooses a free port).
-    #[arg(long, default_value = "127.0.0.1:9000")]
+    #[arg(long, default_value = "127.0.0.1:9000", value_parser = cli::socket_addr)]
     bind: SocketAddr,
     /// The server to relay to (on this machine).
-    #[arg(long, default_value = "127.0.0.1:8890")]
+    #[arg(long, default_value = "127.0.0.1:8890", value_parser = cli::socket_addr)]
     server: SocketAddr,
     /// Probability (0 to 1) that a datagram is dropped.
     #[arg(long, default_value_t = 0.0)]

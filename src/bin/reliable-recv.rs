@@ -16,7 +16,7 @@ use socket_course::cli::{self, EXIT_FAILURE};
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
     /// Address to listen on, IP:PORT (port 0: the OS chooses a free port).
-    #[arg(long, default_value = "127.0.0.1:50001")]
+    #[arg(long, default_value = "127.0.0.1:50001", value_parser = cli::socket_addr)]
     bind: SocketAddr,
     /// After END, stay this many milliseconds after the last datagram, to ACK a resent END.
     #[arg(long, default_value_t = 2000)]

@@ -17,7 +17,7 @@ use socket_course::cli::{self, EXIT_FAILURE, EXIT_USAGE};
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
     /// The receiver's address, IP:PORT (this machine only).
-    #[arg(long, default_value = "127.0.0.1:50001")]
+    #[arg(long, default_value = "127.0.0.1:50001", value_parser = cli::socket_addr)]
     server: SocketAddr,
     /// Shortest retransmission timeout, in milliseconds.
     #[arg(long, default_value_t = RtoConfig::LOOPBACK.min.as_millis() as u64)]
