@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use course_harness::{Exchange, show};
+use wire_record::{Exchange, text};
 
 use crate::fate::{Action, Direction, Fate, Fates, HOLD_LIMIT, Rates, Script};
 
@@ -509,7 +509,7 @@ impl Dispatcher {
             client: self.flows[flow].client,
             len: bytes.len(),
             fate,
-            preview: show::preview(bytes, PREVIEW_CHARS),
+            preview: text::preview(bytes, PREVIEW_CHARS),
         };
         if self.trace {
             eprintln!("{entry}");
