@@ -164,7 +164,10 @@ mod addr_info {
         command.args(args);
         let exited = ChildGuard::run_to_end(command, b"", Duration::from_secs(10));
         let bytes = |lines: &[String]| -> Vec<u8> {
-            lines.iter().flat_map(|l| format!("{l}\n").into_bytes()).collect()
+            lines
+                .iter()
+                .flat_map(|l| format!("{l}\n").into_bytes())
+                .collect()
         };
         std::process::Output {
             status: exited.status,
