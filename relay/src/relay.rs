@@ -34,6 +34,10 @@ const POLL: Duration = Duration::from_millis(50);
 const DATAGRAM_BUFFER: usize = 65_536;
 /// Kernel socket buffers: bursts must not be dropped by the relay itself, only by its fates.
 const SOCKET_BUFFER: usize = 1 << 20;
+/// At most this many sessions at once (each is a thread and a socket): a flood of new source
+/// addresses cannot make the relay take more. Datagrams from further clients are dropped until
+/// a session closes (see `RelayConfig::idle_timeout`).
+pub const MAX_SESSIONS: usize = 1024;
 /// How many characters of a payload the trace shows.
 const PREVIEW_CHARS: usize = 24;
 
@@ -393,6 +397,7 @@ impl FrontReader {
         let mut sessions: HashMap<SocketAddr, Session> = HashMap::new();
         let mut next_flow = 0;
         let mut last_sweep = Instant::now();
+        let mut full_since_warned = false;
         let mut buf = vec![0u8; DATAGRAM_BUFFER];
         while !self.shared.stopping() {
             // At most every POLL: forget the sessions that have been quiet for too long.
@@ -408,12 +413,24 @@ impl FrontReader {
                 // that went away (Windows reports those here): neither stops the relay.
                 Err(_) => continue,
             };
+            let open = sessions.len();
             let flow = match sessions.get_mut(&client) {
                 Some(session) => {
                     session.last_from_client = Instant::now();
                     session.flow
                 }
+                None if open >= MAX_SESSIONS => {
+                    if !full_since_warned {
+                        eprintln!(
+                            "lossy-relay: {MAX_SESSIONS} clients at once, the most it serves; \
+                             dropping datagrams from new clients until a session closes"
+                        );
+                        full_since_warned = true;
+                    }
+                    continue;
+                }
                 None => {
+                    full_since_warned = false;
                     let Some(session) = self.open_session(client, next_flow) else {
                         continue;
                     };
