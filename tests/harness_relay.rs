@@ -636,9 +636,10 @@ fn the_program_frees_the_threads_and_descriptors_of_idle_clients() {
     let server = Peer::new(&exchange, "server");
     let (mut relay, addr) = lossy_relay(server.addr(), &["--idle-timeout", "0.3"]);
     let (threads_before, fds_before) = threads_and_fds(relay.id());
-    // 200 clients, one datagram each, each from its own port: 200 sessions.
-    for i in 0..CLIENTS {
-        let client = net::udp_socket();
+    // 200 clients, one datagram each, each from its own port: 200 sessions. (The sockets are
+    // kept open, so that the OS cannot give a closed one's port to the next.)
+    let clients: Vec<_> = (0..CLIENTS).map(|_| net::udp_socket()).collect();
+    for (i, client) in clients.iter().enumerate() {
         client
             .send_to(format!("client {i}").as_bytes(), addr)
             .unwrap();
@@ -649,6 +650,7 @@ fn the_program_frees_the_threads_and_descriptors_of_idle_clients() {
             .expect("a client's datagram was not relayed");
     }
     let (threads_busy, fds_busy) = threads_and_fds(relay.id());
+    drop(clients);
     // Then silence: after 0.3 s every session must be closed.
     let deadline = Deadline::after(Duration::from_secs(10));
     let (threads_after, fds_after) = loop {
