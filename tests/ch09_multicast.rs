@@ -6,13 +6,16 @@
 //! running at the same time do not hear each other.
 
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use course_harness::call_learner;
+use course_harness::child::Stream;
+use course_harness::multicast::NOTHING_WITHIN;
 use course_harness::multicast::{
     LOOPBACK, anything_within, free_port, group, test_receiver, test_sender,
 };
 use course_harness::net::{self, prepare_udp, recv_datagram};
+use course_harness::{ChildGuard, call_learner};
 use rstest::rstest;
 use socket_course::ch09_multicast::{SenderOptions, leave, receive, receiver, sender};
 use socket2::SockRef;
@@ -250,5 +253,53 @@ mod receive_loop {
         let got = call_learner(move || receive(&socket, 1, net::IO_TIMEOUT)).unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].data.len(), 65_507, "the datagram was cut");
+    }
+}
+
+/// The programs, built on your code: `cargo test --test ch09_multicast programs::`
+mod programs {
+    use super::*;
+
+    fn multicast_recv(group: Ipv4Addr, port: u16) -> ChildGuard {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_multicast-recv"));
+        command.args(["--group", &group.to_string(), "--port", &port.to_string()]);
+        command.args(["--count", "3"]);
+        let mut receiver = ChildGuard::spawn(command);
+        let addr = receiver.listening_addr();
+        assert_eq!(addr.port(), port, "multicast-recv should listen on --port");
+        receiver
+    }
+
+    #[test]
+    fn two_multicast_recv_on_one_port_print_every_datagram_and_another_group_nothing() {
+        let (group_a, group_b, port) = (group(FAMILY, 20), group(FAMILY, 21), free_port());
+        let mut first = multicast_recv(group_a, port);
+        let mut second = multicast_recv(group_a, port);
+        let mut other = multicast_recv(group_b, port);
+
+        let mut send = Command::new(env!("CARGO_BIN_EXE_multicast-send"));
+        send.args(["--group", &group_a.to_string(), "--port", &port.to_string()]);
+        send.args(["--count", "3", "--interval", "0"]);
+        let mut sender = ChildGuard::spawn(send);
+        for n in 1..=3 {
+            assert_eq!(sender.stdout_line(), format!("sent: Hello world : {n}"));
+        }
+        assert!(sender.wait_exit(Duration::from_secs(5)).status.success());
+
+        for receiver in [&mut first, &mut second] {
+            for n in 1..=3 {
+                let line = receiver.stdout_line();
+                assert!(
+                    line.starts_with("from 127.0.0.1:")
+                        && line.ends_with(&format!(": Hello world : {n}")),
+                    "expected `from 127.0.0.1:PORT: Hello world : {n}`, got {line:?}"
+                );
+            }
+            assert!(receiver.wait_exit(Duration::from_secs(5)).status.success());
+        }
+        // Both receivers of A printed everything, so the kernel has long delivered it all.
+        if let Ok(line) = other.next_line(Stream::Stdout, NOTHING_WITHIN) {
+            panic!("multicast-recv of group {group_b} printed {line:?}, sent to {group_a}");
+        }
     }
 }
