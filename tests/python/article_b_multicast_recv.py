@@ -25,6 +25,6 @@ received = 0
 while count is None or received < count:
     data, address = sock.recvfrom(4096)
     received += 1
-    print("from %s:%d: %s" % (address[0], address[1], data.decode("utf-8", errors="replace")),
-          flush=True)
+    text = data.decode("utf-8", errors="replace")
+    print("from %s:%d: %s" % (address[0], address[1], text), flush=True)
 sock.close()

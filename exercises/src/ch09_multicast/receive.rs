@@ -14,12 +14,16 @@ use super::Datagram;
 use crate::ch02_udp::RECV_BUFFER;
 
 // ANCHOR: receive
-/// Receives up to `max` datagrams; stops early when none arrives for `quiet` (more than 0).
+/// Receives up to `max` datagrams; stops early when none arrives for `quiet`.
 /// A quiet group is not an error: the result holds what arrived, perhaps nothing.
-pub fn receive(socket: &UdpSocket, max: usize, quiet: Duration) -> io::Result<Vec<Datagram>> {
-    // TODO: give the socket a read timeout of `quiet`, then receive (into RECV_BUFFER bytes)
-    // until `max` datagrams arrived or the timeout passes (WouldBlock or TimedOut: stop,
-    // that is not an error).
+pub fn receive(
+    socket: &UdpSocket,
+    max: usize,      // stop after this many datagrams
+    quiet: Duration, // or after this long without one (more than 0)
+) -> io::Result<Vec<Datagram>> {
+    // TODO: give the socket a read timeout of `quiet`, then receive (into a buffer of
+    // RECV_BUFFER bytes) until `max` datagrams arrived or the timeout passes
+    // (WouldBlock or TimedOut: stop, that is not an error).
     todo!()
 }
 // ANCHOR_END: receive

@@ -38,11 +38,12 @@ impl Default for SenderOptions {
 // ANCHOR_END: options
 
 // ANCHOR: sender
-/// A UDP socket that sends to groups as `options` say, bound to `options.interface`, port 0.
+/// A UDP socket that sends to groups as `options` say, bound to `options.interface`
+/// (port 0: any free port).
 pub fn sender(options: &SenderOptions) -> io::Result<UdpSocket> {
-    // TODO: make the socket with socket2 (`Socket::new`), set the interface, the TTL and the
-    // loop from `options`, bind it to the interface's address with port 0, and turn it
-    // into a std `UdpSocket` with `.into()`.
+    // TODO: make the socket with socket2 (`Socket::new`), set the interface, the TTL
+    // and the loop from `options`, bind it to the interface's address with port 0,
+    // and turn it into a std `UdpSocket` with `.into()`.
     todo!()
 }
 // ANCHOR_END: sender

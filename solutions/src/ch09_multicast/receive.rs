@@ -14,9 +14,13 @@ use super::Datagram;
 use crate::ch02_udp::RECV_BUFFER;
 
 // ANCHOR: receive
-/// Receives up to `max` datagrams; stops early when none arrives for `quiet` (more than 0).
+/// Receives up to `max` datagrams; stops early when none arrives for `quiet`.
 /// A quiet group is not an error: the result holds what arrived, perhaps nothing.
-pub fn receive(socket: &UdpSocket, max: usize, quiet: Duration) -> io::Result<Vec<Datagram>> {
+pub fn receive(
+    socket: &UdpSocket,
+    max: usize,      // stop after this many datagrams
+    quiet: Duration, // or after this long without one (more than 0)
+) -> io::Result<Vec<Datagram>> {
     socket.set_read_timeout(Some(quiet))?;
     let mut arrived = Vec::new();
     let mut buf = vec![0u8; RECV_BUFFER];
@@ -26,15 +30,9 @@ pub fn receive(socket: &UdpSocket, max: usize, quiet: Duration) -> io::Result<Ve
                 data: buf[..len].to_vec(),
                 from,
             }),
-            // The read timeout: Unix says WouldBlock, Windows TimedOut.
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                break;
-            }
+            // The read timeout ends the loop: Unix says WouldBlock, Windows TimedOut.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => break,
             Err(e) => return Err(e),
         }
     }

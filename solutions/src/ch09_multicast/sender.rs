@@ -38,11 +38,12 @@ impl Default for SenderOptions {
 // ANCHOR_END: options
 
 // ANCHOR: sender
-/// A UDP socket that sends to groups as `options` say, bound to `options.interface`, port 0.
+/// A UDP socket that sends to groups as `options` say, bound to `options.interface`
+/// (port 0: any free port).
 pub fn sender(options: &SenderOptions) -> io::Result<UdpSocket> {
     let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
-    // Without it, the routing table picks the interface: for 239.x.x.x that is usually the
-    // one of the default route, the real network.
+    // Without it, the routing table picks the interface: for 239.x.x.x that is
+    // usually the one of the default route, the real network.
     socket.set_multicast_if_v4(&options.interface)?;
     socket.set_multicast_ttl_v4(options.ttl)?;
     socket.set_multicast_loop_v4(options.loopback)?;
