@@ -18,7 +18,8 @@ fn main() -> io::Result<()> {
     let host = "127.0.0.1";
     let port = 0; // the article uses 50007; 0 lets the OS choose a free port
     {
-        // One argument: the (host, port) tuple. bind returns a Result; `?` passes an error on.
+        // One argument: the (host, port) tuple. bind returns a Result; `?` passes an
+        // error on to the caller.
         let s = UdpSocket::bind((host, port))?;
         s.set_read_timeout(Some(Duration::from_secs(5)))?;
         send_greeting(s.local_addr()?)?;

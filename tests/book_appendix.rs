@@ -1,5 +1,6 @@
 //! The appendix on article E claims that each of the article's two mistakes, copied into
-//! Rust, is a compile error with a particular code. A `compile_fail` doctest would pass on
+//! Rust, is a compile error with a particular code (and so is using a socket after closing
+//! it, which Python's `with` cannot prevent). A `compile_fail` doctest would pass on
 //! *any* error (a typo too), so this test runs `rustc` on each wrong listing in
 //! `tests/compile_fail/` and checks that it fails with exactly the code the book names, and
 //! nothing else. (The fixed version is `examples/appendix_article_e.rs`, compiled by cargo.)
@@ -26,6 +27,7 @@ fn rustc() -> Command {
     "E0425",
     "cannot find value `sock` in this scope"
 )]
+#[case::use_after_close("article_e_use_after_close.rs", "E0382", "borrow of moved value: `s`")]
 fn the_wrong_listing_fails_with_exactly_the_error_the_book_shows(
     #[case] file: &str,
     #[case] code: &str,

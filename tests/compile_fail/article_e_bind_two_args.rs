@@ -1,5 +1,6 @@
-// Article E's first mistake, copied into Rust: bind with a host and a port as two arguments.
-// This file must NOT compile; tests/book_appendix.rs checks that rustc stops with E0061.
+// Article E's first mistake, copied into Rust: bind with a host and a port as two
+// arguments. This file must NOT compile; tests/book_appendix.rs checks that rustc
+// stops with E0061.
 use std::net::UdpSocket;
 
 fn main() -> std::io::Result<()> {

@@ -1,5 +1,6 @@
-// Article E's second mistake, copied into Rust: receive on a name that was never defined.
-// This file must NOT compile; tests/book_appendix.rs checks that rustc stops with E0425.
+// Article E's second mistake, copied into Rust: receive on a name that was never
+// defined. This file must NOT compile; tests/book_appendix.rs checks that rustc
+// stops with E0425.
 use std::net::UdpSocket;
 
 fn main() -> std::io::Result<()> {
