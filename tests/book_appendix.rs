@@ -68,4 +68,23 @@ fn the_wrong_listing_fails_with_exactly_the_error_the_book_shows(
         [format!("error[{code}]: {message}")],
         "{file}: rustc should report exactly one error, {code}; its output:\n{stderr}"
     );
+
+    // Both books show this error as rustc prints it: the same first line and location.
+    let location = stderr
+        .lines()
+        .find(|line| line.trim_start().starts_with(&format!("--> {file}:")))
+        .expect("rustc names the file and line of the error");
+    for lang in ["en", "ja"] {
+        let page = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("book")
+            .join(lang)
+            .join("src/appendix-article-e.md");
+        let text = std::fs::read_to_string(&page).expect("the appendix page exists");
+        for shown in [errors[0], location] {
+            assert!(
+                text.contains(shown),
+                "book/{lang}'s appendix should show rustc's line {shown:?} for {file}"
+            );
+        }
+    }
 }
