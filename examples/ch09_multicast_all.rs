@@ -89,7 +89,7 @@ mod linux {
         ];
         let yes = |got: bool| if got { "got it" } else { "-" };
         println!("one datagram to group A ({A}), receivers on one port:");
-        println!("{:<38} {:<10} {}", "receiver", "ALL on", "ALL off");
+        println!("{:<38} {:<10} ALL off", "receiver", "ALL on");
         for (i, row) in rows.iter().enumerate() {
             println!("{row:<38} {:<10} {}", yes(on[i]), yes(off[i]));
         }
