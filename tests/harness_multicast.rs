@@ -2,7 +2,9 @@
 //! multicast over loopback at all: if these fail, chapter 9's tests cannot pass, whatever the
 //! learner writes.
 
-use course_harness::multicast::{anything_within, free_port, group, test_receiver, test_sender};
+use course_harness::multicast::{
+    LOOPBACK, anything_within, free_port, group, test_receiver, test_sender,
+};
 use socket2::SockRef;
 
 /// This file's family of groups: 239.255.29.N.
@@ -12,7 +14,7 @@ const FAMILY: u8 = 29;
 fn the_test_sender_is_loopback_only_with_ttl_0() {
     let sender = test_sender();
     let sock = SockRef::from(&sender);
-    assert_eq!(sock.multicast_if_v4().unwrap(), [127, 0, 0, 1]);
+    assert_eq!(sock.multicast_if_v4().unwrap(), LOOPBACK);
     assert_eq!(sock.multicast_ttl_v4().unwrap(), 0);
     assert!(sender.local_addr().unwrap().ip().is_loopback());
 }
