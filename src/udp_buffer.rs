@@ -29,19 +29,14 @@ pub fn recv_buffer(socket: &UdpSocket) -> io::Result<usize> {
     SockRef::from(socket).recv_buffer_size()
 }
 
-/// Applies `--recv-buffer` (if given) and prints one line with the size in force.
+/// Applies `--recv-buffer`, if given, and prints one line with the size the kernel granted.
 pub fn apply_and_report(socket: &UdpSocket, requested: Option<usize>) {
-    match requested {
-        Some(bytes) => match request_recv_buffer(socket, bytes) {
+    if let Some(bytes) = requested {
+        match request_recv_buffer(socket, bytes) {
             Ok(granted) => {
                 eprintln!("receive buffer: asked for {bytes} bytes, the kernel granted {granted}")
             }
             Err(e) => eprintln!("warning: could not set the receive buffer to {bytes}: {e}"),
-        },
-        None => {
-            if let Ok(size) = recv_buffer(socket) {
-                eprintln!("receive buffer: {size} bytes (the system default; see --recv-buffer)");
-            }
         }
     }
 }

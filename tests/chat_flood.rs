@@ -7,7 +7,7 @@
 //! and `.ci/run` runs it as a step of its own:
 //! `cargo test --features solutions --test chat_flood -- --ignored`.
 //! `CHAT_FLOOD_RUNS=20` repeats it (each run is a fresh server). `CHAT_FLOOD_ARGS` adds flags
-//! to the server (e.g. `--recv-buffer 212992`), to compare settings.
+//! to the server (e.g. `--recv-buffer 212992`, `--rate 1000000`), to compare settings.
 //! It runs the chat-server program, so outside `--features solutions` it runs your stubs.
 
 use std::collections::HashSet;
@@ -26,8 +26,12 @@ const MESSAGES: usize = 100;
 const PERIOD: Duration = Duration::from_millis(20); // 50 messages per second
 const FLOOD_FOR: Duration = Duration::from_millis(2500);
 
+/// A member's socket. Its receive buffer is as big as the kernel grants: the members are
+/// the test's measuring instruments, and on a loaded machine their reading threads may wait
+/// for a core; what is measured is the server.
 fn member_socket() -> UdpSocket {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let _ = socket_course::udp_buffer::request_recv_buffer(&socket, 4 << 20);
     socket
         .set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
@@ -40,7 +44,8 @@ fn member_socket() -> UdpSocket {
 /// One run; returns (deliveries to well-behaved members, the server's stderr after exit).
 fn one_run() -> (usize, Vec<String>) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_chat-server"));
-    command.args(["--bind", "127.0.0.1:0"]);
+    // The server asks for 4 MiB and works with whatever the kernel grants (it prints it).
+    command.args(["--bind", "127.0.0.1:0", "--recv-buffer", "4194304"]);
     if let Ok(extra) = std::env::var("CHAT_FLOOD_ARGS") {
         command.args(extra.split_whitespace());
     }
