@@ -41,8 +41,8 @@ pub fn apply_and_report(socket: &UdpSocket, requested: Option<usize>) {
     }
 }
 
-/// How many datagrams the kernel dropped at the socket bound to `local` because its receive
-/// buffer was full: the `drops` column of `/proc/net/udp` (or `udp6`). Linux only; `None`
+/// How many datagrams the kernel dropped at the sockets bound to `local` because their
+/// receive buffers were full: the `drops` column of `/proc/net/udp` (or `udp6`). Linux only; `None`
 /// elsewhere or when the socket is not found.
 pub fn kernel_drops(local: SocketAddr) -> Option<u64> {
     if !cfg!(target_os = "linux") {
@@ -67,20 +67,33 @@ pub fn kernel_drops(local: SocketAddr) -> Option<u64> {
         }
     };
     let table = std::fs::read_to_string(file).ok()?;
-    table.lines().skip(1).find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        match (fields.get(1), fields.last()) {
-            (Some(addr), Some(drops)) if *addr == address => drops.parse().ok(),
-            _ => None,
-        }
-    })
+    // Every socket bound to the address counts (chat-server gives each member its own).
+    let drops: Vec<u64> = table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            match (fields.get(1), fields.last()) {
+                (Some(addr), Some(drops)) if *addr == address => drops.parse().ok(),
+                _ => None,
+            }
+        })
+        .collect();
+    (!drops.is_empty()).then(|| drops.iter().sum())
 }
 
 /// The line a server prints at exit about kernel drops, if the system can tell.
 pub fn report_kernel_drops(local: SocketAddr) {
-    match kernel_drops(local) {
+    report_drops(kernel_drops(local));
+}
+
+/// The line about kernel drops, from a count read earlier ([`kernel_drops`]).
+pub fn report_drops(drops: Option<u64>) {
+    match drops {
         Some(drops) => {
-            eprintln!("kernel: {drops} datagrams dropped at this socket (receive buffer full)")
+            eprintln!(
+                "kernel: {drops} datagrams dropped at this address (a receive buffer was full)"
+            )
         }
         None => eprintln!("kernel: this system does not report drops at the socket"),
     }

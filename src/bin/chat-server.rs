@@ -4,8 +4,8 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Parser;
@@ -62,9 +62,18 @@ fn main() -> ExitCode {
     let local = socket.local_addr().ok();
 
     // Ctrl-C asks the loop to stop (it looks at least every 200 ms), so the counters print.
+    // The kernel's count is read at once: the members' own sockets (see `run_server`) close
+    // when the loop ends, and their counts with them.
     let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
+    let kernel_drops = Arc::new(Mutex::new(None));
+    let (flag, drops) = (Arc::clone(&stop), Arc::clone(&kernel_drops));
+    let handler = move || {
+        if let (Some(local), Ok(mut drops)) = (local, drops.lock()) {
+            *drops = udp_buffer::kernel_drops(local);
+        }
+        flag.store(true, Ordering::Relaxed);
+    };
+    if let Err(e) = ctrlc::set_handler(handler) {
         eprintln!("warning: Ctrl-C will stop the server without its report: {e}");
     }
     let relay = Relay::new(args.silence).with_limits(args.max_members, args.rate);
@@ -72,12 +81,11 @@ fn main() -> ExitCode {
         Ok(counts) => {
             eprintln!(
                 "stopped: {} datagrams received, {} messages relayed, {} dropped by the rate \
-                 limit, {} refused",
-                counts.received, counts.relayed, counts.rate_limited, counts.refused
+                 limit, {} refused, {} dropped while busy",
+                counts.received, counts.relayed, counts.rate_limited, counts.refused, counts.busy
             );
-            if let Some(local) = local {
-                udp_buffer::report_kernel_drops(local);
-            }
+            let drops = kernel_drops.lock().ok().and_then(|d| *d);
+            udp_buffer::report_drops(drops);
             ExitCode::SUCCESS
         }
         Err(e) => cli::fail(EXIT_FAILURE, format!("receiving failed: {e}")),
