@@ -5,7 +5,7 @@
 //!
 //! It loads both cores for about 4 s, so it is not part of the warm suite: it is `#[ignore]`d
 //! and `.ci/run` runs it as a step of its own:
-//! `cargo test --features solutions --test chat_flood -- --ignored`.
+//! `cargo test --features solutions --test flood_chat -- --ignored`.
 //! `CHAT_FLOOD_RUNS=20` repeats it (each run is a fresh server). `CHAT_FLOOD_ARGS` adds flags
 //! to the server (e.g. `--recv-buffer 212992`, `--rate 1000000`), to compare settings.
 //! It runs the chat-server program, so outside `--features solutions` it runs your stubs.
