@@ -160,7 +160,8 @@ mod payload {
     #[case::newline("a\nb", false)]
     #[case::escape_sequence("\u{1b}[31mred", false)]
     #[case::direction_override("abc\u{202e}def", false)]
-    #[case::colon_could_fake_a_message("Alice: hi", false)]
+    #[case::colon_space_could_fake_a_message("Alice: hi", false)]
+    #[case::an_address("127.0.0.1:9", true)]
     #[case::star_could_fake_a_join("* Alice", false)]
     #[case::space_at_the_start(" Alice", false)]
     #[case::space_at_the_end("Alice ", false)]
@@ -291,7 +292,16 @@ mod relay {
             (1, b"chat/1 msg 6 alice\nstill me".to_vec()),
             (1, b"chat/1 leave 7 alice\n".to_vec()),
             join(3, "alice"),
+            (
+                2,
+                b"chat/1 msg 8 127.0.0.1:9\nI am the plain-text member".to_vec(),
+            ),
         ]);
+        assert_eq!(
+            results[8],
+            Err(ParseError::NameTaken("127.0.0.1:9".into())),
+            "a name that is another address"
+        );
         for (step, what) in [(2, "a message"), (3, "a leave"), (4, "a join")] {
             assert_eq!(
                 results[step],

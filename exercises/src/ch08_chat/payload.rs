@@ -112,7 +112,7 @@ impl fmt::Display for ParseError {
                 write!(
                     f,
                     "the name {shown:?} is not 1 to {MAX_NAME_CHARS} characters without control \
-                     characters, `:`, a leading `*` or spaces at either end"
+                     characters, `: `, a leading `*` or spaces at either end"
                 )
             }
             ParseError::UnexpectedText => write!(f, "text after a join, leave or ping"),
@@ -151,11 +151,11 @@ pub fn escape_for_screen(text: &str) -> String {
 
 // ANCHOR: validate_name
 /// Checks a user name: 1 to 32 characters, none of them unsafe on a screen
-/// ([`is_unsafe_char`]) or a `:`, no `*` first, no space at either end. A line on screen is
+/// ([`is_unsafe_char`]), no `: `, no `*` first, no space at either end. A line on screen is
 /// `[time] NAME: text` or `[time] * NAME joined`: such a name could fake the rest of a line.
 pub fn validate_name(name: &str) -> Result<(), ParseError> {
-    // TODO: 1 to MAX_NAME_CHARS characters (not bytes); none `is_unsafe_char` or `:`; no `*`
-    // first; no whitespace at either end.
+    // TODO: 1 to MAX_NAME_CHARS characters (not bytes); none `is_unsafe_char`; no ": "; no
+    // `*` first; no whitespace at either end.
     todo!()
 }
 // ANCHOR_END: validate_name

@@ -199,7 +199,8 @@ impl Relay {
         now: Now,
     ) -> Result<Vec<(SocketAddr, Vec<u8>)>, ParseError> {
         // TODO: parse; turn plain text into a message named after the address. Refuse a name
-        // another member holds (NameTaken) and a newcomer when the chat is full (ChatFull).
+        // another member holds, or that is another address (NameTaken), and a newcomer when
+        // the chat is full (ChatFull).
         // Remember `from` (`new_member`; when heard, its name, whether it speaks the format);
         // then send the message to every other member in the form it reads (`encode`, or
         // `plain_text` below). Pings go nowhere (and do not make a stranger a member); after a

@@ -214,12 +214,14 @@ impl Relay {
                 &String::from_utf8_lossy(&bytes),
             ),
         };
-        // A name belongs to the address that holds it, as long as that member is here.
-        if self
+        // A name belongs to the address that holds it, as long as that member is here; a
+        // name that is an address (plain text goes by it) belongs to that address.
+        let held = self
             .members
             .iter()
-            .any(|(addr, member)| *addr != from && member.name == message.name)
-        {
+            .any(|(addr, member)| *addr != from && member.name == message.name);
+        let other_address = message.name.parse::<SocketAddr>().is_ok_and(|a| a != from);
+        if held || other_address {
             return Err(ParseError::NameTaken(message.name));
         }
         if !self.members.contains_key(&from) && self.members.len() >= self.max_members {
