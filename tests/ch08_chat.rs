@@ -944,8 +944,8 @@ mod programs {
         let complaint = client.stderr_line();
         let limit = text_limit("taro");
         assert!(
-            complaint.contains(&limit.to_string()),
-            "the line should name the limit ({limit} bytes): {complaint:?}"
+            complaint.contains(&limit.to_string()) && complaint.contains("3000 bytes"),
+            "the line should say its length (3000 bytes) and the limit ({limit}): {complaint:?}"
         );
         client.write_stdin_bytes(b"\xff\xfe\n");
         client.stderr_line();

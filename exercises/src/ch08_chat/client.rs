@@ -96,6 +96,9 @@ pub fn next_line(
 ) -> io::Result<Option<Result<String, LineProblem>>> {
     let mut kept = Vec::new();
     let mut len = 0;
+    // The line ending is not part of the line: "\n", or "\r\n" as Windows types it.
+    let mut ending = 0;
+    let mut last = None;
     loop {
         let chunk = match input.fill_buf() {
             Ok(chunk) => chunk,
@@ -109,9 +112,14 @@ pub fn next_line(
             break;
         }
         let (take, end) = match chunk.iter().position(|&b| b == b'\n') {
-            Some(i) => (i + 1, true),
+            Some(i) => {
+                let before = if i > 0 { Some(chunk[i - 1]) } else { last };
+                ending = if before == Some(b'\r') { 2 } else { 1 };
+                (i + 1, true)
+            }
             None => (chunk.len(), false),
         };
+        last = chunk[..take].last().copied();
         let room = (limit + 2).saturating_sub(kept.len());
         kept.extend_from_slice(&chunk[..take.min(room)]);
         len += take;
@@ -120,15 +128,8 @@ pub fn next_line(
             break;
         }
     }
-    // Without "\n" or "\r\n" at the end.
-    if kept.last() == Some(&b'\n') {
-        kept.pop();
-        len -= 1;
-    }
-    if kept.last() == Some(&b'\r') {
-        kept.pop();
-        len -= 1;
-    }
+    len -= ending;
+    kept.truncate(len);
     if len > limit {
         return Ok(Some(Err(LineProblem::TooLong { len, limit })));
     }
