@@ -139,8 +139,13 @@ pub fn grade(root: &Path, args: &GradeArgs) -> Result<Vec<Submission>, String> {
         ));
     }
 
+    // A stack popped from the end: reversed, so submissions are graded in the order given.
     let queue = Arc::new(Mutex::new(
-        submissions.into_iter().enumerate().collect::<Vec<_>>(),
+        submissions
+            .into_iter()
+            .enumerate()
+            .rev()
+            .collect::<Vec<_>>(),
     ));
     let results = Arc::new(Mutex::new(Vec::new()));
     let jobs = usize::from(args.jobs).min(queue.lock().unwrap().len().max(1));
