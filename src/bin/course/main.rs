@@ -1,6 +1,7 @@
 //! `course`: the learner's and the teacher's way into the course.
 
 mod book;
+mod grade;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -16,6 +17,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Commands {
+    /// Grade learners' clones from a pristine copy of the course.
+    Grade(grade::GradeArgs),
     /// Build both books with their search index and serve them on 127.0.0.1.
     Book(book::BookArgs),
 }
@@ -23,6 +26,7 @@ enum Commands {
 fn main() -> ExitCode {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     match Cli::parse().command {
+        Commands::Grade(args) => grade::run(root, &args),
         Commands::Book(args) => book::run(root, &args),
     }
 }
