@@ -29,13 +29,17 @@ impl fmt::Display for Preview<'_> {
                 head = &head[..e.valid_up_to()];
             }
         }
-        for c in String::from_utf8_lossy(head).chars() {
-            if c.is_control() {
+        let text = String::from_utf8_lossy(head);
+        // Plain runs of text are written whole; only control characters are escaped.
+        let mut plain_from = 0;
+        for (at, control) in text.match_indices(char::is_control) {
+            f.write_str(&text[plain_from..at])?;
+            for c in control.chars() {
                 write!(f, "{}", c.escape_default())?;
-            } else {
-                f.write_char(c)?;
             }
+            plain_from = at + control.len();
         }
+        f.write_str(&text[plain_from..])?;
         if head.len() < self.0.len() {
             f.write_char('…')?;
         }
