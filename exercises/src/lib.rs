@@ -19,6 +19,7 @@
 //! - [`ch08_chat`]: a UDP chat: a strict message format, a relay server, a two-thread client.
 //! - [`ch09_multicast`]: multicast on loopback: a configured sender, receivers that share a
 //!   port and join a group, a receive loop.
+//! - [`show`] (given): one short, escaped line per received message, printed in batches.
 
 // Stubs take arguments they do not use yet and import what the solution will need:
 // keep the build warning-free until you fill them in.
@@ -32,3 +33,4 @@ pub mod ch06_reliability;
 pub mod ch07_security;
 pub mod ch08_chat;
 pub mod ch09_multicast;
+pub mod show;

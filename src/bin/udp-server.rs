@@ -2,7 +2,8 @@
 //! `Success to receive message` at once. With `--once`, the server of article D: receive one
 //! datagram, print it, exit.
 
-use std::net::SocketAddr;
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use clap::Parser;
 use socket_course::ch02_udp::{RecvError, answer_one, recv_limited};
 use socket_course::cli::{self, EXIT_FAILURE};
+use socket_course::show::{Preview, Screen};
 use socket_course::udp_buffer;
 
 /// Article A's UDP server: prints each datagram and its sender, replies `Success to receive
@@ -41,7 +43,8 @@ fn main() -> ExitCode {
     if args.once {
         return match recv_limited(&socket, args.max_size) {
             Ok(datagram) => {
-                println!("from {}: {}", datagram.from, cli::printable(&datagram.data));
+                let (from, len) = (datagram.from, datagram.data.len());
+                println!("from {from} ({len} bytes): {}", Preview(&datagram.data));
                 ExitCode::SUCCESS
             }
             Err(e) => cli::fail(EXIT_FAILURE, e),
@@ -64,19 +67,48 @@ fn main() -> ExitCode {
         });
     }
 
+    // Non-blocking, so that the loop knows when nothing is waiting: then it prints the lines
+    // it collected and blocks until the next datagram.
+    let mut screen = Screen::new();
+    set_nonblocking(&socket, true);
     loop {
-        match answer_one(&socket, args.max_size) {
+        let result = match answer_one(&socket, args.max_size) {
+            Err(RecvError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
+                screen.flush();
+                set_nonblocking(&socket, false);
+                let result = answer_one(&socket, args.max_size);
+                set_nonblocking(&socket, true);
+                result
+            }
+            result => result,
+        };
+        match result {
             Ok(datagram) => {
                 answered.fetch_add(1, Ordering::Relaxed);
-                println!("from {}: {}", datagram.from, cli::printable(&datagram.data))
+                screen.show(datagram.from, &datagram.data);
             }
-            // Too long, or a problem with one peer: say so and keep serving the others.
-            Err(e @ RecvError::TooLong { .. }) => {
-                too_long.fetch_add(1, Ordering::Relaxed);
-                eprintln!("warning: {e}")
-            }
-            Err(RecvError::Io(e)) if cli::affects_one_peer(&e) => eprintln!("warning: {e}"),
-            Err(RecvError::Io(e)) => cli::fail(EXIT_FAILURE, format!("receiving failed: {e}")),
+            Err(e) => report(e, &too_long),
         }
+    }
+}
+
+/// Too long, or a problem with one peer: say so and keep serving the others.
+fn report(e: RecvError, too_long: &AtomicU64) {
+    match e {
+        e @ RecvError::TooLong { .. } => {
+            too_long.fetch_add(1, Ordering::Relaxed);
+            eprintln!("warning: {e}")
+        }
+        RecvError::Io(e) if cli::affects_one_peer(&e) => eprintln!("warning: {e}"),
+        RecvError::Io(e) => cli::fail(EXIT_FAILURE, format!("receiving failed: {e}")),
+    }
+}
+
+fn set_nonblocking(socket: &UdpSocket, on: bool) {
+    if let Err(e) = socket.set_nonblocking(on) {
+        cli::fail(
+            EXIT_FAILURE,
+            format!("cannot change the socket's mode: {e}"),
+        );
     }
 }
