@@ -5,6 +5,7 @@
 //! `cargo test` grades your exercises; `cargo test --features solutions` proves the reference.
 
 pub mod cli;
+pub mod fd_limit;
 
 #[cfg(not(feature = "solutions"))]
 pub use exercises::*;

@@ -8,6 +8,8 @@
 //!   wait for a reply with a timeout.
 //! - [`ch03_tcp`]: TCP basics: an echo server, a client that half-closes, reading whole lines
 //!   from a byte stream.
+//! - [`ch04_many_clients`]: many clients at once: a thread per connection, an event loop
+//!   with mio (article B's `select`), and async tasks with tokio, all meeting one spec.
 //! - [`ch06_reliability`]: reliability over UDP: a header, a receiver, a stop-and-wait sender
 //!   that retransmits, and an adaptive retransmission timeout.
 //! - [`ch07_security`]: securing messages: Fernet tokens shared with Python, expiry, replays,
@@ -17,6 +19,7 @@
 pub mod ch01_addresses;
 pub mod ch02_udp;
 pub mod ch03_tcp;
+pub mod ch04_many_clients;
 pub mod ch06_reliability;
 pub mod ch07_security;
 pub mod ch08_chat;
