@@ -20,6 +20,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use course_harness::ChildGuard;
+use course_harness::child::Stream;
 use course_harness::python::python3;
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
@@ -171,7 +172,16 @@ fn row(label: &str, n: usize, mut server: ChildGuard) {
             return;
         }
     };
-    let rss = peak_rss_mib(server.id()).map_or("?".to_string(), |m| format!("{m:.1}"));
+    let rss = peak_rss_mib(server.id()).map_or("(exited)".to_string(), |m| format!("{m:.1}"));
+    if outcome.failed > 0 {
+        // What the server said about it (its first few lines on stderr).
+        for _ in 0..5 {
+            match server.next_line(Stream::Stderr, Duration::from_millis(500)) {
+                Ok(line) => eprintln!("  {label}, {n} clients: server said: {line}"),
+                Err(_) => break,
+            }
+        }
+    }
     let secs = outcome.took.as_secs_f64();
     if outcome.failed == 0 {
         println!(

@@ -9,6 +9,7 @@
 //! The tests check exact echoes, the buffer bound while the client does not read, the
 //! budget, end-of-file and resets.
 
+use std::io::ErrorKind::{Interrupted, WouldBlock};
 use std::io::{self, Read, Write};
 use std::time::Instant;
 
@@ -69,13 +70,15 @@ impl Connection {
     }
 
     // ANCHOR: pump
-    /// Writes pending echo bytes and reads more, without blocking, until the socket says
-    /// `WouldBlock`, the buffer is full (while writing blocks), or `budget` bytes were read.
+    /// Writes pending echo bytes and reads more, without blocking, until the socket
+    /// says `WouldBlock`, the buffer is full (while writing blocks), or `budget`
+    /// bytes were read.
     pub fn pump(&mut self, budget: usize) -> io::Result<Progress> {
-        // TODO: loop { write self.pending until it is empty or WouldBlock (drain what was
-        // written); if the client has closed: Done once pending is empty; if the buffer is
-        // full: Waiting; if the budget is spent: Again; read at most min(room, budget) bytes:
-        // 0 means end-of-file, WouldBlock means Waiting }. Update last_active when bytes move.
+        // TODO: in a loop: write self.pending until it is empty or WouldBlock
+        // (drain what was written); if the client has closed, Done once pending is
+        // empty; if the buffer is full, Waiting; if the budget is spent, Again; else
+        // read at most min(room, budget) bytes: 0 means end-of-file, WouldBlock
+        // means Waiting. Update last_active whenever bytes move.
         todo!()
     }
     // ANCHOR_END: pump

@@ -20,6 +20,10 @@ use super::{Connection, Limits, Progress, READ_BUDGET, Shutdown, affects_one_con
 
 /// The token of the listening socket.
 pub const LISTENER: Token = Token(0);
+/// Idle clients are looked for every tenth of the idle timeout, within these bounds.
+const SWEEP_MIN: Duration = Duration::from_millis(10);
+const SWEEP_MAX: Duration = Duration::from_secs(1);
+
 /// The token of the waker that [`Shutdown::stop`] uses.
 pub const WAKER: Token = Token(1);
 
@@ -95,35 +99,37 @@ impl Clients {
 }
 
 // ANCHOR: accept_ready
-/// Accepts every connection waiting on `listener` (until `WouldBlock`: the listener is
-/// edge-triggered too) and registers each for reading. Past `limits.max_clients`, a new
-/// connection is closed at once.
+/// Accepts every connection waiting on `listener` (until `WouldBlock`: the listener
+/// is edge-triggered too) and registers each for reading. Past `limits.max_clients`,
+/// a new connection is closed at once.
 pub fn accept_ready(
     listener: &TcpListener,
     registry: &Registry,
     clients: &mut Clients,
     limits: &Limits,
 ) -> io::Result<()> {
-    // TODO: accept until WouldBlock. Past limits.max_clients, drop the stream. Otherwise
-    // clients.insert(Connection::new(stream, limits.max_buffer)) and register the stream
-    // with the token you got, for Interest::READABLE.
+    // TODO: accept until WouldBlock. Past limits.max_clients, drop the stream.
+    // Otherwise clients.insert(Connection::new(stream, limits.max_buffer)) and
+    // register the stream with the token you got, for Interest::READABLE.
     todo!()
 }
 // ANCHOR_END: accept_ready
 
 // ANCHOR: serve
-/// Serves every client from one thread: waits for readiness, accepts, echoes, closes idle
-/// clients; returns when `shutdown` is stopped (dropping every connection closes it).
+/// Serves every client from one thread: waits for readiness, accepts, echoes, closes
+/// idle clients; returns when `shutdown` is stopped (dropping every connection closes
+/// it).
 pub fn serve(
     listener: std::net::TcpListener,
     limits: Limits,
     shutdown: Shutdown,
 ) -> io::Result<()> {
-    // TODO: make the listener non-blocking, wrap it in mio's TcpListener, create a Poll,
-    // register the listener (LISTENER) and a Waker (WAKER) that shutdown.on_stop wakes.
-    // Loop until shutdown.is_stopped(): poll with a timeout, accept_ready on LISTENER,
-    // pump each ready connection (close it on Done or an error, poll again at once on
-    // Again, reregister with WRITABLE while it wants to write), close idle clients.
+    // TODO: make the listener non-blocking and wrap it in mio's TcpListener; create
+    // a Poll; register the listener (LISTENER) and a Waker (WAKER) that
+    // shutdown.on_stop wakes. Until shutdown.is_stopped(): poll with a timeout,
+    // accept_ready on LISTENER, pump each ready connection (close it on Done or an
+    // error, serve it again at once on Again, reregister it with WRITABLE while it
+    // wants to write), and close idle clients now and then.
     todo!()
 }
 // ANCHOR_END: serve

@@ -22,7 +22,7 @@ pub struct Shutdown {
 struct Inner {
     stopped: AtomicBool,
     hooks: Mutex<Vec<Hook>>,
-    streams: Mutex<HashMap<u64, TcpStream>>,
+    streams: Mutex<HashMap<u64, Arc<TcpStream>>>,
     next_id: AtomicU64,
 }
 
@@ -82,21 +82,24 @@ impl Shutdown {
         Ok(())
     }
 
-    /// Keeps a handle on `stream` until the returned [`Tracked`] is dropped, so that
-    /// [`stop`](Self::stop) can shut it down and wake the thread that reads it.
-    pub fn track(&self, stream: &TcpStream) -> std::io::Result<Tracked> {
-        let clone = stream.try_clone()?;
+    /// Shares `stream` with this handle until the returned [`Tracked`] is dropped, so that
+    /// [`stop`](Self::stop) can shut it down and wake the thread that reads it. Use the
+    /// stream through the `Tracked` (it derefs to `&TcpStream`, which reads and writes).
+    pub fn track(&self, stream: TcpStream) -> Tracked {
+        // Shared, not duplicated: a `try_clone` would cost a second file descriptor.
+        let stream = Arc::new(stream);
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let mut streams = lock(&self.inner.streams);
         if self.is_stopped() {
-            let _ = clone.shutdown(Both::Both);
+            let _ = stream.shutdown(Both::Both);
         } else {
-            streams.insert(id, clone);
+            streams.insert(id, Arc::clone(&stream));
         }
-        Ok(Tracked {
+        Tracked {
             shutdown: self.clone(),
             id,
-        })
+            stream,
+        }
     }
 }
 
@@ -108,16 +111,25 @@ impl fmt::Debug for Shutdown {
     }
 }
 
-/// A connection [`Shutdown`] keeps a handle on; dropping it lets the handle go (the copy the
-/// handle held is closed, so the connection closes when its owner drops it).
+/// A connection that [`Shutdown`] can shut down; dropping it closes the connection.
 #[derive(Debug)]
 pub struct Tracked {
     shutdown: Shutdown,
     id: u64,
+    stream: Arc<TcpStream>,
+}
+
+impl std::ops::Deref for Tracked {
+    type Target = TcpStream;
+
+    fn deref(&self) -> &TcpStream {
+        &self.stream
+    }
 }
 
 impl Drop for Tracked {
     fn drop(&mut self) {
+        // The handle's share goes first; then `stream`, the last one, closes the socket.
         lock(&self.shutdown.inner.streams).remove(&self.id);
     }
 }

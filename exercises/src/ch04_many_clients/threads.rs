@@ -8,7 +8,7 @@
 //! clients, a client that never reads, 1,000 connections, and a clean stop.
 
 use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
@@ -20,10 +20,12 @@ use super::{Limits, Shutdown, affects_one_connection};
 pub const STACK_SIZE: usize = 128 * 1024;
 
 // ANCHOR: echo
-/// Echoes one connection until the client closes, or moves no bytes for `idle` (given).
-pub fn echo_until_idle(mut stream: TcpStream, idle: Duration) -> io::Result<()> {
-    // Timeouts turn "wait forever" into an error: a quiet client, or one that does not read
-    // its echo (then `write_all` waits for room), is closed after `idle`.
+/// Echoes one connection until the client closes, or moves no bytes for `idle`
+/// (given).
+pub fn echo_until_idle(stream: &TcpStream, idle: Duration) -> io::Result<()> {
+    let mut stream = stream; // `&TcpStream` reads and writes too
+    // Timeouts turn "wait forever" into an error: a quiet client, or one that does
+    // not read its echo (then `write_all` waits for room), is closed after `idle`.
     stream.set_read_timeout(Some(idle))?;
     stream.set_write_timeout(Some(idle))?;
     let mut buf = [0u8; 4096];
@@ -40,13 +42,18 @@ pub fn echo_until_idle(mut stream: TcpStream, idle: Duration) -> io::Result<()> 
 // ANCHOR_END: echo
 
 // ANCHOR: serve
-/// Accepts connections and echoes each on a thread of its own, until `shutdown` is stopped;
-/// then returns after every connection thread has finished.
-pub fn serve(listener: TcpListener, limits: Limits, shutdown: Shutdown) -> io::Result<()> {
+/// Accepts connections and echoes each on a thread of its own, until `shutdown` is
+/// stopped; then returns after every connection thread has finished.
+pub fn serve(
+    listener: std::net::TcpListener,
+    limits: Limits,
+    shutdown: Shutdown,
+) -> io::Result<()> {
     // TODO: call shutdown.wake_on_stop(&listener), then accept in a loop until
-    // shutdown.is_stopped(). For each stream: over limits.max_clients, drop it; else
-    // shutdown.track(&stream), and move the stream into a thread (thread::Builder, STACK_SIZE)
-    // that runs echo_until_idle. Keep the JoinHandles and join them all before returning.
+    // shutdown.is_stopped(). Past limits.max_clients, drop the stream. Otherwise
+    // let stream = shutdown.track(stream), then move it into a new thread
+    // (thread::Builder with STACK_SIZE) that runs echo_until_idle(&stream). Keep the
+    // JoinHandles, and join them all before returning.
     todo!()
 }
 // ANCHOR_END: serve

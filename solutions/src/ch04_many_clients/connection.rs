@@ -9,6 +9,7 @@
 //! The tests check exact echoes, the buffer bound while the client does not read, the
 //! budget, end-of-file and resets.
 
+use std::io::ErrorKind::{Interrupted, WouldBlock};
 use std::io::{self, Read, Write};
 use std::time::Instant;
 
@@ -69,8 +70,9 @@ impl Connection {
     }
 
     // ANCHOR: pump
-    /// Writes pending echo bytes and reads more, without blocking, until the socket says
-    /// `WouldBlock`, the buffer is full (while writing blocks), or `budget` bytes were read.
+    /// Writes pending echo bytes and reads more, without blocking, until the socket
+    /// says `WouldBlock`, the buffer is full (while writing blocks), or `budget`
+    /// bytes were read.
     pub fn pump(&mut self, budget: usize) -> io::Result<Progress> {
         let mut budget = budget;
         let mut chunk = [0u8; 4096];
@@ -80,11 +82,12 @@ impl Connection {
                 match self.stream.write(&self.pending) {
                     Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                     Ok(written) => {
-                        self.pending.drain(..written); // a partial write keeps the rest
+                        // A partial write keeps the rest for later.
+                        self.pending.drain(..written);
                         self.last_active = Instant::now();
                     }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) if e.kind() == WouldBlock => break,
+                    Err(e) if e.kind() == Interrupted => {}
                     Err(e) => return Err(e),
                 }
             }
@@ -98,8 +101,9 @@ impl Connection {
             }
             let room = self.max_buffer - self.pending.len();
             if room == 0 {
-                // Backpressure: the client is not reading its echo, so we stop reading
-                // from it. Writing blocked above, so a WRITABLE event will come.
+                // Backpressure: the client is not reading its echo, so we stop
+                // reading from it. Writing blocked above, so a WRITABLE event will
+                // come.
                 return Ok(Progress::Waiting);
             }
             if budget == 0 {
@@ -113,8 +117,8 @@ impl Connection {
                     budget -= len;
                     self.last_active = Instant::now();
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Progress::Waiting),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == WouldBlock => return Ok(Progress::Waiting),
+                Err(e) if e.kind() == Interrupted => {}
                 Err(e) => return Err(e), // a reset, say: this connection is over
             }
         }

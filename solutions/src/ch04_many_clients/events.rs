@@ -20,6 +20,10 @@ use super::{Connection, Limits, Progress, READ_BUDGET, Shutdown, affects_one_con
 
 /// The token of the listening socket.
 pub const LISTENER: Token = Token(0);
+/// Idle clients are looked for every tenth of the idle timeout, within these bounds.
+const SWEEP_MIN: Duration = Duration::from_millis(10);
+const SWEEP_MAX: Duration = Duration::from_secs(1);
+
 /// The token of the waker that [`Shutdown::stop`] uses.
 pub const WAKER: Token = Token(1);
 
@@ -95,9 +99,9 @@ impl Clients {
 }
 
 // ANCHOR: accept_ready
-/// Accepts every connection waiting on `listener` (until `WouldBlock`: the listener is
-/// edge-triggered too) and registers each for reading. Past `limits.max_clients`, a new
-/// connection is closed at once.
+/// Accepts every connection waiting on `listener` (until `WouldBlock`: the listener
+/// is edge-triggered too) and registers each for reading. Past `limits.max_clients`,
+/// a new connection is closed at once.
 pub fn accept_ready(
     listener: &TcpListener,
     registry: &Registry,
@@ -114,8 +118,10 @@ pub fn accept_ready(
         if clients.len() >= limits.max_clients {
             continue; // `stream` is dropped: the client reads end-of-file
         }
-        let (token, connection) = clients.insert(Connection::new(stream, limits.max_buffer));
-        if let Err(e) = registry.register(connection.stream_mut(), token, Interest::READABLE) {
+        let connection = Connection::new(stream, limits.max_buffer);
+        let (token, connection) = clients.insert(connection);
+        let stream = connection.stream_mut();
+        if let Err(e) = registry.register(stream, token, Interest::READABLE) {
             clients.close(registry, token);
             return Err(e);
         }
@@ -124,8 +130,9 @@ pub fn accept_ready(
 // ANCHOR_END: accept_ready
 
 // ANCHOR: serve
-/// Serves every client from one thread: waits for readiness, accepts, echoes, closes idle
-/// clients; returns when `shutdown` is stopped (dropping every connection closes it).
+/// Serves every client from one thread: waits for readiness, accepts, echoes, closes
+/// idle clients; returns when `shutdown` is stopped (dropping every connection closes
+/// it).
 pub fn serve(
     listener: std::net::TcpListener,
     limits: Limits,
@@ -137,13 +144,15 @@ pub fn serve(
     poll.registry()
         .register(&mut listener, LISTENER, Interest::READABLE)?;
     let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+    // A second handle on the registry, usable while `poll` waits (it needs `&mut`).
+    let registry = poll.registry().try_clone()?;
     shutdown.on_stop(move || drop(waker.wake()));
 
     let mut events = Events::with_capacity(1024);
     let mut clients = Clients::new();
-    let mut again: Vec<Token> = Vec::new(); // budget spent: serve them without an event
-    let sweep_every =
-        (limits.idle_timeout / 10).clamp(Duration::from_millis(10), Duration::from_secs(1));
+    // Connections whose budget was spent: served again without waiting for an event.
+    let mut again: Vec<Token> = Vec::new();
+    let sweep_every = (limits.idle_timeout / 10).clamp(SWEEP_MIN, SWEEP_MAX);
     let mut next_sweep = Instant::now() + sweep_every;
     while !shutdown.is_stopped() {
         let wait = if again.is_empty() {
@@ -159,13 +168,10 @@ pub fn serve(
         let mut ready = std::mem::take(&mut again);
         for event in events.iter() {
             match event.token() {
-                LISTENER => {
-                    // Out of file descriptors, say: the loop goes on with the others.
-                    if let Err(e) = accept_ready(&listener, poll.registry(), &mut clients, &limits)
-                    {
-                        eprintln!("accept failed: {e}");
-                    }
-                }
+                // An accept error (out of file descriptors, say) does not stop the
+                // loop.
+                LISTENER => accept_ready(&listener, &registry, &mut clients, &limits)
+                    .unwrap_or_else(|e| eprintln!("accept failed: {e}")),
                 WAKER => {} // stop() was called: the `while` condition sees it
                 token => ready.push(token),
             }
@@ -180,7 +186,7 @@ pub fn serve(
                 Ok(Progress::Again) => again.push(token),
                 // Finished, or failed (a reset): only this client is affected.
                 Ok(Progress::Done) | Err(_) => {
-                    clients.close(poll.registry(), token);
+                    clients.close(&registry, token);
                     continue;
                 }
             }
@@ -196,12 +202,12 @@ pub fn serve(
                     .reregister(connection.stream_mut(), token, interest)
                     .is_err()
                 {
-                    clients.close(poll.registry(), token);
+                    clients.close(&registry, token);
                 }
             }
         }
         if Instant::now() >= next_sweep {
-            clients.close_idle(poll.registry(), limits.idle_timeout);
+            clients.close_idle(&registry, limits.idle_timeout);
             next_sweep = Instant::now() + sweep_every;
         }
     }

@@ -8,7 +8,7 @@
 //! clients, a client that never reads, 1,000 connections, and a clean stop.
 
 use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
@@ -20,10 +20,12 @@ use super::{Limits, Shutdown, affects_one_connection};
 pub const STACK_SIZE: usize = 128 * 1024;
 
 // ANCHOR: echo
-/// Echoes one connection until the client closes, or moves no bytes for `idle` (given).
-pub fn echo_until_idle(mut stream: TcpStream, idle: Duration) -> io::Result<()> {
-    // Timeouts turn "wait forever" into an error: a quiet client, or one that does not read
-    // its echo (then `write_all` waits for room), is closed after `idle`.
+/// Echoes one connection until the client closes, or moves no bytes for `idle`
+/// (given).
+pub fn echo_until_idle(stream: &TcpStream, idle: Duration) -> io::Result<()> {
+    let mut stream = stream; // `&TcpStream` reads and writes too
+    // Timeouts turn "wait forever" into an error: a quiet client, or one that does
+    // not read its echo (then `write_all` waits for room), is closed after `idle`.
     stream.set_read_timeout(Some(idle))?;
     stream.set_write_timeout(Some(idle))?;
     let mut buf = [0u8; 4096];
@@ -40,9 +42,13 @@ pub fn echo_until_idle(mut stream: TcpStream, idle: Duration) -> io::Result<()> 
 // ANCHOR_END: echo
 
 // ANCHOR: serve
-/// Accepts connections and echoes each on a thread of its own, until `shutdown` is stopped;
-/// then returns after every connection thread has finished.
-pub fn serve(listener: TcpListener, limits: Limits, shutdown: Shutdown) -> io::Result<()> {
+/// Accepts connections and echoes each on a thread of its own, until `shutdown` is
+/// stopped; then returns after every connection thread has finished.
+pub fn serve(
+    listener: std::net::TcpListener,
+    limits: Limits,
+    shutdown: Shutdown,
+) -> io::Result<()> {
     shutdown.wake_on_stop(&listener)?; // stop() connects once, so accept() returns
     let active = Arc::new(AtomicUsize::new(0));
     let mut workers: Vec<JoinHandle<()>> = Vec::new();
@@ -57,26 +63,27 @@ pub fn serve(listener: TcpListener, limits: Limits, shutdown: Shutdown) -> io::R
                 continue;
             }
         };
-        workers.retain(|worker| !worker.is_finished()); // forget threads that are done
-        if shutdown.is_stopped() || active.load(Ordering::SeqCst) >= limits.max_clients {
+        // Forget the threads that are done (their clients left).
+        workers.retain(|worker| !worker.is_finished());
+        let full = active.load(Ordering::SeqCst) >= limits.max_clients;
+        if shutdown.is_stopped() || full {
             continue; // dropping `stream` closes it: the client reads end-of-file
         }
         // stop() shuts down tracked streams, which wakes their threads from `read`.
-        let tracked = shutdown.track(&stream)?;
+        let stream = shutdown.track(stream);
         active.fetch_add(1, Ordering::SeqCst);
         let slots = Arc::clone(&active);
         let spawned = thread::Builder::new()
             .stack_size(STACK_SIZE)
             .spawn(move || {
-                // `move`: the thread owns the stream; it is closed when the thread ends.
-                let _ = echo_until_idle(stream, limits.idle_timeout);
-                drop(tracked);
+                // `move`: the thread owns the stream; it closes when the thread ends.
+                let _ = echo_until_idle(&stream, limits.idle_timeout);
                 slots.fetch_sub(1, Ordering::SeqCst);
             });
         match spawned {
             Ok(worker) => workers.push(worker),
             Err(e) => {
-                // The closure (and the stream in it) was dropped: that client is closed.
+                // The closure and its stream were dropped: that client is closed.
                 eprintln!("cannot start a thread: {e}");
                 active.fetch_sub(1, Ordering::SeqCst);
             }
