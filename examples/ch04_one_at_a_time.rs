@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 const IDLE: Duration = Duration::from_secs(1);
 
 // ANCHOR: server
-/// Chapter 3's design: one client at a time, each closed after IDLE without a byte.
+/// Chapter 3's design: one client at a time, closed after IDLE without a byte.
 fn one_at_a_time(listener: TcpListener) -> io::Result<()> {
     loop {
         let (mut stream, _) = listener.accept()?;
@@ -34,7 +34,7 @@ fn main() -> io::Result<()> {
     // ANCHOR: clients
     let started = Instant::now();
     let _quiet = TcpStream::connect(addr)?; // connects, then says nothing
-    let mut talker = TcpStream::connect(addr)?; // connected too: the kernel accepted it
+    let mut talker = TcpStream::connect(addr)?; // connects too: the OS queues it
     talker.write_all(b"hello")?;
     println!(
         "{:>5.2} s  second client sent \"hello\"",
