@@ -575,7 +575,7 @@ mod spec {
     fn an_idle_client_does_not_delay_others_and_is_closed_after_the_idle_timeout(
         #[case] design: Design,
     ) {
-        let idle = Duration::from_secs(1);
+        let idle = Duration::from_millis(500);
         let mut server = Server::start(
             design,
             Limits {
@@ -650,9 +650,9 @@ mod spec {
         let mut sent = 0;
         let mut last_progress = Instant::now();
         let deadline = Deadline::after(Duration::from_secs(8));
-        // Write without reading until no byte has gone out for 300 ms: everything between
+        // Write without reading until no byte has gone out for 200 ms: everything between
         // the client and the server is full. (Pacing: a short nap between tries.)
-        while sent < data.len() && last_progress.elapsed() < Duration::from_millis(300) {
+        while sent < data.len() && last_progress.elapsed() < Duration::from_millis(200) {
             match hog.write(&data[sent..]) {
                 Ok(n) => {
                     sent += n;
@@ -780,7 +780,11 @@ mod spec {
 mod program {
     use super::*;
 
+    /// A soak test: 3,000 connections take a second or two, too long for the everyday suite.
+    /// `.ci/run` runs it: `cargo test --features solutions --test ch04_many_clients --
+    /// --ignored`.
     #[test]
+    #[ignore = "soak test, run by .ci/run (cargo test --test ch04_many_clients -- --ignored)"]
     fn tcp_multi_server_with_its_defaults_holds_3000_clients_every_one_echoed() {
         const CLIENTS: usize = 3_000;
         let _fds = many_sockets(CLIENTS as u64);
