@@ -103,3 +103,20 @@ fn a_missing_key_file_is_a_usage_error() {
         "{output:?}"
     );
 }
+
+#[test]
+fn tcp_multi_server_refuses_bad_limits_and_designs_as_usage_errors() {
+    for (args, says) in [
+        (&["--design", "fork"][..], "possible values"),
+        (&["--max-clients", "0"][..], "--max-clients"),
+        (&["--backlog", "0"][..], "--backlog"),
+        (&["--idle-timeout", "0"][..], "more than 0"),
+    ] {
+        assert_cmd::Command::new(env!("CARGO_BIN_EXE_tcp-multi-server"))
+            .args(args)
+            .timeout(Duration::from_secs(10))
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(says));
+    }
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use socket_course::ch04_many_clients::{Limits, Shutdown, events, tasks, threads};
-use socket_course::cli::{self, EXIT_FAILURE, EXIT_USAGE};
+use socket_course::cli::{self, EXIT_FAILURE};
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// File descriptors kept for the listener, the poller, stdio and the like, beyond one per
@@ -88,7 +88,7 @@ fn main() -> ExitCode {
     let shutdown = Shutdown::new();
     let on_ctrl_c = shutdown.clone();
     if let Err(e) = ctrlc::set_handler(move || on_ctrl_c.stop()) {
-        cli::fail(EXIT_USAGE, format!("cannot handle Ctrl-C: {e}"));
+        cli::fail(EXIT_FAILURE, format!("cannot handle Ctrl-C: {e}"));
     }
     let result = match args.design {
         Design::Threads => threads::serve(listener, limits, shutdown),
