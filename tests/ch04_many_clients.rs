@@ -98,13 +98,23 @@ impl Server {
         }
     }
 
+    /// Called when talking to the server failed: if the server panicked or returned, that
+    /// is the real failure, so report it (giving a panicking thread 100 ms to say so).
+    #[track_caller]
+    fn blame_server_first(&mut self) {
+        if let Some(running) = self.running.as_mut() {
+            running.check(); // fails the test with "your code panicked: ..."
+        }
+        self.check_running();
+    }
+
     /// A client connected to the server, with read and write timeouts.
     #[track_caller]
     fn connect(&mut self) -> TcpStream {
         match net::connect(self.addr) {
             Ok(stream) => stream,
             Err(e) => {
-                self.check_running();
+                self.blame_server_first();
                 panic!("could not connect to your server: {e}")
             }
         }
@@ -139,6 +149,7 @@ impl Server {
         };
         stream.set_read_timeout(Some(net::IO_TIMEOUT)).unwrap();
         if let Some(why) = failure {
+            self.blame_server_first();
             Report::new(format!(
                 "the echo did not come back whole ({:?})",
                 self.design
@@ -156,7 +167,7 @@ impl Server {
     #[track_caller]
     fn echo(&mut self, stream: &mut TcpStream, message: &[u8]) {
         if let Err(e) = stream.write_all(message) {
-            self.check_running();
+            self.blame_server_first();
             panic!("could not send to your server: {e}");
         }
         let got = self.read_exact(stream, message.len(), message);
@@ -663,7 +674,10 @@ mod spec {
                     assert!(!deadline.expired(), "test setup: writing took too long");
                     thread::sleep(Duration::from_millis(5));
                 }
-                Err(e) => panic!("the server closed the client that does not read: {e}"),
+                Err(e) => {
+                    server.blame_server_first();
+                    panic!("the server closed the client that does not read: {e}")
+                }
             }
         }
         hog.set_nonblocking(false).unwrap();
