@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use socket_course::ch06_reliability::run_receiver;
+use socket_course::ch06_reliability::{MAX_WINDOW, run_window_receiver};
 use socket_course::cli::{self, EXIT_FAILURE};
 
 /// Receives a stream from `reliable-send` and writes it to stdout, exactly once and in order,
@@ -21,6 +21,9 @@ struct Args {
     /// After END, stay this many milliseconds after the last datagram, to ACK a resent END.
     #[arg(long, default_value_t = 2000)]
     linger_ms: u64,
+    /// How many messages, from the next one to deliver on, it accepts (1-256).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=MAX_WINDOW as i64))]
+    window: u16,
 }
 
 fn main() -> ExitCode {
@@ -29,8 +32,10 @@ fn main() -> ExitCode {
     cli::announce(socket.local_addr());
     let mut out = io::stdout().lock();
     let linger = Duration::from_millis(args.linger_ms.max(1));
-    match run_receiver(&socket, linger, |payload| out.write_all(payload))
-        .and_then(|n| out.flush().map(|()| n))
+    match run_window_receiver(&socket, args.window, linger, |payload| {
+        out.write_all(payload)
+    })
+    .and_then(|n| out.flush().map(|()| n))
     {
         Ok(bytes) => {
             eprintln!("received {bytes} bytes; the stream is complete");
