@@ -3,9 +3,9 @@
 //! Scenario: stop-and-wait leaves the link idle while it waits; with 30 % loss it spends most
 //! of its time waiting for timeouts, one at a time. Goal: keep up to `window` messages in
 //! flight, each with its own timer; on an ACK, send what the window now allows; when a timer
-//! runs out, send that message again (only that one). The timeout backs off only after a whole
-//! timeout passed with no ACK at all: under random loss, some timer runs out all the time while
-//! ACKs keep coming, and doubling on each of them would slow everything down for nothing.
+//! runs out, send that message again (only that one). The timeout backs off only when no ACK
+//! at all came during that message's whole timeout: under random loss, some timer runs out all
+//! the time while ACKs keep coming, and doubling on each of them would slow everything down.
 //! The tests run it through the lossy relay with scripted losses (the first and the last of a
 //! window, a burst as long as the window, ACKs), reordering and duplicates, against the
 //! reference receiver, and count how many times each message was sent.
@@ -32,7 +32,7 @@ pub fn send_window(
 ) -> Result<Report, SendError> {
     // TODO: check the payload lengths, connect, then loop until every message is acked:
     // send new messages while `next_new` allows; resend those `due` (give up after `tries`;
-    // back off only when a whole timeout passed without any ACK); wait for an ACK until
+    // back off only if no ACK at all came since that message was sent); wait for an ACK until
     // `next_deadline` and give it to `on_ack` and the timer.
     todo!()
 }

@@ -3,9 +3,9 @@
 //! Scenario: stop-and-wait leaves the link idle while it waits; with 30 % loss it spends most
 //! of its time waiting for timeouts, one at a time. Goal: keep up to `window` messages in
 //! flight, each with its own timer; on an ACK, send what the window now allows; when a timer
-//! runs out, send that message again (only that one). The timeout backs off only after a whole
-//! timeout passed with no ACK at all: under random loss, some timer runs out all the time while
-//! ACKs keep coming, and doubling on each of them would slow everything down for nothing.
+//! runs out, send that message again (only that one). The timeout backs off only when no ACK
+//! at all came during that message's whole timeout: under random loss, some timer runs out all
+//! the time while ACKs keep coming, and doubling on each of them would slow everything down.
 //! The tests run it through the lossy relay with scripted losses (the first and the last of a
 //! window, a burst as long as the window, ACKs), reordering and duplicates, against the
 //! reference receiver, and count how many times each message was sent.
@@ -44,7 +44,7 @@ pub fn send_window(
     let mut state = SendWindow::new(payloads.len() + 1, window);
     let mut out = Vec::with_capacity(WINDOW_HEADER_LEN + MAX_PAYLOAD);
     let mut buf = [0u8; 128];
-    // When we last heard an ACK (or last backed off): the back-off rule's clock.
+    // When the last ACK came (or we last backed off): the back-off rule's clock.
     let mut last_heard = Instant::now();
     while !state.is_done() {
         let now = Instant::now();
@@ -55,12 +55,13 @@ pub fn send_window(
         }
         // Timers that ran out: resend those messages, oldest first.
         while let Some(seq) = state.due(now) {
-            let tries_so_far = state.slot(seq).map_or(0, |s| s.transmissions);
-            if tries_so_far >= tries {
+            let Some(&slot) = state.slot(seq) else { break };
+            if slot.transmissions >= tries {
                 return Err(SendError::GaveUp { seq, tries });
             }
-            if now.duration_since(last_heard) >= timer.timeout() {
-                timer.on_timeout(); // a whole timeout without any ACK: back off
+            if slot.sent_at.is_some_and(|sent| last_heard <= sent) {
+                // Its whole timeout passed without any ACK: back off (once for this silence).
+                timer.on_timeout();
                 last_heard = now;
             }
             transmit(socket, payloads, seq, &mut out)?;
