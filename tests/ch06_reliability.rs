@@ -634,9 +634,9 @@ mod soak {
         let sent = payloads.clone();
         let sender = net::udp_socket();
         // The one deadline above the usual 10 s: at 30 % loss each way, 1,000 messages need
-        // about 1,000 timeouts. That is 1-2 s on a desktop kernel, but sandboxed kernels round
-        // socket timeouts up to coarse ticks (gVisor: about 8 ms for any short timeout), so
-        // this test may legitimately take 10 s there. It still cannot hang.
+        // about 1,000 timeouts of at most 5 ms. A sender that waits with SO_RCVTIMEO (rounded
+        // up to kernel timer ticks: 4-8 ms for any short timeout at HZ=250) or a busy machine
+        // can legitimately take 10 s. It still cannot hang.
         let result = call_learner_within(Duration::from_secs(30), move || {
             let mut rto = Rto::new(RtoConfig {
                 initial: Duration::from_millis(5),
