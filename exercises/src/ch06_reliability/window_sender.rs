@@ -15,7 +15,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::Instant;
 
 use super::{
-    MAX_PAYLOAD, Packet, Report, RetransmitTimer, SendError, SendWindow, WINDOW_HEADER_LEN,
+    MAX_PAYLOAD, Packet, Report, RetransmitTimer, SendError, SendWindow, WINDOW_HEADER_LEN, Waiter,
     write_data,
 };
 
@@ -40,7 +40,7 @@ pub fn send_window(
 
 /// Sends message `seq`: DATA with its payload, or END after the last one.
 fn transmit(
-    socket: &UdpSocket,
+    waiter: &mut Waiter,
     payloads: &[Vec<u8>],
     seq: u32,
     out: &mut Vec<u8>,
@@ -50,32 +50,7 @@ fn transmit(
         Some(payload) => write_data(seq, payload, out),
         None => Packet::End { seq }.encode_into(out),
     }
-    socket.send(out).map(drop).map_err(|e| gone(e, seq))
-}
-
-/// Waits until `deadline` for one datagram. `Ok(None)`: the deadline passed.
-fn wait_for_datagram(
-    socket: &UdpSocket,
-    buf: &mut [u8],
-    deadline: Instant,
-) -> io::Result<Option<usize>> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        return Ok(None);
-    }
-    socket.set_read_timeout(Some(left))?;
-    match socket.recv(buf) {
-        Ok(len) => Ok(Some(len)),
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-            ) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(e),
-    }
+    waiter.send(out).map(drop).map_err(|e| gone(e, seq))
 }
 
 /// ICMP "port unreachable" surfaces as ConnectionRefused (ConnectionReset on Windows).

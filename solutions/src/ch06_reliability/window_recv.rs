@@ -14,7 +14,7 @@ use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use super::{Ack, FIRST_SEQ, MAX_WINDOW, Packet};
+use super::{Ack, FIRST_SEQ, MAX_WINDOW, Packet, Waiter};
 
 // ANCHOR: window
 /// The receiver's side of the window.
@@ -120,32 +120,33 @@ pub fn run_window_receiver(
     mut deliver: impl FnMut(&[u8]) -> io::Result<()>,
 ) -> io::Result<u64> {
     let mut state = RecvWindow::new(window);
+    let mut waiter = Waiter::new(socket)?; // precise waits (given: see wait.rs)
     let mut sender: Option<SocketAddr> = None;
     let mut delivered = 0u64;
     let mut buf = vec![0u8; 65_536];
     let mut out = Vec::with_capacity(64);
     let mut owed = 0u32; // datagrams handled since the last ACK
     let mut last_datagram = Instant::now();
-    let mut mode = None;
     loop {
-        // Block only when no ACK is owed: an owed ACK goes out as soon as the socket is empty.
-        let wait = if owed > 0 {
-            None
+        let now = Instant::now();
+        // An owed ACK goes out as soon as the socket is empty: look, but do not wait.
+        let deadline = if owed > 0 {
+            now
         } else if state.is_finished() {
-            match linger.checked_sub(last_datagram.elapsed()) {
-                Some(left) if !left.is_zero() => Some(left),
-                _ => return Ok(delivered),
+            // After END, silence for `linger` means the sender has its ACK: we are done.
+            let until = last_datagram + linger;
+            if until <= now {
+                return Ok(delivered);
             }
+            until
         } else {
-            Some(Duration::from_secs(3600))
+            now + Duration::from_secs(3600)
         };
-        let received = receive(socket, &mut buf, wait, &mut mode);
-        let (len, from) = match received {
+        let (len, from) = match waiter.recv_from_until(&mut buf, deadline) {
             Ok(Some(received)) => received,
             Ok(None) => {
-                // Nothing waiting (or the wait ran out): pay the ACK we owe.
                 if let (Some(peer), true) = (sender, owed > 0) {
-                    send_ack(socket, &state, peer, &mut out);
+                    send_ack(&mut waiter, &state, peer, &mut out);
                     owed = 0;
                 }
                 continue;
@@ -175,48 +176,15 @@ pub fn run_window_receiver(
         }
         owed += 1;
         if owed >= ACK_EVERY {
-            send_ack(socket, &state, from, &mut out);
+            send_ack(&mut waiter, &state, from, &mut out);
             owed = 0;
         }
     }
 }
 
-fn send_ack(socket: &UdpSocket, state: &RecvWindow, peer: SocketAddr, out: &mut Vec<u8>) {
+fn send_ack(waiter: &mut Waiter, state: &RecvWindow, peer: SocketAddr, out: &mut Vec<u8>) {
     out.clear();
     Packet::Ack(state.ack()).encode_into(out);
     // A lost ACK is the protocol's business; a failed send is just another loss.
-    let _ = socket.send_to(out, peer);
-}
-
-/// Receives one datagram: `wait` `None` means only if one is waiting now, otherwise wait up
-/// to `wait`. `Ok(None)`: nothing came. `mode` remembers how the socket is set, so that the
-/// usual case (same mode as last time) costs no extra system call.
-fn receive(
-    socket: &UdpSocket,
-    buf: &mut [u8],
-    wait: Option<Duration>,
-    mode: &mut Option<Option<Duration>>,
-) -> io::Result<Option<(usize, SocketAddr)>> {
-    if *mode != Some(wait) {
-        match wait {
-            None => socket.set_nonblocking(true)?,
-            Some(wait) => {
-                socket.set_nonblocking(false)?;
-                socket.set_read_timeout(Some(wait))?;
-            }
-        }
-        *mode = Some(wait);
-    }
-    match socket.recv_from(buf) {
-        Ok(received) => Ok(Some(received)),
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-            ) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(e),
-    }
+    let _ = waiter.send_to(out, peer);
 }

@@ -15,7 +15,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::Instant;
 
 use super::{
-    MAX_PAYLOAD, Packet, Report, RetransmitTimer, SendError, SendWindow, WINDOW_HEADER_LEN,
+    MAX_PAYLOAD, Packet, Report, RetransmitTimer, SendError, SendWindow, WINDOW_HEADER_LEN, Waiter,
     write_data,
 };
 
@@ -41,6 +41,7 @@ pub fn send_window(
         });
     }
     socket.connect(peer)?;
+    let mut waiter = Waiter::new(socket)?; // precise waits (given: see wait.rs)
     let mut state = SendWindow::new(payloads.len() + 1, window);
     let mut out = Vec::with_capacity(WINDOW_HEADER_LEN + MAX_PAYLOAD);
     let mut buf = [0u8; 128];
@@ -50,7 +51,7 @@ pub fn send_window(
         let now = Instant::now();
         // New messages, as many as the windows allow.
         while let Some(seq) = state.next_new() {
-            transmit(socket, payloads, seq, &mut out)?;
+            transmit(&mut waiter, payloads, seq, &mut out)?;
             state.on_sent(seq, now, timer.timeout());
         }
         // Timers that ran out: resend those messages, oldest first.
@@ -64,14 +65,14 @@ pub fn send_window(
                 timer.on_timeout();
                 last_heard = now;
             }
-            transmit(socket, payloads, seq, &mut out)?;
+            transmit(&mut waiter, payloads, seq, &mut out)?;
             state.on_sent(seq, now, timer.timeout());
         }
         // Wait for an ACK until the first timer runs out.
         let Some(deadline) = state.next_deadline() else {
             continue;
         };
-        let len = match wait_for_datagram(socket, &mut buf, deadline) {
+        let len = match waiter.recv_until(&mut buf, deadline) {
             Ok(Some(len)) => len,
             Ok(None) => continue,
             Err(e) => return Err(gone(e, state.base())),
@@ -94,7 +95,7 @@ pub fn send_window(
 
 /// Sends message `seq`: DATA with its payload, or END after the last one.
 fn transmit(
-    socket: &UdpSocket,
+    waiter: &mut Waiter,
     payloads: &[Vec<u8>],
     seq: u32,
     out: &mut Vec<u8>,
@@ -104,32 +105,7 @@ fn transmit(
         Some(payload) => write_data(seq, payload, out),
         None => Packet::End { seq }.encode_into(out),
     }
-    socket.send(out).map(drop).map_err(|e| gone(e, seq))
-}
-
-/// Waits until `deadline` for one datagram. `Ok(None)`: the deadline passed.
-fn wait_for_datagram(
-    socket: &UdpSocket,
-    buf: &mut [u8],
-    deadline: Instant,
-) -> io::Result<Option<usize>> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        return Ok(None);
-    }
-    socket.set_read_timeout(Some(left))?;
-    match socket.recv(buf) {
-        Ok(len) => Ok(Some(len)),
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-            ) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(e),
-    }
+    waiter.send(out).map(drop).map_err(|e| gone(e, seq))
 }
 
 /// ICMP "port unreachable" surfaces as ConnectionRefused (ConnectionReset on Windows).
