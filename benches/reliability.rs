@@ -14,6 +14,9 @@ use solutions::ch06_reliability::{
     FixedTimer, MAX_PAYLOAD, RetransmitTimer, Rto, RtoConfig, run_receiver, send_all,
 };
 
+#[path = "reliability/window.rs"]
+mod window;
+
 const MESSAGES: usize = 1000;
 const FIXED: Duration = Duration::from_millis(50);
 
@@ -58,6 +61,10 @@ fn transfer(
 }
 
 fn main() -> io::Result<()> {
+    // `cargo bench --bench reliability -- window`: only the sliding window's figures.
+    if std::env::args().skip(1).any(|a| a == "window") {
+        return window::main(&window::one_mib());
+    }
     let cpus = thread::available_parallelism().map_or(0, usize::from);
     println!(
         "machine: {} {}, {cpus} CPUs",
@@ -109,5 +116,5 @@ fn main() -> io::Result<()> {
             "DIFFERENT"
         }
     );
-    Ok(())
+    window::main(&data)
 }

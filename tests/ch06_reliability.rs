@@ -755,7 +755,9 @@ mod programs {
                 ]
                 .concat(),
             })
-            .filter(|d| reference::Message::decode(d).is_err())
+            .filter(|d| {
+                reference::Message::decode(d).is_err() && reference::Packet::decode(d).is_err()
+            })
             .collect();
         assert!(
             hostile.len() > 1900,
