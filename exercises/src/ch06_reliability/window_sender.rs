@@ -1,13 +1,14 @@
 //! Exercise 6.7: the window sender's loop, with a timer per message.
 //!
-//! Scenario: stop-and-wait leaves the link idle while it waits; with 30 % loss it spends most
-//! of its time waiting for timeouts, one at a time. Goal: keep up to `window` messages in
-//! flight, each with its own timer; on an ACK, send what the window now allows; when a timer
-//! runs out, send that message again (only that one). The timeout backs off only when no ACK
-//! at all came during that message's whole timeout: under random loss, some timer runs out all
-//! the time while ACKs keep coming, and doubling on each of them would slow everything down.
-//! The tests run it through the lossy relay with scripted losses (the first and the last of a
-//! window, a burst as long as the window, ACKs), reordering and duplicates, against the
+//! Scenario: stop-and-wait leaves the link idle while it waits; with 30 % loss it
+//! spends most of its time waiting for timeouts, one at a time. Goal: keep up to
+//! `window` messages in flight, each with its own timer; on an ACK, send what the
+//! window now allows; when a timer runs out, send that message again (only that one).
+//! The timeout backs off only when no ACK at all came during that message's whole
+//! timeout: under random loss, some timer runs out all the time while ACKs keep
+//! coming, and doubling on each of them would slow everything down. The tests run it
+//! through the lossy relay with scripted losses (the first and the last of a window,
+//! a burst as long as the window, ACKs), reordering and duplicates, against the
 //! reference receiver, and count how many times each message was sent.
 
 use std::io;
@@ -20,8 +21,8 @@ use super::{
 };
 
 // ANCHOR: send_window
-/// Sends every payload, then END, keeping up to `window` messages in flight; each message is
-/// sent at most `tries` times.
+/// Sends every payload, then END, keeping up to `window` messages in flight; each
+/// message is sent at most `tries` times.
 pub fn send_window(
     socket: &UdpSocket,
     peer: SocketAddr,
@@ -30,10 +31,11 @@ pub fn send_window(
     timer: &mut impl RetransmitTimer,
     tries: u32,
 ) -> Result<Report, SendError> {
-    // TODO: check the payload lengths, connect, then loop until every message is acked:
-    // send new messages while `next_new` allows; resend those `due` (give up after `tries`;
-    // back off only if no ACK at all came since that message was sent); wait for an ACK until
-    // `next_deadline` and give it to `on_ack` and the timer.
+    // TODO: check the payload lengths, connect, then loop until every message is
+    // acked: send new messages while `next_new` allows; resend those `due` (give up
+    // after `tries`; back off only if no ACK at all came since that message was
+    // sent); wait for an ACK until `next_deadline` and give it to `on_ack` and the
+    // timer.
     todo!()
 }
 // ANCHOR_END: send_window
@@ -53,7 +55,8 @@ fn transmit(
     waiter.send(out).map(drop).map_err(|e| gone(e, seq))
 }
 
-/// ICMP "port unreachable" surfaces as ConnectionRefused (ConnectionReset on Windows).
+/// ICMP "port unreachable" surfaces as ConnectionRefused (ConnectionReset on
+/// Windows).
 fn gone(e: io::Error, seq: u32) -> SendError {
     match e.kind() {
         io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset => {

@@ -1,13 +1,14 @@
 //! Exercise 6.6: the receive window.
 //!
-//! Scenario: with a window, messages 5, 6 and 7 may arrive while 4 is still missing (lost, or
-//! overtaken). Throwing them away, as stop-and-wait's receiver does, would force the sender to
-//! send them again. Goal: [`RecvWindow`] keeps the early ones (only within its window, so a
-//! peer cannot make it hold more), delivers every payload exactly once and in order as soon as
-//! the gap is filled, and builds the ACK that says all of it: everything before N arrived,
-//! these later ones arrived too, and this is my window.
-//! The tests feed it packets by hand (in order, out of order, duplicates, beyond the window,
-//! END early) and compare what it delivers and the ACK it builds.
+//! Scenario: with a window, messages 5, 6 and 7 may arrive while 4 is still missing
+//! (lost, or overtaken). Throwing them away, as stop-and-wait's receiver does, would
+//! force the sender to send them again. Goal: [`RecvWindow`] keeps the early ones
+//! (only within its window, so a peer cannot make it hold more), delivers every
+//! payload exactly once and in order as soon as the gap is filled, and builds the ACK
+//! that says all of it: everything before N arrived, these later ones arrived too,
+//! and this is my window. The tests feed it packets by hand (in order, out of order,
+//! duplicates, beyond the window, END early) and compare what it delivers and the ACK
+//! it builds.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -31,7 +32,8 @@ pub struct RecvWindow {
 }
 
 impl RecvWindow {
-    /// A receiver that accepts `window` messages (1..=[`MAX_WINDOW`]) from the next one on.
+    /// A receiver that accepts `window` messages (1..=[`MAX_WINDOW`]) from the next
+    /// one on.
     pub fn new(window: u16) -> Self {
         RecvWindow {
             next: FIRST_SEQ,
@@ -58,9 +60,9 @@ impl RecvWindow {
     // ANCHOR_END: window
 
     // ANCHOR: on_packet
-    /// Takes in one packet; returns the payloads that can now be delivered, in order (none, or
-    /// several when this packet fills a gap). Duplicates, packets outside the window and
-    /// anything after END are dropped; ACKs are not for us.
+    /// Takes in one packet; returns the payloads that can now be delivered, in order
+    /// (none, or several when this packet fills a gap). Duplicates, packets outside
+    /// the window and anything after END are dropped; ACKs are not for us.
     pub fn on_packet(&mut self, packet: Packet) -> Vec<Vec<u8>> {
         let (seq, payload) = match packet {
             Packet::Data { seq, payload } => (seq, Some(payload)),
@@ -91,8 +93,8 @@ impl RecvWindow {
     // ANCHOR_END: on_packet
 
     // ANCHOR: ack
-    /// The ACK of everything so far: cumulative up to `next`, a bit for every message waiting
-    /// in the buffer, and our window.
+    /// The ACK of everything so far: cumulative up to `next`, a bit for every message
+    /// waiting in the buffer, and our window.
     pub fn ack(&self) -> Ack {
         let mut ack = Ack::new(self.next, self.window);
         for &seq in self.early.keys() {
@@ -106,13 +108,15 @@ impl RecvWindow {
 /// The most datagrams handled before an ACK goes out, even if more are waiting.
 const ACK_EVERY: u32 = 16;
 
-/// Runs a [`RecvWindow`] on `socket`: hands each payload, in order, to `deliver`; after END,
-/// lingers until `linger` passes without a datagram, answering a resent END. Returns how many
-/// payload bytes were delivered. (Given: it uses your `on_packet` and `ack`.)
+/// Runs a [`RecvWindow`] on `socket`: hands each payload, in order, to `deliver`;
+/// after END, lingers until `linger` passes without a datagram, answering a resent
+/// END. Returns how many payload bytes were delivered. (Given: it uses your
+/// `on_packet` and `ack`.)
 ///
-/// It ACKs a batch, not every datagram: it handles what is waiting in the socket (up to 16
-/// datagrams), then sends one ACK that covers all of them. Only the first peer that sends a
-/// valid packet is heard; anything that does not decode is reported on stderr and dropped.
+/// It ACKs a batch, not every datagram: it handles what is waiting in the socket (up
+/// to 16 datagrams), then sends one ACK that covers all of them. Only the first peer
+/// that sends a valid packet is heard; anything that does not decode is reported on
+/// stderr and dropped.
 pub fn run_window_receiver(
     socket: &UdpSocket,
     window: u16,
@@ -133,7 +137,8 @@ pub fn run_window_receiver(
         let deadline = if owed > 0 {
             now
         } else if state.is_finished() {
-            // After END, silence for `linger` means the sender has its ACK: we are done.
+            // After END, silence for `linger` means the sender has its ACK: we are
+            // done.
             let until = last_datagram + linger;
             if until <= now {
                 return Ok(delivered);

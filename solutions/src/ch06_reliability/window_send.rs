@@ -1,10 +1,11 @@
 //! Exercise 6.5: the send window's bookkeeping.
 //!
-//! Scenario: a sender with a window keeps many messages in flight at once. For each one it must
-//! know whether it was sent, when, how often, whether it was acknowledged, and when its timer
-//! runs out. Goal: [`SendWindow`], which answers "may I send a new message?", takes in ACKs
-//! (cumulative and selective) and says which message is due for a retransmission. No socket and
-//! no clock: the time is passed in, so the tests can play whole scenarios in a table.
+//! Scenario: a sender with a window keeps many messages in flight at once. For each
+//! one it must know whether it was sent, when, how often, whether it was
+//! acknowledged, and when its timer runs out. Goal: [`SendWindow`], which answers
+//! "may I send a new message?", takes in ACKs (cumulative and selective) and says
+//! which message is due for a retransmission. No socket and no clock: the time is
+//! passed in, so the tests can play whole scenarios in a table.
 
 use std::time::{Duration, Instant};
 
@@ -28,8 +29,9 @@ pub struct Slot {
 pub struct Progress {
     /// How many messages this ACK acknowledged for the first time.
     pub newly_acked: u32,
-    /// A round-trip sample: from the last sending of the most recently sent of those messages
-    /// that were sent only once (Karn's rule), to `now`. `None` if there is none.
+    /// A round-trip sample: from the last sending of the most recently sent of those
+    /// messages that were sent only once (Karn's rule), to `now`. `None` if there is
+    /// none.
     pub rtt: Option<Duration>,
 }
 
@@ -50,7 +52,8 @@ pub struct SendWindow {
 }
 
 impl SendWindow {
-    /// Bookkeeping for `messages` messages (DATA and END) with a window of `window` (at least 1).
+    /// Bookkeeping for `messages` messages (DATA and END) with a window of `window`
+    /// (at least 1).
     pub fn new(messages: usize, window: u16) -> Self {
         SendWindow {
             slots: vec![Slot::default(); messages],
@@ -86,7 +89,8 @@ impl SendWindow {
         self.slots.iter().map(|s| s.transmissions).collect()
     }
 
-    /// Records that message `seq` was sent at `now`; its timer runs out after `timeout`.
+    /// Records that message `seq` was sent at `now`; its timer runs out after
+    /// `timeout`.
     pub fn on_sent(&mut self, seq: u32, now: Instant, timeout: Duration) {
         let index = seq.wrapping_sub(FIRST_SEQ) as usize;
         let Some(slot) = self.slots.get_mut(index) else {
@@ -106,14 +110,15 @@ impl SendWindow {
     }
 
     fn in_flight(&self) -> impl Iterator<Item = &Slot> {
-        let range = (self.base - FIRST_SEQ) as usize..(self.next - FIRST_SEQ) as usize;
-        self.slots[range].iter().filter(|s| !s.acked)
+        let first = (self.base - FIRST_SEQ) as usize;
+        let end = (self.next - FIRST_SEQ) as usize;
+        self.slots[first..end].iter().filter(|s| !s.acked)
     }
     // ANCHOR_END: window
 
     // ANCHOR: next_new
-    /// The next message never sent, if both windows leave room for it: it must come before
-    /// `base + window` and before `base + peer_window`.
+    /// The next message never sent, if both windows leave room for it: it must come
+    /// before `base + window` and before `base + peer_window`.
     pub fn next_new(&self) -> Option<u32> {
         let limit = self.base + self.window.min(self.peer_window);
         (self.next < self.end() && self.next < limit).then_some(self.next)
@@ -121,8 +126,9 @@ impl SendWindow {
     // ANCHOR_END: next_new
 
     // ANCHOR: on_ack
-    /// Takes in an ACK received at `now`: marks every message in flight that it acknowledges,
-    /// moves `base` past the acknowledged ones, and remembers the receiver's window.
+    /// Takes in an ACK received at `now`: marks every message in flight that it
+    /// acknowledges, moves `base` past the acknowledged ones, and remembers the
+    /// receiver's window.
     pub fn on_ack(&mut self, ack: &Ack, now: Instant) -> Progress {
         self.peer_window = u32::from(ack.window.max(1));
         let mut progress = Progress::default();
@@ -141,7 +147,7 @@ impl SendWindow {
             }
         }
         progress.rtt = newest.map(|sent| now.saturating_duration_since(sent));
-        while self.base < self.next && self.slots[(self.base - FIRST_SEQ) as usize].acked {
+        while self.slot(self.base).is_some_and(|s| s.acked) {
             self.base += 1;
         }
         progress
@@ -149,7 +155,8 @@ impl SendWindow {
     // ANCHOR_END: on_ack
 
     // ANCHOR: due
-    /// The oldest message in flight, not acknowledged, whose timer has run out at `now`.
+    /// The oldest message in flight, not acknowledged, whose timer has run out at
+    /// `now`.
     pub fn due(&self, now: Instant) -> Option<u32> {
         (self.base..self.next).find(|&seq| {
             let slot = &self.slots[(seq - FIRST_SEQ) as usize];

@@ -1,13 +1,14 @@
 //! Exercise 6.7: the window sender's loop, with a timer per message.
 //!
-//! Scenario: stop-and-wait leaves the link idle while it waits; with 30 % loss it spends most
-//! of its time waiting for timeouts, one at a time. Goal: keep up to `window` messages in
-//! flight, each with its own timer; on an ACK, send what the window now allows; when a timer
-//! runs out, send that message again (only that one). The timeout backs off only when no ACK
-//! at all came during that message's whole timeout: under random loss, some timer runs out all
-//! the time while ACKs keep coming, and doubling on each of them would slow everything down.
-//! The tests run it through the lossy relay with scripted losses (the first and the last of a
-//! window, a burst as long as the window, ACKs), reordering and duplicates, against the
+//! Scenario: stop-and-wait leaves the link idle while it waits; with 30 % loss it
+//! spends most of its time waiting for timeouts, one at a time. Goal: keep up to
+//! `window` messages in flight, each with its own timer; on an ACK, send what the
+//! window now allows; when a timer runs out, send that message again (only that one).
+//! The timeout backs off only when no ACK at all came during that message's whole
+//! timeout: under random loss, some timer runs out all the time while ACKs keep
+//! coming, and doubling on each of them would slow everything down. The tests run it
+//! through the lossy relay with scripted losses (the first and the last of a window,
+//! a burst as long as the window, ACKs), reordering and duplicates, against the
 //! reference receiver, and count how many times each message was sent.
 
 use std::io;
@@ -20,8 +21,8 @@ use super::{
 };
 
 // ANCHOR: send_window
-/// Sends every payload, then END, keeping up to `window` messages in flight; each message is
-/// sent at most `tries` times.
+/// Sends every payload, then END, keeping up to `window` messages in flight; each
+/// message is sent at most `tries` times.
 pub fn send_window(
     socket: &UdpSocket,
     peer: SocketAddr,
@@ -61,7 +62,8 @@ pub fn send_window(
                 return Err(SendError::GaveUp { seq, tries });
             }
             if slot.sent_at.is_some_and(|sent| last_heard <= sent) {
-                // Its whole timeout passed without any ACK: back off (once for this silence).
+                // Its whole timeout passed without any ACK: back off (once for this
+                // silence).
                 timer.on_timeout();
                 last_heard = now;
             }
@@ -108,7 +110,8 @@ fn transmit(
     waiter.send(out).map(drop).map_err(|e| gone(e, seq))
 }
 
-/// ICMP "port unreachable" surfaces as ConnectionRefused (ConnectionReset on Windows).
+/// ICMP "port unreachable" surfaces as ConnectionRefused (ConnectionReset on
+/// Windows).
 fn gone(e: io::Error, seq: u32) -> SendError {
     match e.kind() {
         io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset => {
