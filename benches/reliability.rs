@@ -61,9 +61,11 @@ fn transfer(
 }
 
 fn main() -> io::Result<()> {
-    // `cargo bench --bench reliability -- window`: only the sliding window's figures.
+    // `cargo bench --bench reliability -- window`: only the sliding window's figures
+    // (`-- window goals`: only its goals).
     if std::env::args().skip(1).any(|a| a == "window") {
-        return window::main(&window::one_mib());
+        let goals_only = std::env::args().skip(1).any(|a| a == "goals");
+        return window::main(&window::one_mib(), goals_only);
     }
     let cpus = thread::available_parallelism().map_or(0, usize::from);
     println!(
@@ -116,5 +118,5 @@ fn main() -> io::Result<()> {
             "DIFFERENT"
         }
     );
-    window::main(&data)
+    window::main(&data, false)
 }

@@ -113,7 +113,20 @@ fn mib_per_s(bytes: usize, took: Duration) -> f64 {
     bytes as f64 / (1 << 20) as f64 / took.as_secs_f64()
 }
 
-pub fn main(data: &[u8]) -> io::Result<()> {
+pub fn main(data: &[u8], goals_only: bool) -> io::Result<()> {
+    let cpus = thread::available_parallelism().map_or(0, usize::from);
+    println!(
+        "\nmachine: {} {}, {cpus} CPUs",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    );
+    if !goals_only {
+        table(data)?;
+    }
+    goals(data)
+}
+
+fn table(data: &[u8]) -> io::Result<()> {
     println!(
         "\n1 MiB ({} DATA messages and END) with a sliding window, through lossy-relay (loss each \
          way, seed {SEED}); receiver window 64 (256 for sender window 128); RTO defaults\n",
@@ -137,7 +150,10 @@ pub fn main(data: &[u8]) -> io::Result<()> {
         }
         println!("{row}");
     }
+    Ok(())
+}
 
+fn goals(data: &[u8]) -> io::Result<()> {
     println!("\nGoals, with the defaults (window 32, receiver window 64), medians of 3:");
     let lossy: Vec<Duration> = (0..3)
         .map(|_| transfer(data, SEND_WINDOW, RECV_WINDOW, Some(0.3)).map(|r| r.took))
