@@ -9,7 +9,8 @@
 //! - [`ch03_tcp`]: TCP basics: an echo server, a client that half-closes, reading whole lines
 //!   from a byte stream.
 //! - [`ch06_reliability`]: reliability over UDP: a header, a receiver, a stop-and-wait sender
-//!   that retransmits, and an adaptive retransmission timeout.
+//!   that retransmits, and an adaptive retransmission timeout; then a sliding window (send
+//!   window, receive window, a sender with a timer per message).
 //! - [`ch07_security`]: securing messages: Fernet tokens shared with Python, expiry, replays,
 //!   an allowlist.
 //! - [`ch08_chat`]: a UDP chat: a strict message format, a relay server, a two-thread client.
