@@ -830,7 +830,7 @@ mod soak {
         };
         let relay = Relay::start(loopback(), RelayConfig::new(receiver_addr).rates(rates)).unwrap();
         let to = relay.addr();
-        let payloads: Vec<Vec<u8>> = (0..500u32)
+        let payloads: Vec<Vec<u8>> = (0..300u32)
             .map(|i| noise(i, 1 + (i as usize * 37) % MAX_PAYLOAD))
             .collect();
         let sent = payloads.clone();
