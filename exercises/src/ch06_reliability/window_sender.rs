@@ -31,14 +31,35 @@ pub fn send_window(
     timer: &mut impl RetransmitTimer,
     tries: u32,
 ) -> Result<Report, SendError> {
-    // TODO: check the payload lengths, connect, then loop until every message is
-    // acked: send new messages while `next_new` allows; resend those `due` (give up
-    // after `tries`; back off only if no ACK at all came since that message was
-    // sent); wait for an ACK until `next_deadline` and give it to `on_ack` and the
-    // timer.
+    // TODO: `prepare` (given), then loop until every message is acked: send new
+    // messages while `next_new` allows; resend those `due` (give up after `tries`; back
+    // off only if no ACK at all came since that message was sent); wait for an ACK with
+    // the waiter until `next_deadline`; give it to `on_ack` and the timer.
     todo!()
 }
 // ANCHOR_END: send_window
+
+/// Checks every payload's length (nothing is sent if one is too long), connects to `peer`,
+/// and prepares the precise waits of `Waiter` (see wait.rs).
+fn prepare(
+    socket: &UdpSocket,
+    peer: SocketAddr,
+    payloads: &[Vec<u8>],
+) -> Result<Waiter, SendError> {
+    if let Some((index, p)) = payloads
+        .iter()
+        .enumerate()
+        .find(|(_, p)| p.len() > MAX_PAYLOAD)
+    {
+        return Err(SendError::TooLong {
+            index,
+            len: p.len(),
+        });
+    }
+    // Connected: only the peer's datagrams reach us, and ICMP errors are reported.
+    socket.connect(peer)?;
+    Ok(Waiter::new(socket)?)
+}
 
 /// Sends message `seq`: DATA with its payload, or END after the last one.
 fn transmit(

@@ -31,18 +31,7 @@ pub fn send_window(
     timer: &mut impl RetransmitTimer,
     tries: u32,
 ) -> Result<Report, SendError> {
-    if let Some((index, p)) = payloads
-        .iter()
-        .enumerate()
-        .find(|(_, p)| p.len() > MAX_PAYLOAD)
-    {
-        return Err(SendError::TooLong {
-            index,
-            len: p.len(),
-        });
-    }
-    socket.connect(peer)?;
-    let mut waiter = Waiter::new(socket)?; // precise waits (given: see wait.rs)
+    let mut waiter = prepare(socket, peer, payloads)?;
     let mut state = SendWindow::new(payloads.len() + 1, window);
     let mut out = Vec::with_capacity(WINDOW_HEADER_LEN + MAX_PAYLOAD);
     let mut buf = [0u8; 128];
@@ -94,6 +83,28 @@ pub fn send_window(
     })
 }
 // ANCHOR_END: send_window
+
+/// Checks every payload's length (nothing is sent if one is too long), connects to `peer`,
+/// and prepares the precise waits of `Waiter` (see wait.rs).
+fn prepare(
+    socket: &UdpSocket,
+    peer: SocketAddr,
+    payloads: &[Vec<u8>],
+) -> Result<Waiter, SendError> {
+    if let Some((index, p)) = payloads
+        .iter()
+        .enumerate()
+        .find(|(_, p)| p.len() > MAX_PAYLOAD)
+    {
+        return Err(SendError::TooLong {
+            index,
+            len: p.len(),
+        });
+    }
+    // Connected: only the peer's datagrams reach us, and ICMP errors are reported.
+    socket.connect(peer)?;
+    Ok(Waiter::new(socket)?)
+}
 
 /// Sends message `seq`: DATA with its payload, or END after the last one.
 fn transmit(
