@@ -32,6 +32,7 @@ fn main() -> io::Result<()> {
         let mut polled = Vec::new();
         let mut slept = Vec::new();
         // Interleave the three so that a busy moment hurts them alike.
+        // ANCHOR: measure
         for _ in 0..rounds {
             socket.set_read_timeout(Some(asked))?;
             let start = Instant::now();
@@ -50,6 +51,7 @@ fn main() -> io::Result<()> {
             thread::sleep(asked);
             slept.push(start.elapsed());
         }
+        // ANCHOR_END: measure
         println!(
             "| {} | {} | {} | {} |",
             ms(asked),

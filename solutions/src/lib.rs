@@ -14,6 +14,7 @@
 //! - [`ch07_security`]: securing messages: Fernet tokens shared with Python, expiry, replays,
 //!   an allowlist.
 //! - [`ch08_chat`]: a UDP chat: a strict message format, a relay server, a two-thread client.
+//! - [`show`] (given): one short, escaped line per received message, printed in batches.
 
 pub mod ch01_addresses;
 pub mod ch02_udp;
@@ -21,3 +22,4 @@ pub mod ch03_tcp;
 pub mod ch06_reliability;
 pub mod ch07_security;
 pub mod ch08_chat;
+pub mod show;
