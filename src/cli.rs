@@ -71,6 +71,25 @@ pub fn seconds(text: &str, positive: bool) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// A clap value parser for an address flag (`--bind`, `--server`, `--from`): `IP:PORT`,
+/// `[IPv6]:PORT` or `localhost:PORT` (which names 127.0.0.1 first: that one is taken). It uses
+/// the reference `parse_addr` of exercise 1.2, so every program reads addresses the way
+/// chapter 1 teaches, whichever side is switched in, and a mistake gets chapter 1's message
+/// (`port 99999 is out of range: ports go from 0 to 65535`).
+pub fn socket_addr(text: &str) -> Result<SocketAddr, String> {
+    use solutions::ch01_addresses::{AddrError, parse_addr};
+    let addrs = parse_addr(text).map_err(|e| match e {
+        AddrError::PortOutOfRange(port) => {
+            format!("port {port} is out of range: ports go from 0 to 65535")
+        }
+        other => other.to_string(),
+    })?;
+    addrs
+        .first()
+        .copied()
+        .ok_or_else(|| format!("`{text}` names no address"))
+}
+
 /// Whether an error on a UDP server's socket concerns one datagram or one peer only, so the
 /// server should report it and go on serving. Windows reports an ICMP "port unreachable"
 /// (a client that went away) on the next receive as `ConnectionReset`.
@@ -81,4 +100,32 @@ pub fn affects_one_peer(e: &io::Error) -> bool {
             | io::ErrorKind::ConnectionRefused
             | io::ErrorKind::Interrupted
     )
+}
+
+/// A clap value parser for a multicast group (224.0.0.0/4), for the multicast programs.
+pub fn multicast_group(text: &str) -> Result<Ipv4Addr, String> {
+    let ip: Ipv4Addr = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not an IPv4 address"))?;
+    if !ip.is_multicast() {
+        return Err(format!(
+            "{ip} is not a multicast group (224.0.0.0 to 239.255.255.255; try 239.255.0.1)"
+        ));
+    }
+    Ok(ip)
+}
+
+/// A clap value parser for the interface of the multicast programs: the course sends and
+/// joins on loopback only (127.0.0.0/8), so nothing leaves this machine.
+pub fn loopback_interface(text: &str) -> Result<Ipv4Addr, String> {
+    let ip: Ipv4Addr = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not an IPv4 address"))?;
+    if !ip.is_loopback() {
+        return Err(format!(
+            "{ip} is not a loopback address: the course's programs send and join on \
+             127.0.0.1 only"
+        ));
+    }
+    Ok(ip)
 }

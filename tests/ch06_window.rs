@@ -21,7 +21,7 @@ use course_harness::{
 use lossy_relay::{Action, Direction, Fate, Rates, Relay, RelayConfig, Script, Which};
 use rstest::rstest;
 use socket_course::ch06_reliability::{
-    Ack, DecodeError, FixedTimer, MAX_PAYLOAD, Message, Packet, Progress, RecvWindow,
+    Ack, DecodeError, FixedTimer, Listen, MAX_PAYLOAD, Message, Packet, Progress, RecvWindow,
     RetransmitTimer, Rto, RtoConfig, SendError, SendWindow, run_window_receiver, send_window,
 };
 use solutions::ch06_reliability as reference;
@@ -41,6 +41,15 @@ fn fail_with_diagram(relay: &Relay, headline: &str, details: &[(&str, String)]) 
         report = report.line(label, text.clone());
     }
     report.exchange(&relay.exchange()).fail()
+}
+
+/// Listen to the first sender, give up after 10 s of silence, linger `linger_ms` after END.
+fn listen(linger_ms: u64) -> Listen {
+    Listen {
+        from: None,
+        idle_timeout: Some(Duration::from_secs(10)),
+        linger: Duration::from_millis(linger_ms),
+    }
 }
 
 /// An ACK with `cumulative`, `window`, and these messages marked as arrived.
@@ -418,11 +427,15 @@ mod sender {
         let delivered = Delivered::default();
         let shared = Arc::clone(&delivered);
         thread::spawn(move || {
-            let _ =
-                reference::run_window_receiver(&socket, window, Duration::from_millis(500), |p| {
-                    shared.lock().unwrap().push(p.to_vec());
-                    Ok(())
-                });
+            let listen = reference::Listen {
+                from: None,
+                idle_timeout: Some(Duration::from_secs(10)),
+                linger: Duration::from_millis(500),
+            };
+            let _ = reference::run_window_receiver(&socket, window, listen, |p| {
+                shared.lock().unwrap().push(p.to_vec());
+                Ok(())
+            });
         });
         (addr, delivered)
     }
@@ -815,7 +828,7 @@ mod soak {
         let receiver_addr = socket.local_addr().unwrap();
         let receiving = start_learner(move || {
             let mut delivered = Vec::new();
-            let result = run_window_receiver(&socket, 64, Duration::from_millis(300), |p| {
+            let result = run_window_receiver(&socket, 64, listen(300), |p| {
                 delivered.push(p.to_vec());
                 Ok(())
             });

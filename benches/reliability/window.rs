@@ -9,7 +9,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use lossy_relay::{Rates, Relay, RelayConfig};
-use solutions::ch06_reliability::{MAX_PAYLOAD, Rto, RtoConfig, run_window_receiver, send_window};
+use solutions::ch06_reliability::{
+    Listen, MAX_PAYLOAD, Rto, RtoConfig, run_window_receiver, send_window,
+};
 
 const SEED: u64 = 2026;
 /// The programs' defaults: `reliable-send --window 32`, `reliable-recv --window 64`.
@@ -30,7 +32,12 @@ fn transfer(data: &[u8], window: u16, recv_window: u16, loss: Option<f64>) -> io
     let receiver_addr = receiver.local_addr()?;
     let receiving = thread::spawn(move || {
         let mut got = Vec::with_capacity(1 << 20);
-        run_window_receiver(&receiver, recv_window, Duration::from_millis(600), |p| {
+        let listen = Listen {
+            from: None,
+            idle_timeout: Some(Duration::from_secs(30)),
+            linger: Duration::from_millis(600),
+        };
+        run_window_receiver(&receiver, recv_window, listen, |p| {
             got.extend_from_slice(p);
             Ok(())
         })

@@ -83,6 +83,34 @@ impl ChildGuard {
         }
     }
 
+    /// Runs `command` to its end with `stdin` as its whole input, like `Command::output()`
+    /// but with a deadline: a program still running after `within` is killed, and the test
+    /// fails saying so in words (not `left: None, right: Some(1)`), with what it printed.
+    /// Every test that runs a program to its end goes through here.
+    #[track_caller]
+    pub fn run_to_end(command: Command, stdin: &[u8], within: Duration) -> Exited {
+        let mut child = Self::spawn(command);
+        // Written on a thread: a program that never reads its stdin must not block the test
+        // on a full pipe. A program that exits before reading it all (a usage error) closes
+        // the pipe: not the test's concern, its exit status says what happened.
+        if let Some(mut pipe) = child.stdin.take() {
+            let input = stdin.to_vec();
+            thread::spawn(move || {
+                let _ = pipe.write_all(&input);
+                // Dropping `pipe` closes it: the program reads end-of-file.
+            });
+        }
+        match child.exited_within(within) {
+            Some(exited) => exited,
+            None => child.fail(&format!(
+                "`{}` was still running after {} and was stopped by the test: it should have \
+                 exited by then (a stub that waits forever, or a program waiting for input?)",
+                child.name,
+                format_duration(within)
+            )),
+        }
+    }
+
     /// The child's process id (to send it a signal, say).
     pub fn id(&self) -> u32 {
         self.child.id()
@@ -332,6 +360,45 @@ pub struct Exited {
     pub status: ExitStatus,
     pub stdout: Vec<String>,
     pub stderr: Vec<String>,
+}
+
+impl Exited {
+    /// Fails the test unless the program (`what`, for the message) exited with `code`; the
+    /// failure explains the exit (101: a panic, such as a `todo!()`) and shows the output.
+    #[track_caller]
+    pub fn expect_code(&self, what: &str, code: i32) {
+        let got = self.status.code();
+        if got == Some(code) {
+            return;
+        }
+        let meaning = match got {
+            Some(101) => "101: the program panicked (see its stderr)".to_string(),
+            Some(other) => other.to_string(),
+            None => "none: it was killed by a signal".to_string(),
+        };
+        let text = |lines: &[String]| {
+            if lines.is_empty() {
+                "(nothing)".to_string()
+            } else {
+                lines
+                    .iter()
+                    .take(20)
+                    .map(|l| format!("\n      {l}"))
+                    .collect()
+            }
+        };
+        crate::show::Report::new(format!("`{what}` did not exit as expected"))
+            .line("expected", format!("exit code {code}"))
+            .line("got", format!("exit code {meaning}"))
+            .line("stdout", text(&self.stdout))
+            .line("stderr", text(&self.stderr))
+            .fail()
+    }
+
+    /// Everything the program printed on stderr, as one text (for `contains` checks).
+    pub fn stderr_text(&self) -> String {
+        self.stderr.join("\n")
+    }
 }
 
 fn read_lines(pipe: impl Read + Send + 'static) -> Receiver<String> {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use socket_course::ch02_udp::{RequestError, request};
+use socket_course::ch02_udp::{MAX_UDP_PAYLOAD, RequestError, request};
 use socket_course::cli::{self, EXIT_FAILURE};
 
 /// Article A's UDP client: sends each line you type as a datagram and prints the reply.
@@ -16,7 +16,7 @@ use socket_course::cli::{self, EXIT_FAILURE};
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
     /// The server's address, IP:PORT (this machine only).
-    #[arg(long, default_value = "127.0.0.1:8890")]
+    #[arg(long, default_value = "127.0.0.1:8890", value_parser = cli::socket_addr)]
     server: SocketAddr,
     /// Seconds to wait for each reply before giving up with exit code 1.
     #[arg(long, default_value = "5", value_parser = |s: &str| cli::seconds(s, true))]
@@ -24,6 +24,18 @@ struct Args {
     /// Only send; do not wait for replies (the clients of articles D and E).
     #[arg(long)]
     no_reply: bool,
+}
+
+/// What the articles' servers read (`recvfrom(1024)`), and `udp-server --max-size` by default.
+const SERVER_LIMIT: usize = 1024;
+
+/// The largest UDP payload towards `server`: 65,535 bytes minus the UDP header (8) and, over
+/// IPv4, the IP header (20); IPv6 counts its header outside that 65,535.
+fn largest_payload(server: SocketAddr) -> usize {
+    match server {
+        SocketAddr::V4(_) => MAX_UDP_PAYLOAD,
+        SocketAddr::V6(_) => 65_527,
+    }
 }
 
 fn main() -> ExitCode {
@@ -39,6 +51,16 @@ fn main() -> ExitCode {
         if line == b"end" {
             break;
         }
+        let limit = largest_payload(args.server);
+        if line.len() > limit {
+            // Too long for one datagram: say so and go on with the next line.
+            eprintln!(
+                "warning: this line is {} bytes, more than the largest UDP datagram ({limit} \
+                 bytes); not sent",
+                line.len()
+            );
+            continue;
+        }
         if args.no_reply {
             if let Err(e) = socket.send_to(&line, args.server) {
                 cli::fail(EXIT_FAILURE, format!("cannot send to {}: {e}", args.server));
@@ -50,9 +72,19 @@ fn main() -> ExitCode {
             Err(RequestError::NoReply) => cli::fail(
                 EXIT_FAILURE,
                 format!(
-                    "no reply from {} within {} s (is the server running?)",
+                    "no reply from {} within {} s ({})",
                     args.server,
-                    args.timeout.as_secs_f64()
+                    args.timeout.as_secs_f64(),
+                    if line.len() > SERVER_LIMIT {
+                        format!(
+                            "this line is {} bytes: a server that reads at most {SERVER_LIMIT} \
+                             bytes, as the articles' servers and udp-server do by default, \
+                             drops it without a reply",
+                            line.len()
+                        )
+                    } else {
+                        "is the server running?".to_string()
+                    }
                 ),
             ),
             Err(e) => cli::fail(EXIT_FAILURE, format!("{}: {e}", args.server)),

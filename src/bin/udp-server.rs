@@ -5,11 +5,14 @@
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use clap::Parser;
 use socket_course::ch02_udp::{RecvError, answer_one, recv_limited};
 use socket_course::cli::{self, EXIT_FAILURE};
 use socket_course::show::{Preview, Screen};
+use socket_course::udp_buffer;
 
 /// Article A's UDP server: prints each datagram and its sender, replies `Success to receive
 /// message` at once. Stop it with Ctrl-C.
@@ -17,7 +20,7 @@ use socket_course::show::{Preview, Screen};
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
     /// Address to listen on, IP:PORT (port 0: the OS chooses a free port).
-    #[arg(long, default_value = "127.0.0.1:8890")]
+    #[arg(long, default_value = "127.0.0.1:8890", value_parser = cli::socket_addr)]
     bind: SocketAddr,
     /// Receive one datagram, print it and exit without replying (article D's server).
     #[arg(long)]
@@ -25,12 +28,17 @@ struct Args {
     /// Largest datagram accepted, in bytes; a longer one is reported and gets no reply.
     #[arg(long, default_value_t = 1024)]
     max_size: usize,
+    /// Ask the kernel for a receive buffer of this many bytes (SO_RCVBUF); the size granted
+    /// is printed (Linux doubles the request and caps it at twice net.core.rmem_max).
+    #[arg(long, value_name = "BYTES", value_parser = udp_buffer::parse_bytes)]
+    recv_buffer: Option<usize>,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     let socket = cli::bind_udp(args.bind);
     cli::announce(socket.local_addr());
+    udp_buffer::apply_and_report(&socket, args.recv_buffer);
 
     if args.once {
         return match recv_limited(&socket, args.max_size) {
@@ -43,32 +51,54 @@ fn main() -> ExitCode {
         };
     }
 
+    // Ctrl-C prints what was counted (by us, and by the kernel at our socket), then exits.
+    let answered = Arc::new(AtomicU64::new(0));
+    let too_long = Arc::new(AtomicU64::new(0));
+    if let Ok(local) = socket.local_addr() {
+        let (answered, too_long) = (Arc::clone(&answered), Arc::clone(&too_long));
+        let _ = ctrlc::set_handler(move || {
+            eprintln!(
+                "stopped: {} datagrams answered, {} too long",
+                answered.load(Ordering::Relaxed),
+                too_long.load(Ordering::Relaxed)
+            );
+            udp_buffer::report_kernel_drops(local);
+            std::process::exit(0);
+        });
+    }
+
     // Non-blocking, so that the loop knows when nothing is waiting: then it prints the lines
     // it collected and blocks until the next datagram.
     let mut screen = Screen::new();
     set_nonblocking(&socket, true);
     loop {
-        match answer_one(&socket, args.max_size) {
-            Ok(datagram) => screen.show(datagram.from, &datagram.data),
+        let result = match answer_one(&socket, args.max_size) {
             Err(RecvError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
                 screen.flush();
                 set_nonblocking(&socket, false);
-                let answered = answer_one(&socket, args.max_size);
+                let result = answer_one(&socket, args.max_size);
                 set_nonblocking(&socket, true);
-                match answered {
-                    Ok(datagram) => screen.show(datagram.from, &datagram.data),
-                    Err(e) => report(e),
-                }
+                result
             }
-            Err(e) => report(e),
+            result => result,
+        };
+        match result {
+            Ok(datagram) => {
+                answered.fetch_add(1, Ordering::Relaxed);
+                screen.show(datagram.from, &datagram.data);
+            }
+            Err(e) => report(e, &too_long),
         }
     }
 }
 
 /// Too long, or a problem with one peer: say so and keep serving the others.
-fn report(e: RecvError) {
+fn report(e: RecvError, too_long: &AtomicU64) {
     match e {
-        e @ RecvError::TooLong { .. } => eprintln!("warning: {e}"),
+        e @ RecvError::TooLong { .. } => {
+            too_long.fetch_add(1, Ordering::Relaxed);
+            eprintln!("warning: {e}")
+        }
         RecvError::Io(e) if cli::affects_one_peer(&e) => eprintln!("warning: {e}"),
         RecvError::Io(e) => cli::fail(EXIT_FAILURE, format!("receiving failed: {e}")),
     }

@@ -25,7 +25,7 @@ pub mod window_send;
 pub mod window_sender;
 
 pub use header::{DecodeError, FIRST_SEQ, HEADER_LEN, Kind, MAX_PAYLOAD, Message};
-pub use receiver::{Receiver, Step, run_receiver};
+pub use receiver::{Listen, Receiver, Step, run_receiver, run_receiver_with};
 pub use rto::{Rto, RtoConfig};
 pub use sender::{FixedTimer, Report, RetransmitTimer, SendError, send_all};
 pub use wait::Waiter;

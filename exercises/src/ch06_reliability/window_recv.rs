@@ -15,7 +15,7 @@ use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use super::{Ack, FIRST_SEQ, MAX_WINDOW, Packet, Waiter};
+use super::{Ack, FIRST_SEQ, Listen, MAX_WINDOW, Packet, Waiter};
 
 // ANCHOR: window
 /// The receiver's side of the window.
@@ -86,40 +86,54 @@ impl RecvWindow {
 /// The most datagrams handled before an ACK goes out, even if more are waiting.
 const ACK_EVERY: u32 = 16;
 
-/// Runs a [`RecvWindow`] on `socket`: hands each payload, in order, to `deliver`;
-/// after END, lingers until `linger` passes without a datagram, answering a resent
-/// END. Returns how many payload bytes were delivered. (Given: it uses your
-/// `on_packet` and `ack`.)
+/// Runs a [`RecvWindow`] on `socket`: hands each payload, in order, to `deliver`; after END,
+/// lingers until `listen.linger` passes without a datagram, answering a resent END. Returns
+/// how many payload bytes were delivered. (Given: it uses your `on_packet` and `ack`.)
 ///
-/// It ACKs a batch, not every datagram: it handles what is waiting in the socket (up
-/// to 16 datagrams), then sends one ACK that covers all of them. Only the first peer
-/// that sends a valid packet is heard; anything that does not decode is reported on
-/// stderr and dropped.
+/// It ACKs a batch, not every datagram: it handles what is waiting in the socket (up to 16
+/// datagrams), then sends one ACK that covers all of them. It hears `listen.from` only (when
+/// given; else the first peer that sends a valid packet), and gives up with a `TimedOut`
+/// error when that sender is silent for `listen.idle_timeout` before END. Anything that does
+/// not decode is reported on stderr and dropped.
 pub fn run_window_receiver(
     socket: &UdpSocket,
     window: u16,
-    linger: Duration,
+    listen: Listen,
     mut deliver: impl FnMut(&[u8]) -> io::Result<()>,
 ) -> io::Result<u64> {
     let mut state = RecvWindow::new(window);
     let mut waiter = Waiter::new(socket)?; // precise waits (given: see wait.rs)
-    let mut sender: Option<SocketAddr> = None;
+    let mut sender: Option<SocketAddr> = listen.from;
     let mut delivered = 0u64;
+    let mut strangers = 0u64;
     let mut buf = vec![0u8; 65_536];
     let mut out = Vec::with_capacity(64);
     let mut owed = 0u32; // datagrams handled since the last ACK
-    let mut last_datagram = Instant::now();
+    let mut last_heard = Instant::now();
     loop {
         let now = Instant::now();
         // An owed ACK goes out as soon as the socket is empty: look, but do not wait.
         let deadline = if owed > 0 {
             now
         } else if state.is_finished() {
-            // After END, silence for `linger` means the sender has its ACK: we are
-            // done.
-            let until = last_datagram + linger;
+            // After END, silence for `linger` means the sender has its ACK: we are done.
+            let until = last_heard + listen.linger;
             if until <= now {
                 return Ok(delivered);
+            }
+            until
+        } else if let Some(idle) = listen.idle_timeout {
+            let until = last_heard + idle;
+            if until <= now {
+                let who = sender.map_or("any sender".to_string(), |s| s.to_string());
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "no datagram from {who} for {} s before END; giving up after \
+                         {delivered} bytes delivered",
+                        idle.as_secs_f64()
+                    ),
+                ));
             }
             until
         } else {
@@ -138,8 +152,16 @@ pub fn run_window_receiver(
             Err(e) if e.kind() == io::ErrorKind::ConnectionReset => continue,
             Err(e) => return Err(e),
         };
-        if sender.is_some_and(|s| s != from) {
-            continue; // not our sender
+        if let Some(ours) = sender.filter(|s| *s != from) {
+            // Not our sender. Said once only: a flood of strangers must not flood stderr.
+            strangers += 1;
+            if strangers == 1 {
+                eprintln!(
+                    "ignored {len} bytes from {from}: not the sender ({ours}); further \
+                     strangers are not reported"
+                );
+            }
+            continue;
         }
         let packet = match Packet::decode(&buf[..len]) {
             Ok(packet) => packet,
@@ -152,7 +174,7 @@ pub fn run_window_receiver(
             continue; // ACKs go to senders
         }
         sender.get_or_insert(from);
-        last_datagram = Instant::now();
+        last_heard = Instant::now();
         for payload in state.on_packet(packet) {
             deliver(&payload)?;
             delivered += payload.len() as u64;
