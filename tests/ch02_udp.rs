@@ -80,10 +80,7 @@ fn check_reply(
         Err(e) => Report::new("no reply arrived")
             .bytes("expected", expected)
             .line("error", format!("{:?} (nothing came in time)", e.kind()))
-            .line(
-                "hint",
-                "a reply goes to the address the request came from: `datagram.from`",
-            )
+            .line("hint", course_catalog::text("hint.reply_to_sender"))
             .exchange(exchange)
             .fail(),
     }

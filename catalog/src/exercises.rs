@@ -1,0 +1,339 @@
+//! The table of chapters and exercises: the one place that says which file an exercise lives
+//! in, where the book explains it, and which tests grade it. Titles and hints live in the
+//! catalogs under `ex.<id>.title`, `ex.<id>.idea` (step 1: the idea) and `ex.<id>.api` (step 2:
+//! what to look at); step 3 is the book section, built from the anchors here.
+//!
+//! Adding a chapter means adding a [`Chapter`] and its [`Exercise`]s here and their texts to
+//! both catalogs; `tests/catalog.rs` checks the table against the files on disk and the book.
+//! The `course` program shows only chapters whose test file exists, so an entry may come
+//! before or after its chapter lands.
+
+use crate::{Lang, fill_in, text_in};
+
+/// A chapter: its module folder under `exercises/src/`, its test file `tests/<id>.rs`, and
+/// its book page (the same file name in `book/en/src` and `book/ja/src`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chapter {
+    /// `ch01_addresses`: the folder `exercises/src/ch01_addresses/` and `tests/ch01_addresses.rs`.
+    pub id: &'static str,
+    /// The chapter number the book uses.
+    pub number: u8,
+    /// `ch01-addresses.md`
+    pub page: &'static str,
+}
+
+/// One exercise: one new idea, one function (or method) to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exercise {
+    /// `1.2a`: what the book calls it and what `course hint 1.2a` takes.
+    pub id: &'static str,
+    /// The [`Chapter::id`] it belongs to.
+    pub chapter: &'static str,
+    /// The file to edit, from the repository's root.
+    pub file: &'static str,
+    /// The heading id of its section on the chapter's page, English and Japanese books.
+    pub anchor_en: &'static str,
+    pub anchor_ja: &'static str,
+    /// Test-name prefixes in the chapter's test binary (`port_range::`): its tests.
+    pub tests: &'static [&'static str],
+}
+
+impl Exercise {
+    /// Whether the test called `name` (as libtest prints it) grades this exercise.
+    pub fn grades(&self, name: &str) -> bool {
+        self.tests.iter().any(|prefix| name.starts_with(prefix))
+    }
+
+    /// Its title in `lang`.
+    pub fn title(&self, lang: Lang) -> &'static str {
+        text_in(lang, &format!("ex.{}.title", self.id))
+    }
+
+    /// The book page and section, as a path under the book: `ch01-addresses.html#exercise-11`.
+    pub fn book_link(&self, lang: Lang) -> String {
+        let page = chapter(self.chapter).map(|c| c.page).unwrap_or("");
+        let anchor = match lang {
+            Lang::En => self.anchor_en,
+            Lang::Ja => self.anchor_ja,
+        };
+        format!(
+            "{}#{anchor}",
+            page.trim_end_matches(".md").to_string() + ".html"
+        )
+    }
+
+    /// Hint `step` (1: the idea, 2: the API to look at, 3: the book section) in `lang`.
+    pub fn hint(&self, lang: Lang, step: usize) -> String {
+        match step {
+            1 => text_in(lang, &format!("ex.{}.idea", self.id)).to_string(),
+            2 => text_in(lang, &format!("ex.{}.api", self.id)).to_string(),
+            _ => {
+                let page = chapter(self.chapter).map(|c| c.page).unwrap_or("");
+                fill_in(
+                    lang,
+                    "hint.book",
+                    &[
+                        ("file", &format!("book/{}/src/{page}", lang.code())),
+                        ("link", &self.book_link(lang)),
+                    ],
+                )
+            }
+        }
+    }
+
+    /// How many hint steps there are.
+    pub const HINT_STEPS: usize = 3;
+
+    /// The command that grades it: `cargo test --test ch01_addresses port_range::`.
+    pub fn command(&self) -> String {
+        let filters = self.tests.join(" ");
+        format!("cargo test --test {} {filters}", self.chapter)
+    }
+}
+
+/// The chapters, in book order.
+pub const CHAPTERS: &[Chapter] = &[
+    Chapter {
+        id: "ch01_addresses",
+        number: 1,
+        page: "ch01-addresses.md",
+    },
+    Chapter {
+        id: "ch02_udp",
+        number: 2,
+        page: "ch02-udp.md",
+    },
+    Chapter {
+        id: "ch03_tcp",
+        number: 3,
+        page: "ch03-tcp.md",
+    },
+    Chapter {
+        id: "ch06_reliability",
+        number: 6,
+        page: "ch06-reliability.md",
+    },
+    Chapter {
+        id: "ch07_security",
+        number: 7,
+        page: "ch07-security.md",
+    },
+    Chapter {
+        id: "ch08_chat",
+        number: 8,
+        page: "ch08-chat.md",
+    },
+];
+
+/// The exercises, in the order a learner does them.
+pub const EXERCISES: &[Exercise] = &[
+    Exercise {
+        id: "1.1",
+        chapter: "ch01_addresses",
+        file: "exercises/src/ch01_addresses/port_range.rs",
+        anchor_en: "exercise-11-which-range",
+        anchor_ja: "演習-11-どの範囲",
+        tests: &["port_range::"],
+    },
+    Exercise {
+        id: "1.2",
+        chapter: "ch01_addresses",
+        file: "exercises/src/ch01_addresses/parse_addr.rs",
+        anchor_en: "exercise-12-parse-hostport",
+        anchor_ja: "演習-12-hostport-を解析する",
+        tests: &["parse_addr::"],
+    },
+    Exercise {
+        id: "1.3",
+        chapter: "ch01_addresses",
+        file: "exercises/src/ch01_addresses/ephemeral_port.rs",
+        anchor_en: "exercise-13-let-the-os-choose",
+        anchor_ja: "演習-13-os-に選んでもらう",
+        tests: &["ephemeral_port::", "addr_info::"],
+    },
+    Exercise {
+        id: "2.1",
+        chapter: "ch02_udp",
+        file: "exercises/src/ch02_udp/recv_one.rs",
+        anchor_en: "exercise-21-receive-one-datagram",
+        anchor_ja: "演習-21-データグラムを1つ受信する",
+        tests: &["recv_one::"],
+    },
+    Exercise {
+        id: "2.2",
+        chapter: "ch02_udp",
+        file: "exercises/src/ch02_udp/limits.rs",
+        anchor_en: "exercise-22-refuse-what-is-too-large",
+        anchor_ja: "演習-22-大きすぎるものは断る",
+        tests: &["limits::"],
+    },
+    Exercise {
+        id: "2.3",
+        chapter: "ch02_udp",
+        file: "exercises/src/ch02_udp/reply_server.rs",
+        anchor_en: "exercise-23-the-reply-server",
+        anchor_ja: "演習-23-返事をするサーバー",
+        tests: &["reply_server::"],
+    },
+    Exercise {
+        id: "2.4",
+        chapter: "ch02_udp",
+        file: "exercises/src/ch02_udp/client.rs",
+        anchor_en: "exercise-24-request-with-a-timeout",
+        anchor_ja: "演習-24-タイムアウト付きのリクエスト",
+        tests: &["client::", "programs::"],
+    },
+    Exercise {
+        id: "3.1",
+        chapter: "ch03_tcp",
+        file: "exercises/src/ch03_tcp/echo.rs",
+        anchor_en: "exercise-31-echo-one-client-at-a-time",
+        anchor_ja: "演習-31-一度に1つのクライアントとエコーする",
+        tests: &["echo::"],
+    },
+    Exercise {
+        id: "3.2",
+        chapter: "ch03_tcp",
+        file: "exercises/src/ch03_tcp/client.rs",
+        anchor_en: "exercise-32-talk",
+        anchor_ja: "演習-32-話す",
+        tests: &["client::"],
+    },
+    Exercise {
+        id: "3.3",
+        chapter: "ch03_tcp",
+        file: "exercises/src/ch03_tcp/lines.rs",
+        anchor_en: "exercise-33-linereader",
+        anchor_ja: "演習-33-linereader",
+        tests: &["lines::", "programs::"],
+    },
+    Exercise {
+        id: "6.1",
+        chapter: "ch06_reliability",
+        file: "exercises/src/ch06_reliability/header.rs",
+        anchor_en: "exercise-61-the-header",
+        anchor_ja: "演習-61-ヘッダー",
+        tests: &["header::"],
+    },
+    Exercise {
+        id: "6.2",
+        chapter: "ch06_reliability",
+        file: "exercises/src/ch06_reliability/receiver.rs",
+        anchor_en: "exercise-62-the-receiver",
+        anchor_ja: "演習-62-受信側",
+        tests: &["receiver::"],
+    },
+    Exercise {
+        id: "6.3",
+        chapter: "ch06_reliability",
+        file: "exercises/src/ch06_reliability/sender.rs",
+        anchor_en: "exercise-63-the-sender",
+        anchor_ja: "演習-63-送信側",
+        tests: &["sender::"],
+    },
+    Exercise {
+        id: "6.4",
+        chapter: "ch06_reliability",
+        file: "exercises/src/ch06_reliability/rto.rs",
+        anchor_en: "exercise-64-a-timeout-that-learns",
+        anchor_ja: "演習-64-学習するタイムアウト",
+        tests: &["rto::", "soak::", "programs::"],
+    },
+    Exercise {
+        id: "7.1",
+        chapter: "ch07_security",
+        file: "exercises/src/ch07_security/token.rs",
+        anchor_en: "exercise-71-seal-and-open",
+        anchor_ja: "演習-71-封をして開ける",
+        tests: &["token::"],
+    },
+    Exercise {
+        id: "7.2",
+        chapter: "ch07_security",
+        file: "exercises/src/ch07_security/guard.rs",
+        anchor_en: "exercises-72-to-74-the-guard",
+        anchor_ja: "演習-7274-ガード",
+        tests: &["guard::a_valid_token", "guard::the_server_answers"],
+    },
+    Exercise {
+        id: "7.3",
+        chapter: "ch07_security",
+        file: "exercises/src/ch07_security/guard.rs",
+        anchor_en: "exercises-72-to-74-the-guard",
+        anchor_ja: "演習-7274-ガード",
+        tests: &["guard::a_replay", "guard::memory_of"],
+    },
+    Exercise {
+        id: "7.4",
+        chapter: "ch07_security",
+        file: "exercises/src/ch07_security/guard.rs",
+        anchor_en: "exercises-72-to-74-the-guard",
+        anchor_ja: "演習-7274-ガード",
+        tests: &["guard::the_allowlist", "programs::"],
+    },
+    Exercise {
+        id: "8.1",
+        chapter: "ch08_chat",
+        file: "exercises/src/ch08_chat/payload.rs",
+        anchor_en: "exercise-81-encode-and-parse",
+        anchor_ja: "演習-81-エンコードと解析",
+        tests: &["payload::"],
+    },
+    Exercise {
+        id: "8.2",
+        chapter: "ch08_chat",
+        file: "exercises/src/ch08_chat/server.rs",
+        anchor_en: "exercise-82-the-relay",
+        anchor_ja: "演習-82-リレー中継",
+        tests: &["relay::", "server::"],
+    },
+    Exercise {
+        id: "8.3",
+        chapter: "ch08_chat",
+        file: "exercises/src/ch08_chat/client.rs",
+        anchor_en: "exercise-83-the-client",
+        anchor_ja: "演習-83-クライアント",
+        tests: &["client::"],
+    },
+    Exercise {
+        id: "8.4",
+        chapter: "ch08_chat",
+        file: "exercises/src/ch08_chat/server.rs",
+        anchor_en: "exercise-84-forgetting-the-silent",
+        anchor_ja: "演習-84-黙ったままのメンバーを忘れる",
+        tests: &["presence::", "programs::"],
+    },
+];
+
+/// The chapter called `id`.
+pub fn chapter(id: &str) -> Option<&'static Chapter> {
+    CHAPTERS.iter().find(|c| c.id == id)
+}
+
+/// The exercise called `id` (`1.2a`; `1.2A` and a leading `ex` are accepted too).
+pub fn exercise(id: &str) -> Option<&'static Exercise> {
+    let id = id.trim().trim_start_matches("ex").trim_start_matches('.');
+    EXERCISES.iter().find(|e| e.id.eq_ignore_ascii_case(id))
+}
+
+/// The exercises of chapter `id`, in order.
+pub fn of_chapter(id: &str) -> impl Iterator<Item = &'static Exercise> + '_ {
+    EXERCISES.iter().filter(move |e| e.chapter == id)
+}
+
+/// A heading's id as mdBook 0.5 makes it: alphanumerics lowercased, `_` and `-` kept,
+/// whitespace as `-`, everything else dropped (code spans count by their text).
+pub fn heading_id(heading: &str) -> String {
+    heading
+        .chars()
+        .filter_map(|c| {
+            if c.is_alphanumeric() || c == '_' || c == '-' {
+                Some(c.to_lowercase().next().unwrap_or(c))
+            } else if c.is_whitespace() {
+                Some('-')
+            } else {
+                None
+            }
+        })
+        .collect()
+}
