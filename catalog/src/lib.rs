@@ -82,8 +82,9 @@ pub fn lang_from(
     }
 }
 
-/// Parses a catalog: `key = text` per line; `#` starts a comment line; `\n` in a text is a
-/// line break. Returns the entries in file order, and the problems found (for the test).
+/// Parses a catalog: `key = text` per line; `#` starts a comment line; in a text, `\n` is a
+/// line break and `\\` a backslash (write `b'\\n'` to show `b'\n'`). Returns the entries in
+/// file order, and the problems found (for the test).
 pub fn parse(source: &str) -> (Vec<(&str, String)>, Vec<String>) {
     let mut entries = Vec::new();
     let mut problems = Vec::new();
@@ -94,12 +95,32 @@ pub fn parse(source: &str) -> (Vec<(&str, String)>, Vec<String>) {
         }
         match line.split_once(" = ") {
             Some((key, value)) if !key.trim().is_empty() && !key.contains(' ') => {
-                entries.push((key.trim(), value.trim().replace("\\n", "\n")));
+                entries.push((key.trim(), unescape(value.trim())));
             }
             _ => problems.push(format!("line {}: not `key = text`: {line}", number + 1)),
         }
     }
     (entries, problems)
+}
+
+/// `\n` to a line break, `\\` to one backslash; any other backslash stays.
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek()) {
+            ('\\', Some('n')) => {
+                chars.next();
+                out.push('\n');
+            }
+            ('\\', Some('\\')) => {
+                chars.next();
+                out.push('\\');
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 fn catalog(lang: Lang) -> &'static HashMap<&'static str, String> {
