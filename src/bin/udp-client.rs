@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use socket_course::ch02_udp::{RequestError, request};
+use socket_course::ch02_udp::{RequestError, run_client};
 use socket_course::cli::{self, EXIT_FAILURE};
 
 /// Article A's UDP client: sends each line you type as a datagram and prints the reply.
@@ -28,25 +28,10 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let socket = cli::bind_udp(cli::loopback_for(args.server));
-
-    for line in io::stdin().lock().split(b'\n') {
-        let mut line =
-            line.unwrap_or_else(|e| cli::fail(EXIT_FAILURE, format!("cannot read stdin: {e}")));
-        if line.last() == Some(&b'\r') {
-            line.pop(); // typed on Windows
-        }
-        if line == b"end" {
-            break;
-        }
-        if args.no_reply {
-            if let Err(e) = socket.send_to(&line, args.server) {
-                cli::fail(EXIT_FAILURE, format!("cannot send to {}: {e}", args.server));
-            }
-            continue;
-        }
-        match request(&socket, args.server, &line, args.timeout) {
-            Ok(reply) => println!("{}", cli::printable(&reply)),
+    if !args.no_reply {
+        // The whole client is exercise 2.5b.
+        return match run_client(args.server, io::stdin().lock(), io::stdout(), args.timeout) {
+            Ok(()) => ExitCode::SUCCESS,
             Err(RequestError::NoReply) => cli::fail(
                 EXIT_FAILURE,
                 format!(
@@ -56,6 +41,22 @@ fn main() -> ExitCode {
                 ),
             ),
             Err(e) => cli::fail(EXIT_FAILURE, format!("{}: {e}", args.server)),
+        };
+    }
+
+    // Only send (articles D and E): no reply to wait for.
+    let socket = cli::bind_udp(cli::loopback_for(args.server));
+    for line in io::stdin().lock().split(b'\n') {
+        let mut line =
+            line.unwrap_or_else(|e| cli::fail(EXIT_FAILURE, format!("cannot read stdin: {e}")));
+        if line.last() == Some(&b'\r') {
+            line.pop(); // typed on Windows
+        }
+        if line == b"end" {
+            break;
+        }
+        if let Err(e) = socket.send_to(&line, args.server) {
+            cli::fail(EXIT_FAILURE, format!("cannot send to {}: {e}", args.server));
         }
     }
     ExitCode::SUCCESS

@@ -2,11 +2,12 @@
 //! `Success to receive message` at once. With `--once`, the server of article D: receive one
 //! datagram, print it, exit.
 
+use std::io;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::Parser;
-use socket_course::ch02_udp::{RecvError, answer_one, recv_limited};
+use socket_course::ch02_udp::{recv_limited, run_server};
 use socket_course::cli::{self, EXIT_FAILURE};
 
 /// Article A's UDP server: prints each datagram and its sender, replies `Success to receive
@@ -27,10 +28,9 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let socket = cli::bind_udp(args.bind);
-    cli::announce(socket.local_addr());
-
     if args.once {
+        let socket = cli::bind_udp(args.bind);
+        cli::announce(socket.local_addr());
         return match recv_limited(&socket, args.max_size) {
             Ok(datagram) => {
                 println!("from {}: {}", datagram.from, cli::printable(&datagram.data));
@@ -40,13 +40,16 @@ fn main() -> ExitCode {
         };
     }
 
-    loop {
-        match answer_one(&socket, args.max_size) {
-            Ok(datagram) => println!("from {}: {}", datagram.from, cli::printable(&datagram.data)),
-            // Too long, or a problem with one peer: say so and keep serving the others.
-            Err(e @ RecvError::TooLong { .. }) => eprintln!("warning: {e}"),
-            Err(RecvError::Io(e)) if cli::affects_one_peer(&e) => eprintln!("warning: {e}"),
-            Err(RecvError::Io(e)) => cli::fail(EXIT_FAILURE, format!("receiving failed: {e}")),
-        }
+    // The whole server is exercise 2.5a: it returns only when its socket fails for good.
+    let announce = |addr| cli::announce(Ok(addr));
+    match run_server(
+        args.bind,
+        args.max_size,
+        announce,
+        io::stdout(),
+        io::stderr(),
+    ) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => cli::fail(EXIT_FAILURE, format!("cannot serve on {}: {e}", args.bind)),
     }
 }

@@ -7,17 +7,21 @@
 //! - [`limits`]: notice a datagram that is larger than you accept, instead of cutting it.
 //! - [`reply_server`]: answer each datagram with `Success to receive message`, at once.
 //! - [`client`]: send a request and wait for the reply, but not forever.
+//! - [`program`]: the whole server and the whole client, from bind to close: the programs
+//!   `udp-server` and `udp-client` run them.
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
 
 pub mod client;
 pub mod limits;
+pub mod program;
 pub mod recv_one;
 pub mod reply_server;
 
 pub use client::{RequestError, request};
 pub use limits::{RecvError, recv_limited};
+pub use program::{affects_one_peer, run_client, run_server};
 pub use recv_one::recv_one;
 pub use reply_server::{REPLY, answer_one};
 
@@ -35,6 +39,22 @@ impl Datagram {
     pub fn text(&self) -> Cow<'_, str> {
         String::from_utf8_lossy(&self.data)
     }
+}
+
+/// Received bytes as one printable line: invalid UTF-8 shown as `�`, control characters
+/// (a newline inside a datagram, say) escaped so that one message stays one line and no
+/// peer can send escape sequences to your terminal.
+pub fn printable(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }
 
 /// A receive buffer larger than any datagram, so that nothing is ever cut off.
