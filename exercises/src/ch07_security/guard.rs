@@ -126,8 +126,9 @@ impl Guard {
         datagram: &[u8],
         now_secs: u64,
     ) -> Result<Vec<u8>, Refusal> {
-        // TODO: allowed? text? opens (with the ttl)? then forget accepted tokens older than the
-        // ttl, and refuse this one if its token_id was accepted before; else remember it.
+        // TODO (7.2): text? opens (with the ttl)? (7.3): then forget accepted tokens older
+        // than the ttl, and refuse this one if its token_id was accepted before; else
+        // remember it. (7.4): before all that, ask `self.allowed(from)`.
         todo!()
     }
     // ANCHOR_END: check
