@@ -71,6 +71,25 @@ pub fn seconds(text: &str, positive: bool) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// A clap value parser for an address flag (`--bind`, `--server`, `--from`): `IP:PORT`,
+/// `[IPv6]:PORT` or `localhost:PORT` (which names 127.0.0.1 first: that one is taken). It uses
+/// the reference `parse_addr` of exercise 1.2, so every program reads addresses the way
+/// chapter 1 teaches, whichever side is switched in, and a mistake gets chapter 1's message
+/// (`port 99999 is out of range: ports go from 0 to 65535`).
+pub fn socket_addr(text: &str) -> Result<SocketAddr, String> {
+    use solutions::ch01_addresses::{AddrError, parse_addr};
+    let addrs = parse_addr(text).map_err(|e| match e {
+        AddrError::PortOutOfRange(port) => {
+            format!("port {port} is out of range: ports go from 0 to 65535")
+        }
+        other => other.to_string(),
+    })?;
+    addrs
+        .first()
+        .copied()
+        .ok_or_else(|| format!("`{text}` names no address"))
+}
+
 /// Whether an error on a UDP server's socket concerns one datagram or one peer only, so the
 /// server should report it and go on serving. Windows reports an ICMP "port unreachable"
 /// (a client that went away) on the next receive as `ConnectionReset`.

@@ -5,9 +5,8 @@ use std::mem::discriminant;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use assert_cmd::Command;
 use course_harness::show::{Report, expect_bytes, expect_eq, expect_exit};
-use course_harness::{Exchange, call_learner, net};
+use course_harness::{ChildGuard, Exchange, call_learner, net};
 use rstest::rstest;
 // `parse_addr` is also the name of a module there: import only the function.
 use socket_course::ch01_addresses::parse_addr::{
@@ -269,13 +268,22 @@ mod ephemeral_port {
 mod addr_info {
     use super::*;
 
-    /// Runs `addr-info ARGS` (at most 10 s).
+    /// Runs `addr-info ARGS` (at most 10 s, through the harness's child guard).
     fn run(args: &[&str]) -> std::process::Output {
-        Command::new(env!("CARGO_BIN_EXE_addr-info"))
-            .args(args)
-            .timeout(Duration::from_secs(10))
-            .output()
-            .unwrap()
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_addr-info"));
+        command.args(args);
+        let exited = ChildGuard::run_to_end(command, b"", Duration::from_secs(10));
+        let bytes = |lines: &[String]| -> Vec<u8> {
+            lines
+                .iter()
+                .flat_map(|l| format!("{l}\n").into_bytes())
+                .collect()
+        };
+        std::process::Output {
+            status: exited.status,
+            stdout: bytes(&exited.stdout),
+            stderr: bytes(&exited.stderr),
+        }
     }
 
     #[test]

@@ -704,17 +704,14 @@ mod programs {
 
     /// Runs udp-client with `args` and `stdin`; returns (exit code, stdout, stderr).
     fn run_client(args: &[&str], stdin: &str) -> (Option<i32>, String, String) {
-        let output = assert_cmd::Command::from_std(program("udp-client"))
-            .args(args)
-            .write_stdin(stdin)
-            .timeout(Duration::from_secs(10))
-            .output()
-            .unwrap();
-        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let mut command = program("udp-client");
+        command.args(args);
+        let exited = ChildGuard::run_to_end(command, stdin.as_bytes(), Duration::from_secs(10));
+        let text = |lines: &[String]| lines.iter().map(|l| format!("{l}\n")).collect();
         (
-            output.status.code(),
-            text(&output.stdout),
-            text(&output.stderr),
+            exited.status.code(),
+            text(&exited.stdout),
+            text(&exited.stderr),
         )
     }
 
@@ -746,20 +743,53 @@ mod programs {
     }
 
     #[test]
+    fn udp_client_refuses_a_line_too_long_for_a_datagram_and_goes_on() {
+        let exchange = Exchange::new();
+        let (server, handle) = replying_server(&exchange, 1);
+        let input = format!("{}\nafter\n", "x".repeat(70_000));
+        let (code, stdout, stderr) = run_client(&["--server", &server.to_string()], &input);
+        assert_eq!(code, Some(0), "stderr: {stderr}");
+        assert!(
+            stderr.contains("70000 bytes") && stderr.contains("65507 bytes"),
+            "one clear line with the limit, got: {stderr}"
+        );
+        assert_eq!(
+            stdout, "reply:after\n",
+            "the next line should still be sent"
+        );
+        assert_eq!(handle.join().unwrap(), [b"after".to_vec()]);
+    }
+
+    #[test]
+    fn udp_client_names_the_servers_limit_when_a_long_line_gets_no_reply() {
+        let exchange = Exchange::new();
+        let silent = Peer::new(&exchange, "server that drops long datagrams");
+        let input = format!("{}\n", "x".repeat(2_000));
+        let (code, _, stderr) = run_client(
+            &["--server", &silent.addr().to_string(), "--timeout", "0.3"],
+            &input,
+        );
+        assert_eq!(code, Some(1), "stderr: {stderr}");
+        assert!(
+            stderr.contains("2000 bytes") && stderr.contains("1024 bytes"),
+            "the message should name the limit, got: {stderr}"
+        );
+        assert!(silent.recv().is_ok(), "the line should have been sent");
+    }
+
+    #[test]
     fn udp_recv_prints_what_udp_send_sends() {
         let (mut receiver, addr) = start("udp-recv", &["--bind", "127.0.0.1:0", "--count", "3"]);
-        let sent = program("udp-send")
-            .args([
-                "--server",
-                &addr.to_string(),
-                "--interval",
-                "0.01",
-                "--count",
-                "3",
-            ])
-            .output()
-            .unwrap();
-        assert!(sent.status.success(), "udp-send: {sent:?}");
+        let mut command = program("udp-send");
+        command.args([
+            "--server",
+            &addr.to_string(),
+            "--interval",
+            "0.01",
+            "--count",
+            "3",
+        ]);
+        ChildGuard::run_to_end(command, b"", Duration::from_secs(10)).expect_code("udp-send", 0);
         let exited = receiver.wait_exit(Duration::from_secs(5));
         assert!(exited.status.success(), "udp-recv: {exited:?}");
         let expected = ["Hello world : 1", "Hello world : 2", "Hello world : 3"];

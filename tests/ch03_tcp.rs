@@ -7,6 +7,7 @@ use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
+use course_harness::child::Stream;
 use course_harness::net::{self, accept_within};
 use course_harness::show::{self, Report, expect_bytes};
 use course_harness::{ChildGuard, Running, SharedOutput, SplitReads, call_learner, start_learner};
@@ -171,11 +172,14 @@ mod echo {
         );
     }
 
+    /// The idle timeout the tests give `serve` (only the idle test waits for it).
+    const IDLE: Duration = Duration::from_secs(20);
+
     /// Your `serve` on a listener of its own, started in the background (it never returns).
     fn serving(prefix: &'static [u8]) -> (SocketAddr, Running<io::Result<()>>) {
         let listener: TcpListener = net::tcp_listener();
         let addr = listener.local_addr().unwrap();
-        (addr, start_learner(move || serve(&listener, prefix)))
+        (addr, start_learner(move || serve(&listener, prefix, IDLE)))
     }
 
     #[track_caller]
@@ -224,6 +228,18 @@ mod echo {
             b"still serving?",
             &mut learner,
         );
+    }
+
+    #[test]
+    fn a_silent_client_is_dropped_after_the_idle_timeout_and_the_next_is_served() {
+        let listener: TcpListener = net::tcp_listener();
+        let addr = listener.local_addr().unwrap();
+        let idle = Duration::from_millis(300);
+        let mut learner = start_learner(move || serve(&listener, b"", idle));
+        let silent = connect(addr, &mut learner); // connects, then says nothing
+        let mut next = connect(addr, &mut learner);
+        expect_echo(&mut next, b"my turn?", b"my turn?", &mut learner);
+        drop(silent);
     }
 
     #[test]
@@ -597,19 +613,55 @@ mod programs {
     }
 
     #[test]
+    fn tcp_server_drops_idle_clients_so_the_next_is_served() {
+        let (mut server, addr) = start_server(&["--idle-timeout", "0.3"]);
+        // One client connects and says nothing.
+        let silent = net::connect(addr).unwrap();
+        drop(program_echo(&mut server, addr, b"next", b"next"));
+        // One sends without ever reading its echo, until the buffers on both sides are full
+        // and the server's write blocks.
+        let mut greedy = net::connect(addr).unwrap();
+        greedy
+            .set_write_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let chunk = vec![b'x'; 64 * 1024];
+        for _ in 0..1_000 {
+            if greedy.write_all(&chunk).is_err() {
+                break; // our own send buffer is full: the server stopped reading
+            }
+        }
+        drop(program_echo(&mut server, addr, b"and next", b"and next"));
+        drop((silent, greedy));
+        let mut lines = Vec::new();
+        while let Ok(line) = server.next_line(Stream::Stderr, Duration::from_millis(100)) {
+            lines.push(line);
+        }
+        assert!(
+            lines
+                .iter()
+                .filter(|l| l.contains("idle for 0.3 s"))
+                .count()
+                >= 1,
+            "tcp-server should say it closed an idle client: {lines:?}"
+        );
+    }
+
+    #[test]
     fn tcp_client_sends_lines_and_prints_the_echo() {
         let (addr, server) = test_server(b"", true, b"");
-        let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_tcp-client"))
-            .args(["--server", &addr.to_string()])
-            .write_stdin("Hello world\nsecond line\n")
-            .timeout(Duration::from_secs(10))
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "{output:?}");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tcp-client"));
+        command.args(["--server", &addr.to_string()]);
+        let exited = ChildGuard::run_to_end(
+            command,
+            b"Hello world\nsecond line\n",
+            Duration::from_secs(10),
+        );
+        exited.expect_code("tcp-client", 0);
+        let printed: String = exited.stdout.iter().map(|l| format!("{l}\n")).collect();
         expect_bytes(
             "what tcp-client printed",
             b"Hello world\nsecond line\n",
-            &output.stdout,
+            printed.as_bytes(),
             None,
         );
         expect_bytes(

@@ -784,6 +784,93 @@ mod programs {
         );
     }
 
+    /// reliable-recv with `extra` flags, writing to `out`; FIRST_SEQ is 1 in these tests.
+    fn receiver_program_with(out: &std::path::Path, extra: &[&str]) -> (ChildGuard, SocketAddr) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_reliable-recv"));
+        command
+            .args(["--bind", "127.0.0.1:0", "--linger-ms", "200"])
+            .args(extra);
+        let mut child = ChildGuard::spawn_with_stdout(
+            command,
+            Stdio::from(std::fs::File::create(out).unwrap()),
+        );
+        let addr = child.listening_addr();
+        (child, addr)
+    }
+
+    /// Sends `message` from `peer` and waits for its ACK.
+    #[track_caller]
+    fn send_acked(peer: &Peer, message: reference::Message, to: SocketAddr, rx: &mut ChildGuard) {
+        let seq = message.seq;
+        peer.send_to(&message.encode(), to);
+        match peer.recv_while_running(rx) {
+            Ok((ack, _)) => assert_eq!(
+                reference::Message::decode(&ack),
+                Ok(reference::Message::ack(seq)),
+                "the reply to message {seq}"
+            ),
+            Err(e) => rx.fail(&format!("no ACK for message {seq}: {e}")),
+        }
+    }
+
+    #[test]
+    fn reliable_recv_from_hears_only_the_named_sender() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("copy.bin");
+        let exchange = Exchange::new();
+        let sender = Peer::new(&exchange, "sender");
+        let stranger = Peer::new(&exchange, "stranger");
+        let from = sender.addr().to_string();
+        let (mut receiver, addr) = receiver_program_with(&out, &["--from", &from]);
+        // The stranger is quicker: without --from, its DATA 1 would start the stream.
+        let first = reference::FIRST_SEQ;
+        stranger.send_to(&reference::Message::data(first, b"evil").encode(), addr);
+        send_acked(
+            &sender,
+            reference::Message::data(first, b"good"),
+            addr,
+            &mut receiver,
+        );
+        send_acked(
+            &sender,
+            reference::Message::end(first + 1),
+            addr,
+            &mut receiver,
+        );
+        let exited = receiver.wait_exit(Duration::from_secs(5));
+        exited.expect_code("reliable-recv", 0);
+        assert_eq!(std::fs::read(&out).unwrap(), b"good");
+        stranger
+            .socket()
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        assert!(stranger.recv().is_err(), "the stranger must get no ACK");
+    }
+
+    #[test]
+    fn reliable_recv_gives_up_on_a_silent_sender_and_keeps_what_arrived() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("copy.bin");
+        let (mut receiver, addr) = receiver_program_with(&out, &["--idle-timeout", "0.3"]);
+        let exchange = Exchange::new();
+        let sender = Peer::new(&exchange, "sender");
+        let first = reference::FIRST_SEQ;
+        send_acked(
+            &sender,
+            reference::Message::data(first, b"part one"),
+            addr,
+            &mut receiver,
+        );
+        // ... and then the sender falls silent before END.
+        let exited = receiver.wait_exit(Duration::from_secs(5));
+        exited.expect_code("reliable-recv --idle-timeout 0.3", 1);
+        assert!(
+            exited.stderr_text().contains("no datagram from"),
+            "one clear line: {exited:?}"
+        );
+        assert_eq!(std::fs::read(&out).unwrap(), b"part one");
+    }
+
     #[test]
     fn reliable_send_to_nobody_exits_with_code_1() {
         let gone = net::udp_socket().local_addr().unwrap();

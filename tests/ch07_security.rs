@@ -172,6 +172,17 @@ mod token {
         assert_eq!(far, Err(OpenError::FromTheFuture { ahead_secs: 3600 }));
     }
 
+    #[test]
+    fn a_forged_timestamp_at_the_end_of_time_is_rejected_without_a_panic() {
+        // 12 characters: the version byte and a timestamp near u64::MAX, no MAC at all. A
+        // clock check done before the MAC computes `timestamp + ttl` and overflows.
+        let got = call_learner(|| open(&key(KEY), "gP_________E", TTL, T0));
+        assert_eq!(got, Err(OpenError::Rejected));
+        let full = b64_encode(&[[0x80].as_slice(), &[0xff; 8], &[0; 16 + 16 + 32]].concat());
+        let got = call_learner(move || open(&key(KEY), &full, TTL, T0));
+        assert_eq!(got, Err(OpenError::Rejected), "a full-length forgery");
+    }
+
     #[rstest]
     #[case::as_written(KEY)]
     #[case::with_a_newline("cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=\n")]
@@ -312,6 +323,21 @@ mod guard {
         );
     }
 
+    #[test]
+    fn a_token_dated_before_the_server_started_is_refused() {
+        // A server that started at T0 forgot what it accepted before: a token from T0 - 1
+        // may be a recording of one it accepted then.
+        let (before, at_start) = call_learner(|| {
+            let mut guard = Guard::new(key(KEY), TTL, Vec::new()).not_before(T0);
+            (
+                guard.check(peer(1), token(b"old", T0 - 1).as_bytes(), T0 + 5),
+                guard.check(peer(1), token(b"new", T0).as_bytes(), T0 + 5),
+            )
+        });
+        assert_eq!(before, Err(Refusal::BeforeStart));
+        assert_eq!(at_start, Ok(b"new".to_vec()));
+    }
+
     #[rstest]
     #[case::ip_only(&["127.0.0.1"], 5000, true)]
     #[case::ip_and_port(&["127.0.0.1:5000"], 5000, true)]
@@ -440,19 +466,118 @@ mod programs {
     fn a_malformed_key_file_is_a_usage_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = key_file(&dir, "not a key\n");
-        let output = Command::new(env!("CARGO_BIN_EXE_secure-server"))
-            .args([
-                "--bind",
-                "127.0.0.1:0",
-                "--key-file",
-                path.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
-        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_secure-server"));
+        command.args([
+            "--bind",
+            "127.0.0.1:0",
+            "--key-file",
+            path.to_str().unwrap(),
+        ]);
+        let exited = ChildGuard::run_to_end(command, b"", Duration::from_secs(10));
+        exited.expect_code("secure-server", 2);
         assert!(
-            String::from_utf8_lossy(&output.stderr).contains("not a Fernet key"),
-            "{output:?}"
+            exited.stderr_text().contains("not a Fernet key"),
+            "{exited:?}"
+        );
+    }
+
+    #[test]
+    fn secure_client_refuses_a_line_too_long_to_seal_and_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut server, addr) = secure_server(&dir);
+        let path = dir.path().join("secret.key");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_secure-client"));
+        command.args([
+            "--server",
+            &addr.to_string(),
+            "--key-file",
+            path.to_str().unwrap(),
+        ]);
+        // A long line, a line that is not UTF-8, and a short one: only the first is refused.
+        let mut input = vec![b'x'; 60_000];
+        input.extend_from_slice(b"\n\xff\xfe not utf-8\nafter\n");
+        let exited = ChildGuard::run_to_end(command, &input, Duration::from_secs(10));
+        exited.expect_code("secure-client", 0);
+        assert_eq!(
+            exited.stdout,
+            ["Success to receive message", "Success to receive message"],
+            "{exited:?}"
+        );
+        let stderr = exited.stderr_text();
+        assert!(
+            stderr.contains("60000 bytes") && stderr.contains("65507 bytes"),
+            "one clear line with the limit, got: {stderr}"
+        );
+        server.stdout_line_ending_with(": after");
+    }
+
+    /// A secure-server with the test key, and a peer to talk to it.
+    fn secure_server(dir: &tempfile::TempDir) -> (ChildGuard, SocketAddr) {
+        let path = key_file(dir, &format!("{KEY}\n"));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_secure-server"));
+        command.args([
+            "--bind",
+            "127.0.0.1:0",
+            "--key-file",
+            path.to_str().unwrap(),
+        ]);
+        let mut server = ChildGuard::spawn(command);
+        let addr = server.listening_addr();
+        (server, addr)
+    }
+
+    fn now() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
+    #[test]
+    fn a_forged_timestamp_at_the_end_of_time_does_not_crash_the_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut server, addr) = secure_server(&dir);
+        let exchange = Exchange::new();
+        exchange.name(addr, "secure-server");
+        let attacker = Peer::new(&exchange, "attacker");
+        attacker.send_to(b"gP_________E", addr);
+        let refusal = server.stderr_line();
+        assert!(refusal.starts_with("refused 12 bytes"), "{refusal}");
+        attacker.send_to(token(b"still alive?", now()).as_bytes(), addr);
+        match attacker.recv_while_running(&mut server) {
+            Ok((reply, _)) => assert!(key(KEY).decrypt(&String::from_utf8_lossy(&reply)).is_ok()),
+            Err(e) => Report::new("no reply after the forged timestamp")
+                .line("error", e.to_string())
+                .exchange(&exchange)
+                .fail(),
+        }
+    }
+
+    #[test]
+    fn a_token_made_before_the_server_started_is_refused_as_a_possible_replay() {
+        // Made two seconds before the server starts: the server cannot know whether it
+        // accepted this token before a restart, so it must refuse it.
+        let recorded = token(b"pay taro 100 yen", now() - 2);
+        let dir = tempfile::tempdir().unwrap();
+        let (mut server, addr) = secure_server(&dir);
+        let exchange = Exchange::new();
+        exchange.name(addr, "secure-server");
+        let recorder = Peer::new(&exchange, "recorder");
+        recorder.send_to(recorded.as_bytes(), addr);
+        let refusal = server.stderr_line();
+        assert!(
+            refusal.contains("before this server started"),
+            "the replayed token should be refused, but the server said: {refusal}"
+        );
+        recorder.send_to(token(b"fresh", now()).as_bytes(), addr);
+        assert!(
+            recorder.recv_while_running(&mut server).is_ok(),
+            "a fresh token should still be answered"
+        );
+        server.assert_running();
+        assert_eq!(
+            server.stdout_line().split_once(": ").map(|(_, m)| m),
+            Some("fresh")
         );
     }
 }

@@ -187,3 +187,39 @@ fn waiting_for_a_datagram_notices_a_crashed_program_at_once() {
         "{text}"
     );
 }
+
+#[test]
+fn a_program_still_running_at_its_time_limit_is_reported_in_words() {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args(["child_role", "--exact", "--nocapture", "--quiet"])
+        .env(ROLE, "chatty");
+    let started = Instant::now();
+    let text = panic_text(|| {
+        ChildGuard::run_to_end(command, b"", Duration::from_millis(500));
+    });
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        text.contains("was still running after") && text.contains("starting up"),
+        "{text}"
+    );
+    assert!(!text.contains("left:"), "{text}");
+}
+
+#[test]
+fn an_unexpected_exit_code_is_explained() {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args(["child_role", "--exact", "--nocapture", "--quiet"])
+        .env(ROLE, "crash");
+    let exited = ChildGuard::run_to_end(command, b"", Duration::from_secs(10));
+    let text = panic_text(|| exited.expect_code("crash", 0));
+    assert!(
+        text.contains("exit code 0") && text.contains("got:      exit code 3"),
+        "{text}"
+    );
+}

@@ -523,6 +523,30 @@ fn rates_outside_zero_to_one_are_refused() {
     }
 }
 
+#[test]
+fn an_idle_session_is_closed_and_a_returning_client_gets_a_new_one() {
+    let (server, client) = server_and_client();
+    let relay = start(server.addr(), |c| c.idle_timeout(Duration::from_secs(1)));
+    client.send_to(b"first", relay.addr());
+    assert_eq!(server.recv().unwrap().0, b"first");
+    assert_eq!(relay.sessions(), 1);
+    let deadline = Deadline::after(Duration::from_secs(5));
+    while relay.sessions() > 0 {
+        assert!(
+            !deadline.expired(),
+            "the idle session was not closed within 5 s"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    client.send_to(b"back again", relay.addr());
+    let (data, upstream) = server.recv().unwrap();
+    assert_eq!(data, b"back again");
+    assert_eq!(relay.sessions(), 1);
+    // The server answers through the new session, and the reply still reaches the client.
+    server.send_to(b"welcome back", upstream);
+    assert_eq!(client.recv().unwrap().0, b"welcome back");
+}
+
 // ---------------------------------------------------------------------------------------------
 // The lossy-relay program
 
@@ -592,6 +616,63 @@ fn ctrl_c_prints_the_counters() {
     );
 }
 
+/// Threads and open descriptors of process `pid`, from Linux's /proc.
+#[cfg(target_os = "linux")]
+fn threads_and_fds(pid: u32) -> (usize, usize) {
+    let count = |dir: String| std::fs::read_dir(dir).map_or(0, |entries| entries.count());
+    (
+        count(format!("/proc/{pid}/task")),
+        count(format!("/proc/{pid}/fd")),
+    )
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_program_frees_the_threads_and_descriptors_of_idle_clients() {
+    const CLIENTS: usize = 200;
+    let exchange = Exchange::new();
+    let server = Peer::new(&exchange, "server");
+    let (mut relay, addr) = lossy_relay(server.addr(), &["--idle-timeout", "1"]);
+    let (threads_before, fds_before) = threads_and_fds(relay.id());
+    // 200 clients, one datagram each, each from its own port: 200 sessions. (The sockets are
+    // kept open, so that the OS cannot give a closed one's port to the next.)
+    let clients: Vec<_> = (0..CLIENTS).map(|_| net::udp_socket()).collect();
+    for (i, client) in clients.iter().enumerate() {
+        client
+            .send_to(format!("client {i}").as_bytes(), addr)
+            .unwrap();
+    }
+    for _ in 0..CLIENTS {
+        server
+            .recv_while_running(&mut relay)
+            .expect("a client's datagram was not relayed");
+    }
+    let (threads_busy, fds_busy) = threads_and_fds(relay.id());
+    drop(clients);
+    // Then silence: after 1 s every session must be closed.
+    let deadline = Deadline::after(Duration::from_secs(10));
+    let (threads_after, fds_after) = loop {
+        let now = threads_and_fds(relay.id());
+        if (now.0 <= threads_before && now.1 <= fds_before) || deadline.expired() {
+            break now;
+        }
+        relay.assert_running();
+        thread::sleep(Duration::from_millis(50));
+    };
+    let figures = format!(
+        "threads {threads_before} -> {threads_busy} -> {threads_after}, \
+         descriptors {fds_before} -> {fds_busy} -> {fds_after}"
+    );
+    assert!(
+        threads_busy >= threads_before + CLIENTS,
+        "test setup: one thread per session expected ({figures})"
+    );
+    assert!(
+        threads_after <= threads_before && fds_after <= fds_before,
+        "idle sessions were not freed within 10 s: {figures}"
+    );
+}
+
 #[test]
 fn bad_flags_and_scripts_are_usage_errors() {
     let dir = tempfile::tempdir().unwrap();
@@ -605,13 +686,11 @@ fn bad_flags_and_scripts_are_usage_errors() {
         ),
         (vec!["--script", script.to_str().unwrap()], "line 2"),
     ] {
-        let output = Command::new(env!("CARGO_BIN_EXE_lossy-relay"))
-            .args(["--bind", LOOPBACK_ANY])
-            .args(&args)
-            .output()
-            .unwrap();
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lossy-relay"));
+        command.args(["--bind", LOOPBACK_ANY]).args(&args);
+        let exited = ChildGuard::run_to_end(command, b"", Duration::from_secs(10));
+        exited.expect_code(&format!("lossy-relay {args:?}"), 2);
+        let stderr = exited.stderr_text();
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
 }

@@ -1,22 +1,31 @@
 //! Behaviour of the course's programs that does not depend on learner code (so it cannot live
 //! in a chapter's test file, where every test must fail on the untouched stubs).
 
+use std::process::Command;
 use std::time::Duration;
 
-use course_harness::{Exchange, Peer};
+use course_harness::{ChildGuard, Exchange, Peer};
+
+/// Runs program `name` with `args` and `stdin` to its end (at most 10 s).
+fn run(name: &str, args: &[&str], stdin: &str) -> course_harness::child::Exited {
+    let path = std::path::Path::new(env!("CARGO_BIN_EXE_udp-client"))
+        .with_file_name(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let mut command = Command::new(path);
+    command.args(args);
+    ChildGuard::run_to_end(command, stdin.as_bytes(), Duration::from_secs(10))
+}
 
 #[test]
 fn udp_client_no_reply_only_sends() {
     let exchange = Exchange::new();
     let receiver = Peer::new(&exchange, "receiver");
-    let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_udp-client"))
-        .args(["--server", &receiver.addr().to_string(), "--no-reply"])
-        .write_stdin("Hello This is UDP connection.\n")
-        .timeout(Duration::from_secs(10))
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    assert!(output.stdout.is_empty(), "{output:?}");
+    let exited = run(
+        "udp-client",
+        &["--server", &receiver.addr().to_string(), "--no-reply"],
+        "Hello This is UDP connection.\n",
+    );
+    exited.expect_code("udp-client", 0);
+    assert!(exited.stdout.is_empty(), "{exited:?}");
     let (data, _) = receiver.recv().expect("nothing arrived");
     assert_eq!(data, b"Hello This is UDP connection.");
 }
@@ -25,19 +34,19 @@ fn udp_client_no_reply_only_sends() {
 fn udp_send_sends_numbered_greetings() {
     let exchange = Exchange::new();
     let receiver = Peer::new(&exchange, "receiver");
-    let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_udp-send"))
-        .args([
+    let exited = run(
+        "udp-send",
+        &[
             "--server",
             &receiver.addr().to_string(),
             "--interval",
             "0",
             "--count",
             "2",
-        ])
-        .timeout(Duration::from_secs(10))
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
+        ],
+        "",
+    );
+    exited.expect_code("udp-send", 0);
     for n in 1..=2 {
         let (data, _) = receiver.recv().expect("a datagram is missing");
         assert_eq!(data, format!("Hello world : {n}").as_bytes());
@@ -46,27 +55,51 @@ fn udp_send_sends_numbered_greetings() {
 
 #[test]
 fn a_zero_timeout_is_a_usage_error() {
-    assert_cmd::Command::new(env!("CARGO_BIN_EXE_udp-client"))
-        .args(["--timeout", "0"])
-        .timeout(Duration::from_secs(10))
-        .assert()
-        .code(2)
-        .stderr(predicates::str::contains("more than 0"));
+    let exited = run("udp-client", &["--timeout", "0"], "");
+    exited.expect_code("udp-client --timeout 0", 2);
+    assert!(exited.stderr_text().contains("more than 0"), "{exited:?}");
+}
+
+#[test]
+fn a_bind_address_may_name_localhost() {
+    // Chapter 1 teaches that `localhost` names 127.0.0.1 (and ::1): the programs take it.
+    let mut command = Command::new(env!("CARGO_BIN_EXE_udp-server"));
+    command.args(["--bind", "localhost:0"]);
+    let mut server = ChildGuard::spawn(command);
+    assert!(server.listening_addr().ip().is_loopback());
+    let mut command = Command::new(env!("CARGO_BIN_EXE_udp-send"));
+    command.args(["--server", "localhost:9", "--count", "1", "--interval", "0"]);
+    let exited = ChildGuard::run_to_end(command, b"", Duration::from_secs(10));
+    assert!(
+        !exited.stderr_text().contains("invalid value"),
+        "--server localhost:9 should be accepted: {exited:?}"
+    );
+}
+
+#[test]
+fn a_port_out_of_range_is_named() {
+    for (program, flag) in [
+        ("udp-server", "--bind"),
+        ("tcp-server", "--bind"),
+        ("udp-client", "--server"),
+        ("lossy-relay", "--bind"),
+    ] {
+        let exited = run(program, &[flag, "127.0.0.1:99999"], "");
+        exited.expect_code(&format!("{program} {flag} 127.0.0.1:99999"), 2);
+        assert!(
+            exited.stderr_text().contains("port 99999 is out of range"),
+            "{program}: {exited:?}"
+        );
+    }
 }
 
 #[test]
 fn keygen_writes_a_key_and_refuses_to_overwrite_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("secret.key");
-    let keygen = || {
-        assert_cmd::Command::new(env!("CARGO_BIN_EXE_keygen"))
-            .args(["--out", path.to_str().unwrap()])
-            .timeout(Duration::from_secs(10))
-            .output()
-            .unwrap()
-    };
+    let keygen = || run("keygen", &["--out", path.to_str().unwrap()], "");
     let first = keygen();
-    assert!(first.status.success(), "{first:?}");
+    first.expect_code("keygen", 0);
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(
         fernet::Fernet::new(text.trim()).is_some(),
@@ -82,7 +115,7 @@ fn keygen_writes_a_key_and_refuses_to_overwrite_it() {
         );
     }
     let second = keygen();
-    assert_eq!(second.status.code(), Some(1), "{second:?}");
+    second.expect_code("keygen (a second time)", 1);
     assert_eq!(
         std::fs::read_to_string(&path).unwrap(),
         text,
@@ -92,14 +125,24 @@ fn keygen_writes_a_key_and_refuses_to_overwrite_it() {
 
 #[test]
 fn a_missing_key_file_is_a_usage_error() {
-    let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_secure-client"))
-        .args(["--key-file", "/nonexistent/secret.key"])
-        .timeout(Duration::from_secs(10))
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2), "{output:?}");
-    assert!(
-        String::from_utf8_lossy(&output.stderr).contains("cannot read the key file"),
-        "{output:?}"
+    let exited = run(
+        "secure-client",
+        &["--key-file", "/nonexistent/secret.key"],
+        "",
     );
+    exited.expect_code("secure-client", 2);
+    assert!(
+        exited.stderr_text().contains("cannot read the key file"),
+        "{exited:?}"
+    );
+}
+
+#[test]
+fn udp_vs_tcp_refuses_a_loss_above_one() {
+    assert_cmd::Command::new(env!("CARGO_BIN_EXE_udp-vs-tcp"))
+        .args(["--loss", "1.5"])
+        .timeout(Duration::from_secs(10))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("a probability from 0 to 1"));
 }

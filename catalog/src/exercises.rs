@@ -109,6 +109,11 @@ pub const CHAPTERS: &[Chapter] = &[
         page: "ch03-tcp.md",
     },
     Chapter {
+        id: "ch05_udp_vs_tcp",
+        number: 5,
+        page: "ch05-udp-vs-tcp.md",
+    },
+    Chapter {
         id: "ch06_reliability",
         number: 6,
         page: "ch06-reliability.md",
@@ -264,6 +269,30 @@ pub const EXERCISES: &[Exercise] = &[
         tests: &["lines::", "programs::"],
     },
     Exercise {
+        id: "5.1",
+        chapter: "ch05_udp_vs_tcp",
+        file: "exercises/src/ch05_udp_vs_tcp/stats.rs",
+        anchor_en: "exercise-51-statistics-of-a-sample",
+        anchor_ja: "演習-51-測った値をまとめる",
+        tests: &["stats::"],
+    },
+    Exercise {
+        id: "5.2",
+        chapter: "ch05_udp_vs_tcp",
+        file: "exercises/src/ch05_udp_vs_tcp/udp_trips.rs",
+        anchor_en: "exercise-52-udp-round-trips-and-the-ones-that-never-come-back",
+        anchor_ja: "演習-52-udp-の往復と戻ってこないリクエスト",
+        tests: &["udp::"],
+    },
+    Exercise {
+        id: "5.3",
+        chapter: "ch05_udp_vs_tcp",
+        file: "exercises/src/ch05_udp_vs_tcp/tcp_trips.rs",
+        anchor_en: "exercise-53-tcp-round-trips",
+        anchor_ja: "演習-53-tcp-の往復",
+        tests: &["tcp::", "program::"],
+    },
+    Exercise {
         id: "6.1",
         chapter: "ch06_reliability",
         file: "exercises/src/ch06_reliability/header.rs",
@@ -317,7 +346,11 @@ pub const EXERCISES: &[Exercise] = &[
         file: "exercises/src/ch07_security/guard.rs",
         anchor_en: "exercises-72-to-74-the-guard",
         anchor_ja: "演習-7274-ガード",
-        tests: &["guard::a_replay", "guard::memory_of"],
+        tests: &[
+            "guard::a_replay",
+            "guard::memory_of",
+            "guard::a_token_dated_before",
+        ],
     },
     Exercise {
         id: "7.4",

@@ -83,6 +83,34 @@ impl ChildGuard {
         }
     }
 
+    /// Runs `command` to its end with `stdin` as its whole input, like `Command::output()`
+    /// but with a deadline: a program still running after `within` is killed, and the test
+    /// fails saying so in words (not `left: None, right: Some(1)`), with what it printed.
+    /// Every test that runs a program to its end goes through here.
+    #[track_caller]
+    pub fn run_to_end(command: Command, stdin: &[u8], within: Duration) -> Exited {
+        let mut child = Self::spawn(command);
+        // Written on a thread: a program that never reads its stdin must not block the test
+        // on a full pipe. A program that exits before reading it all (a usage error) closes
+        // the pipe: not the test's concern, its exit status says what happened.
+        if let Some(mut pipe) = child.stdin.take() {
+            let input = stdin.to_vec();
+            thread::spawn(move || {
+                let _ = pipe.write_all(&input);
+                // Dropping `pipe` closes it: the program reads end-of-file.
+            });
+        }
+        match child.exited_within(within) {
+            Some(exited) => exited,
+            None => child.fail(&format!(
+                "`{}` was still running after {} and was stopped by the test: it should have \
+                 exited by then (a stub that waits forever, or a program waiting for input?)",
+                child.name,
+                format_duration(within)
+            )),
+        }
+    }
+
     /// The child's process id (to send it a signal, say).
     pub fn id(&self) -> u32 {
         self.child.id()
@@ -206,10 +234,9 @@ impl ChildGuard {
     pub fn wait_exit(&mut self, within: Duration) -> Exited {
         match self.exited_within(within) {
             Some(exited) => exited,
-            None => self.fail(&format!(
-                "`{}` did not exit within {}",
-                self.name,
-                format_duration(within)
+            None => self.fail(&course_catalog::fill(
+                "harness.no_exit",
+                &[("name", &self.name), ("duration", &format_duration(within))],
             )),
         }
     }
@@ -226,10 +253,9 @@ impl ChildGuard {
             }
             server.assert_running();
             if deadline.expired() {
-                self.fail(&format!(
-                    "`{}` did not exit within {}",
-                    self.name,
-                    format_duration(within)
+                self.fail(&course_catalog::fill(
+                    "harness.no_exit",
+                    &[("name", &self.name), ("duration", &format_duration(within))],
                 ));
             }
         }
@@ -332,6 +358,51 @@ pub struct Exited {
     pub status: ExitStatus,
     pub stdout: Vec<String>,
     pub stderr: Vec<String>,
+}
+
+impl Exited {
+    /// Fails the test unless the program (`what`, for the message) exited with `code`; the
+    /// failure explains the exit (101: a panic, such as a `todo!()`) and shows the output.
+    #[track_caller]
+    pub fn expect_code(&self, what: &str, code: i32) {
+        let got = self.status.code();
+        if got == Some(code) {
+            return;
+        }
+        let meaning = match got {
+            Some(101) => course_catalog::text("harness.exit_panicked").to_string(),
+            Some(other) => other.to_string(),
+            None => course_catalog::text("harness.exit_signal").to_string(),
+        };
+        let text = |lines: &[String]| {
+            if lines.is_empty() {
+                course_catalog::text("harness.nothing").to_string()
+            } else {
+                lines
+                    .iter()
+                    .take(20)
+                    .map(|l| format!("\n      {l}"))
+                    .collect()
+            }
+        };
+        let exit_code = |code: &dyn std::fmt::Display| {
+            course_catalog::fill("harness.exit_code", &[("code", code)])
+        };
+        crate::show::Report::new(course_catalog::fill(
+            "harness.exit_wrong",
+            &[("command", &what)],
+        ))
+        .line("expected", exit_code(&code))
+        .line("got", exit_code(&meaning))
+        .line("stdout", text(&self.stdout))
+        .line("stderr", text(&self.stderr))
+        .fail()
+    }
+
+    /// Everything the program printed on stderr, as one text (for `contains` checks).
+    pub fn stderr_text(&self) -> String {
+        self.stderr.join("\n")
+    }
 }
 
 fn read_lines(pipe: impl Read + Send + 'static) -> Receiver<String> {

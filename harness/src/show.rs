@@ -5,10 +5,9 @@
 //! Valid UTF-8 is shown as text (control characters escaped), anything else as `\xNN`, so a
 //! failure message never hides a stray byte and never prints raw binary to the terminal.
 
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 
-use crate::exchange::Exchange;
+use wire_record::Exchange;
 
 /// How many characters of a payload a report shows before cutting it.
 const REPORT_CHARS: usize = 80;
@@ -24,36 +23,7 @@ pub fn bytes(data: &[u8]) -> String {
     )
 }
 
-/// The bytes as text: UTF-8 kept, control characters and quotes escaped, invalid bytes `\xNN`.
-pub fn escape(data: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in data.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                c if c.is_control() => out.extend(c.escape_default()),
-                c => out.push(c),
-            }
-        }
-        for b in chunk.invalid() {
-            let _ = write!(out, "\\x{b:02x}");
-        }
-    }
-    out
-}
-
-/// [`escape`], cut to at most `max_chars` characters (with `…` when cut): for diagrams.
-pub fn preview(data: &[u8], max_chars: usize) -> String {
-    let full = escape(data);
-    if full.chars().count() <= max_chars {
-        full
-    } else {
-        let mut cut: String = full.chars().take(max_chars.saturating_sub(1)).collect();
-        cut.push('…');
-        cut
-    }
-}
+pub use wire_record::text::{escape, preview};
 
 /// A failure report: a headline, labelled lines, and optionally the recorded wire exchange.
 ///

@@ -17,4 +17,4 @@ pub mod fate;
 pub mod relay;
 
 pub use fate::{Action, Direction, Fate, Fates, Rates, Script, Which, rates_fate};
-pub use relay::{Counters, Relay, RelayConfig, Stats, TraceEntry};
+pub use relay::{Counters, MAX_SESSIONS, Relay, RelayConfig, Stats, TraceEntry};

@@ -2,8 +2,10 @@
 //!
 //! Threads and who owns what:
 //! - the *front reader* owns the socket clients send to; for each new client address it opens
-//!   an upstream socket towards the server (so the server sees one peer per client and its
-//!   replies find their way back) and starts an *upstream reader* for it;
+//!   a *session*: an upstream socket towards the server (so the server sees one peer per
+//!   client and its replies find their way back) and an *upstream reader* thread for it. It
+//!   also closes sessions that have been quiet for `idle_timeout` in both directions: their
+//!   reader stops, and the dispatcher drops the socket, so a client that left costs nothing;
 //! - the readers only pass datagrams on, as events, to the *dispatcher*;
 //! - the dispatcher alone decides fates, counts, records, holds, delays and sends. With one
 //!   decider, the fates and the record follow the order in which datagrams reached the relay.
@@ -16,13 +18,13 @@ use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use course_harness::{Exchange, show};
+use wire_record::{Exchange, text};
 
 use crate::fate::{Action, Direction, Fate, Fates, HOLD_LIMIT, Rates, Script};
 
@@ -32,6 +34,10 @@ const POLL: Duration = Duration::from_millis(50);
 const DATAGRAM_BUFFER: usize = 65_536;
 /// Kernel socket buffers: bursts must not be dropped by the relay itself, only by its fates.
 const SOCKET_BUFFER: usize = 1 << 20;
+/// At most this many sessions at once (each is a thread and a socket): a flood of new source
+/// addresses cannot make the relay take more. Datagrams from further clients are dropped until
+/// a session closes (see `RelayConfig::idle_timeout`).
+pub const MAX_SESSIONS: usize = 1024;
 /// How many characters of a payload the trace shows.
 const PREVIEW_CHARS: usize = 24;
 
@@ -48,6 +54,10 @@ pub struct RelayConfig {
     pub trace: bool,
     /// Keep the trace and the exchange in memory (for tests and diagrams).
     pub record: bool,
+    /// Close a client's session (its thread and socket) after this long without a datagram
+    /// in either direction; `None`: keep every session until the relay stops. A client that
+    /// comes back later gets a new session, and the server sees a new port.
+    pub idle_timeout: Option<Duration>,
 }
 
 impl RelayConfig {
@@ -59,7 +69,14 @@ impl RelayConfig {
             rates: None,
             trace: false,
             record: true,
+            idle_timeout: None,
         }
+    }
+
+    /// Closing quiet sessions after `idle`.
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle_timeout = Some(idle);
+        self
     }
 
     /// With these scripted fates.
@@ -165,6 +182,8 @@ struct Shared {
     log: Mutex<Vec<TraceEntry>>,
     exchange: Exchange,
     stop: AtomicBool,
+    /// Open sessions (one per client seen and not yet forgotten).
+    sessions: AtomicUsize,
 }
 
 impl Shared {
@@ -195,9 +214,12 @@ pub struct Relay {
 enum Event {
     /// A client was seen for the first time; flows are numbered in the order of these events.
     NewFlow {
+        flow: usize,
         client: SocketAddr,
-        upstream: UdpSocket,
+        upstream: Arc<UdpSocket>,
     },
+    /// The client's session was closed (idle): drop its socket.
+    FlowClosed { flow: usize },
     Datagram {
         flow: usize,
         direction: Direction,
@@ -221,6 +243,7 @@ impl Relay {
             log: Mutex::new(Vec::new()),
             exchange: Exchange::new(),
             stop: AtomicBool::new(false),
+            sessions: AtomicUsize::new(0),
         });
         shared.exchange.name(config.server, "server");
 
@@ -228,7 +251,7 @@ impl Relay {
         let dispatcher = Dispatcher {
             front: front.try_clone()?,
             server: config.server,
-            flows: Vec::new(),
+            flows: HashMap::new(),
             fates: Fates::new(config.script, config.rates),
             holds: HashMap::new(),
             delayed: BinaryHeap::new(),
@@ -243,10 +266,16 @@ impl Relay {
             .name("relay-dispatch".into())
             .spawn(move || dispatcher.run(incoming))?;
         let reader_shared = Arc::clone(&shared);
-        let server = config.server;
+        let front_reader = FrontReader {
+            server: config.server,
+            idle_timeout: config.idle_timeout,
+            trace: config.trace,
+            events,
+            shared: reader_shared,
+        };
         let reader = thread::Builder::new()
             .name("relay-front".into())
-            .spawn(move || read_front(front, server, events, reader_shared))?;
+            .spawn(move || front_reader.run(front))?;
         Ok(Relay {
             addr,
             shared,
@@ -257,6 +286,11 @@ impl Relay {
     /// The address clients send to.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// How many client sessions are open (each holds a thread and a socket).
+    pub fn sessions(&self) -> usize {
+        self.shared.sessions.load(Ordering::Relaxed)
     }
 
     /// The counters so far.
@@ -328,60 +362,206 @@ fn open_upstream(server: SocketAddr) -> io::Result<UdpSocket> {
     Ok(socket)
 }
 
-fn read_front(front: UdpSocket, server: SocketAddr, events: Sender<Event>, shared: Arc<Shared>) {
-    let mut flows: HashMap<SocketAddr, usize> = HashMap::new();
-    let mut upstream_readers = Vec::new();
-    let mut buf = vec![0u8; DATAGRAM_BUFFER];
-    while !shared.stopping() {
-        let (len, client) = match front.recv_from(&mut buf) {
-            Ok(received) => received,
-            // A timeout (time to look at the stop flag), or an ICMP error about a client that
-            // went away (Windows reports those here): neither stops the relay.
-            Err(_) => continue,
-        };
-        let flow = match flows.get(&client) {
-            Some(&flow) => flow,
-            None => {
-                let upstream = match open_upstream(server) {
-                    Ok(socket) => socket,
-                    Err(e) => {
-                        eprintln!("lossy-relay: no socket towards {server} for {client}: {e}");
-                        continue;
-                    }
-                };
-                let flow = flows.len();
-                if let Ok(reader) = upstream.try_clone() {
-                    let (events, shared) = (events.clone(), Arc::clone(&shared));
-                    upstream_readers.push(thread::spawn(move || {
-                        read_upstream(reader, flow, events, shared)
-                    }));
-                }
-                if events.send(Event::NewFlow { client, upstream }).is_err() {
-                    break;
-                }
-                flows.insert(client, flow);
-                flow
-            }
-        };
-        let event = Event::Datagram {
-            flow,
-            direction: Direction::ToServer,
-            bytes: buf[..len].to_vec(),
-        };
-        if events.send(event).is_err() {
-            break;
-        }
-    }
-    for reader in upstream_readers {
-        let _ = reader.join();
+/// One client's session, as the front reader keeps it.
+struct Session {
+    flow: usize,
+    /// When the client last sent a datagram.
+    last_from_client: Instant,
+    /// When the server last sent one to this client (set by the upstream reader).
+    last_from_server: Arc<Mutex<Instant>>,
+    /// Tells this session's upstream reader to stop.
+    closing: Arc<AtomicBool>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl Session {
+    fn last_activity(&self) -> Instant {
+        let server = *self
+            .last_from_server
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        server.max(self.last_from_client)
     }
 }
 
-fn read_upstream(upstream: UdpSocket, flow: usize, events: Sender<Event>, shared: Arc<Shared>) {
+struct FrontReader {
+    server: SocketAddr,
+    idle_timeout: Option<Duration>,
+    trace: bool,
+    events: Sender<Event>,
+    shared: Arc<Shared>,
+}
+
+impl FrontReader {
+    fn run(self, front: UdpSocket) {
+        let mut sessions: HashMap<SocketAddr, Session> = HashMap::new();
+        let mut next_flow = 0;
+        let mut last_sweep = Instant::now();
+        let mut full_since_warned = false;
+        let mut buf = vec![0u8; DATAGRAM_BUFFER];
+        while !self.shared.stopping() {
+            // At most every POLL: forget the sessions that have been quiet for too long.
+            if last_sweep.elapsed() >= POLL {
+                last_sweep = Instant::now();
+                if self.close_idle(&mut sessions).is_err() {
+                    break;
+                }
+            }
+            let (len, client) = match front.recv_from(&mut buf) {
+                Ok(received) => received,
+                // A timeout (time to look at the stop flag), or an ICMP error about a client
+                // that went away (Windows reports those here): neither stops the relay.
+                Err(_) => continue,
+            };
+            let open = sessions.len();
+            let flow = match sessions.get_mut(&client) {
+                Some(session) => {
+                    session.last_from_client = Instant::now();
+                    session.flow
+                }
+                None if open >= MAX_SESSIONS => {
+                    if !full_since_warned {
+                        eprintln!(
+                            "lossy-relay: {MAX_SESSIONS} clients at once, the most it serves; \
+                             dropping datagrams from new clients until a session closes"
+                        );
+                        full_since_warned = true;
+                    }
+                    continue;
+                }
+                None => {
+                    full_since_warned = false;
+                    let Some(session) = self.open_session(client, next_flow) else {
+                        continue;
+                    };
+                    next_flow += 1;
+                    let flow = session.flow;
+                    sessions.insert(client, session);
+                    self.shared
+                        .sessions
+                        .store(sessions.len(), Ordering::Relaxed);
+                    flow
+                }
+            };
+            let event = Event::Datagram {
+                flow,
+                direction: Direction::ToServer,
+                bytes: buf[..len].to_vec(),
+            };
+            if self.events.send(event).is_err() {
+                break;
+            }
+        }
+        for session in sessions.values_mut() {
+            if let Some(reader) = session.reader.take() {
+                let _ = reader.join();
+            }
+        }
+    }
+
+    /// A new session for `client`: the socket towards the server and its reader thread.
+    fn open_session(&self, client: SocketAddr, flow: usize) -> Option<Session> {
+        let upstream = match open_upstream(self.server) {
+            Ok(socket) => Arc::new(socket),
+            Err(e) => {
+                eprintln!(
+                    "lossy-relay: no socket towards {} for {client}: {e}",
+                    self.server
+                );
+                return None;
+            }
+        };
+        let last_from_server = Arc::new(Mutex::new(Instant::now()));
+        let closing = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let (upstream, events, shared) = (
+                Arc::clone(&upstream),
+                self.events.clone(),
+                Arc::clone(&self.shared),
+            );
+            let (last, closing) = (Arc::clone(&last_from_server), Arc::clone(&closing));
+            thread::Builder::new()
+                .name("relay-upstream".into())
+                .spawn(move || read_upstream(&upstream, flow, events, shared, &last, &closing))
+        };
+        let reader = match reader {
+            Ok(handle) => handle,
+            Err(e) => {
+                eprintln!("lossy-relay: no thread for {client}: {e}");
+                return None;
+            }
+        };
+        self.events
+            .send(Event::NewFlow {
+                flow,
+                client,
+                upstream,
+            })
+            .ok()?;
+        Some(Session {
+            flow,
+            last_from_client: Instant::now(),
+            last_from_server,
+            closing,
+            reader: Some(reader),
+        })
+    }
+
+    /// Closes every session quiet for longer than the idle timeout: stops its reader (each
+    /// wakes within POLL, so they are all told first and then awaited) and tells the
+    /// dispatcher to drop its socket.
+    fn close_idle(&self, sessions: &mut HashMap<SocketAddr, Session>) -> Result<(), ()> {
+        let Some(idle) = self.idle_timeout else {
+            return Ok(());
+        };
+        let quiet: Vec<SocketAddr> = sessions
+            .iter()
+            .filter(|(_, session)| session.last_activity().elapsed() >= idle)
+            .map(|(client, _)| *client)
+            .collect();
+        let mut closed = Vec::new();
+        for client in quiet {
+            if let Some(session) = sessions.remove(&client) {
+                session.closing.store(true, Ordering::Relaxed);
+                closed.push((client, session));
+            }
+        }
+        for (client, mut session) in closed {
+            if let Some(reader) = session.reader.take() {
+                let _ = reader.join();
+            }
+            if self.trace {
+                eprintln!(
+                    "lossy-relay: forgot {client} after {} s of silence",
+                    idle.as_secs_f64()
+                );
+            }
+            self.events
+                .send(Event::FlowClosed { flow: session.flow })
+                .map_err(|_| ())?;
+        }
+        self.shared
+            .sessions
+            .store(sessions.len(), Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+fn read_upstream(
+    upstream: &UdpSocket,
+    flow: usize,
+    events: Sender<Event>,
+    shared: Arc<Shared>,
+    last_from_server: &Mutex<Instant>,
+    closing: &AtomicBool,
+) {
     let mut buf = vec![0u8; DATAGRAM_BUFFER];
-    while !shared.stopping() {
+    while !shared.stopping() && !closing.load(Ordering::Relaxed) {
         match upstream.recv(&mut buf) {
             Ok(len) => {
+                *last_from_server
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = Instant::now();
                 let event = Event::Datagram {
                     flow,
                     direction: Direction::ToClient,
@@ -400,7 +580,7 @@ fn read_upstream(upstream: UdpSocket, flow: usize, events: Sender<Event>, shared
 
 struct Flow {
     client: SocketAddr,
-    upstream: UdpSocket,
+    upstream: Arc<UdpSocket>,
 }
 
 /// A datagram waiting to be sent later.
@@ -413,7 +593,8 @@ struct Pending {
 struct Dispatcher {
     front: UdpSocket,
     server: SocketAddr,
-    flows: Vec<Flow>,
+    /// Open sessions by flow number (flow numbers are never reused).
+    flows: HashMap<usize, Flow>,
     fates: Fates,
     /// At most one reordered datagram held back per flow and direction, with when it was held.
     holds: HashMap<(usize, Direction), (Vec<u8>, Instant)>,
@@ -434,13 +615,22 @@ impl Dispatcher {
                 at.saturating_duration_since(Instant::now()).min(POLL)
             });
             match incoming.recv_timeout(wait) {
-                Ok(Event::NewFlow { client, upstream }) => {
+                Ok(Event::NewFlow {
+                    flow,
+                    client,
+                    upstream,
+                }) => {
                     if self.record {
                         self.shared
                             .exchange
-                            .name(client, &format!("client {}", self.flows.len() + 1));
+                            .name(client, &format!("client {}", flow + 1));
                     }
-                    self.flows.push(Flow { client, upstream });
+                    self.flows.insert(flow, Flow { client, upstream });
+                }
+                Ok(Event::FlowClosed { flow }) => {
+                    // Dropping the Flow closes the socket (the reader has already stopped).
+                    self.flows.remove(&flow);
+                    self.holds.retain(|(held_flow, _), _| *held_flow != flow);
                 }
                 Ok(Event::Datagram {
                     flow,
@@ -458,6 +648,9 @@ impl Dispatcher {
     }
 
     fn handle(&mut self, flow: usize, direction: Direction, bytes: Vec<u8>) {
+        if !self.flows.contains_key(&flow) {
+            return; // its session was closed while the datagram was on its way here
+        }
         let fate = self.fates.decide(direction, &bytes);
         self.count(direction, fate);
         self.record_entry(flow, direction, &bytes, fate);
@@ -503,13 +696,16 @@ impl Dispatcher {
         if !self.trace && !self.record {
             return;
         }
+        let Some(f) = self.flows.get(&flow) else {
+            return;
+        };
         let entry = TraceEntry {
             at: self.started.elapsed(),
             direction,
-            client: self.flows[flow].client,
+            client: f.client,
             len: bytes.len(),
             fate,
-            preview: show::preview(bytes, PREVIEW_CHARS),
+            preview: text::preview(bytes, PREVIEW_CHARS),
         };
         if self.trace {
             eprintln!("{entry}");
@@ -573,7 +769,7 @@ impl Dispatcher {
     }
 
     fn deliver(&self, flow: usize, direction: Direction, bytes: &[u8]) {
-        let Some(f) = self.flows.get(flow) else {
+        let Some(f) = self.flows.get(&flow) else {
             return;
         };
         // A send can fail (the server is not running yet, a client went away); UDP would
@@ -589,7 +785,7 @@ impl Dispatcher {
     }
 
     fn endpoints(&self, flow: usize, direction: Direction) -> (SocketAddr, SocketAddr) {
-        let client = self.flows[flow].client;
+        let client = self.flows.get(&flow).map_or(self.server, |f| f.client);
         match direction {
             Direction::ToServer => (client, self.server),
             Direction::ToClient => (self.server, client),

@@ -8,6 +8,8 @@
 //!   wait for a reply with a timeout.
 //! - [`ch03_tcp`]: TCP basics: an echo server, a client that half-closes, reading whole lines
 //!   from a byte stream.
+//! - [`ch05_udp_vs_tcp`]: UDP and TCP, measured: statistics of a sample, UDP round trips
+//!   that count losses, TCP round trips on one connection and one connection per request.
 //! - [`ch06_reliability`]: reliability over UDP: a header, a receiver, a stop-and-wait sender
 //!   that retransmits, and an adaptive retransmission timeout.
 //! - [`ch07_security`]: securing messages: Fernet tokens shared with Python, expiry, replays,
@@ -17,6 +19,7 @@
 pub mod ch01_addresses;
 pub mod ch02_udp;
 pub mod ch03_tcp;
+pub mod ch05_udp_vs_tcp;
 pub mod ch06_reliability;
 pub mod ch07_security;
 pub mod ch08_chat;

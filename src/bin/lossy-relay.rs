@@ -20,10 +20,10 @@ use socket_course::cli::{self, EXIT_FAILURE, EXIT_USAGE};
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
     /// Address clients send to, IP:PORT (port 0: the OS chooses a free port).
-    #[arg(long, default_value = "127.0.0.1:9000")]
+    #[arg(long, default_value = "127.0.0.1:9000", value_parser = cli::socket_addr)]
     bind: SocketAddr,
     /// The server to relay to (on this machine).
-    #[arg(long, default_value = "127.0.0.1:8890")]
+    #[arg(long, default_value = "127.0.0.1:8890", value_parser = cli::socket_addr)]
     server: SocketAddr,
     /// Probability (0 to 1) that a datagram is dropped.
     #[arg(long, default_value_t = 0.0)]
@@ -46,6 +46,11 @@ struct Args {
     /// Print one line per datagram with its fate.
     #[arg(long)]
     trace: bool,
+    /// Forget a client (close its socket and thread) after this many seconds without a
+    /// datagram in either direction; it gets a new session if it comes back (fractions
+    /// allowed: 0.5).
+    #[arg(long, default_value = "60", value_parser = |s: &str| cli::seconds(s, true))]
+    idle_timeout: Duration,
 }
 
 fn main() -> ExitCode {
@@ -79,20 +84,23 @@ fn main() -> ExitCode {
     let config = RelayConfig {
         trace: args.trace,
         record: false,
+        idle_timeout: Some(args.idle_timeout),
         ..RelayConfig::new(args.server).script(script).rates(rates)
     };
-    let relay = Relay::start(args.bind, config)
-        .unwrap_or_else(|e| cli::fail(EXIT_FAILURE, format!("cannot start on {}: {e}", args.bind)));
-    cli::announce(Ok(relay.addr()));
-    eprintln!("relaying to {}", args.server);
-
-    // Wait for Ctrl-C, then say what happened.
+    // The Ctrl-C handler (a thread of its own) is set up before `listening on`, so that
+    // whoever reads that line sees the relay complete.
     let (stop, stopped) = mpsc::channel();
     if let Err(e) = ctrlc::set_handler(move || {
         let _ = stop.send(());
     }) {
         eprintln!("warning: Ctrl-C will not print the counters: {e}");
     }
+    let relay = Relay::start(args.bind, config)
+        .unwrap_or_else(|e| cli::fail(EXIT_FAILURE, format!("cannot start on {}: {e}", args.bind)));
+    cli::announce(Ok(relay.addr()));
+    eprintln!("relaying to {}", args.server);
+
+    // Wait for Ctrl-C, then say what happened.
     let _ = stopped.recv();
     eprint!("{}", relay.shutdown());
     ExitCode::SUCCESS

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use socket_course::ch06_reliability::run_receiver;
+use socket_course::ch06_reliability::{Listen, run_receiver_with};
 use socket_course::cli::{self, EXIT_FAILURE};
 
 /// Receives a stream from `reliable-send` and writes it to stdout, exactly once and in order,
@@ -16,11 +16,19 @@ use socket_course::cli::{self, EXIT_FAILURE};
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
     /// Address to listen on, IP:PORT (port 0: the OS chooses a free port).
-    #[arg(long, default_value = "127.0.0.1:50001")]
+    #[arg(long, default_value = "127.0.0.1:50001", value_parser = cli::socket_addr)]
     bind: SocketAddr,
     /// After END, stay this many milliseconds after the last datagram, to ACK a resent END.
     #[arg(long, default_value_t = 2000)]
     linger_ms: u64,
+    /// Hear only this sender, IP:PORT (default: the first that sends a valid message, which
+    /// may be a stranger who was quicker than the real sender).
+    #[arg(long, value_parser = cli::socket_addr)]
+    from: Option<SocketAddr>,
+    /// Give up (exit code 1) when the sender sends nothing for this many seconds before END;
+    /// what was written stays written (fractions allowed: 0.5).
+    #[arg(long, default_value = "30", value_parser = |s: &str| cli::seconds(s, true))]
+    idle_timeout: Duration,
 }
 
 fn main() -> ExitCode {
@@ -28,10 +36,15 @@ fn main() -> ExitCode {
     let socket = cli::bind_udp(args.bind);
     cli::announce(socket.local_addr());
     let mut out = io::stdout().lock();
-    let linger = Duration::from_millis(args.linger_ms.max(1));
-    match run_receiver(&socket, linger, |payload| out.write_all(payload))
-        .and_then(|n| out.flush().map(|()| n))
-    {
+    let listen = Listen {
+        from: args.from,
+        idle_timeout: Some(args.idle_timeout),
+        linger: Duration::from_millis(args.linger_ms.max(1)),
+    };
+    let result = run_receiver_with(&socket, listen, |payload| out.write_all(payload));
+    // What was delivered stays delivered, also when the sender fell silent.
+    let flushed = out.flush();
+    match result.and_then(|n| flushed.map(|()| n)) {
         Ok(bytes) => {
             eprintln!("received {bytes} bytes; the stream is complete");
             ExitCode::SUCCESS

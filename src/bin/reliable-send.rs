@@ -17,7 +17,7 @@ use socket_course::cli::{self, EXIT_FAILURE, EXIT_USAGE};
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
     /// The receiver's address, IP:PORT (this machine only).
-    #[arg(long, default_value = "127.0.0.1:50001")]
+    #[arg(long, default_value = "127.0.0.1:50001", value_parser = cli::socket_addr)]
     server: SocketAddr,
     /// Shortest retransmission timeout, in milliseconds.
     #[arg(long, default_value_t = RtoConfig::LOOPBACK.min.as_millis() as u64)]
@@ -28,6 +28,10 @@ struct Args {
     /// How many times one message is sent before giving up.
     #[arg(long, default_value_t = 30)]
     tries: u32,
+    /// Send from this address, IP:PORT (default: loopback, a port the OS chooses), so that
+    /// `reliable-recv --from` can name it.
+    #[arg(long, value_parser = cli::socket_addr)]
+    bind: Option<SocketAddr>,
 }
 
 fn main() -> ExitCode {
@@ -56,7 +60,7 @@ fn main() -> ExitCode {
         min,
         max,
     });
-    let socket = cli::bind_udp(cli::loopback_for(args.server));
+    let socket = cli::bind_udp(args.bind.unwrap_or(cli::loopback_for(args.server)));
     match send_all(&socket, args.server, &payloads, &mut rto, args.tries) {
         Ok(report) => {
             let sent: u32 = report.transmissions.iter().sum();

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use socket_course::ch07_security::{Allow, Guard, read_key_file, run_secure_server};
@@ -17,7 +17,7 @@ use socket_course::cli::{self, EXIT_FAILURE, EXIT_USAGE};
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
     /// Address to listen on, IP:PORT (port 0: the OS chooses a free port).
-    #[arg(long, default_value = "127.0.0.1:8890")]
+    #[arg(long, default_value = "127.0.0.1:8890", value_parser = cli::socket_addr)]
     bind: SocketAddr,
     /// The key file (make one with `keygen`).
     #[arg(long)]
@@ -36,7 +36,12 @@ fn main() -> ExitCode {
         .unwrap_or_else(|e| cli::fail(EXIT_USAGE, format!("--key-file: {e}")));
     let socket = cli::bind_udp(args.bind);
     cli::announce(socket.local_addr());
-    let guard = Guard::new(key, Duration::from_secs(args.ttl), args.allow);
+    // What this process accepted before a restart is forgotten, so tokens dated before its
+    // start are refused: a recording made then cannot be replayed now (chapter 7).
+    let started = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let guard = Guard::new(key, Duration::from_secs(args.ttl), args.allow).not_before(started);
     match run_secure_server(&socket, guard, |from, plaintext| {
         println!("from {from}: {}", cli::printable(plaintext))
     }) {

@@ -17,7 +17,7 @@ use socket_course::cli::{self, EXIT_FAILURE};
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
     /// The server's address, IP:PORT.
-    #[arg(long, default_value = "127.0.0.1:4000")]
+    #[arg(long, default_value = "127.0.0.1:4000", value_parser = cli::socket_addr)]
     server: SocketAddr,
 }
 

@@ -3,6 +3,7 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use socket_course::ch03_tcp::serve;
@@ -14,11 +15,15 @@ use socket_course::cli::{self, EXIT_FAILURE};
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
     /// Address to listen on, IP:PORT (port 0: the OS chooses a free port).
-    #[arg(long, default_value = "127.0.0.1:4000")]
+    #[arg(long, default_value = "127.0.0.1:4000", value_parser = cli::socket_addr)]
     bind: SocketAddr,
     /// Text to put before each echoed chunk (article D uses `Receive: `).
     #[arg(long, default_value = "")]
     prefix: String,
+    /// Seconds a client may stay silent, or leave its echo unread, before it is disconnected
+    /// so the next client is served (fractions allowed: 0.5).
+    #[arg(long, default_value = "30", value_parser = |s: &str| cli::seconds(s, true))]
+    idle_timeout: Duration,
 }
 
 fn main() -> ExitCode {
@@ -26,7 +31,7 @@ fn main() -> ExitCode {
     let listener = TcpListener::bind(args.bind)
         .unwrap_or_else(|e| cli::fail(EXIT_FAILURE, format!("cannot bind {}: {e}", args.bind)));
     cli::announce(listener.local_addr());
-    match serve(&listener, args.prefix.as_bytes()) {
+    match serve(&listener, args.prefix.as_bytes(), args.idle_timeout) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => cli::fail(EXIT_FAILURE, format!("accepting connections failed: {e}")),
     }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use socket_course::ch02_udp::{RequestError, run_client};
+use socket_course::ch02_udp::{MAX_UDP_PAYLOAD, RequestError, request};
 use socket_course::cli::{self, EXIT_FAILURE};
 
 /// Article A's UDP client: sends each line you type as a datagram and prints the reply.
@@ -16,7 +16,7 @@ use socket_course::cli::{self, EXIT_FAILURE};
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
     /// The server's address, IP:PORT (this machine only).
-    #[arg(long, default_value = "127.0.0.1:8890")]
+    #[arg(long, default_value = "127.0.0.1:8890", value_parser = cli::socket_addr)]
     server: SocketAddr,
     /// Seconds to wait for each reply before giving up with exit code 1.
     #[arg(long, default_value = "5", value_parser = |s: &str| cli::seconds(s, true))]
@@ -26,26 +26,22 @@ struct Args {
     no_reply: bool,
 }
 
+/// What the articles' servers read (`recvfrom(1024)`), and `udp-server --max-size` by default.
+const SERVER_LIMIT: usize = 1024;
+
+/// The largest UDP payload towards `server`: 65,535 bytes minus the UDP header (8) and, over
+/// IPv4, the IP header (20); IPv6 counts its header outside that 65,535.
+fn largest_payload(server: SocketAddr) -> usize {
+    match server {
+        SocketAddr::V4(_) => MAX_UDP_PAYLOAD,
+        SocketAddr::V6(_) => 65_527,
+    }
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
-    if !args.no_reply {
-        // The whole client is exercise 2.5b.
-        return match run_client(args.server, io::stdin().lock(), io::stdout(), args.timeout) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(RequestError::NoReply) => cli::fail(
-                EXIT_FAILURE,
-                format!(
-                    "no reply from {} within {} s (is the server running?)",
-                    args.server,
-                    args.timeout.as_secs_f64()
-                ),
-            ),
-            Err(e) => cli::fail(EXIT_FAILURE, format!("{}: {e}", args.server)),
-        };
-    }
-
-    // Only send (articles D and E): no reply to wait for.
     let socket = cli::bind_udp(cli::loopback_for(args.server));
+
     for line in io::stdin().lock().split(b'\n') {
         let mut line =
             line.unwrap_or_else(|e| cli::fail(EXIT_FAILURE, format!("cannot read stdin: {e}")));
@@ -55,8 +51,43 @@ fn main() -> ExitCode {
         if line == b"end" {
             break;
         }
-        if let Err(e) = socket.send_to(&line, args.server) {
-            cli::fail(EXIT_FAILURE, format!("cannot send to {}: {e}", args.server));
+        let limit = largest_payload(args.server);
+        if line.len() > limit {
+            // Too long for one datagram: say so and go on with the next line.
+            eprintln!(
+                "warning: this line is {} bytes, more than the largest UDP datagram ({limit} \
+                 bytes); not sent",
+                line.len()
+            );
+            continue;
+        }
+        if args.no_reply {
+            if let Err(e) = socket.send_to(&line, args.server) {
+                cli::fail(EXIT_FAILURE, format!("cannot send to {}: {e}", args.server));
+            }
+            continue;
+        }
+        match request(&socket, args.server, &line, args.timeout) {
+            Ok(reply) => println!("{}", cli::printable(&reply)),
+            Err(RequestError::NoReply) => cli::fail(
+                EXIT_FAILURE,
+                format!(
+                    "no reply from {} within {} s ({})",
+                    args.server,
+                    args.timeout.as_secs_f64(),
+                    if line.len() > SERVER_LIMIT {
+                        format!(
+                            "this line is {} bytes: a server that reads at most {SERVER_LIMIT} \
+                             bytes, as the articles' servers and udp-server do by default, \
+                             drops it without a reply",
+                            line.len()
+                        )
+                    } else {
+                        "is the server running?".to_string()
+                    }
+                ),
+            ),
+            Err(e) => cli::fail(EXIT_FAILURE, format!("{}: {e}", args.server)),
         }
     }
     ExitCode::SUCCESS

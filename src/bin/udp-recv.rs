@@ -12,7 +12,7 @@ use socket_course::cli::{self, EXIT_FAILURE};
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
     /// Address to listen on, IP:PORT (port 0: the OS chooses a free port).
-    #[arg(long, default_value = "127.0.0.1:4000")]
+    #[arg(long, default_value = "127.0.0.1:4000", value_parser = cli::socket_addr)]
     bind: SocketAddr,
     /// Largest datagram accepted, in bytes; a longer one is reported and skipped.
     #[arg(long, default_value_t = 1024)]

@@ -14,7 +14,7 @@ use socket_course::cli::{self, EXIT_FAILURE};
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
     /// The receiver's address, IP:PORT (this machine only).
-    #[arg(long, default_value = "127.0.0.1:4000")]
+    #[arg(long, default_value = "127.0.0.1:4000", value_parser = cli::socket_addr)]
     server: SocketAddr,
     /// Seconds between two datagrams.
     #[arg(long, default_value = "1", value_parser = |s: &str| cli::seconds(s, false))]

@@ -9,6 +9,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
 
 // ANCHOR: echo_connection
 /// Serves one connection: for each chunk read, writes `prefix` + chunk back, until the client
@@ -22,10 +23,12 @@ pub fn echo_connection(mut stream: TcpStream, prefix: &[u8]) -> io::Result<u64> 
 
 // ANCHOR: serve
 /// Accepts connections on `listener` one at a time and echoes each with [`echo_connection`].
-/// Returns only if accepting itself fails for good.
-pub fn serve(listener: &TcpListener, prefix: &[u8]) -> io::Result<()> {
-    // TODO: accept clients one after another and serve each with echo_connection. An error
-    // with one client must not end the loop.
+/// A client that sends nothing, or does not read its echo, for `idle_timeout` is dropped, so
+/// the next one gets its turn. Returns only if accepting itself fails for good.
+pub fn serve(listener: &TcpListener, prefix: &[u8], idle_timeout: Duration) -> io::Result<()> {
+    // TODO: accept clients one after another and serve each with echo_connection. Give each
+    // stream read and write timeouts of idle_timeout first. An error with one client (a
+    // timeout included) must not end the loop.
     todo!()
 }
 // ANCHOR_END: serve

@@ -14,6 +14,6 @@ pub mod rto;
 pub mod sender;
 
 pub use header::{DecodeError, FIRST_SEQ, HEADER_LEN, Kind, MAX_PAYLOAD, Message};
-pub use receiver::{Receiver, Step, run_receiver};
+pub use receiver::{Listen, Receiver, Step, run_receiver, run_receiver_with};
 pub use rto::{Rto, RtoConfig};
 pub use sender::{FixedTimer, Report, RetransmitTimer, SendError, send_all};

@@ -8,7 +8,7 @@
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{FIRST_SEQ, Kind, Message};
 
@@ -62,33 +62,90 @@ impl Default for Receiver {
 
 /// Runs a [`Receiver`] on `socket`: hands each payload, in order, to `deliver`, and after END
 /// lingers until `linger` passes without a datagram, so that a retransmitted END (its ACK was
-/// lost) is still answered. Returns how many payload bytes were delivered.
+/// lost) is still answered. Returns how many payload bytes were delivered. It waits for the
+/// first datagram as long as it takes: [`run_receiver_with`] can give up, and can listen to
+/// one sender only.
 ///
 /// Only the first peer that sends a valid message is heard; anything that does not decode is
 /// reported on stderr and dropped. (Given: it uses your `decode`, `on_message` and `encode`.)
 pub fn run_receiver(
     socket: &UdpSocket,
     linger: Duration,
+    deliver: impl FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<u64> {
+    let listen = Listen {
+        from: None,
+        idle_timeout: None,
+        linger,
+    };
+    run_receiver_with(socket, listen, deliver)
+}
+
+/// Whom [`run_receiver_with`] listens to, and how long it waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listen {
+    /// Hear only this sender. `None`: the first peer that sends a valid message, which
+    /// may be a stranger who was quicker than the real sender.
+    pub from: Option<SocketAddr>,
+    /// Give up (a `TimedOut` error) when the sender sends nothing for this long before END.
+    /// `None`: wait forever.
+    pub idle_timeout: Option<Duration>,
+    /// After END, stay until this passes without a datagram.
+    pub linger: Duration,
+}
+
+// ANCHOR: run_receiver_with
+/// [`run_receiver`], listening to `listen.from` only (when given) and giving up after
+/// `listen.idle_timeout` without a datagram from the sender before END. What was delivered
+/// before giving up stays delivered. (Given.)
+pub fn run_receiver_with(
+    socket: &UdpSocket,
+    listen: Listen,
     mut deliver: impl FnMut(&[u8]) -> io::Result<()>,
 ) -> io::Result<u64> {
     let mut receiver = Receiver::new();
-    let mut sender: Option<SocketAddr> = None;
+    let mut sender: Option<SocketAddr> = listen.from;
     let mut delivered = 0u64;
+    let mut strangers = 0u64;
+    let mut last_heard = Instant::now();
     let mut buf = vec![0u8; 65_536];
     loop {
         if receiver.is_finished() {
-            socket.set_read_timeout(Some(linger))?;
+            socket.set_read_timeout(Some(listen.linger))?;
+        } else if let Some(idle) = listen.idle_timeout {
+            let left = idle.saturating_sub(last_heard.elapsed());
+            if left.is_zero() {
+                let who = sender.map_or("any sender".to_string(), |s| s.to_string());
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "no datagram from {who} for {} s before END; giving up after \
+                         {delivered} bytes delivered",
+                        idle.as_secs_f64()
+                    ),
+                ));
+            }
+            socket.set_read_timeout(Some(left))?;
         }
         let (len, from) = match socket.recv_from(&mut buf) {
             Ok(received) => received,
             // After END, silence for `linger` means the sender has its ACK: we are done.
             Err(e) if is_timeout(&e) && receiver.is_finished() => return Ok(delivered),
-            // Before END, keep waiting; an ICMP error (Windows) concerns a past peer.
+            // Before END, look at the idle limit again; an ICMP error (Windows) concerns a
+            // past peer.
             Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::ConnectionReset => continue,
             Err(e) => return Err(e),
         };
-        if sender.is_some_and(|s| s != from) {
-            continue; // not our sender
+        if let Some(ours) = sender.filter(|s| *s != from) {
+            // Not our sender. Said once only: a flood of strangers must not flood stderr.
+            strangers += 1;
+            if strangers == 1 {
+                eprintln!(
+                    "ignored {len} bytes from {from}: not the sender ({ours}); further \
+                     strangers are not reported"
+                );
+            }
+            continue;
         }
         let message = match Message::decode(&buf[..len]) {
             Ok(message) => message,
@@ -98,6 +155,7 @@ pub fn run_receiver(
             }
         };
         sender.get_or_insert(from);
+        last_heard = Instant::now();
         let step = receiver.on_message(message);
         if let Some(reply) = step.reply {
             // A lost ACK is the protocol's business; a failed send is just another loss.
@@ -109,6 +167,7 @@ pub fn run_receiver(
         }
     }
 }
+// ANCHOR_END: run_receiver_with
 
 fn is_timeout(e: &io::Error) -> bool {
     matches!(

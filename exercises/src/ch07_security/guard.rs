@@ -58,6 +58,9 @@ pub enum Refusal {
     Open(OpenError),
     /// This token was accepted before.
     Replayed,
+    /// It is dated before the server started: the server cannot know whether it accepted it
+    /// then (its memory of accepted tokens did not survive the restart).
+    BeforeStart,
 }
 
 impl fmt::Display for Refusal {
@@ -67,6 +70,10 @@ impl fmt::Display for Refusal {
             Refusal::NotAToken => write!(f, "not a token"),
             Refusal::Open(e) => write!(f, "{e}"),
             Refusal::Replayed => write!(f, "a replay of a token already accepted"),
+            Refusal::BeforeStart => write!(
+                f,
+                "dated before this server started (it may have been accepted before a restart)"
+            ),
         }
     }
 }
@@ -78,11 +85,14 @@ impl From<OpenError> for Refusal {
 }
 
 // ANCHOR: guard
-/// The key, the time limit, the allowlist (empty: everybody), and the tokens accepted recently.
+/// The key, the time limit, the allowlist (empty: everybody), the earliest date accepted,
+/// and the tokens accepted recently.
 pub struct Guard {
     key: Fernet,
     ttl: Duration,
     allow: Vec<Allow>,
+    /// Tokens dated before this (Unix seconds) are refused: see [`Guard::not_before`].
+    not_before: u64,
     /// Accepted tokens (by [`token_id`]) with their timestamps.
     accepted: HashMap<[u8; 24], u64>,
 }
@@ -94,8 +104,18 @@ impl Guard {
             key,
             ttl,
             allow,
+            not_before: 0,
             accepted: HashMap::new(),
         }
+    }
+
+    /// Refuses tokens dated before `started_secs`. A server passes the time it started: its
+    /// memory of accepted tokens is lost on a restart, so a token from before it cannot be
+    /// told from a replay. (Fernet dates tokens in whole seconds: a token recorded in the very
+    /// second the server started still passes, once.)
+    pub fn not_before(mut self, started_secs: u64) -> Self {
+        self.not_before = started_secs;
+        self
     }
 
     /// How many accepted tokens are remembered.
@@ -126,9 +146,10 @@ impl Guard {
         datagram: &[u8],
         now_secs: u64,
     ) -> Result<Vec<u8>, Refusal> {
-        // TODO (7.2): text? opens (with the ttl)? (7.3): then forget accepted tokens older
-        // than the ttl, and refuse this one if its token_id was accepted before; else
-        // remember it. (7.4): before all that, ask `self.allowed(from)`.
+        // TODO (7.2): text? opens (with the ttl)? (7.3): dated before not_before?
+        // then forget accepted tokens older than the ttl, and refuse this one if its
+        // token_id was accepted before; else remember it.
+        // (7.4): first of all, `self.allowed(from)`?
         todo!()
     }
     // ANCHOR_END: check

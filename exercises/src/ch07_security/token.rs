@@ -109,8 +109,9 @@ pub fn seal(key: &Fernet, plaintext: &[u8], now_secs: u64) -> String {
 // ANCHOR: open
 /// The plaintext in `token`, if it opens with `key` and is at most `ttl` old at `now_secs`.
 pub fn open(key: &Fernet, token: &str, ttl: Duration, now_secs: u64) -> Result<Vec<u8>, OpenError> {
-    // TODO: read the token's timestamp (token_timestamp), let Fernet check the MAC and decrypt
-    // "at" that time, then decide yourself: from the future? older than ttl?
+    // TODO: first let Fernet check the MAC and decrypt (`decrypt`); only then read the
+    // token's timestamp (token_timestamp) and decide yourself: from the future? older than
+    // ttl? (Arithmetic that cannot overflow: `saturating_add`, `saturating_sub`.)
     todo!()
 }
 // ANCHOR_END: open

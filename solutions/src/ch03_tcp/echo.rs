@@ -9,6 +9,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
 
 // ANCHOR: echo_connection
 /// Serves one connection: for each chunk read, writes `prefix` + chunk back, until the client
@@ -41,8 +42,9 @@ pub fn echo_connection(mut stream: TcpStream, prefix: &[u8]) -> io::Result<u64> 
 
 // ANCHOR: serve
 /// Accepts connections on `listener` one at a time and echoes each with [`echo_connection`].
-/// Returns only if accepting itself fails for good.
-pub fn serve(listener: &TcpListener, prefix: &[u8]) -> io::Result<()> {
+/// A client that sends nothing, or does not read its echo, for `idle_timeout` is dropped, so
+/// the next one gets its turn. Returns only if accepting itself fails for good.
+pub fn serve(listener: &TcpListener, prefix: &[u8], idle_timeout: Duration) -> io::Result<()> {
     loop {
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
@@ -58,11 +60,27 @@ pub fn serve(listener: &TcpListener, prefix: &[u8]) -> io::Result<()> {
             Err(e) => return Err(e),
         };
         eprintln!("{peer} connected");
-        // One client's error (a reset, say) ends that client only; the loop goes on.
+        // Without these, a client that stays silent (or never reads) blocks `read` (or
+        // `write_all`) forever, and everybody waiting behind it with it.
+        stream.set_read_timeout(Some(idle_timeout))?;
+        stream.set_write_timeout(Some(idle_timeout))?;
+        // One client's error (a reset, a timeout) ends that client only; the loop goes on.
         match echo_connection(stream, prefix) {
             Ok(bytes) => eprintln!("{peer} closed the connection after {bytes} bytes"),
+            Err(e) if is_timeout(&e) => eprintln!(
+                "{peer}: idle for {} s, closing the connection",
+                idle_timeout.as_secs_f64()
+            ),
             Err(e) => eprintln!("{peer}: {e}"),
         }
     }
 }
 // ANCHOR_END: serve
+
+/// A read or write timeout: `WouldBlock` on Unix, `TimedOut` on Windows.
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}

@@ -58,6 +58,9 @@ pub enum Refusal {
     Open(OpenError),
     /// This token was accepted before.
     Replayed,
+    /// It is dated before the server started: the server cannot know whether it accepted it
+    /// then (its memory of accepted tokens did not survive the restart).
+    BeforeStart,
 }
 
 impl fmt::Display for Refusal {
@@ -67,6 +70,10 @@ impl fmt::Display for Refusal {
             Refusal::NotAToken => write!(f, "not a token"),
             Refusal::Open(e) => write!(f, "{e}"),
             Refusal::Replayed => write!(f, "a replay of a token already accepted"),
+            Refusal::BeforeStart => write!(
+                f,
+                "dated before this server started (it may have been accepted before a restart)"
+            ),
         }
     }
 }
@@ -78,11 +85,14 @@ impl From<OpenError> for Refusal {
 }
 
 // ANCHOR: guard
-/// The key, the time limit, the allowlist (empty: everybody), and the tokens accepted recently.
+/// The key, the time limit, the allowlist (empty: everybody), the earliest date accepted,
+/// and the tokens accepted recently.
 pub struct Guard {
     key: Fernet,
     ttl: Duration,
     allow: Vec<Allow>,
+    /// Tokens dated before this (Unix seconds) are refused: see [`Guard::not_before`].
+    not_before: u64,
     /// Accepted tokens (by [`token_id`]) with their timestamps.
     accepted: HashMap<[u8; 24], u64>,
 }
@@ -94,8 +104,18 @@ impl Guard {
             key,
             ttl,
             allow,
+            not_before: 0,
             accepted: HashMap::new(),
         }
+    }
+
+    /// Refuses tokens dated before `started_secs`. A server passes the time it started: its
+    /// memory of accepted tokens is lost on a restart, so a token from before it cannot be
+    /// told from a replay. (Fernet dates tokens in whole seconds: a token recorded in the very
+    /// second the server started still passes, once.)
+    pub fn not_before(mut self, started_secs: u64) -> Self {
+        self.not_before = started_secs;
+        self
     }
 
     /// How many accepted tokens are remembered.
@@ -142,6 +162,9 @@ impl Guard {
         // It opened, so its timestamp and IV are genuine: together they name this token.
         let id = token_id(token).ok_or(Refusal::NotAToken)?;
         let issued = super::token_timestamp(token).unwrap_or(now_secs);
+        if issued < self.not_before {
+            return Err(Refusal::BeforeStart);
+        }
         if self.accepted.insert(id, issued).is_some() {
             return Err(Refusal::Replayed);
         }

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::show;
+use crate::text;
 
 /// How many characters of a payload a diagram shows.
 const PREVIEW_CHARS: usize = 40;
@@ -145,7 +145,7 @@ impl Exchange {
                     let arrow = if *delivered { "->>" } else { "-x" };
                     let text = format!(
                         "\"{}\" ({} B)",
-                        show::preview(bytes, PREVIEW_CHARS),
+                        text::preview(bytes, PREVIEW_CHARS),
                         bytes.len()
                     );
                     let _ = writeln!(
