@@ -451,6 +451,8 @@ fn build(course: &Course, chapters: &[&Chapter]) -> Result<Build, String> {
             let Some((source, exe)) = rest.split_once(" (") else {
                 continue;
             };
+            // Windows writes `tests\ch01_addresses.rs`.
+            let source = source.replace('\\', "/");
             let Some(id) = source
                 .strip_prefix("tests/")
                 .and_then(|s| s.strip_suffix(".rs"))
