@@ -146,6 +146,10 @@ fn hash_tree(path: &Path, hasher: &mut DefaultHasher) {
         return;
     };
     if meta.is_dir() {
+        // This program's own code changes no test result.
+        if path.ends_with("src/bin/course") {
+            return;
+        }
         let Ok(entries) = fs::read_dir(path) else {
             return;
         };
