@@ -101,3 +101,31 @@ pub fn affects_one_peer(e: &io::Error) -> bool {
             | io::ErrorKind::Interrupted
     )
 }
+
+/// A clap value parser for a multicast group (224.0.0.0/4), for the multicast programs.
+pub fn multicast_group(text: &str) -> Result<Ipv4Addr, String> {
+    let ip: Ipv4Addr = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not an IPv4 address"))?;
+    if !ip.is_multicast() {
+        return Err(format!(
+            "{ip} is not a multicast group (224.0.0.0 to 239.255.255.255; try 239.255.0.1)"
+        ));
+    }
+    Ok(ip)
+}
+
+/// A clap value parser for the interface of the multicast programs: the course sends and
+/// joins on loopback only (127.0.0.0/8), so nothing leaves this machine.
+pub fn loopback_interface(text: &str) -> Result<Ipv4Addr, String> {
+    let ip: Ipv4Addr = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not an IPv4 address"))?;
+    if !ip.is_loopback() {
+        return Err(format!(
+            "{ip} is not a loopback address: the course's programs send and join on \
+             127.0.0.1 only"
+        ));
+    }
+    Ok(ip)
+}

@@ -435,8 +435,8 @@ mod run_server {
     use super::*;
     use std::sync::mpsc;
 
-    /// Starts your `run_server` on 127.0.0.1:0 with `max_size`; returns the address it
-    /// reported to `ready`, the server's running code, and its `out` and `log`.
+    /// Starts your `run_server` on 127.0.0.1:0 with `max_size`; returns the address of
+    /// the socket it gave `ready`, the server's running code, and its `out` and `log`.
     fn start(
         max_size: usize,
     ) -> (
@@ -449,26 +449,19 @@ mod run_server {
         let (out, log) = (SharedOutput::new(), SharedOutput::new());
         let (out2, log2) = (out.clone(), log.clone());
         let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let mut server = start_learner(move || {
-            run_server(
-                bind,
-                max_size,
-                move |addr| tx.send(addr).unwrap(),
-                out2,
-                log2,
-            )
-        });
+        let ready = move |socket: &UdpSocket| tx.send(socket.local_addr().unwrap()).unwrap();
+        let mut server = start_learner(move || run_server(bind, max_size, ready, out2, log2));
         let addr = match rx.recv_timeout(Duration::from_secs(5)) {
             Ok(addr) => addr,
             Err(_) => {
                 server.check();
-                panic!("run_server never called `ready` with its address");
+                panic!("run_server never called `ready` with its socket");
             }
         };
         assert_ne!(
             addr.port(),
             0,
-            "`ready` got port 0: pass the socket's real local address"
+            "`ready` got a socket on port 0: bind first, then call `ready`"
         );
         (addr, server, out, log)
     }

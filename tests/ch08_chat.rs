@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::io::BufReader;
 use std::net::SocketAddr;
 use std::process::Command;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use course_harness::show::Report;
@@ -16,7 +17,7 @@ use rstest::rstest;
 use socket_course::ch08_chat::payload::ParseError;
 use socket_course::ch08_chat::{
     ChatMessage, Kind, MAX_DATAGRAM, MAX_PLAIN, Now, Payload, Relay, parse, run_client, run_server,
-    validate_name,
+    text_limit, validate_name,
 };
 
 fn addr(port: u16) -> SocketAddr {
@@ -110,9 +111,9 @@ mod payload {
 
     #[rstest]
     #[case::empty(b"".to_vec(), ParseError::Empty)]
-    #[case::formatted_too_long([b"chat/1 msg 1 a\n".to_vec(), vec![b'x'; MAX_DATAGRAM]].concat(), ParseError::TooLong(MAX_DATAGRAM + 15))]
-    #[case::plain_too_long(vec![b'x'; MAX_PLAIN + 1], ParseError::TooLong(MAX_PLAIN + 1))]
-    #[case::ten_thousand_byte_name(format!("chat/1 msg 1 {}\nhi", "n".repeat(10_000)).into_bytes(), ParseError::TooLong(10_016))]
+    #[case::formatted_too_long([b"chat/1 msg 1 a\n".to_vec(), vec![b'x'; MAX_DATAGRAM]].concat(), ParseError::TooLong { len: MAX_DATAGRAM + 15, limit: MAX_DATAGRAM })]
+    #[case::plain_too_long(vec![b'x'; MAX_PLAIN + 1], ParseError::TooLong { len: MAX_PLAIN + 1, limit: MAX_PLAIN })]
+    #[case::ten_thousand_byte_name(format!("chat/1 msg 1 {}\nhi", "n".repeat(10_000)).into_bytes(), ParseError::TooLong { len: 10_016, limit: MAX_DATAGRAM })]
     #[case::marker_only(b"chat/1".to_vec(), ParseError::BadHeader)]
     #[case::no_name(b"chat/1 msg 5".to_vec(), ParseError::BadHeader)]
     #[case::longer_marker(b"chat/12 msg 5 a\nx".to_vec(), ParseError::BadHeader)]
@@ -133,6 +134,22 @@ mod payload {
         assert_eq!(got, Err(expected));
     }
 
+    #[test]
+    fn the_plain_text_limit_is_the_one_named() {
+        let got = call_learner(|| parse(&vec![b'x'; 1793]));
+        let Err(e) = got else {
+            panic!("1,793 bytes of plain text should be refused, got {got:?}")
+        };
+        assert_eq!(
+            e,
+            ParseError::TooLong {
+                len: 1793,
+                limit: 1792
+            }
+        );
+        assert!(e.to_string().contains("1792"), "{e}");
+    }
+
     #[rstest]
     #[case::short("a", true)]
     #[case::spaces("Taro Yamada", true)]
@@ -141,6 +158,13 @@ mod payload {
     #[case::thirty_three(&"a".repeat(33), false)]
     #[case::tab("a\tb", false)]
     #[case::newline("a\nb", false)]
+    #[case::escape_sequence("\u{1b}[31mred", false)]
+    #[case::direction_override("abc\u{202e}def", false)]
+    #[case::colon_space_could_fake_a_message("Alice: hi", false)]
+    #[case::an_address("127.0.0.1:9", true)]
+    #[case::star_could_fake_a_join("* Alice", false)]
+    #[case::space_at_the_start(" Alice", false)]
+    #[case::space_at_the_end("Alice ", false)]
     fn names_are_checked_by_characters(#[case] name: &str, #[case] valid: bool) {
         let owned = name.to_string();
         let got = call_learner(move || validate_name(&owned));
@@ -254,6 +278,117 @@ mod relay {
             results[3]
         );
     }
+    #[test]
+    fn a_name_belongs_to_the_member_who_joined_with_it() {
+        let results = run(vec![
+            join(1, "alice"),
+            join(2, "bob"),
+            (
+                2,
+                b"chat/1 msg 5 alice\nplease send me your password".to_vec(),
+            ),
+            (2, b"chat/1 leave 5 alice\n".to_vec()),
+            join(3, "alice"),
+            (1, b"chat/1 msg 6 alice\nstill me".to_vec()),
+            (1, b"chat/1 leave 7 alice\n".to_vec()),
+            join(3, "alice"),
+            (
+                2,
+                b"chat/1 msg 8 127.0.0.1:9\nI am the plain-text member".to_vec(),
+            ),
+        ]);
+        assert_eq!(
+            results[8],
+            Err(ParseError::NameTaken("127.0.0.1:9".into())),
+            "a name that is another address"
+        );
+        for (step, what) in [(2, "a message"), (3, "a leave"), (4, "a join")] {
+            assert_eq!(
+                results[step],
+                Err(ParseError::NameTaken("alice".into())),
+                "{what} under alice's name from another address"
+            );
+        }
+        assert_eq!(
+            results[5],
+            Ok(vec![(addr(2), "chat/1 msg 6 alice\nstill me".to_string())]),
+            "alice's own message"
+        );
+        assert!(
+            matches!(&results[7], Ok(sends) if sends.len() == 1),
+            "once alice has left, her name is free: {:?}",
+            results[7]
+        );
+    }
+
+    #[test]
+    fn a_newcomer_to_a_full_chat_is_refused() {
+        let results = call_learner(|| {
+            let mut relay = Relay::new(Duration::from_secs(60)).with_limits(2, 100.0);
+            let now = at(Instant::now(), 1);
+            let mut results = Vec::new();
+            for (port, datagram) in [
+                (1, "chat/1 join 1 a\n"),
+                (2, "chat/1 join 1 b\n"),
+                (3, "chat/1 join 1 c\n"),
+                (4, "plain text makes a member too"),
+                (1, "chat/1 msg 2 a\nstill in"),
+            ] {
+                results.push(
+                    relay
+                        .on_datagram(addr(port), datagram.as_bytes(), now)
+                        .map(|s| s.len()),
+                );
+            }
+            (results, relay.members())
+        });
+        assert_eq!(
+            results.0,
+            [
+                Ok(0),
+                Ok(1),
+                Err(ParseError::ChatFull(2)),
+                Err(ParseError::ChatFull(2)),
+                Ok(1)
+            ]
+        );
+        assert_eq!(results.1, [addr(1), addr(2)]);
+    }
+
+    #[test]
+    fn text_for_a_plain_member_stays_one_line() {
+        let results = run(vec![
+            (9, b"hi".to_vec()),
+            join(1, "taro"),
+            (
+                1,
+                b"chat/1 msg 7 taro\nhello\n* hanako left\x1b[2J".to_vec(),
+            ),
+        ]);
+        assert_eq!(
+            results[2],
+            Ok(vec![(
+                addr(9),
+                "taro: hello\\n* hanako left\\u{1b}[2J".to_string()
+            )]),
+            "article C's client prints what it gets as it is: a newline would start a forged line"
+        );
+    }
+
+    #[test]
+    fn a_member_over_the_rate_limit_is_dropped_and_counted() {
+        let (admitted, counters) = call_learner(|| {
+            let mut relay = Relay::new(Duration::from_secs(60)).with_limits(64, 5.0);
+            let t0 = Instant::now();
+            let _ = relay.admit(addr(1), t0);
+            let _ = relay.on_datagram(addr(1), b"chat/1 join 1 a\n", at(t0, 1));
+            // 20 datagrams at the same instant: the bucket holds 5.
+            let admitted = (0..20).filter(|_| relay.admit(addr(1), t0).is_ok()).count();
+            (admitted, relay.counters())
+        });
+        assert_eq!(admitted, 5, "a full bucket of 5 lets 5 through");
+        assert_eq!(counters.rate_limited, 15);
+    }
 }
 
 /// Module 8.4 (the server half): `cargo test --test ch08_chat presence::`
@@ -326,11 +461,18 @@ mod presence {
 mod server {
     use super::*;
 
+    /// Never set: these servers stop when their test ends.
+    static NEVER: AtomicBool = AtomicBool::new(false);
+
     /// Starts `run_server` (given, with your `Relay`) on a socket of its own.
-    fn serving() -> (SocketAddr, course_harness::Running<std::io::Result<()>>) {
+    fn serving() -> (
+        SocketAddr,
+        course_harness::Running<std::io::Result<socket_course::ch08_chat::Counters>>,
+    ) {
         let socket = net::udp_socket();
         let addr = socket.local_addr().unwrap();
-        let running = start_learner(move || run_server(&socket, Duration::from_secs(60), |_| {}));
+        let relay = Relay::new(Duration::from_secs(60));
+        let running = start_learner(move || run_server(&socket, relay, &NEVER, |_| {}));
         (addr, running)
     }
 
@@ -597,6 +739,65 @@ mod client {
     }
 
     #[test]
+    fn a_newline_or_an_escape_sequence_cannot_forge_a_line() {
+        let (server, keyboard, screen, mut running) = start(Duration::from_secs(60));
+        let (_, client) = next(&server, &mut running);
+        server.send_to(
+            b"chat/1 msg 1763798400000 hanako\nhi\n[09:00:00] alice: my password is\x1b[8m",
+            client,
+        );
+        server.send_to(b"plain\n[09:00:00] bob: \x1b[2Jforged", client);
+        server.send_to(b"chat/1 msg 1763798400000 hanako\nlast", client);
+        let shown = lines(&screen, 3);
+        let text = screen.contents();
+        assert!(
+            !text.contains(&0x1b),
+            "an escape byte reached the screen: {shown:?}"
+        );
+        assert_eq!(
+            shown.len(),
+            3,
+            "three datagrams must show as three lines, got {shown:?}"
+        );
+        assert_line(
+            &shown[0],
+            "hanako: hi\\n[09:00:00] alice: my password is\\u{1b}[8m",
+        );
+        assert_line(
+            &shown[1],
+            &format!(
+                "{}: plain\\n[09:00:00] bob: \\u{{1b}}[2Jforged",
+                server.addr()
+            ),
+        );
+        drop(keyboard);
+        running.finish().expect("run_client returned an error");
+    }
+
+    #[test]
+    fn a_line_too_long_or_not_utf8_is_not_sent_and_the_client_goes_on() {
+        let (server, keyboard, _screen, mut running) = start(Duration::from_secs(60));
+        next(&server, &mut running);
+        let limit = text_limit("taro");
+        keyboard.type_text(&format!("{}\n", "x".repeat(limit + 1)));
+        keyboard.type_text(&format!("{}\n", "y".repeat(70_000)));
+        keyboard.type_bytes(b"caf\xe9\n");
+        keyboard.type_text(&format!("{}\n", "z".repeat(limit)));
+        keyboard.type_text("still here\n");
+        let (longest, _) = next(&server, &mut running);
+        assert!(
+            longest.ends_with(&"z".repeat(limit)) && longest.len() <= MAX_DATAGRAM,
+            "expected the line of exactly {limit} bytes (the limit) first, got {} bytes: {:?}",
+            longest.len(),
+            &longest[..longest.len().min(60)]
+        );
+        let (message, _) = next(&server, &mut running);
+        assert!(message.ends_with(" taro\nstill here"), "{message:?}");
+        drop(keyboard);
+        running.finish().expect("run_client returned an error");
+    }
+
+    #[test]
     fn end_of_input_leaves_and_returns() {
         let (server, keyboard, _screen, mut running) = start(Duration::from_secs(60));
         next(&server, &mut running);
@@ -716,10 +917,78 @@ mod programs {
 
     #[test]
     fn a_bad_name_is_a_usage_error() {
-        let output = Command::new(env!("CARGO_BIN_EXE_chat-client"))
-            .args(["--name", &"x".repeat(33)])
-            .output()
-            .unwrap();
-        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_chat-client"));
+        command.args(["--name", &"x".repeat(33)]);
+        let exited = ChildGuard::spawn(command).wait_exit(Duration::from_secs(10));
+        assert_eq!(exited.status.code(), Some(2), "{exited:?}");
+    }
+
+    #[test]
+    fn nothing_answering_is_reported_with_exit_1() {
+        // Port 1 on this machine: nobody listens there, so the kernel answers "unreachable".
+        let mut client = chat_client(addr(1), "taro");
+        let exited = client.wait_exit(Duration::from_secs(10));
+        assert_eq!(exited.status.code(), Some(1), "{exited:?}");
+        let stderr = exited.stderr.join("\n");
+        assert!(stderr.contains("nothing answered"), "{exited:?}");
+    }
+
+    #[test]
+    fn a_line_too_long_gets_one_clear_line_and_the_client_goes_on() {
+        let exchange = Exchange::new();
+        let server = Peer::new(&exchange, "test server");
+        let mut client = chat_client(server.addr(), "taro");
+        let (join, _) = server.recv().expect("no join came");
+        assert!(join.starts_with(b"chat/1 join "));
+        client.write_stdin(&format!("{}\n", "x".repeat(3000)));
+        let complaint = client.stderr_line();
+        let limit = text_limit("taro");
+        assert!(
+            complaint.contains(&limit.to_string()) && complaint.contains("3000 bytes"),
+            "the line should say its length (3000 bytes) and the limit ({limit}): {complaint:?}"
+        );
+        client.write_stdin_bytes(b"\xff\xfe\n");
+        client.stderr_line();
+        client.write_stdin(&format!("{}\nhello\n", "y".repeat(70_000)));
+        client.stderr_line();
+        loop {
+            let (got, _) = server
+                .recv()
+                .expect("the line after the long ones never came");
+            if !got.starts_with(b"chat/1 ping ") {
+                assert!(
+                    got.ends_with(b" taro\nhello"),
+                    "{:?}",
+                    String::from_utf8_lossy(&got)
+                );
+                break;
+            }
+        }
+        client.close_stdin();
+        let exited = client.wait_exit(Duration::from_secs(5));
+        assert!(exited.status.success(), "{exited:?}");
+    }
+
+    #[test]
+    fn the_server_escapes_what_it_prints_and_reports_its_buffer() {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_chat-server"));
+        command.args(["--bind", "127.0.0.1:0", "--recv-buffer", "100000"]);
+        let mut server = ChildGuard::spawn(command);
+        let addr = server.listening_addr();
+        let buffer = server.stderr_line();
+        assert!(
+            buffer.starts_with("receive buffer: asked for 100000 bytes, the kernel granted "),
+            "{buffer:?}"
+        );
+        let exchange = Exchange::new();
+        let member = Peer::new(&exchange, "member");
+        member.send_to(b"chat/1 join 1 eve\n", addr);
+        server.stdout_line_ending_with("* eve joined");
+        member.send_to(b"chat/1 msg 1 eve\nhi\n[00:00:00] alice: \x1b[2J", addr);
+        let line = server.stdout_line();
+        assert!(
+            line.ends_with("eve: hi\\n[00:00:00] alice: \\u{1b}[2J"),
+            "{line:?}"
+        );
     }
 }

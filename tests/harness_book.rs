@@ -156,3 +156,25 @@ fn include_directives_tell_anchors_from_line_ranges() {
         ]
     );
 }
+
+#[test]
+fn an_included_line_wider_than_the_text_column_is_reported() {
+    let dir = good_books();
+    let wide = format!("    let x = \"{}\";", "w".repeat(80));
+    write(
+        dir.path(),
+        "code/x.rs",
+        &format!("// ANCHOR: main\nfn main() {{\n{wide}\n}}\n// ANCHOR_END: main\n{wide}\n"),
+    );
+    let found = problems(&dir);
+    // Line 3 is shown (inside the anchor) in both books; line 6 is outside it and not shown.
+    let wide_lines: Vec<_> = found
+        .iter()
+        .filter(|p| p.contains("characters wide"))
+        .collect();
+    assert_eq!(wide_lines.len(), 2, "{found:#?}");
+    assert!(
+        wide_lines[0].contains("line 3, 95 characters wide"),
+        "{found:#?}"
+    );
+}

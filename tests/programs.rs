@@ -139,10 +139,23 @@ fn a_missing_key_file_is_a_usage_error() {
 
 #[test]
 fn udp_vs_tcp_refuses_a_loss_above_one() {
-    assert_cmd::Command::new(env!("CARGO_BIN_EXE_udp-vs-tcp"))
-        .args(["--loss", "1.5"])
-        .timeout(Duration::from_secs(10))
-        .assert()
-        .code(2)
-        .stderr(predicates::str::contains("a probability from 0 to 1"));
+    let exited = run("udp-vs-tcp", &["--loss", "1.5"], "");
+    exited.expect_code("udp-vs-tcp", 2);
+    assert!(
+        exited.stderr_text().contains("a probability from 0 to 1"),
+        "{exited:?}"
+    );
+}
+
+#[test]
+fn udp_server_reports_the_receive_buffer_the_kernel_granted() {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_udp-server"));
+    command.args(["--bind", "127.0.0.1:0", "--recv-buffer", "100000"]);
+    let mut server = course_harness::ChildGuard::spawn(command);
+    server.listening_addr();
+    let line = server.stderr_line();
+    let granted: Option<usize> = line
+        .strip_prefix("receive buffer: asked for 100000 bytes, the kernel granted ")
+        .and_then(|n| n.trim().parse().ok());
+    assert!(granted.is_some_and(|n| n > 0), "{line:?}");
 }

@@ -75,6 +75,7 @@ impl Exercise {
                     &[
                         ("file", &format!("book/{}/src/{page}", lang.code())),
                         ("link", &self.book_link(lang)),
+                        ("lang", &lang.code()),
                     ],
                 )
             }
@@ -127,6 +128,11 @@ pub const CHAPTERS: &[Chapter] = &[
         id: "ch08_chat",
         number: 8,
         page: "ch08-chat.md",
+    },
+    Chapter {
+        id: "ch09_multicast",
+        number: 9,
+        page: "ch09-multicast.md",
     },
 ];
 
@@ -391,6 +397,30 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-84-forgetting-the-silent",
         anchor_ja: "演習-84-黙ったままのメンバーを忘れる",
         tests: &["presence::", "programs::"],
+    },
+    Exercise {
+        id: "9.1",
+        chapter: "ch09_multicast",
+        file: "exercises/src/ch09_multicast/sender.rs",
+        anchor_en: "exercise-91-the-sender",
+        anchor_ja: "演習-91-送信側",
+        tests: &["sender_socket::"],
+    },
+    Exercise {
+        id: "9.2",
+        chapter: "ch09_multicast",
+        file: "exercises/src/ch09_multicast/receiver.rs",
+        anchor_en: "exercise-92-the-receiver",
+        anchor_ja: "演習-92-受信側",
+        tests: &["receiver_socket::"],
+    },
+    Exercise {
+        id: "9.3",
+        chapter: "ch09_multicast",
+        file: "exercises/src/ch09_multicast/receive.rs",
+        anchor_en: "exercise-93-the-receive-loop",
+        anchor_ja: "演習-93-受信ループ",
+        tests: &["receive_loop::", "programs::"],
     },
 ];
 

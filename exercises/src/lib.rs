@@ -17,6 +17,8 @@
 //! - [`ch07_security`]: securing messages: Fernet tokens shared with Python, expiry, replays,
 //!   an allowlist.
 //! - [`ch08_chat`]: a UDP chat: a strict message format, a relay server, a two-thread client.
+//! - [`ch09_multicast`]: multicast on loopback: a configured sender, receivers that share a
+//!   port and join a group, a receive loop.
 
 // Stubs take arguments they do not use yet and import what the solution will need:
 // keep the build warning-free until you fill them in.
@@ -29,3 +31,4 @@ pub mod ch05_udp_vs_tcp;
 pub mod ch06_reliability;
 pub mod ch07_security;
 pub mod ch08_chat;
+pub mod ch09_multicast;

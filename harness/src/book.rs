@@ -1,12 +1,16 @@
 //! Checks that keep the two mdBooks honest: the same pages in the same order, a link from each
-//! page to the same page in the other language, and every `{{#include}}` pointing at a file and
-//! an anchor that exist (a renamed anchor would otherwise silently include nothing).
+//! page to the same page in the other language, every `{{#include}}` pointing at a file and
+//! an anchor that exist (a renamed anchor would otherwise silently include nothing), and every
+//! included line fitting the text column (wider lines scroll sideways).
 //!
 //! `tests/book.rs` runs [`check_books`] on the real books; `tests/harness_book.rs` feeds it
 //! broken books to show that it catches what it claims to.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+
+/// The widest included line, in characters, that fits mdBook's text column without scrolling.
+pub const MAX_LISTING_WIDTH: usize = 86;
 
 /// Every problem found in the books under `books` (which holds one folder per language, each
 /// an mdBook with `src/SUMMARY.md`). Empty means all is well.
@@ -139,21 +143,62 @@ fn check_includes(file: &Path, text: &str) -> Vec<String> {
             continue;
         };
         if let Some(anchor) = &include.anchor {
-            let has = |marker: &str| {
-                source.lines().any(|line| {
-                    line.split_once(marker)
-                        .is_some_and(|(_, name)| name.trim() == anchor.as_str())
-                })
-            };
-            if !has("ANCHOR: ") || !has("ANCHOR_END: ") {
+            check_anchor(&include.path, anchor, &source, &mut problems);
+        }
+        let shown = shown_lines(&source, include.anchor.as_deref());
+        for (number, line) in shown {
+            let width = line.chars().count();
+            if width > MAX_LISTING_WIDTH {
                 problems.push(format!(
-                    "includes `{}:{anchor}`, but that file has no `ANCHOR: {anchor}` ... `ANCHOR_END: {anchor}` pair",
+                    "includes `{}` line {number}, {width} characters wide (at most {MAX_LISTING_WIDTH} fit the text column)",
                     include.path
                 ));
             }
         }
     }
     problems
+}
+
+/// The lines of `source` that an include shows, with their 1-based line numbers: the region
+/// of `anchor` (or the whole file), without the ANCHOR marker lines mdBook removes.
+pub fn shown_lines<'a>(source: &'a str, anchor: Option<&str>) -> Vec<(usize, &'a str)> {
+    let is_marker = |line: &str| line.contains("ANCHOR: ") || line.contains("ANCHOR_END: ");
+    let names = |line: &str, marker: &str, name: &str| {
+        line.split_once(marker)
+            .is_some_and(|(_, found)| found.trim() == name)
+    };
+    let mut inside = anchor.is_none();
+    let mut lines = Vec::new();
+    for (index, line) in source.lines().enumerate() {
+        if let Some(name) = anchor {
+            if names(line, "ANCHOR: ", name) {
+                inside = true;
+                continue;
+            }
+            if names(line, "ANCHOR_END: ", name) {
+                inside = false;
+                continue;
+            }
+        }
+        if inside && !is_marker(line) {
+            lines.push((index + 1, line));
+        }
+    }
+    lines
+}
+
+fn check_anchor(path: &str, anchor: &str, source: &str, problems: &mut Vec<String>) {
+    let has = |marker: &str| {
+        source.lines().any(|line| {
+            line.split_once(marker)
+                .is_some_and(|(_, name)| name.trim() == anchor)
+        })
+    };
+    if !has("ANCHOR: ") || !has("ANCHOR_END: ") {
+        problems.push(format!(
+            "includes `{path}:{anchor}`, but that file has no `ANCHOR: {anchor}` ... `ANCHOR_END: {anchor}` pair"
+        ));
+    }
 }
 
 fn markdown_files(dir: &Path) -> Vec<PathBuf> {

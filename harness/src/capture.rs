@@ -62,6 +62,11 @@ impl InputWriter {
         // The reader may be gone (the code under test returned); then nobody is listening.
         let _ = self.0.send(text.as_bytes().to_vec());
     }
+
+    /// Types raw bytes (invalid UTF-8, say, as a terminal in another encoding sends it).
+    pub fn type_bytes(&self, bytes: &[u8]) {
+        let _ = self.0.send(bytes.to_vec());
+    }
 }
 
 /// The learner's end of an [`input_pipe`]: blocks until the test types something.

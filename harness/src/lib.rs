@@ -11,6 +11,7 @@
 //! - [`net`]: loopback sockets with read/write timeouts, `accept` and `connect` with deadlines.
 //! - [`child`]: [`ChildGuard`], a spawned program that is killed and reaped on drop, whose
 //!   output is read on threads, and whose early exit is noticed at once.
+//! - [`multicast`]: loopback-only multicast senders and receivers, a group per test.
 //! - [`peer`]: [`Peer`], a test's UDP socket that records what it sends and receives.
 //! - [`exchange`]: [`Exchange`] records who sent what to whom and renders it as a mermaid
 //!   `sequenceDiagram`, so a failing test can show the wire exchange (re-exported from the
@@ -26,6 +27,7 @@ pub mod book;
 pub mod capture;
 pub mod child;
 pub mod deadline;
+pub mod multicast;
 pub mod net;
 pub mod peer;
 pub mod python;

@@ -15,6 +15,8 @@
 //! - [`ch07_security`]: securing messages: Fernet tokens shared with Python, expiry, replays,
 //!   an allowlist.
 //! - [`ch08_chat`]: a UDP chat: a strict message format, a relay server, a two-thread client.
+//! - [`ch09_multicast`]: multicast on loopback: a configured sender, receivers that share a
+//!   port and join a group, a receive loop.
 
 pub mod ch01_addresses;
 pub mod ch02_udp;
@@ -23,3 +25,4 @@ pub mod ch05_udp_vs_tcp;
 pub mod ch06_reliability;
 pub mod ch07_security;
 pub mod ch08_chat;
+pub mod ch09_multicast;

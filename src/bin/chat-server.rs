@@ -1,16 +1,21 @@
 //! `chat-server`: article C's chat server. Relays every message to every other client, prints
-//! what it relays, and forgets clients that stay silent too long.
+//! what it relays, and forgets clients that stay silent too long. It bounds what one sender
+//! can cost (a rate limit, a member limit) and reports what it dropped when it stops.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Parser;
-use socket_course::ch08_chat::run_server;
+use socket_course::ch08_chat::{DEFAULT_MAX_MEMBERS, DEFAULT_RATE, Relay, run_server};
 use socket_course::cli::{self, EXIT_FAILURE};
+use socket_course::udp_buffer;
 
 /// Article C's UDP chat server: every message goes to every other client. Plain text from
-/// the article's own client is relayed too, under its address. Stop it with Ctrl-C.
+/// the article's own client is relayed too, under its address. Stop it with Ctrl-C: it then
+/// prints what it counted (relayed, dropped, refused).
 #[derive(Parser)]
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
@@ -20,14 +25,69 @@ struct Args {
     /// Forget a client that sent nothing (not even a keepalive) for this many seconds.
     #[arg(long, default_value = "30", value_parser = |s: &str| cli::seconds(s, true))]
     silence: Duration,
+    /// The most members at once; a newcomer beyond it is refused.
+    #[arg(long, default_value_t = DEFAULT_MAX_MEMBERS, value_parser = at_least_one)]
+    max_members: usize,
+    /// Datagrams per second one sender may send (also the burst); the rest are dropped
+    /// unread and counted. Addresses that are not members share one such allowance.
+    #[arg(long, default_value_t = DEFAULT_RATE, value_parser = positive_rate)]
+    rate: f64,
+    /// Ask the kernel for a receive buffer of this many bytes (SO_RCVBUF); the size granted
+    /// is printed (Linux doubles the request and caps it at twice net.core.rmem_max).
+    #[arg(long, value_name = "BYTES", value_parser = udp_buffer::parse_bytes)]
+    recv_buffer: Option<usize>,
+}
+
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{text}`: a number of members, 1 or more")),
+    }
+}
+
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate >= 1.0 => Ok(rate),
+        _ => Err(format!(
+            "`{text}`: the rate must be a number of datagrams per second, 1 or more"
+        )),
+    }
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     let socket = cli::bind_udp(args.bind);
     cli::announce(socket.local_addr());
-    match run_server(&socket, args.silence, |line| println!("{line}")) {
-        Ok(()) => ExitCode::SUCCESS,
+    udp_buffer::apply_and_report(&socket, args.recv_buffer);
+    let local = socket.local_addr().ok();
+
+    // Ctrl-C asks the loop to stop (it looks at least every 200 ms), so the counters print.
+    // The kernel's count is read at once: the members' own sockets (see `run_server`) close
+    // when the loop ends, and their counts with them.
+    let stop = Arc::new(AtomicBool::new(false));
+    let kernel_drops = Arc::new(Mutex::new(None));
+    let (flag, drops) = (Arc::clone(&stop), Arc::clone(&kernel_drops));
+    let handler = move || {
+        if let (Some(local), Ok(mut drops)) = (local, drops.lock()) {
+            *drops = udp_buffer::kernel_drops(local);
+        }
+        flag.store(true, Ordering::Relaxed);
+    };
+    if let Err(e) = ctrlc::set_handler(handler) {
+        eprintln!("warning: Ctrl-C will stop the server without its report: {e}");
+    }
+    let relay = Relay::new(args.silence).with_limits(args.max_members, args.rate);
+    match run_server(&socket, relay, &stop, |line| println!("{line}")) {
+        Ok(counts) => {
+            eprintln!(
+                "stopped: {} datagrams received, {} messages relayed, {} dropped by the rate \
+                 limit, {} refused, {} dropped while busy",
+                counts.received, counts.relayed, counts.rate_limited, counts.refused, counts.busy
+            );
+            let drops = kernel_drops.lock().ok().and_then(|d| *d);
+            udp_buffer::report_drops(drops);
+            ExitCode::SUCCESS
+        }
         Err(e) => cli::fail(EXIT_FAILURE, format!("receiving failed: {e}")),
     }
 }

@@ -68,7 +68,7 @@ impl Error for AddrError {}
 /// It only splits: the next steps check the port and the host.
 pub fn split_host_port(text: &str) -> Result<(&str, &str), AddrError> {
     // TODO: for text starting with `[`, the port comes after `]:`; otherwise after
-    // the last `:`. No colon: MissingPort; a colon before the last: Ipv6NeedsBrackets.
+    // the last `:`. No colon: MissingPort; an earlier colon too: Ipv6NeedsBrackets.
     todo!()
 }
 // ANCHOR_END: split_host_port

@@ -15,19 +15,20 @@ use std::time::Duration;
 use super::{RecvError, RequestError, answer_one, printable, request};
 
 // ANCHOR: run_server
-/// Step 2.5a: binds `bind`, calls `ready` with the real address (the program prints
-/// `listening on` with it), then answers every datagram of at most `max_size` bytes
-/// for ever: a `from ADDR: TEXT` line to `out` for each (TEXT through [`printable`]),
-/// a `warning: ...` line to `log` for each refused datagram or troubled peer. Returns
-/// only when the socket fails for good.
+/// Step 2.5a: binds `bind`, calls `ready` with the bound socket (the program prints
+/// `listening on` with its real address and sets its options there), then answers
+/// every datagram of at most `max_size` bytes for ever: a `from ADDR: TEXT` line to
+/// `out` for each (TEXT through [`printable`]), a `warning: ...` line to `log` for
+/// each refused datagram or troubled peer. Returns only when the socket fails for
+/// good.
 pub fn run_server(
     bind: SocketAddr,
     max_size: usize,
-    ready: impl FnOnce(SocketAddr),
+    ready: impl FnOnce(&UdpSocket),
     mut out: impl Write,
     mut log: impl Write,
 ) -> io::Result<()> {
-    // TODO: bind; call ready(local address); loop over answer_one: print the
+    // TODO: bind; call ready(&socket); loop over answer_one: print the
     // datagram, or warn and go on for TooLong and for errors that `affects_one_peer`;
     // else return it.
     todo!()

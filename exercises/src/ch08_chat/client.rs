@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{Local, TimeZone};
 
-use super::{ChatMessage, Kind, MAX_DATAGRAM, Payload, parse, validate_name};
+use super::{ChatMessage, Kind, MAX_DATAGRAM, Payload, escape_for_screen, parse, validate_name};
 
 /// Milliseconds since 1970-01-01 UTC, by this machine's clock.
 pub fn now_ms() -> u64 {
@@ -40,19 +40,123 @@ fn clock(timestamp_ms: u64) -> String {
 /// joined`, plain text under the address it came `from` (a course server sends plain text
 /// only to clients that never spoke the format); pings are not shown. The time is the
 /// sender's, as received: a wrong clock shows, but nothing is ordered by it.
+/// One datagram is one line: a newline or an escape sequence in the text is shown escaped
+/// (`\n`, `\u{1b}`), so nobody can type a line that looks like someone else's.
 pub fn display_line(payload: &Payload, from: SocketAddr) -> Option<String> {
+    let (name, text) = match payload {
+        Payload::Chat(m) => (escape_for_screen(&m.name), escape_for_screen(&m.text)),
+        Payload::Plain(bytes) => (
+            String::new(),
+            escape_for_screen(&String::from_utf8_lossy(bytes)),
+        ),
+    };
     match payload {
         Payload::Chat(m) => match m.kind {
-            Kind::Msg => Some(format!("{} {}: {}", clock(m.timestamp_ms), m.name, m.text)),
-            Kind::Join => Some(format!("{} * {} joined", clock(m.timestamp_ms), m.name)),
-            Kind::Leave => Some(format!("{} * {} left", clock(m.timestamp_ms), m.name)),
+            Kind::Msg => Some(format!("{} {name}: {text}", clock(m.timestamp_ms))),
+            Kind::Join => Some(format!("{} * {name} joined", clock(m.timestamp_ms))),
+            Kind::Leave => Some(format!("{} * {name} left", clock(m.timestamp_ms))),
             Kind::Ping => None,
         },
-        Payload::Plain(bytes) => Some(format!(
-            "{} {from}: {}",
-            clock(now_ms()),
-            String::from_utf8_lossy(bytes)
-        )),
+        Payload::Plain(_) => Some(format!("{} {from}: {text}", clock(now_ms()))),
+    }
+}
+
+/// The most text one chat message can carry for `name`: what is left of [`MAX_DATAGRAM`]
+/// after the header, counting the longest timestamp (20 digits).
+pub fn text_limit(name: &str) -> usize {
+    MAX_DATAGRAM.saturating_sub("chat/1 msg ".len() + 20 + 1 + name.len() + 1)
+}
+
+/// Why a typed line is not sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineProblem {
+    /// `len` bytes, more than the `limit` a message can carry.
+    TooLong { len: usize, limit: usize },
+    /// Not valid UTF-8 (a terminal in another encoding, or a binary file as input).
+    NotUtf8,
+}
+
+impl std::fmt::Display for LineProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LineProblem::TooLong { len, limit } => write!(
+                f,
+                "not sent: the line is {len} bytes, a chat message holds at most {limit}"
+            ),
+            LineProblem::NotUtf8 => write!(f, "not sent: the line is not valid UTF-8"),
+        }
+    }
+}
+
+/// The next line of `input` without its line ending, `None` at the end of input, or why it
+/// cannot be sent. At most `limit + 1` bytes of a line are kept: a huge line costs no memory.
+pub fn next_line(
+    input: &mut impl BufRead,
+    limit: usize,
+) -> io::Result<Option<Result<String, LineProblem>>> {
+    let mut kept = Vec::new();
+    let mut len = 0;
+    // The line ending is not part of the line: "\n", or "\r\n" as Windows types it.
+    let mut ending = 0;
+    let mut last = None;
+    loop {
+        let chunk = match input.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            if len == 0 {
+                return Ok(None);
+            }
+            break;
+        }
+        let (take, end) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                let before = if i > 0 { Some(chunk[i - 1]) } else { last };
+                ending = if before == Some(b'\r') { 2 } else { 1 };
+                (i + 1, true)
+            }
+            None => (chunk.len(), false),
+        };
+        last = chunk[..take].last().copied();
+        let room = (limit + 2).saturating_sub(kept.len());
+        kept.extend_from_slice(&chunk[..take.min(room)]);
+        len += take;
+        input.consume(take);
+        if end {
+            break;
+        }
+    }
+    len -= ending;
+    kept.truncate(len);
+    if len > limit {
+        return Ok(Some(Err(LineProblem::TooLong { len, limit })));
+    }
+    Ok(Some(
+        String::from_utf8(kept).map_err(|_| LineProblem::NotUtf8),
+    ))
+}
+
+/// After the join: on this machine, a server that is not there answers at once with an ICMP
+/// "port unreachable", which a connected socket reports as `ConnectionRefused` (Windows:
+/// `ConnectionReset`). Waits up to 100 ms for it, without taking any datagram off the socket.
+pub fn check_server_answers(socket: &UdpSocket) -> io::Result<()> {
+    socket.set_read_timeout(Some(Duration::from_millis(100)))?;
+    let mut buf = vec![0u8; MAX_DATAGRAM + 1];
+    match socket.peek(&mut buf) {
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset
+            ) =>
+        {
+            Err(io::Error::new(
+                e.kind(),
+                "nothing answered: is the chat server running there?",
+            ))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -64,14 +168,16 @@ pub fn run_client(
     socket: UdpSocket,
     server: SocketAddr,
     name: &str,
-    input: impl BufRead,
+    mut input: impl BufRead,
     output: impl Write + Send + 'static,
     keepalive: Duration,
 ) -> io::Result<()> {
-    // TODO: connect and join; start a thread that prints what arrives (and sends a ping every
-    // `keepalive`, but not after /leave) until told to stop; send each input line (`q` quits,
-    // `/leave`, `/join NAME`; after /leave send nothing until /join); at the end leave (if
-    // still in), stop the thread and wait for it.
+    // TODO: connect and join, then `check_server_answers`; start a thread that prints what
+    // arrives (and sends a ping every `keepalive`, but not after /leave) until told to stop;
+    // send each input line from `next_line` (a line it refuses: say why on stderr and go on;
+    // `q` quits, `/leave`, `/join NAME`; after /leave send nothing until /join); at the end
+    // leave (if still in), stop the thread and wait for it.
     todo!()
 }
+
 // ANCHOR_END: run_client

@@ -12,9 +12,13 @@ pub mod client;
 pub mod payload;
 pub mod server;
 
-pub use client::{display_line, now_ms, run_client};
-pub use payload::{
-    ChatMessage, Kind, MAX_DATAGRAM, MAX_NAME_CHARS, MAX_PLAIN, ParseError, Payload, parse,
-    validate_name,
+pub use client::{
+    LineProblem, check_server_answers, display_line, next_line, now_ms, run_client, text_limit,
 };
-pub use server::{Now, Relay, run_server};
+pub use payload::{
+    ChatMessage, Kind, MAX_DATAGRAM, MAX_NAME_CHARS, MAX_PLAIN, ParseError, Payload,
+    escape_for_screen, is_unsafe_char, parse, validate_name,
+};
+pub use server::{
+    Counters, DEFAULT_MAX_MEMBERS, DEFAULT_RATE, Now, Relay, TokenBucket, run_server,
+};

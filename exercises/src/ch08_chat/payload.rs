@@ -77,8 +77,8 @@ pub enum Payload {
 pub enum ParseError {
     /// Zero bytes.
     Empty,
-    /// More than [`MAX_DATAGRAM`] bytes ([`MAX_PLAIN`] for plain text).
-    TooLong(usize),
+    /// `len` bytes, more than `limit`: [`MAX_DATAGRAM`] ([`MAX_PLAIN`] for plain text).
+    TooLong { len: usize, limit: usize },
     /// Starts with the marker but is not UTF-8.
     NotUtf8,
     /// The first line is not `chat/1 KIND TIME NAME`.
@@ -87,10 +87,14 @@ pub enum ParseError {
     UnknownKind(String),
     /// A time that is not a number of milliseconds.
     BadTimestamp(String),
-    /// An empty name, one over 32 characters, or one with control characters.
+    /// A name that [`validate_name`] refuses.
     BadName(String),
     /// Text after a join, leave or ping.
     UnexpectedText,
+    /// The name belongs to another member (another address) who is still present.
+    NameTaken(String),
+    /// A newcomer, and the chat already has its maximum number of members.
+    ChatFull(usize),
 }
 // ANCHOR_END: error
 
@@ -98,7 +102,7 @@ impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ParseError::Empty => write!(f, "an empty datagram"),
-            ParseError::TooLong(len) => write!(f, "{len} bytes, more than {MAX_DATAGRAM}"),
+            ParseError::TooLong { len, limit } => write!(f, "{len} bytes, more than {limit}"),
             ParseError::NotUtf8 => write!(f, "a chat datagram that is not UTF-8"),
             ParseError::BadHeader => write!(f, "the first line is not `{MARKER} KIND TIME NAME`"),
             ParseError::UnknownKind(kind) => write!(f, "unknown kind {kind:?}"),
@@ -107,20 +111,51 @@ impl fmt::Display for ParseError {
                 let shown: String = name.chars().take(40).collect();
                 write!(
                     f,
-                    "the name {shown:?} is not 1 to {MAX_NAME_CHARS} characters without control characters"
+                    "the name {shown:?} is not 1 to {MAX_NAME_CHARS} characters without control \
+                     characters, `: `, a leading `*` or spaces at either end"
                 )
             }
             ParseError::UnexpectedText => write!(f, "text after a join, leave or ping"),
+            ParseError::NameTaken(name) => {
+                write!(f, "the name {name:?} belongs to another member")
+            }
+            ParseError::ChatFull(max) => write!(f, "the chat is full ({max} members)"),
         }
     }
 }
 
 impl std::error::Error for ParseError {}
 
+/// Characters that change how a terminal shows the text around them: control characters
+/// (newline, escape: the start of ANSI sequences) and the Unicode direction overrides
+/// (which can show text backwards).
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` made safe for one line of a terminal: every [`is_unsafe_char`] is shown escaped
+/// (`\n`, `\u{1b}`), so one message stays one line and cannot move the cursor or recolour
+/// the screen.
+pub fn escape_for_screen(text: &str) -> String {
+    let mut shown = String::with_capacity(text.len());
+    for c in text.chars() {
+        if is_unsafe_char(c) {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
+}
+
 // ANCHOR: validate_name
-/// Checks a user name: 1 to 32 characters, none of them a control character.
+/// Checks a user name: 1 to 32 characters, none of them unsafe on a screen
+/// ([`is_unsafe_char`]), no `: `, no `*` first, no space at either end. A line on screen is
+/// `[time] NAME: text` or `[time] * NAME joined`: such a name could fake the rest of a line.
 pub fn validate_name(name: &str) -> Result<(), ParseError> {
-    // TODO: 1 to MAX_NAME_CHARS characters (not bytes), none of them a control character.
+    // TODO: 1 to MAX_NAME_CHARS characters (not bytes); none `is_unsafe_char`; no ": "; no
+    // `*` first; no whitespace at either end.
     todo!()
 }
 // ANCHOR_END: validate_name
@@ -148,8 +183,9 @@ impl ChatMessage {
 // ANCHOR: parse
 /// What `datagram` is: the course's format (checked strictly), or plain text.
 pub fn parse(datagram: &[u8]) -> Result<Payload, ParseError> {
-    // TODO: empty and oversized datagrams are errors; without the marker it is plain text;
-    // otherwise check every part of the header strictly (see ParseError).
+    // TODO: empty and oversized datagrams are errors (the limit is smaller for plain text);
+    // without the marker it is plain text; otherwise check every part of the header strictly
+    // (see ParseError).
     todo!()
 }
 // ANCHOR_END: parse

@@ -4,17 +4,29 @@
 //! message to all the others. Goal (8.2): [`Relay::on_datagram`] remembers the sender and
 //! returns what to send to whom: every other member, never the sender; a client that never
 //! spoke the course's format gets a plain-text line it can print; joins, leaves and keepalive
-//! pings are handled here too. Goal (8.4): [`Relay::forget_silent`] for clients that vanished
-//! without a word.
+//! pings are handled here too; a name belongs to the member who joined with it, and a full
+//! chat takes no newcomer. Goal (8.4): [`Relay::forget_silent`] for clients that vanished
+//! without a word. (Given: the rate limit, [`Relay::admit`], which the server asks first.)
 //! The tests call the relay directly, then run it on a socket with many clients, garbage and
 //! 1,000 messages among 20 clients.
 
 use std::collections::BTreeMap;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
+use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{ChatMessage, Kind, ParseError, Payload, display_line, now_ms, parse};
+use super::{
+    ChatMessage, Kind, ParseError, Payload, display_line, escape_for_screen, now_ms, parse,
+};
+
+/// The default maximum number of members (`--max-members`).
+pub const DEFAULT_MAX_MEMBERS: usize = 64;
+
+/// The default rate limit per sender, in datagrams per second (`--rate`); also the burst.
+pub const DEFAULT_RATE: f64 = 100.0;
 
 /// The time as the relay needs it: a monotonic clock for silences, the wall clock to stamp
 /// plain text, which arrives without a timestamp.
@@ -34,12 +46,67 @@ impl Now {
     }
 }
 
+/// A token bucket: it fills at `rate` tokens a second up to `burst`; each datagram takes
+/// one, and a datagram that finds the bucket empty is dropped. A sender may send `burst`
+/// datagrams at once, and `rate` a second for ever, but no more.
+#[derive(Debug, Clone)]
+pub struct TokenBucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    /// A full bucket.
+    pub fn new(rate: f64, burst: f64, now: Instant) -> Self {
+        TokenBucket {
+            rate,
+            burst,
+            tokens: burst,
+            last: now,
+        }
+    }
+
+    /// Takes a token if there is one.
+    pub fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = self.last.max(now);
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// What the relay counted; the server prints it when it stops.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Datagrams received.
+    pub received: u64,
+    /// Messages relayed (each to every other member).
+    pub relayed: u64,
+    /// Datagrams dropped by the rate limit, unread.
+    pub rate_limited: u64,
+    /// Datagrams refused: malformed, a name taken, the chat full.
+    pub refused: u64,
+    /// Datagrams on the shared socket dropped because the relay was too busy to take them.
+    pub busy: u64,
+}
+
 /// What the relay knows about one client.
 #[derive(Debug, Clone)]
 struct Member {
+    /// The name it joined with; a client without the format goes by its address.
+    name: String,
     /// Sent a datagram in the course's format at least once.
     speaks_format: bool,
     last_heard: Instant,
+    /// Its rate limit.
+    bucket: TokenBucket,
 }
 
 // ANCHOR: relay
@@ -48,6 +115,13 @@ struct Member {
 pub struct Relay {
     members: BTreeMap<SocketAddr, Member>,
     silence_limit: Duration,
+    max_members: usize,
+    rate: f64,
+    /// One bucket shared by every address that is not a member: a stream of datagrams from
+    /// many (perhaps forged) addresses is limited as a whole.
+    strangers: TokenBucket,
+    counters: Counters,
+    last_logged: Option<Instant>,
 }
 
 impl Relay {
@@ -56,7 +130,20 @@ impl Relay {
         Relay {
             members: BTreeMap::new(),
             silence_limit,
+            max_members: DEFAULT_MAX_MEMBERS,
+            rate: DEFAULT_RATE,
+            strangers: TokenBucket::new(DEFAULT_RATE, DEFAULT_RATE, Instant::now()),
+            counters: Counters::default(),
+            last_logged: None,
         }
+    }
+
+    /// At most `max_members` members; each sender may send `rate` datagrams a second.
+    pub fn with_limits(mut self, max_members: usize, rate: f64) -> Self {
+        self.max_members = max_members;
+        self.rate = rate;
+        self.strangers = TokenBucket::new(rate, rate, Instant::now());
+        self
     }
 
     /// The addresses of the current members.
@@ -65,23 +152,63 @@ impl Relay {
     }
     // ANCHOR_END: relay
 
+    /// What has been counted so far.
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// The rate limit, before anything else: whether a datagram from `from` may be read.
+    /// A refusal says whether to log it: at most once a second, or the log floods too.
+    pub fn admit(&mut self, from: SocketAddr, now: Instant) -> Result<(), bool> {
+        self.counters.received += 1;
+        let bucket = match self.members.get_mut(&from) {
+            Some(member) => &mut member.bucket,
+            None => &mut self.strangers,
+        };
+        if bucket.take(now) {
+            return Ok(());
+        }
+        self.counters.rate_limited += 1;
+        let log = self
+            .last_logged
+            .is_none_or(|at| now.saturating_duration_since(at) >= Duration::from_secs(1));
+        if log {
+            self.last_logged = Some(now);
+        }
+        Err(log)
+    }
+
+    /// A new member called `name`, heard `now`.
+    fn new_member(&self, name: &str, now: Instant) -> Member {
+        Member {
+            name: name.to_string(),
+            speaks_format: false,
+            last_heard: now,
+            bucket: TokenBucket::new(self.rate, self.rate, now),
+        }
+    }
+
     // ANCHOR: on_datagram
     /// Handles one datagram from `from`; returns the datagrams to send, and to whom. A
-    /// malformed datagram is an error and nothing is sent.
+    /// malformed datagram, a name that belongs to another member or a newcomer to a full
+    /// chat is an error, and nothing is sent.
     pub fn on_datagram(
         &mut self,
         from: SocketAddr,
         datagram: &[u8],
         now: Now,
     ) -> Result<Vec<(SocketAddr, Vec<u8>)>, ParseError> {
-        // TODO: parse; remember `from` (when heard, whether it speaks the format); turn plain
-        // text into a message named after the address; then send it to every other member in
-        // the form it reads (`encode`, or `plain_text` below). Pings go nowhere (and do not
-        // make a stranger a member); after a leave, forget the sender.
+        // TODO: parse; turn plain text into a message named after the address. Refuse a name
+        // another member holds, or that is another address (NameTaken), and a newcomer when
+        // the chat is full (ChatFull).
+        // Remember `from` (`new_member`; when heard, its name, whether it speaks the format);
+        // then send the message to every other member in the form it reads (`encode`, or
+        // `plain_text` below). Pings go nowhere (and do not make a stranger a member); after a
+        // leave, forget the sender.
         todo!()
     }
-    // ANCHOR_END: on_datagram
 
+    // ANCHOR_END: on_datagram
     // ANCHOR: forget_silent
     /// Forgets the members not heard from for longer than the silence limit; returns them.
     pub fn forget_silent(&mut self, now: Instant) -> Vec<SocketAddr> {
@@ -91,55 +218,207 @@ impl Relay {
     // ANCHOR_END: forget_silent
 }
 
-/// How a client without the course's format sees a message.
+/// How a client without the course's format (article C's, which prints what it gets as it
+/// is) sees a message: one line, control characters escaped.
 fn plain_text(message: &ChatMessage) -> String {
+    let name = escape_for_screen(&message.name);
     match message.kind {
-        Kind::Join => format!("* {} joined", message.name),
-        Kind::Leave => format!("* {} left", message.name),
-        _ => format!("{}: {}", message.name, message.text),
+        Kind::Join => format!("* {name} joined"),
+        Kind::Leave => format!("* {name} left"),
+        _ => format!("{name}: {}", escape_for_screen(&message.text)),
     }
 }
 
-/// Runs a [`Relay`] on `socket` until the socket fails: relays every datagram, reports each
-/// relayed message to `show` and each rejected datagram on stderr, and forgets silent members.
-/// (Given: it uses your `parse`, `on_datagram` and `forget_silent`.)
-pub fn run_server(
-    socket: &UdpSocket,
-    silence_limit: Duration,
-    mut show: impl FnMut(String),
-) -> io::Result<()> {
-    let mut relay = Relay::new(silence_limit);
-    // Wake up now and then to forget silent members even when nobody speaks.
+/// What a reading thread passes to the relay.
+enum Event {
+    /// A datagram; `limited`: the reading thread already applied the sender's rate limit.
+    Datagram {
+        from: SocketAddr,
+        bytes: Vec<u8>,
+        limited: bool,
+    },
+    /// The shared socket failed.
+    Failed(io::Error),
+}
+
+/// A member's own socket: bound to the server's address too, and connected to the member.
+/// The kernel then puts the member's datagrams in this socket's receive buffer, not the
+/// shared one, so a flood from somebody else cannot crowd them out. Linux only here (other
+/// systems share a port differently); where it fails, the member uses the shared socket.
+fn member_socket(local: SocketAddr, member: SocketAddr) -> io::Result<UdpSocket> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(local),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&local.into())?;
+    socket.connect(&member.into())?;
+    let socket = UdpSocket::from(socket);
     socket.set_read_timeout(Some(Duration::from_millis(200)))?;
-    let mut buf = vec![0u8; 65_536];
-    loop {
-        for gone in relay.forget_silent(Instant::now()) {
-            eprintln!(
-                "forgot {gone}: silent for more than {} s",
-                silence_limit.as_secs_f64()
-            );
-        }
-        let (len, from) = match socket.recv_from(&mut buf) {
-            Ok(received) => received,
-            // A timeout, or an ICMP error about one client (Windows): keep serving.
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::ConnectionReset
-                        | io::ErrorKind::ConnectionRefused
-                        | io::ErrorKind::Interrupted
-                ) =>
-            {
+    Ok(socket)
+}
+
+/// A member's reading thread: its own rate limit, then to the relay.
+struct Reader {
+    stop: Arc<AtomicBool>,
+    thread: thread::JoinHandle<()>,
+}
+
+fn spawn_reader(
+    socket: UdpSocket,
+    member: SocketAddr,
+    rate: f64,
+    events: mpsc::SyncSender<Event>,
+    dropped: Arc<AtomicU64>,
+) -> Reader {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    let thread = thread::spawn(move || {
+        let mut bucket = TokenBucket::new(rate, rate, Instant::now());
+        let mut last_logged: Option<Instant> = None;
+        let mut buf = vec![0u8; 65_536];
+        while !flag.load(Ordering::Relaxed) {
+            let Ok(len) = socket.recv(&mut buf) else {
+                continue; // a timeout (time to look at the flag), or an ICMP error
+            };
+            let now = Instant::now();
+            if !bucket.take(now) {
+                let total = dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                // Logged once a second at most: a flood must not flood the log too.
+                if last_logged.is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1)) {
+                    last_logged = Some(now);
+                    eprintln!(
+                        "rate limit: dropped a datagram from {member} ({total} by members so far)"
+                    );
+                }
                 continue;
             }
-            Err(e) => return Err(e),
+            let bytes = buf[..len].to_vec();
+            let event = Event::Datagram {
+                from: member,
+                bytes,
+                limited: true,
+            };
+            if events.send(event).is_err() {
+                return; // the relay stopped
+            }
+        }
+    });
+    Reader { stop, thread }
+}
+
+/// Runs `relay` on `socket` until `stop` is set or the socket fails, and returns what it
+/// counted: relays every datagram, reports each relayed message to `show` and each refused
+/// datagram on stderr, drops what a sender sends over the rate limit, and forgets silent
+/// members. (Given: it uses your `parse`, `on_datagram` and `forget_silent`.)
+///
+/// Where the system allows it (see `member_socket`), each member gets a socket of its own,
+/// read by a thread of its own: a flooder then fills its own receive buffer, not everyone's.
+pub fn run_server(
+    socket: &UdpSocket,
+    mut relay: Relay,
+    stop: &AtomicBool,
+    mut show: impl FnMut(String),
+) -> io::Result<Counters> {
+    let silence_limit = relay.silence_limit;
+    let local = socket.local_addr()?;
+    // Bounded: the shared socket's reader drops what the relay cannot take in time.
+    let (events, incoming) = mpsc::sync_channel::<Event>(4096);
+    let member_drops = Arc::new(AtomicU64::new(0));
+    let busy_drops = Arc::new(AtomicU64::new(0));
+    let shared_stop = Arc::new(AtomicBool::new(false));
+    let shared_reader = {
+        let socket = socket.try_clone()?;
+        socket.set_read_timeout(Some(Duration::from_millis(200)))?;
+        let (events, flag, busy) = (
+            events.clone(),
+            Arc::clone(&shared_stop),
+            Arc::clone(&busy_drops),
+        );
+        thread::spawn(move || {
+            let mut buf = vec![0u8; 65_536];
+            while !flag.load(Ordering::Relaxed) {
+                let event = match socket.recv_from(&mut buf) {
+                    Ok((len, from)) => Event::Datagram {
+                        from,
+                        bytes: buf[..len].to_vec(),
+                        limited: false,
+                    },
+                    // A timeout, or an ICMP error about one client (Windows): keep serving.
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock
+                                | io::ErrorKind::TimedOut
+                                | io::ErrorKind::ConnectionReset
+                                | io::ErrorKind::ConnectionRefused
+                                | io::ErrorKind::Interrupted
+                        ) =>
+                    {
+                        continue;
+                    }
+                    Err(e) => Event::Failed(e),
+                };
+                match events.try_send(event) {
+                    Ok(()) => {}
+                    Err(mpsc::TrySendError::Full(_)) => {
+                        busy.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(mpsc::TrySendError::Disconnected(_)) => return,
+                }
+            }
+        })
+    };
+    let mut readers: BTreeMap<SocketAddr, Reader> = BTreeMap::new();
+    // A member's socket shares the port; the kernel allows it when the shared socket allows
+    // it too. Set after the bind, so a second server on the same port still gets "in use".
+    let mut own_sockets = cfg!(target_os = "linux")
+        && socket2::SockRef::from(socket)
+            .set_reuse_address(true)
+            .is_ok();
+    let mut last_sweep = Instant::now();
+    let mut result = Ok(());
+    while !stop.load(Ordering::Relaxed) {
+        if last_sweep.elapsed() >= Duration::from_millis(200) {
+            last_sweep = Instant::now();
+            for gone in relay.forget_silent(last_sweep) {
+                eprintln!(
+                    "forgot {gone}: silent for more than {} s",
+                    silence_limit.as_secs_f64()
+                );
+            }
+        }
+        let (from, bytes, limited) = match incoming.recv_timeout(Duration::from_millis(200)) {
+            Ok(Event::Datagram {
+                from,
+                bytes,
+                limited,
+            }) => (from, bytes, limited),
+            Ok(Event::Failed(e)) => {
+                result = Err(e);
+                break;
+            }
+            Err(_) => continue,
         };
-        let datagram = &buf[..len];
-        match relay.on_datagram(from, datagram, Now::current()) {
+        // The rate limit comes first and costs one lookup: a flood is dropped unread.
+        if !limited {
+            if let Err(log) = relay.admit(from, Instant::now()) {
+                if log {
+                    eprintln!(
+                        "rate limit: dropped a datagram from {from} ({} dropped so far)",
+                        relay.counters.rate_limited
+                    );
+                }
+                continue;
+            }
+        } else {
+            relay.counters.received += 1;
+        }
+        match relay.on_datagram(from, &bytes, Now::current()) {
             Ok(sends) => {
-                if let Some(line) = parse(datagram).ok().and_then(|p| display_line(&p, from)) {
+                relay.counters.relayed += 1;
+                if let Some(line) = parse(&bytes).ok().and_then(|p| display_line(&p, from)) {
                     show(line);
                 }
                 for (to, bytes) in sends {
@@ -147,7 +426,50 @@ pub fn run_server(
                     let _ = socket.send_to(&bytes, to);
                 }
             }
-            Err(e) => eprintln!("rejected {len} bytes from {from}: {e}"),
+            Err(e) => {
+                relay.counters.refused += 1;
+                eprintln!("refused {} bytes from {from}: {e}", bytes.len());
+            }
         }
+        // Members get their own socket when they arrive; it closes when they go.
+        let members = relay.members();
+        if own_sockets && members.contains(&from) && !readers.contains_key(&from) {
+            match member_socket(local, from) {
+                Ok(own) => {
+                    let reader = spawn_reader(
+                        own,
+                        from,
+                        relay.rate,
+                        events.clone(),
+                        Arc::clone(&member_drops),
+                    );
+                    readers.insert(from, reader);
+                }
+                Err(e) => {
+                    eprintln!("note: members share one socket ({e})");
+                    own_sockets = false;
+                }
+            }
+        }
+        readers.retain(|addr, reader| {
+            let stays = members.contains(addr);
+            if !stays {
+                reader.stop.store(true, Ordering::Relaxed);
+            }
+            stays
+        });
     }
+    shared_stop.store(true, Ordering::Relaxed);
+    for reader in readers.values() {
+        reader.stop.store(true, Ordering::Relaxed);
+    }
+    drop(incoming); // a reader blocked on a full channel wakes up and ends
+    let _ = shared_reader.join();
+    for (_, reader) in readers {
+        let _ = reader.thread.join();
+    }
+    relay.counters.rate_limited += member_drops.load(Ordering::Relaxed);
+    relay.counters.received += member_drops.load(Ordering::Relaxed);
+    relay.counters.busy = busy_drops.load(Ordering::Relaxed);
+    result.map(|()| relay.counters)
 }

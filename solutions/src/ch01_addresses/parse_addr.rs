@@ -95,7 +95,7 @@ pub fn parse_port(port: &str) -> Result<u16, AddrError> {
     if !port.bytes().all(|b| b.is_ascii_digit()) {
         return Err(AddrError::InvalidPort(port.to_string()));
     }
-    // Only digits, so `parse` can fail now only for a number that does not fit in u16.
+    // Only digits, so `parse` can fail now only for a number too large for a u16.
     port.parse()
         .map_err(|_| AddrError::PortOutOfRange(port.to_string()))
 }

@@ -15,21 +15,23 @@ use std::time::Duration;
 use super::{RecvError, RequestError, answer_one, printable, request};
 
 // ANCHOR: run_server
-/// Step 2.5a: binds `bind`, calls `ready` with the real address (the program prints
-/// `listening on` with it), then answers every datagram of at most `max_size` bytes
-/// for ever: a `from ADDR: TEXT` line to `out` for each (TEXT through [`printable`]),
-/// a `warning: ...` line to `log` for each refused datagram or troubled peer. Returns
-/// only when the socket fails for good.
+/// Step 2.5a: binds `bind`, calls `ready` with the bound socket (the program prints
+/// `listening on` with its real address and sets its options there), then answers
+/// every datagram of at most `max_size` bytes for ever: a `from ADDR: TEXT` line to
+/// `out` for each (TEXT through [`printable`]), a `warning: ...` line to `log` for
+/// each refused datagram or troubled peer. Returns only when the socket fails for
+/// good.
 pub fn run_server(
     bind: SocketAddr,
     max_size: usize,
-    ready: impl FnOnce(SocketAddr),
+    ready: impl FnOnce(&UdpSocket),
     mut out: impl Write,
     mut log: impl Write,
 ) -> io::Result<()> {
     let socket = UdpSocket::bind(bind)?;
-    // With port 0 the OS chose the port: only the socket knows which.
-    ready(socket.local_addr()?);
+    // The program prints `listening on` here: with port 0 only the socket knows its
+    // port.
+    ready(&socket);
     loop {
         match answer_one(&socket, max_size) {
             Ok(datagram) => {

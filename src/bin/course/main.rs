@@ -8,6 +8,8 @@
 //! - `hint [EXERCISE]` ([`hint`]): the next hint, in steps (the idea, the API, the book).
 //! - `list` ([`list`]): every exercise and its state.
 //! - `watch` ([`watch`]): runs the tests again whenever a file under `exercises/` changes.
+//! - `grade` ([`grade`]): grades learners' clones from a pristine copy of the course.
+//! - `book` ([`book`]): builds both books with their search index and serves them.
 //!
 //! How it knows ([`run`]): it builds the chapter test binaries (`cargo test --no-run`), runs
 //! each chapter whose files changed since the last run, and reads libtest's `--logfile`, not
@@ -15,6 +17,8 @@
 //! `cargo run` with nothing changed answers at once. The texts come from `course-catalog`, in
 //! the learner's language (`COURSE_LANG=ja|en`, else `LANG` starting with `ja`).
 
+mod book;
+mod grade;
 mod hint;
 mod list;
 mod progress;
@@ -25,7 +29,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Your way through socket-course: progress, the next exercise, hints, and a watch mode.
+/// Your way through socket-course: progress, the next exercise, hints, a watch mode, the
+/// book, and grading for teachers.
 /// Messages are in Japanese with COURSE_LANG=ja (or a LANG starting with `ja`).
 #[derive(Parser)]
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
@@ -50,6 +55,10 @@ enum Command {
     List,
     /// Run the tests again whenever a file under exercises/ changes; Ctrl-C quits.
     Watch,
+    /// Grade learners' clones from a pristine copy of the course.
+    Grade(grade::GradeArgs),
+    /// Build both books with their search index and serve them on 127.0.0.1.
+    Book(book::BookArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,5 +75,7 @@ fn main() -> ExitCode {
         Some(Command::Hint { exercise, reset }) => hint::main(&course, exercise.as_deref(), reset),
         Some(Command::List) => list::main(&course),
         Some(Command::Watch) => watch::main(&course),
+        Some(Command::Grade(args)) => grade::run(&course.root, &args),
+        Some(Command::Book(args)) => book::run(&course.root, &args),
     }
 }

@@ -1,0 +1,49 @@
+//! Exercise 9.1: a socket configured to send to a group.
+//!
+//! Scenario: article B's sender names the interface its datagrams leave by (IP_MULTICAST_IF)
+//! and mentions IP_MULTICAST_LOOP. Goal: a UDP socket that sends to groups on the interface,
+//! with the TTL and the loop setting it is given, bound to the interface's address.
+//! The tests read the options back from the socket, and check that its datagrams reach a
+//! receiver that joined the group.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use super::LOOPBACK;
+
+// ANCHOR: options
+/// How a multicast sender is set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SenderOptions {
+    /// The interface's address: datagrams to a group leave by this interface.
+    pub interface: Ipv4Addr,
+    /// How many routers a datagram may cross (0: it never leaves this machine).
+    pub ttl: u32,
+    /// Whether this machine's own receivers get a copy (on by default in the OS).
+    pub loopback: bool,
+}
+
+impl Default for SenderOptions {
+    /// The course's safe setting: loopback, TTL 0, loop on.
+    fn default() -> Self {
+        SenderOptions {
+            interface: LOOPBACK,
+            ttl: 0,
+            loopback: true,
+        }
+    }
+}
+// ANCHOR_END: options
+
+// ANCHOR: sender
+/// A UDP socket that sends to groups as `options` say, bound to `options.interface`
+/// (port 0: any free port).
+pub fn sender(options: &SenderOptions) -> io::Result<UdpSocket> {
+    // TODO: make the socket with socket2 (`Socket::new`), set the interface, the TTL
+    // and the loop from `options`, bind it to the interface's address with port 0,
+    // and turn it into a std `UdpSocket` with `.into()`.
+    todo!()
+}
+// ANCHOR_END: sender

@@ -1,0 +1,97 @@
+//! Multicast sockets for tests, on loopback only: the sending interface is 127.0.0.1, the TTL
+//! is 0, receivers join on 127.0.0.1 (the course contract's network-safety rule).
+//!
+//! Tests that run at the same time must not hear each other: each test takes its own group
+//! from [`group`] and a port that was free a moment ago from [`free_port`]. The receivers made
+//! here turn Linux's `IP_MULTICAST_ALL` off, so they get only the group they joined.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::net::prepare_udp;
+
+/// The only interface the tests send and join on.
+pub const LOOPBACK: Ipv4Addr = Ipv4Addr::LOCALHOST;
+
+/// Group number `n` of test family `family`: 239.255.`family`.`n`, in the local scope of the
+/// administratively scoped range. Give each test file its own family and each test its own n.
+pub fn group(family: u8, n: u8) -> Ipv4Addr {
+    Ipv4Addr::new(239, 255, family, n)
+}
+
+/// A UDP port that was free a moment ago (the OS chose it for a socket that is then closed).
+/// Multicast receivers share ports, so a test must not use a fixed one that others use.
+pub fn free_port() -> u16 {
+    UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
+        .and_then(|socket| socket.local_addr())
+        .expect("test setup: could not find a free UDP port")
+        .port()
+}
+
+/// The test's own sender: interface 127.0.0.1, TTL 0, loop on, bound to 127.0.0.1:0, with
+/// the harness's timeouts.
+pub fn test_sender() -> UdpSocket {
+    let make = || -> io::Result<UdpSocket> {
+        let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+        socket.set_multicast_if_v4(&LOOPBACK)?;
+        socket.set_multicast_ttl_v4(0)?;
+        socket.set_multicast_loop_v4(true)?;
+        socket.bind(&SocketAddrV4::new(LOOPBACK, 0).into())?;
+        let socket: UdpSocket = socket.into();
+        prepare_udp(&socket)?;
+        Ok(socket)
+    };
+    make().expect("test setup: could not make a multicast sender on 127.0.0.1")
+}
+
+/// The test's own receiver of `group` on `port`, joined on 127.0.0.1, sharing the port, with
+/// `IP_MULTICAST_ALL` off (Linux) and the harness's timeouts.
+pub fn test_receiver(group: Ipv4Addr, port: u16) -> UdpSocket {
+    let make = || -> io::Result<UdpSocket> {
+        let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+        socket.set_reuse_address(true)?;
+        #[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+        socket.set_reuse_port(true)?;
+        #[cfg(target_os = "linux")]
+        socket.set_multicast_all_v4(false)?;
+        let bind_ip = if cfg!(windows) {
+            Ipv4Addr::UNSPECIFIED
+        } else {
+            group
+        };
+        socket.bind(&SocketAddrV4::new(bind_ip, port).into())?;
+        socket.join_multicast_v4(&group, &LOOPBACK)?;
+        let socket: UdpSocket = socket.into();
+        prepare_udp(&socket)?;
+        Ok(socket)
+    };
+    make().unwrap_or_else(|e| {
+        panic!("test setup: could not make a receiver of {group} on port {port}: {e}")
+    })
+}
+
+/// How long a receiver is watched to show that nothing arrives. Called only after another
+/// socket of the same machine has received the same datagram, which means the kernel has
+/// finished delivering it (it hands one datagram to all its receivers in one pass), so this
+/// is a safety margin, not a wait for readiness.
+pub const NOTHING_WITHIN: Duration = Duration::from_millis(200);
+
+/// The datagram that arrives on `socket` within [`NOTHING_WITHIN`], if any, as text; `None`
+/// when nothing came. Restores the harness's read timeout afterwards.
+pub fn anything_within(socket: &UdpSocket) -> Option<(String, std::net::SocketAddr)> {
+    socket
+        .set_read_timeout(Some(NOTHING_WITHIN))
+        .expect("test setup: could not set a read timeout");
+    let mut buf = vec![0u8; crate::net::MAX_DATAGRAM];
+    let got = socket
+        .recv_from(&mut buf)
+        .ok()
+        .map(|(len, from)| (String::from_utf8_lossy(&buf[..len]).into_owned(), from));
+    socket
+        .set_read_timeout(Some(crate::net::IO_TIMEOUT))
+        .expect("test setup: could not set a read timeout");
+    got
+}

@@ -1,0 +1,318 @@
+//! `course book`: builds both books with their search index and serves them on loopback.
+//!
+//! `mdbook build` and `mdbook serve` clear the output folder, and with it the Pagefind index
+//! that the search box needs (mdBook's own index drops Japanese words). So this command runs
+//! the three steps in order, `mdbook build` for each language, then Pagefind over the built
+//! HTML, then a small static file server on 127.0.0.1 that serves `target/book/{en,ja}` the way
+//! the books expect to be served (each under its own folder, with its styled 404 page).
+
+use std::fs;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Component, Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::Duration;
+
+/// The Pagefind release the books are indexed with (the same as `.ci/browser/package.json`).
+pub const PAGEFIND_VERSION: &str = "1.6.0";
+/// The languages, each a folder under `book/` and under `target/book/`.
+pub const LANGUAGES: [&str; 2] = ["en", "ja"];
+/// How long one connection may stay quiet before the server closes it.
+const IDLE: Duration = Duration::from_secs(10);
+/// At most this many connections are served at once; more wait in the listen queue.
+const MAX_CONNECTIONS: usize = 64;
+/// The longest request head accepted (request line and headers).
+const MAX_REQUEST_HEAD: usize = 16 * 1024;
+
+#[derive(clap::Args, Debug)]
+pub struct BookArgs {
+    /// Only build the books and their search index; do not serve them.
+    #[arg(long, conflicts_with = "no_build")]
+    pub no_serve: bool,
+    /// Serve what is already built under target/book, without building.
+    #[arg(long)]
+    pub no_build: bool,
+    /// Where to serve: a loopback address (port 0 lets the OS pick a free port).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    pub bind: SocketAddr,
+}
+
+/// Runs `course book` from the repository root `root`.
+pub fn run(root: &Path, args: &BookArgs) -> ExitCode {
+    let site = root.join("target").join("book");
+    if !args.no_build {
+        if let Err(message) = build(root, &site) {
+            eprintln!("error: {message}");
+            return ExitCode::from(1);
+        }
+    }
+    if args.no_serve {
+        return ExitCode::SUCCESS;
+    }
+    if !args.bind.ip().is_loopback() {
+        eprintln!(
+            "error: --bind {}: the book is served on loopback only (127.0.0.1 or [::1])",
+            args.bind
+        );
+        return ExitCode::from(2);
+    }
+    match serve(&site, args.bind) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot serve the book on {}: {e}", args.bind);
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Builds each book with mdBook, then indexes it with Pagefind.
+fn build(root: &Path, site: &Path) -> Result<(), String> {
+    for lang in LANGUAGES {
+        let book = root.join("book").join(lang);
+        eprintln!("building book/{lang} ...");
+        run_tool(
+            Command::new("mdbook").arg("build").arg(&book),
+            "mdbook",
+            "cargo install --locked mdbook@0.5.4 mdbook-mermaid@0.17.1",
+        )?;
+        eprintln!("indexing target/book/{lang} for search ...");
+        let mut pagefind = pagefind_command();
+        pagefind
+            .arg("--site")
+            .arg(site.join(lang))
+            // The chapters only: print.html repeats them all, 404.html and toc.html are chrome.
+            .args(["--glob", "{introduction,ch*,appendix*,glossary}.html"])
+            // The page text, without the sidebar and the previous/next buttons.
+            .args(["--root-selector", "main", "--exclude-selectors", "nav"])
+            .arg("--quiet");
+        run_tool(
+            &mut pagefind,
+            "pagefind",
+            &format!("npm install -g pagefind@{PAGEFIND_VERSION}"),
+        )?;
+    }
+    Ok(())
+}
+
+/// `pagefind` from PATH if there is one, else through `npx` (which fetches the pinned release
+/// from the npm registry once).
+fn pagefind_command() -> Command {
+    let on_path = Command::new("pagefind")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if on_path {
+        Command::new("pagefind")
+    } else {
+        let mut npx = Command::new(if cfg!(windows) { "npx.cmd" } else { "npx" });
+        npx.args(["--yes", &format!("pagefind@{PAGEFIND_VERSION}")]);
+        npx
+    }
+}
+
+fn run_tool(command: &mut Command, name: &str, install: &str) -> Result<(), String> {
+    match command.status() {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(format!("{name} failed ({status})")),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(format!(
+            "{name} is not installed (install it with `{install}`)"
+        )),
+        Err(e) => Err(format!("cannot run {name}: {e}")),
+    }
+}
+
+/// Serves `site` on `bind` until the process is stopped (Ctrl-C).
+fn serve(site: &Path, bind: SocketAddr) -> io::Result<()> {
+    let listener = TcpListener::bind(bind)?;
+    let addr = listener.local_addr()?;
+    eprintln!("listening on {addr}");
+    for lang in LANGUAGES {
+        eprintln!("  http://{addr}/{lang}/");
+    }
+    let site = Arc::new(site.to_path_buf());
+    let busy = Arc::new(AtomicUsize::new(0));
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        if busy.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+            continue; // dropped: the browser retries
+        }
+        busy.fetch_add(1, Ordering::SeqCst);
+        let (site, busy) = (Arc::clone(&site), Arc::clone(&busy));
+        thread::spawn(move || {
+            // One connection's failure (a reset, a timeout) only ends that connection.
+            let _ = serve_connection(&site, stream);
+            busy.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+    Ok(())
+}
+
+/// Answers the requests of one connection (keep-alive) until the peer closes or goes quiet.
+fn serve_connection(site: &Path, stream: TcpStream) -> io::Result<()> {
+    stream.set_read_timeout(Some(IDLE))?;
+    stream.set_write_timeout(Some(IDLE))?;
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream.take(MAX_REQUEST_HEAD as u64));
+    loop {
+        reader.get_mut().set_limit(MAX_REQUEST_HEAD as u64);
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line)? == 0 {
+            return Ok(());
+        }
+        // Skip the headers: a GET without a body is all this server answers.
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header)? == 0 {
+                return Ok(());
+            }
+            if header == "\r\n" || header == "\n" {
+                break;
+            }
+        }
+        let mut parts = request_line.split_whitespace();
+        let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
+            return respond(&mut writer, 400, "text/plain", b"bad request", false);
+        };
+        let head_only = method == "HEAD";
+        if method != "GET" && !head_only {
+            return respond(&mut writer, 405, "text/plain", b"GET only", false);
+        }
+        let (status, path) = resolve(site, target);
+        let body = match fs::read(&path) {
+            Ok(body) => body,
+            Err(_) => b"not found".to_vec(),
+        };
+        let content_type = content_type(&path);
+        respond(&mut writer, status, content_type, &body, head_only)?;
+    }
+}
+
+/// Maps a request target to a file under `site`: `(200, file)`, or `(404, the book's 404 page)`.
+/// Nothing outside `site` can be reached: `..`, absolute and drive components are refused.
+pub fn resolve(site: &Path, target: &str) -> (u16, PathBuf) {
+    let path = target.split(['?', '#']).next().unwrap_or("/");
+    let decoded = percent_decode(path);
+    let mut file = site.to_path_buf();
+    let mut safe = true;
+    for component in Path::new(decoded.trim_start_matches('/')).components() {
+        match component {
+            Component::Normal(part) => file.push(part),
+            Component::CurDir => {}
+            _ => safe = false,
+        }
+    }
+    if safe && file.is_dir() {
+        file.push("index.html");
+    }
+    if safe && file.is_file() {
+        return (200, file);
+    }
+    // Each book's own 404 page (styled, thanks to its site-url); the English one elsewhere.
+    let lang = LANGUAGES
+        .into_iter()
+        .find(|lang| {
+            decoded
+                .trim_start_matches('/')
+                .starts_with(&format!("{lang}/"))
+        })
+        .unwrap_or("en");
+    if decoded == "/" {
+        return (200, site.join("en").join("index.html"));
+    }
+    (404, site.join(lang).join("404.html"))
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn content_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "json" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "woff" => "font/woff",
+        "woff2" => "font/woff2",
+        "ttf" => "font/ttf",
+        "txt" => "text/plain; charset=utf-8",
+        // Pagefind's index and wasm files: compressed bytes it decodes itself.
+        _ => "application/octet-stream",
+    }
+}
+
+fn respond(
+    out: &mut TcpStream,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+    head_only: bool,
+) -> io::Result<()> {
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        _ => "Method Not Allowed",
+    };
+    let head = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nCache-Control: no-cache\r\n\r\n",
+        body.len()
+    );
+    out.write_all(head.as_bytes())?;
+    if !head_only {
+        out.write_all(body)?;
+    }
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_stay_inside_the_site_and_missing_pages_get_their_books_404() {
+        let site = tempfile::tempdir().unwrap();
+        for lang in LANGUAGES {
+            fs::create_dir_all(site.path().join(lang)).unwrap();
+            fs::write(site.path().join(lang).join("404.html"), "404").unwrap();
+            fs::write(site.path().join(lang).join("index.html"), "index").unwrap();
+        }
+        fs::write(site.path().join("ja").join("ソケット.html"), "page").unwrap();
+        let at = |target| resolve(site.path(), target);
+        assert_eq!(at("/ja/"), (200, site.path().join("ja/index.html")));
+        assert_eq!(
+            at("/ja/%E3%82%BD%E3%82%B1%E3%83%83%E3%83%88.html?q=1"),
+            (200, site.path().join("ja/ソケット.html"))
+        );
+        assert_eq!(
+            at("/ja/missing.html"),
+            (404, site.path().join("ja/404.html"))
+        );
+        assert_eq!(
+            at("/en/../../etc/passwd"),
+            (404, site.path().join("en/404.html"))
+        );
+        assert_eq!(at("/%2e%2e/%2e%2e/etc/passwd").0, 404);
+        assert_eq!(at("/"), (200, site.path().join("en/index.html")));
+    }
+}

@@ -1,0 +1,1023 @@
+//! `course grade`: grades learners' clones from a pristine copy of the course.
+//!
+//! Fairness and tamper-proofing come from what is *not* used: a submission contributes only
+//! its `exercises/src/chNN_*/` files. Everything else (tests, harness, Cargo.toml and its
+//! feature defaults) comes from this repository's committed tree, extracted into a work folder
+//! with `solutions/src` replaced by the stubs, so nothing a submission writes can reach the
+//! answers or change how it is graded. Results are read from libtest's `--logfile`, never from
+//! stdout, which learner code can write to.
+//!
+//! Each chapter is scored on its own: when the overlaid exercises do not compile, the chapters
+//! rustc names are put back to their stubs and the rest is rebuilt, so an error in chapter 3
+//! costs chapter 3 only. Each chapter's test run has a time limit.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// A file of a submission larger than this is not copied (and is flagged): exercise files are
+/// small, and a grader must not be made to copy gigabytes.
+const MAX_FILE: u64 = 1024 * 1024;
+
+#[derive(clap::Args, Debug)]
+pub struct GradeArgs {
+    /// Learners' clones. A folder whose subfolders are clones is a class. Default: this
+    /// repository.
+    pub submissions: Vec<PathBuf>,
+    /// Grade only this chapter (`ch02` or `ch02_udp`).
+    #[arg(long)]
+    pub chapter: Option<String>,
+    /// How to print the results.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the results to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// How many submissions to grade at once (each job has its own work and target folder).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Time limit for one chapter's tests, in seconds; a chapter that hangs scores the tests
+    /// that finished.
+    #[arg(long, default_value = "300", value_parser = |s: &str| socket_course::cli::seconds(s, true))]
+    pub timeout: Duration,
+    /// Exit with 1 unless every graded test passed (for CI and GitHub Classroom steps).
+    #[arg(long)]
+    pub require_all: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+    Junit,
+}
+
+/// One chapter's result (one `tests/chNN_*.rs` file).
+#[derive(Debug, Clone)]
+pub struct ChapterResult {
+    pub chapter: String,
+    pub passed: usize,
+    pub total: usize,
+    pub compiled: bool,
+    pub timed_out: bool,
+    /// Each test's name and whether it passed (for JUnit).
+    pub tests: Vec<(String, bool)>,
+}
+
+/// One submission's result.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub path: PathBuf,
+    pub chapters: Vec<ChapterResult>,
+    pub modified_outside_exercises: Vec<String>,
+    pub flagged: Vec<String>,
+    /// Why nothing could be graded (the pristine build itself failed, say).
+    pub error: Option<String>,
+}
+
+impl Submission {
+    fn passed(&self) -> usize {
+        self.chapters.iter().map(|c| c.passed).sum()
+    }
+    fn total(&self) -> usize {
+        self.chapters.iter().map(|c| c.total).sum()
+    }
+}
+
+/// Runs `course grade` for the course repository at `root`.
+pub fn run(root: &Path, args: &GradeArgs) -> ExitCode {
+    match grade(root, args) {
+        Ok(results) => {
+            let text = render(&results, args.format);
+            let written = match &args.out {
+                Some(path) => fs::write(path, &text).map_err(|e| (path.clone(), e)),
+                None => {
+                    print!("{text}");
+                    Ok(())
+                }
+            };
+            if let Err((path, e)) = written {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                return ExitCode::from(1);
+            }
+            let all = results
+                .iter()
+                .all(|s| s.error.is_none() && s.total() > 0 && s.passed() == s.total());
+            if args.require_all && !all {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Grades every submission named by `args`.
+pub fn grade(root: &Path, args: &GradeArgs) -> Result<Vec<Submission>, String> {
+    let submissions = expand_submissions(root, &args.submissions)?;
+    let grade_dir = root.join("target").join("grade");
+    let pristine = grade_dir.join("pristine");
+    extract_pristine(root, &pristine)?;
+    let chapters = chapter_tests(&pristine, args.chapter.as_deref())?;
+    if chapters.is_empty() {
+        return Err(format!(
+            "no chapter matches `{}`",
+            args.chapter.as_deref().unwrap_or("")
+        ));
+    }
+
+    // A stack popped from the end: reversed, so submissions are graded in the order given.
+    let queue = Arc::new(Mutex::new(
+        submissions
+            .into_iter()
+            .enumerate()
+            .rev()
+            .collect::<Vec<_>>(),
+    ));
+    let results = Arc::new(Mutex::new(Vec::new()));
+    let jobs = usize::from(args.jobs).min(queue.lock().unwrap().len().max(1));
+    let mut workers = Vec::new();
+    for job in 0..jobs {
+        let (queue, results) = (Arc::clone(&queue), Arc::clone(&results));
+        let (pristine, chapters) = (pristine.clone(), chapters.clone());
+        let work = grade_dir.join(format!("job-{job}"));
+        let timeout = args.timeout;
+        workers.push(thread::spawn(move || -> Result<(), String> {
+            prepare_work(&pristine, &work)?;
+            loop {
+                let next = queue.lock().unwrap().pop();
+                let Some((index, path)) = next else {
+                    return Ok(());
+                };
+                eprintln!("grading {} ...", path.display());
+                let result = grade_one(&pristine, &work, &chapters, &path, timeout);
+                results.lock().unwrap().push((index, result));
+            }
+        }));
+    }
+    for worker in workers {
+        worker.join().map_err(|_| "a grading job panicked")??;
+    }
+    let mut results = Arc::try_unwrap(results).unwrap().into_inner().unwrap();
+    results.sort_by_key(|(index, _)| *index);
+    Ok(results.into_iter().map(|(_, r)| r).collect())
+}
+
+/// The submissions: each named folder, or for a class folder (one that is not itself a clone)
+/// each of its subfolders that is. No folder at all means this repository.
+fn expand_submissions(root: &Path, named: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    if named.is_empty() {
+        return Ok(vec![root.to_path_buf()]);
+    }
+    let is_clone = |p: &Path| p.join("exercises").join("src").is_dir();
+    let mut out = Vec::new();
+    for path in named {
+        if !path.is_dir() {
+            return Err(format!("{} is not a folder", path.display()));
+        }
+        if is_clone(path) {
+            out.push(path.clone());
+            continue;
+        }
+        let mut members: Vec<PathBuf> = fs::read_dir(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| is_clone(p))
+            .collect();
+        if members.is_empty() {
+            return Err(format!(
+                "{} is neither a clone of the course (no exercises/src) nor a class folder of clones",
+                path.display()
+            ));
+        }
+        members.sort();
+        out.extend(members);
+    }
+    Ok(out)
+}
+
+/// Extracts the committed tree (`git archive HEAD`) of the course at `root` into `pristine`,
+/// unless it already holds that commit.
+fn extract_pristine(root: &Path, pristine: &Path) -> Result<(), String> {
+    let head = command_output(
+        Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(["rev-parse", "HEAD"]),
+    )
+    .map_err(|e| format!("the course must be a git clone to grade from (git rev-parse: {e})"))?;
+    let head = head.trim().to_string();
+    let marker = pristine.join(".course-grade-commit");
+    if fs::read_to_string(&marker).is_ok_and(|m| m == head) {
+        return Ok(());
+    }
+    let _ = fs::remove_dir_all(pristine);
+    fs::create_dir_all(pristine)
+        .map_err(|e| format!("cannot create {}: {e}", pristine.display()))?;
+    let archive = pristine.join(".archive.tar");
+    command_output(
+        Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(["archive", "--format=tar", "-o"])
+            .arg(&archive)
+            .arg("HEAD"),
+    )?;
+    command_output(
+        Command::new("tar")
+            .arg("-xf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(pristine),
+    )?;
+    let _ = fs::remove_file(&archive);
+    fs::write(&marker, &head).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// The chapter test files (`tests/chNN_*.rs` stems) of the pristine course, filtered.
+fn chapter_tests(pristine: &Path, filter: Option<&str>) -> Result<Vec<String>, String> {
+    let dir = pristine.join("tests");
+    let mut stems: Vec<String> = fs::read_dir(&dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let stem = name.strip_suffix(".rs")?.to_string();
+            chapter_number(&stem).is_some().then_some(stem)
+        })
+        .filter(|stem| filter.is_none_or(|f| stem == f || chapter_number(stem) == Some(f)))
+        .collect();
+    stems.sort();
+    Ok(stems)
+}
+
+/// `ch03` for `ch03_tcp` (and for `ch03_tcp/echo.rs`-like paths' first component).
+fn chapter_number(name: &str) -> Option<&str> {
+    let number = name.get(..4)?;
+    let digits = number.strip_prefix("ch")?;
+    (digits.chars().all(|c| c.is_ascii_digit()) && name.get(4..5).is_none_or(|s| s == "_"))
+        .then_some(number)
+}
+
+/// A job's work folder: the pristine tree, with `solutions/src` replaced by the stubs.
+fn prepare_work(pristine: &Path, work: &Path) -> Result<(), String> {
+    let marker = work.join(".course-grade-commit");
+    let head = fs::read_to_string(pristine.join(".course-grade-commit")).unwrap_or_default();
+    if fs::read_to_string(&marker).is_ok_and(|m| m == head) {
+        return Ok(());
+    }
+    // Keep the job's target folder (dependencies stay built between runs); renew the rest.
+    if let Ok(entries) = fs::read_dir(work) {
+        for entry in entries.flatten() {
+            if entry.file_name() != "target" {
+                let path = entry.path();
+                let _ = if path.is_dir() {
+                    fs::remove_dir_all(&path)
+                } else {
+                    fs::remove_file(&path)
+                };
+            }
+        }
+    }
+    copy_tree(pristine, work, &mut Vec::new()).map_err(|e| format!("copying the course: {e}"))?;
+    let solutions = work.join("solutions").join("src");
+    fs::remove_dir_all(&solutions).map_err(|e| e.to_string())?;
+    copy_tree(
+        &work.join("exercises").join("src"),
+        &solutions,
+        &mut Vec::new(),
+    )
+    .map_err(|e| format!("replacing the solutions by the stubs: {e}"))?;
+    Ok(())
+}
+
+/// Grades one submission in the job's work folder.
+fn grade_one(
+    pristine: &Path,
+    work: &Path,
+    chapters: &[String],
+    submission: &Path,
+    timeout: Duration,
+) -> Submission {
+    let mut result = Submission {
+        path: submission.to_path_buf(),
+        chapters: Vec::new(),
+        modified_outside_exercises: modified_outside_exercises(pristine, submission),
+        flagged: Vec::new(),
+        error: None,
+    };
+    // Reset every chapter to its stub, then overlay the submission's chapter folders.
+    let exercises = work.join("exercises").join("src");
+    let stub_dirs = chapter_dirs(&pristine.join("exercises").join("src"));
+    for dir in &stub_dirs {
+        let _ = fs::remove_dir_all(exercises.join(dir));
+        if let Err(e) = copy_tree(
+            &pristine.join("exercises").join("src").join(dir),
+            &exercises.join(dir),
+            &mut Vec::new(),
+        ) {
+            result.error = Some(format!("cannot reset {dir}: {e}"));
+            return result;
+        }
+    }
+    let theirs = submission.join("exercises").join("src");
+    for dir in chapter_dirs(&theirs) {
+        if !stub_dirs.contains(&dir) {
+            continue; // a chapter this course does not have
+        }
+        let _ = fs::remove_dir_all(exercises.join(&dir));
+        let mut notes = Vec::new();
+        if let Err(e) = copy_tree(&theirs.join(&dir), &exercises.join(&dir), &mut notes) {
+            result.error = Some(format!("cannot copy {dir}: {e}"));
+            return result;
+        }
+        result.flagged.extend(
+            notes
+                .into_iter()
+                .map(|n| format!("exercises/src/{dir}/{n}")),
+        );
+        result.flagged.extend(scan_for_escapes(
+            &exercises.join(&dir),
+            &format!("exercises/src/{dir}"),
+        ));
+    }
+
+    // Build; put chapters that do not compile back to their stubs until the rest does.
+    let mut broken: BTreeSet<String> = BTreeSet::new();
+    let executables = loop {
+        match build(work, chapters) {
+            Ok(executables) => break executables,
+            Err(BuildError::Chapters(named)) => {
+                let new: Vec<_> = named.difference(&broken).cloned().collect();
+                if new.is_empty() {
+                    result.error = Some("the course does not compile, even with stubs".into());
+                    return result;
+                }
+                for number in new {
+                    for dir in stub_dirs
+                        .iter()
+                        .filter(|d| chapter_number(d) == Some(&number))
+                    {
+                        let _ = fs::remove_dir_all(exercises.join(dir));
+                        let _ = copy_tree(
+                            &pristine.join("exercises").join("src").join(dir),
+                            &exercises.join(dir),
+                            &mut Vec::new(),
+                        );
+                    }
+                    broken.insert(number);
+                }
+            }
+            Err(BuildError::Other(message)) => {
+                result.error = Some(message);
+                return result;
+            }
+        }
+    };
+
+    for chapter in chapters {
+        let number = chapter_number(chapter).unwrap_or_default().to_string();
+        let Some(exe) = executables.get(chapter) else {
+            result.chapters.push(ChapterResult {
+                chapter: chapter.clone(),
+                passed: 0,
+                total: 0,
+                compiled: false,
+                timed_out: false,
+                tests: Vec::new(),
+            });
+            continue;
+        };
+        let mut chapter_result = run_chapter(work, chapter, exe, timeout);
+        if broken.contains(&number) {
+            // It ran on the stubs: the tests exist, none of them earned anything.
+            chapter_result.compiled = false;
+            chapter_result.passed = 0;
+            for test in &mut chapter_result.tests {
+                test.1 = false;
+            }
+        }
+        result.chapters.push(chapter_result);
+    }
+    result
+}
+
+enum BuildError {
+    /// rustc's errors are in these chapters (`ch03`, ...).
+    Chapters(BTreeSet<String>),
+    Other(String),
+}
+
+/// Builds the chapter test binaries; their executables by chapter test name.
+fn build(work: &Path, chapters: &[String]) -> Result<BTreeMap<String, PathBuf>, BuildError> {
+    let mut command = Command::new(env!("CARGO"));
+    command
+        .current_dir(work)
+        .args(["test", "--no-run", "--message-format=json", "--quiet"])
+        .env("CARGO_TARGET_DIR", work.join("target"))
+        .env_remove("RUSTFLAGS");
+    for chapter in chapters {
+        command.args(["--test", chapter]);
+    }
+    let output = command
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .output()
+        .map_err(|e| BuildError::Other(format!("cannot run cargo: {e}")))?;
+    let mut executables = BTreeMap::new();
+    let mut broken = BTreeSet::new();
+    let mut other_errors = Vec::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(message) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        match message["reason"].as_str() {
+            Some("compiler-artifact") => {
+                let is_test = message["target"]["kind"]
+                    .as_array()
+                    .is_some_and(|k| k.iter().any(|k| k == "test"));
+                if let (true, Some(name), Some(exe)) = (
+                    is_test,
+                    message["target"]["name"].as_str(),
+                    message["executable"].as_str(),
+                ) {
+                    executables.insert(name.to_string(), PathBuf::from(exe));
+                }
+            }
+            Some("compiler-message") if message["message"]["level"] == "error" => {
+                let files: Vec<&str> = message["message"]["spans"]
+                    .as_array()
+                    .map(|spans| {
+                        spans
+                            .iter()
+                            .filter_map(|s| s["file_name"].as_str())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let chapters: Vec<String> = files.iter().filter_map(|f| file_chapter(f)).collect();
+                if chapters.is_empty() {
+                    let text = message["message"]["message"].as_str().unwrap_or("");
+                    if !text.starts_with("aborting due to")
+                        && !text.starts_with("could not compile")
+                    {
+                        other_errors.push(format!("{text} ({})", files.join(", ")));
+                    }
+                }
+                broken.extend(chapters);
+            }
+            _ => {}
+        }
+    }
+    if output.status.success() {
+        return Ok(executables);
+    }
+    if !broken.is_empty() {
+        return Err(BuildError::Chapters(broken));
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    Err(BuildError::Other(format!(
+        "the build failed outside the chapters: {}{}",
+        other_errors.join("; "),
+        stderr.lines().rev().take(5).collect::<Vec<_>>().join(" | ")
+    )))
+}
+
+/// The chapter (`ch03`) a source file belongs to: `exercises/src/ch03_tcp/...` or
+/// `tests/ch03_tcp.rs` (absolute or relative paths).
+fn file_chapter(file: &str) -> Option<String> {
+    let normal = file.replace('\\', "/");
+    for marker in ["exercises/src/", "tests/"] {
+        if let Some(at) = normal.rfind(marker) {
+            let rest = &normal[at + marker.len()..];
+            if let Some(number) = chapter_number(rest) {
+                return Some(number.to_string());
+            }
+        }
+    }
+    None
+}
+
+/// Runs one chapter's test binary with a logfile and a time limit.
+fn run_chapter(work: &Path, chapter: &str, exe: &Path, timeout: Duration) -> ChapterResult {
+    let mut result = ChapterResult {
+        chapter: chapter.to_string(),
+        passed: 0,
+        total: 0,
+        compiled: true,
+        timed_out: false,
+        tests: Vec::new(),
+    };
+    // The list of tests: libtest prints it without running any learner code.
+    let listed = command_output(
+        Command::new(exe)
+            .current_dir(work)
+            .args(["--list", "--format", "terse"]),
+    );
+    let names: Vec<String> = listed
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.strip_suffix(": test"))
+        .map(str::to_string)
+        .collect();
+    result.total = names.len();
+
+    let log = work.join("target").join(format!("{chapter}.grade-log"));
+    let _ = fs::remove_file(&log);
+    let mut command = Command::new(exe);
+    command
+        .current_dir(work)
+        .arg("--logfile")
+        .arg(&log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0);
+    }
+    match command.spawn() {
+        Ok(child) => result.timed_out = !wait_within(child, timeout),
+        Err(_) => result.compiled = false,
+    }
+    let mut passed = BTreeSet::new();
+    if let Ok(text) = fs::read_to_string(&log) {
+        for line in text.lines() {
+            if let Some(name) = line.strip_prefix("ok ") {
+                passed.insert(name.to_string());
+            }
+        }
+    }
+    // Only listed tests count: a line forged into the log for a test that does not exist
+    // earns nothing.
+    result.tests = names
+        .iter()
+        .map(|n| (n.clone(), passed.contains(n)))
+        .collect();
+    result.passed = result.tests.iter().filter(|(_, ok)| *ok).count();
+    result
+}
+
+/// Waits for `child`; kills it (and its process group) after `timeout`. True if it ended.
+fn wait_within(mut child: Child, timeout: Duration) -> bool {
+    let start = Instant::now();
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            return true;
+        }
+        if start.elapsed() >= timeout {
+            #[cfg(unix)]
+            {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &format!("-{}", child.id())])
+                    .status();
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            return false;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The `chNN_*` folder names directly under `dir`.
+fn chapter_dirs(dir: &Path) -> Vec<String> {
+    let mut dirs: Vec<String> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| chapter_number(name).is_some())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// Copies the regular files under `from` into `to`. Symbolic links and oversized files are
+/// not copied; they are noted in `skipped` (relative paths with the reason).
+fn copy_tree(from: &Path, to: &Path, skipped: &mut Vec<String>) -> io::Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let name = entry.file_name();
+        let shown = name.to_string_lossy();
+        if kind.is_symlink() {
+            skipped.push(format!("{shown}: a symbolic link (not copied)"));
+        } else if kind.is_dir() {
+            let mut inner = Vec::new();
+            copy_tree(&entry.path(), &to.join(&name), &mut inner)?;
+            skipped.extend(inner.into_iter().map(|n| format!("{shown}/{n}")));
+        } else if entry.metadata()?.len() > MAX_FILE {
+            skipped.push(format!(
+                "{shown}: larger than {MAX_FILE} bytes (not copied)"
+            ));
+        } else {
+            fs::copy(entry.path(), to.join(&name))?;
+        }
+    }
+    Ok(())
+}
+
+/// Lines of the overlaid exercise files that pull code from elsewhere (`include!`,
+/// `include_str!`, `include_bytes!`, `#[path]`): reported as `file:line: what`.
+fn scan_for_escapes(dir: &Path, shown: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return found;
+    };
+    let mut entries: Vec<_> = entries.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_dir() {
+            found.extend(scan_for_escapes(&path, &format!("{shown}/{name}")));
+            continue;
+        }
+        let Ok(text) = fs::read_to_string(&path) else {
+            continue;
+        };
+        let code = strip_comments(&text);
+        for (number, line) in code.lines().enumerate() {
+            let squeezed: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+            for (needle, what) in [
+                ("include!(", "include!"),
+                ("include_str!(", "include_str!"),
+                ("include_bytes!(", "include_bytes!"),
+                ("#[path", "#[path]"),
+                ("#![path", "#![path]"),
+            ] {
+                if squeezed.contains(needle) {
+                    found.push(format!(
+                        "{shown}/{name}:{}: uses {what} to pull in code from outside exercises/",
+                        number + 1
+                    ));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// `text` with `//` and `/* */` comments blanked (line structure kept), so a comment that
+/// mentions `include!` is not flagged. String contents are kept as they are.
+fn strip_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let (mut in_string, mut block_depth) = (false, 0usize);
+    while let Some(c) = chars.next() {
+        if block_depth > 0 {
+            if c == '*' && chars.peek() == Some(&'/') {
+                chars.next();
+                block_depth -= 1;
+            } else if c == '/' && chars.peek() == Some(&'*') {
+                chars.next();
+                block_depth += 1;
+            } else if c == '\n' {
+                out.push('\n');
+            }
+            continue;
+        }
+        if in_string {
+            out.push(c);
+            if c == '\\' {
+                if let Some(next) = chars.next() {
+                    out.push(next);
+                }
+            } else if c == '"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match (c, chars.peek()) {
+            ('/', Some('/')) => {
+                for rest in chars.by_ref() {
+                    if rest == '\n' {
+                        out.push('\n');
+                        break;
+                    }
+                }
+            }
+            ('/', Some('*')) => {
+                chars.next();
+                block_depth = 1;
+            }
+            ('"', _) => {
+                in_string = true;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Files of `submission` that differ from the pristine course outside `exercises/`: changed,
+/// added, or missing. (Information for the teacher: none of them is used for grading.)
+fn modified_outside_exercises(pristine: &Path, submission: &Path) -> Vec<String> {
+    let mut theirs = BTreeSet::new();
+    list_files(submission, Path::new(""), &mut theirs);
+    let mut ours = BTreeSet::new();
+    list_files(pristine, Path::new(""), &mut ours);
+    let mut out = Vec::new();
+    for path in theirs.union(&ours) {
+        if path.starts_with("exercises/") || path.starts_with(".course-grade") {
+            continue;
+        }
+        let (a, b) = (pristine.join(path), submission.join(path));
+        let same = match (fs::metadata(&a), fs::metadata(&b)) {
+            (Ok(ma), Ok(mb)) => ma.len() == mb.len() && same_bytes(&a, &b),
+            _ => false,
+        };
+        if !same {
+            out.push(path.clone());
+        }
+    }
+    out
+}
+
+fn same_bytes(a: &Path, b: &Path) -> bool {
+    let read = |p: &Path| -> io::Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        fs::File::open(p)?
+            .take(MAX_FILE * 64)
+            .read_to_end(&mut bytes)?;
+        Ok(bytes)
+    };
+    matches!((read(a), read(b)), (Ok(x), Ok(y)) if x == y)
+}
+
+/// Every file under `dir` as a `/`-separated relative path, skipping `.git`, `target` and
+/// `node_modules` folders and the built books.
+fn list_files(root: &Path, relative: &Path, out: &mut BTreeSet<String>) {
+    let Ok(entries) = fs::read_dir(root.join(relative)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let rel = relative.join(&name);
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            let skip = [".git", "target", "node_modules"];
+            if skip.iter().any(|s| name == *s) || rel == Path::new("book/en/book") {
+                continue;
+            }
+            list_files(root, &rel, out);
+        } else {
+            let text = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/");
+            if !text.starts_with(".course-grade") && !text.ends_with(".archive.tar") {
+                out.insert(text);
+            }
+        }
+    }
+}
+
+fn command_output(command: &mut Command) -> Result<String, String> {
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {:?}: {e}", command.get_program()))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{:?} failed: {}",
+            command.get_program(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The results in the chosen format.
+pub fn render(results: &[Submission], format: Format) -> String {
+    match format {
+        Format::Json => {
+            let mut text = serde_json::to_string_pretty(&to_json(results)).unwrap_or_default();
+            text.push('\n');
+            text
+        }
+        Format::Csv => to_csv(results),
+        Format::Junit => to_junit(results),
+        Format::Table => to_table(results),
+    }
+}
+
+fn to_json(results: &[Submission]) -> Value {
+    let submissions: Vec<Value> = results
+        .iter()
+        .map(|s| {
+            let chapters: Vec<Value> = s
+                .chapters
+                .iter()
+                .map(|c| {
+                    json!({
+                        "chapter": c.chapter,
+                        "passed": c.passed,
+                        "total": c.total,
+                        "compiled": c.compiled,
+                        "timed_out": c.timed_out,
+                    })
+                })
+                .collect();
+            let mut value = json!({
+                "submission": s.path.display().to_string(),
+                "chapters": chapters,
+                "passed": s.passed(),
+                "total": s.total(),
+                "modified_outside_exercises": s.modified_outside_exercises,
+                "flagged": s.flagged,
+            });
+            if let Some(error) = &s.error {
+                value["error"] = json!(error);
+            }
+            value
+        })
+        .collect();
+    json!({ "submissions": submissions })
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+fn to_csv(results: &[Submission]) -> String {
+    let mut out = String::from(
+        "submission,chapter,passed,total,compiled,timed_out,modified_outside_exercises,flagged\n",
+    );
+    for s in results {
+        for c in &s.chapters {
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{},{},{}",
+                csv_field(&s.path.display().to_string()),
+                csv_field(&c.chapter),
+                c.passed,
+                c.total,
+                c.compiled,
+                c.timed_out,
+                s.modified_outside_exercises.len(),
+                s.flagged.len()
+            );
+        }
+    }
+    out
+}
+
+fn xml(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn to_junit(results: &[Submission]) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+    for s in results {
+        for c in &s.chapters {
+            let failures = c.tests.iter().filter(|(_, ok)| !ok).count();
+            let _ = writeln!(
+                out,
+                "  <testsuite name=\"{}\" package=\"{}\" tests=\"{}\" failures=\"{failures}\">",
+                xml(&c.chapter),
+                xml(&s.path.display().to_string()),
+                c.tests.len()
+            );
+            for (name, ok) in &c.tests {
+                let _ = write!(
+                    out,
+                    "    <testcase classname=\"{}\" name=\"{}\"",
+                    xml(&c.chapter),
+                    xml(name)
+                );
+                if *ok {
+                    out.push_str("/>\n");
+                } else {
+                    let why = if !c.compiled {
+                        "did not compile"
+                    } else if c.timed_out {
+                        "failed or did not finish in time"
+                    } else {
+                        "failed"
+                    };
+                    let _ = writeln!(out, "><failure message=\"{why}\"/></testcase>");
+                }
+            }
+            out.push_str("  </testsuite>\n");
+        }
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+fn to_table(results: &[Submission]) -> String {
+    let mut out = String::new();
+    for s in results {
+        let _ = writeln!(
+            out,
+            "{}  {}/{} tests",
+            s.path.display(),
+            s.passed(),
+            s.total()
+        );
+        if let Some(error) = &s.error {
+            let _ = writeln!(out, "  error: {error}");
+        }
+        for c in &s.chapters {
+            let note = if !c.compiled {
+                "  not compiled (graded as its stub)"
+            } else if c.timed_out {
+                "  timed out (finished tests counted)"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "  {:<22} {:>4}/{:<4}{note}",
+                c.chapter, c.passed, c.total
+            );
+        }
+        if !s.modified_outside_exercises.is_empty() {
+            let _ = writeln!(
+                out,
+                "  changed outside exercises/ (not used for grading): {}",
+                s.modified_outside_exercises.join(", ")
+            );
+        }
+        for flag in &s.flagged {
+            let _ = writeln!(out, "  FLAGGED: {flag}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chapter_names_and_files_map_to_their_chapter_number() {
+        assert_eq!(chapter_number("ch03_tcp"), Some("ch03"));
+        assert_eq!(chapter_number("ch03"), Some("ch03"));
+        assert_eq!(chapter_number("chat"), None);
+        assert_eq!(chapter_number("ch3_tcp"), None);
+        assert_eq!(
+            file_chapter("exercises/src/ch03_tcp/echo.rs").as_deref(),
+            Some("ch03")
+        );
+        assert_eq!(
+            file_chapter("/w/tests/ch08_chat.rs").as_deref(),
+            Some("ch08")
+        );
+        assert_eq!(file_chapter("harness/src/show.rs"), None);
+    }
+
+    #[test]
+    fn includes_in_code_are_flagged_and_those_in_comments_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("a.rs"),
+            "// include!(\"x\") in a comment\n/* #[path = \"y\"] */\nfn f() {}\ninclude ! (\"../../solutions/src/x.rs\");\nconst S: &str = \"//\"; #[path=\"z.rs\"] mod z;\n",
+        )
+        .unwrap();
+        let found = scan_for_escapes(dir.path(), "ex");
+        assert_eq!(
+            found,
+            vec![
+                "ex/a.rs:4: uses include! to pull in code from outside exercises/",
+                "ex/a.rs:5: uses #[path] to pull in code from outside exercises/",
+            ]
+        );
+    }
+
+    #[test]
+    fn csv_and_xml_fields_are_escaped() {
+        assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
+        assert_eq!(xml("<a&\"b\">"), "&lt;a&amp;&quot;b&quot;&gt;");
+    }
+}

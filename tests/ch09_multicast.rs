@@ -1,0 +1,305 @@
+//! Chapter 9: multicast. Grade this chapter with `cargo test --test 'ch09*'`; every test calls
+//! your code in `exercises/src/ch09_multicast/`.
+//!
+//! Everything stays on this machine: the sockets send and join on 127.0.0.1 with TTL 0. Each
+//! test uses its own group (239.255.9.N) and a port that was free when it started, so tests
+//! running at the same time do not hear each other.
+
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use course_harness::child::Stream;
+use course_harness::multicast::NOTHING_WITHIN;
+use course_harness::multicast::{
+    LOOPBACK, anything_within, free_port, group, test_receiver, test_sender,
+};
+use course_harness::net::{self, prepare_udp, recv_datagram};
+use course_harness::{ChildGuard, call_learner};
+use rstest::rstest;
+use socket_course::ch09_multicast::{SenderOptions, leave, receive, receiver, sender};
+use socket2::SockRef;
+
+/// This file's family of groups: 239.255.9.N.
+const FAMILY: u8 = 9;
+
+/// Your `receiver`, called on its own thread; the socket gets the harness's timeouts.
+#[track_caller]
+fn your_receiver(group: Ipv4Addr, port: u16) -> UdpSocket {
+    let socket = call_learner(move || receiver(group, port, LOOPBACK))
+        .unwrap_or_else(|e| panic!("receiver({group}, {port}, 127.0.0.1) failed: {e}"));
+    prepare_udp(&socket).expect("test setup: timeouts on your receiver");
+    socket
+}
+
+/// The next datagram on `socket` as text, or a failure that names who missed what.
+#[track_caller]
+fn next_text(socket: &UdpSocket, who: &str, expected: &str) -> (String, SocketAddr) {
+    match recv_datagram(socket) {
+        Ok((data, from)) => (String::from_utf8_lossy(&data).into_owned(), from),
+        Err(e) => panic!("{who} should have received {expected:?}, but got nothing ({e})"),
+    }
+}
+
+/// Module 9.1: `cargo test --test ch09_multicast sender_socket::`
+mod sender_socket {
+    use super::*;
+
+    #[rstest]
+    #[case::loop_on(true)]
+    #[case::loop_off(false)]
+    fn the_sender_uses_the_interface_ttl_and_loop_it_is_given(#[case] loopback: bool) {
+        let options = SenderOptions {
+            interface: LOOPBACK,
+            ttl: 0,
+            loopback,
+        };
+        let socket = call_learner(move || sender(&options)).expect("sender(...) failed");
+        let sock = SockRef::from(&socket);
+        // The OS defaults are interface 0.0.0.0 (the routing table decides), TTL 1, loop on.
+        assert_eq!(
+            sock.multicast_if_v4().unwrap(),
+            LOOPBACK,
+            "IP_MULTICAST_IF: datagrams to a group must leave by 127.0.0.1"
+        );
+        assert_eq!(sock.multicast_ttl_v4().unwrap(), 0, "IP_MULTICAST_TTL");
+        assert_eq!(
+            sock.multicast_loop_v4().unwrap(),
+            loopback,
+            "IP_MULTICAST_LOOP"
+        );
+        let local = socket.local_addr().unwrap();
+        assert_eq!(
+            local.ip(),
+            LOOPBACK,
+            "the sender should be bound to the interface's address, port 0 (it is bound to {local})"
+        );
+    }
+
+    #[test]
+    fn datagrams_from_the_sender_reach_a_receiver_of_the_group() {
+        let (group, port) = (group(FAMILY, 1), free_port());
+        let receiver = test_receiver(group, port);
+        let socket =
+            call_learner(|| sender(&SenderOptions::default())).expect("sender(...) failed");
+        socket
+            .send_to(b"Hello world : 1", (group, port))
+            .expect("sending to the group from your socket failed");
+        let (text, from) = next_text(&receiver, "a receiver of the group", "Hello world : 1");
+        assert_eq!(text, "Hello world : 1");
+        assert_eq!(from, socket.local_addr().unwrap(), "the datagram's sender");
+    }
+}
+
+/// Module 9.2: `cargo test --test ch09_multicast receiver_socket::`
+mod receiver_socket {
+    use super::*;
+
+    #[test]
+    fn two_receivers_of_a_group_on_one_port_both_get_every_datagram() {
+        let (group, port) = (group(FAMILY, 2), free_port());
+        let first = your_receiver(group, port);
+        // Fails with "address in use" unless both set SO_REUSEADDR before bind.
+        let second = your_receiver(group, port);
+        let sender = test_sender();
+        let sent: Vec<String> = (1..=5).map(|n| format!("Hello world : {n}")).collect();
+        for message in &sent {
+            sender.send_to(message.as_bytes(), (group, port)).unwrap();
+        }
+        for (who, socket) in [
+            ("the first receiver", &first),
+            ("the second receiver", &second),
+        ] {
+            for message in &sent {
+                let (text, from) = next_text(socket, who, message);
+                assert_eq!(&text, message, "{who}: datagrams in the order sent");
+                assert_eq!(from, sender.local_addr().unwrap(), "{who}: the sender");
+            }
+        }
+    }
+
+    #[test]
+    fn a_receiver_of_another_group_on_the_same_port_gets_nothing_of_the_first() {
+        let (group_a, group_b, port) = (group(FAMILY, 3), group(FAMILY, 4), free_port());
+        let a = your_receiver(group_a, port);
+        let b = your_receiver(group_b, port);
+        let sender = test_sender();
+        sender.send_to(b"for group A", (group_a, port)).unwrap();
+        next_text(&a, "the receiver of group A", "for group A");
+        // The kernel hands a datagram to all its receivers at once: A has it, so B would too.
+        if let Some((text, _)) = anything_within(&b) {
+            panic!(
+                "the receiver of group B got {text:?}, which was sent to group A: on Linux, turn \
+                 IP_MULTICAST_ALL off (set_multicast_all_v4(false)) so a socket gets only the \
+                 groups it joined"
+            );
+        }
+        // And B is not deaf: it gets what is sent to B.
+        sender.send_to(b"for group B", (group_b, port)).unwrap();
+        let (text, _) = next_text(&b, "the receiver of group B", "for group B");
+        assert_eq!(text, "for group B");
+        assert_eq!(
+            anything_within(&a),
+            None,
+            "the receiver of group A got B's datagram"
+        );
+    }
+
+    #[test]
+    fn after_leaving_a_receiver_gets_nothing_while_the_other_keeps_receiving() {
+        let (group, port) = (group(FAMILY, 5), free_port());
+        let leaving = your_receiver(group, port);
+        let staying = your_receiver(group, port);
+        let sender = test_sender();
+        sender.send_to(b"before", (group, port)).unwrap();
+        next_text(&leaving, "the receiver that will leave", "before");
+        next_text(&staying, "the receiver that stays", "before");
+
+        let socket = leaving.try_clone().unwrap();
+        call_learner(move || leave(&socket, group, LOOPBACK))
+            .unwrap_or_else(|e| panic!("leave(.., {group}, 127.0.0.1) failed: {e}"));
+        for n in 1..=3 {
+            let message = format!("after {n}");
+            sender.send_to(message.as_bytes(), (group, port)).unwrap();
+            let (text, _) = next_text(&staying, "the receiver that stays", &message);
+            assert_eq!(text, message);
+        }
+        if let Some((text, _)) = anything_within(&leaving) {
+            panic!(
+                "the receiver that left still got {text:?}: another socket on this machine is \
+                 still joined, and on Linux IP_MULTICAST_ALL (on by default) hands it the \
+                 group's datagrams anyway; turn it off in `receiver`"
+            );
+        }
+    }
+
+    #[test]
+    fn the_receiver_is_bound_to_the_port_and_shares_it() {
+        let (group, port) = (group(FAMILY, 6), free_port());
+        let socket = your_receiver(group, port);
+        let sock = SockRef::from(&socket);
+        assert_eq!(socket.local_addr().unwrap().port(), port, "the bound port");
+        assert!(sock.reuse_address().unwrap(), "SO_REUSEADDR should be on");
+        #[cfg(target_os = "linux")]
+        assert!(
+            !sock.multicast_all_v4().unwrap(),
+            "IP_MULTICAST_ALL should be off (Linux)"
+        );
+    }
+
+    #[test]
+    fn joining_an_address_that_is_not_a_group_is_an_error() {
+        let port = free_port();
+        let result = call_learner(move || receiver(Ipv4Addr::LOCALHOST, port, LOOPBACK));
+        assert!(
+            result.is_err(),
+            "127.0.0.1 is not a multicast group: receiver should return the OS's error"
+        );
+    }
+}
+
+/// Module 9.3: `cargo test --test ch09_multicast receive_loop::`
+mod receive_loop {
+    use super::*;
+
+    /// A receiver of the test's own, its datagrams already waiting in its buffer.
+    fn receiver_with(group_n: u8, messages: &[&[u8]]) -> (UdpSocket, SocketAddr) {
+        let (group, port) = (group(FAMILY, group_n), free_port());
+        let receiver = test_receiver(group, port);
+        let sender = test_sender();
+        for message in messages {
+            sender.send_to(message, (group, port)).unwrap();
+        }
+        (receiver, sender.local_addr().unwrap())
+    }
+
+    #[test]
+    fn the_loop_returns_every_datagram_in_order_with_its_sender() {
+        let sent: [&[u8]; 3] = [b"one", b"", b"\xff not UTF-8"];
+        let (socket, sender) = receiver_with(10, &sent);
+        let got = call_learner(move || receive(&socket, 3, net::IO_TIMEOUT)).unwrap();
+        let data: Vec<&[u8]> = got.iter().map(|d| d.data.as_slice()).collect();
+        assert_eq!(data, sent, "what arrived, in order");
+        for datagram in &got {
+            assert_eq!(datagram.from, sender, "each datagram's sender");
+        }
+    }
+
+    #[test]
+    fn a_quiet_group_ends_the_loop_with_what_arrived() {
+        let (socket, _) = receiver_with(11, &[b"first", b"second"]);
+        let started = Instant::now();
+        let got = call_learner(move || receive(&socket, 10, Duration::from_millis(100)))
+            .expect("a quiet group is not an error");
+        assert_eq!(got.len(), 2, "two datagrams were sent: {got:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "the loop should stop 0.1 s after the last datagram"
+        );
+    }
+
+    #[test]
+    fn nothing_at_all_is_an_empty_list() {
+        let (socket, _) = receiver_with(12, &[]);
+        let got = call_learner(move || receive(&socket, 1, Duration::from_millis(50)))
+            .expect("a quiet group is not an error");
+        assert!(got.is_empty(), "nothing was sent, yet: {got:?}");
+    }
+
+    #[test]
+    fn a_65507_byte_datagram_arrives_whole() {
+        let big = vec![b'm'; 65_507];
+        let (socket, _) = receiver_with(13, &[&big]);
+        let got = call_learner(move || receive(&socket, 1, net::IO_TIMEOUT)).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].data.len(), 65_507, "the datagram was cut");
+    }
+}
+
+/// The programs, built on your code: `cargo test --test ch09_multicast programs::`
+mod programs {
+    use super::*;
+
+    fn multicast_recv(group: Ipv4Addr, port: u16) -> ChildGuard {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_multicast-recv"));
+        command.args(["--group", &group.to_string(), "--port", &port.to_string()]);
+        command.args(["--count", "3"]);
+        let mut receiver = ChildGuard::spawn(command);
+        let addr = receiver.listening_addr();
+        assert_eq!(addr.port(), port, "multicast-recv should listen on --port");
+        receiver
+    }
+
+    #[test]
+    fn two_multicast_recv_on_one_port_print_every_datagram_and_another_group_nothing() {
+        let (group_a, group_b, port) = (group(FAMILY, 20), group(FAMILY, 21), free_port());
+        let mut first = multicast_recv(group_a, port);
+        let mut second = multicast_recv(group_a, port);
+        let mut other = multicast_recv(group_b, port);
+
+        let mut send = Command::new(env!("CARGO_BIN_EXE_multicast-send"));
+        send.args(["--group", &group_a.to_string(), "--port", &port.to_string()]);
+        send.args(["--count", "3", "--interval", "0"]);
+        let mut sender = ChildGuard::spawn(send);
+        for n in 1..=3 {
+            assert_eq!(sender.stdout_line(), format!("sent: Hello world : {n}"));
+        }
+        assert!(sender.wait_exit(Duration::from_secs(5)).status.success());
+
+        for receiver in [&mut first, &mut second] {
+            for n in 1..=3 {
+                let line = receiver.stdout_line();
+                assert!(
+                    line.starts_with("from 127.0.0.1:")
+                        && line.ends_with(&format!(": Hello world : {n}")),
+                    "expected `from 127.0.0.1:PORT: Hello world : {n}`, got {line:?}"
+                );
+            }
+            assert!(receiver.wait_exit(Duration::from_secs(5)).status.success());
+        }
+        // Both receivers of A printed everything, so the kernel has long delivered it all.
+        if let Ok(line) = other.next_line(Stream::Stdout, NOTHING_WITHIN) {
+            panic!("multicast-recv of group {group_b} printed {line:?}, sent to {group_a}");
+        }
+    }
+}
