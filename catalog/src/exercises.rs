@@ -383,11 +383,19 @@ pub const EXERCISES: &[Exercise] = &[
         tests: &["relay::", "server::"],
     },
     Exercise {
-        id: "8.3",
+        id: "8.3a",
         chapter: "ch08_chat",
         file: "exercises/src/ch08_chat/client.rs",
-        anchor_en: "exercise-83-the-client",
-        anchor_ja: "演習-83-クライアント",
+        anchor_en: "step-83a-the-listening-side",
+        anchor_ja: "段階-83a-聞く側",
+        tests: &["receive::"],
+    },
+    Exercise {
+        id: "8.3b",
+        chapter: "ch08_chat",
+        file: "exercises/src/ch08_chat/client.rs",
+        anchor_en: "step-83b-the-keyboard-side",
+        anchor_ja: "段階-83b-キーボードの側",
         tests: &["client::"],
     },
     Exercise {

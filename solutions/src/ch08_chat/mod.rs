@@ -13,7 +13,8 @@ pub mod payload;
 pub mod server;
 
 pub use client::{
-    LineProblem, check_server_answers, display_line, next_line, now_ms, run_client, text_limit,
+    LineProblem, check_server_answers, display_line, next_line, now_ms, receive, run_client,
+    text_limit,
 };
 pub use payload::{
     ChatMessage, Kind, MAX_DATAGRAM, MAX_NAME_CHARS, MAX_PLAIN, ParseError, Payload,
