@@ -5,6 +5,7 @@
 //! `cargo test` grades your exercises; `cargo test --features solutions` proves the reference.
 
 pub mod cli;
+pub mod fd_limit;
 pub mod udp_buffer;
 
 #[cfg(not(feature = "solutions"))]

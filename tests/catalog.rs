@@ -129,7 +129,7 @@ fn the_exercise_table_matches_the_files_on_disk() {
             ));
         }
     }
-    // Every chapter folder is a listed chapter, and every file in it (but mod.rs) is listed.
+    // Every chapter folder is a listed chapter, and every exercise file in it is listed.
     for entry in fs::read_dir(root().join("exercises/src"))
         .unwrap()
         .flatten()
@@ -146,8 +146,10 @@ fn the_exercise_table_matches_the_files_on_disk() {
         for file in fs::read_dir(entry.path()).unwrap().flatten() {
             let name = file.file_name().to_string_lossy().to_string();
             let path = format!("exercises/src/{chapter}/{name}");
-            if name != "mod.rs" && EXERCISES.iter().all(|e| e.file != path) {
-                problems.push(format!("{path} holds no listed exercise"));
+            // A file with a `todo!()` holds an exercise; a given file (no `todo!()`) may not.
+            let has_todo = fs::read_to_string(file.path()).is_ok_and(|t| t.contains("todo!()"));
+            if has_todo && EXERCISES.iter().all(|e| e.file != path) {
+                problems.push(format!("{path} holds an exercise that is not listed"));
             }
         }
     }
@@ -175,7 +177,8 @@ fn every_exercise_names_test_modules_of_its_chapter() {
             // `module::` names `mod module`; `module::test_start` a test in it too.
             let (module, test) = prefix.split_once("::").unwrap_or((prefix, ""));
             let module_found = tests.contains(&format!("mod {module} {{"));
-            let test_found = test.is_empty() || tests.contains(&format!("fn {test}"));
+            let test_found =
+                test.is_empty() || test.contains('*') || tests.contains(&format!("fn {test}"));
             if !module_found || !test_found {
                 problems.push(format!(
                     "exercise {}: no tests `{prefix}` in tests/{}.rs",

@@ -159,3 +159,17 @@ fn udp_server_reports_the_receive_buffer_the_kernel_granted() {
         .and_then(|n| n.trim().parse().ok());
     assert!(granted.is_some_and(|n| n > 0), "{line:?}");
 }
+
+#[test]
+fn tcp_multi_server_refuses_bad_limits_and_designs_as_usage_errors() {
+    for (args, says) in [
+        (&["--design", "fork"][..], "possible values"),
+        (&["--max-clients", "0"][..], "--max-clients"),
+        (&["--backlog", "0"][..], "--backlog"),
+        (&["--idle-timeout", "0"][..], "more than 0"),
+    ] {
+        let exited = run("tcp-multi-server", args, "");
+        exited.expect_code("tcp-multi-server", 2);
+        assert!(exited.stderr_text().contains(says), "{args:?}: {exited:?}");
+    }
+}

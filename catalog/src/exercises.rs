@@ -34,14 +34,25 @@ pub struct Exercise {
     /// The heading id of its section on the chapter's page, English and Japanese books.
     pub anchor_en: &'static str,
     pub anchor_ja: &'static str,
-    /// Test-name prefixes in the chapter's test binary (`port_range::`): its tests.
+    /// Test-name prefixes in the chapter's test binary (`port_range::`): its tests. One `*`
+    /// stands for any text: `spec::*_threads` is every `spec::` test ending in `_threads`
+    /// (an rstest case of a specification that several exercises share).
     pub tests: &'static [&'static str],
 }
 
 impl Exercise {
     /// Whether the test called `name` (as libtest prints it) grades this exercise.
     pub fn grades(&self, name: &str) -> bool {
-        self.tests.iter().any(|prefix| name.starts_with(prefix))
+        self.tests
+            .iter()
+            .any(|pattern| match pattern.split_once('*') {
+                Some((start, end)) => {
+                    name.len() >= start.len() + end.len()
+                        && name.starts_with(start)
+                        && name.ends_with(end)
+                }
+                None => name.starts_with(pattern),
+            })
     }
 
     /// Its title in `lang`.
@@ -108,6 +119,11 @@ pub const CHAPTERS: &[Chapter] = &[
         id: "ch03_tcp",
         number: 3,
         page: "ch03-tcp.md",
+    },
+    Chapter {
+        id: "ch04_many_clients",
+        number: 4,
+        page: "ch04-many-clients.md",
     },
     Chapter {
         id: "ch05_udp_vs_tcp",
@@ -273,6 +289,46 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-33-linereader",
         anchor_ja: "演習-33-linereader",
         tests: &["lines::", "programs::"],
+    },
+    Exercise {
+        id: "4.1",
+        chapter: "ch04_many_clients",
+        file: "exercises/src/ch04_many_clients/threads.rs",
+        anchor_en: "exercise-41-a-thread-per-connection",
+        anchor_ja: "演習-41-コネクションごとにスレッド",
+        tests: &["spec::*_threads"],
+    },
+    Exercise {
+        id: "4.2",
+        chapter: "ch04_many_clients",
+        file: "exercises/src/ch04_many_clients/connection.rs",
+        anchor_en: "exercise-42-a-connection-that-never-blocks",
+        anchor_ja: "演習-42-決してブロックしないコネクション",
+        tests: &["connection::"],
+    },
+    Exercise {
+        id: "4.3",
+        chapter: "ch04_many_clients",
+        file: "exercises/src/ch04_many_clients/events.rs",
+        anchor_en: "exercise-43-accept-everything-that-waits",
+        anchor_ja: "演習-43-待っているものを全部受け付ける",
+        tests: &["accepting::"],
+    },
+    Exercise {
+        id: "4.4",
+        chapter: "ch04_many_clients",
+        file: "exercises/src/ch04_many_clients/events.rs",
+        anchor_en: "exercise-44-the-loop",
+        anchor_ja: "演習-44-ループ",
+        tests: &["spec::*_events"],
+    },
+    Exercise {
+        id: "4.5",
+        chapter: "ch04_many_clients",
+        file: "exercises/src/ch04_many_clients/tasks.rs",
+        anchor_en: "exercise-45-a-task-per-connection",
+        anchor_ja: "演習-45-コネクションごとにタスク",
+        tests: &["spec::*_tasks", "program::"],
     },
     Exercise {
         id: "5.1",

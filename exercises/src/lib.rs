@@ -10,6 +10,8 @@
 //!   wait for a reply with a timeout.
 //! - [`ch03_tcp`]: TCP basics: an echo server, a client that half-closes, reading whole lines
 //!   from a byte stream.
+//! - [`ch04_many_clients`]: many clients at once: a thread per connection, an event loop
+//!   with mio (article B's `select`), and async tasks with tokio, all meeting one spec.
 //! - [`ch05_udp_vs_tcp`]: UDP and TCP, measured: statistics of a sample, UDP round trips
 //!   that count losses, TCP round trips on one connection and one connection per request.
 //! - [`ch06_reliability`]: reliability over UDP: a header, a receiver, a stop-and-wait sender
@@ -19,6 +21,7 @@
 //! - [`ch08_chat`]: a UDP chat: a strict message format, a relay server, a two-thread client.
 //! - [`ch09_multicast`]: multicast on loopback: a configured sender, receivers that share a
 //!   port and join a group, a receive loop.
+//! - [`show`] (given): one short, escaped line per received message, printed in batches.
 
 // Stubs take arguments they do not use yet and import what the solution will need:
 // keep the build warning-free until you fill them in.
@@ -27,8 +30,10 @@
 pub mod ch01_addresses;
 pub mod ch02_udp;
 pub mod ch03_tcp;
+pub mod ch04_many_clients;
 pub mod ch05_udp_vs_tcp;
 pub mod ch06_reliability;
 pub mod ch07_security;
 pub mod ch08_chat;
 pub mod ch09_multicast;
+pub mod show;

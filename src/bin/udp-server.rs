@@ -2,15 +2,16 @@
 //! `Success to receive message` at once. With `--once`, the server of article D: receive one
 //! datagram, print it, exit.
 
-use std::io::{self, Write};
+use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use clap::Parser;
-use socket_course::ch02_udp::{recv_limited, run_server};
+use socket_course::ch02_udp::{RecvError, answer_one, recv_limited};
 use socket_course::cli::{self, EXIT_FAILURE};
+use socket_course::show::{Preview, Screen};
 use socket_course::udp_buffer;
 
 /// Article A's UDP server: prints each datagram and its sender, replies `Success to receive
@@ -35,13 +36,15 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let socket = cli::bind_udp(args.bind);
+    cli::announce(socket.local_addr());
+    udp_buffer::apply_and_report(&socket, args.recv_buffer);
+
     if args.once {
-        let socket = cli::bind_udp(args.bind);
-        cli::announce(socket.local_addr());
-        udp_buffer::apply_and_report(&socket, args.recv_buffer);
         return match recv_limited(&socket, args.max_size) {
             Ok(datagram) => {
-                println!("from {}: {}", datagram.from, cli::printable(&datagram.data));
+                let (from, len) = (datagram.from, datagram.data.len());
+                println!("from {from} ({len} bytes): {}", Preview(&datagram.data));
                 ExitCode::SUCCESS
             }
             Err(e) => cli::fail(EXIT_FAILURE, e),
@@ -50,45 +53,62 @@ fn main() -> ExitCode {
 
     // Ctrl-C prints what was counted (by us, and by the kernel at our socket), then exits.
     let answered = Arc::new(AtomicU64::new(0));
-    let warnings = Arc::new(AtomicU64::new(0));
-    let ready = |socket: &UdpSocket| {
-        cli::announce(socket.local_addr());
-        udp_buffer::apply_and_report(socket, args.recv_buffer);
-        if let Ok(local) = socket.local_addr() {
-            let (answered, warnings) = (Arc::clone(&answered), Arc::clone(&warnings));
-            let _ = ctrlc::set_handler(move || {
-                eprintln!(
-                    "stopped: {} datagrams answered, {} warnings",
-                    answered.load(Ordering::Relaxed),
-                    warnings.load(Ordering::Relaxed)
-                );
-                udp_buffer::report_kernel_drops(local);
-                std::process::exit(0);
-            });
+    let too_long = Arc::new(AtomicU64::new(0));
+    if let Ok(local) = socket.local_addr() {
+        let (answered, too_long) = (Arc::clone(&answered), Arc::clone(&too_long));
+        let _ = ctrlc::set_handler(move || {
+            eprintln!(
+                "stopped: {} datagrams answered, {} too long",
+                answered.load(Ordering::Relaxed),
+                too_long.load(Ordering::Relaxed)
+            );
+            udp_buffer::report_kernel_drops(local);
+            std::process::exit(0);
+        });
+    }
+
+    // Non-blocking, so that the loop knows when nothing is waiting: then it prints the lines
+    // it collected and blocks until the next datagram.
+    let mut screen = Screen::new();
+    set_nonblocking(&socket, true);
+    loop {
+        let result = match answer_one(&socket, args.max_size) {
+            Err(RecvError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
+                screen.flush();
+                set_nonblocking(&socket, false);
+                let result = answer_one(&socket, args.max_size);
+                set_nonblocking(&socket, true);
+                result
+            }
+            result => result,
+        };
+        match result {
+            Ok(datagram) => {
+                answered.fetch_add(1, Ordering::Relaxed);
+                screen.show(datagram.from, &datagram.data);
+            }
+            Err(e) => report(e, &too_long),
         }
-    };
-    // The whole server is exercise 2.5a: one line on stdout per datagram answered, one on
-    // stderr per warning; it returns only when its socket fails for good.
-    let out = CountLines(io::stdout(), Arc::clone(&answered));
-    let log = CountLines(io::stderr(), Arc::clone(&warnings));
-    match run_server(args.bind, args.max_size, ready, out, log) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => cli::fail(EXIT_FAILURE, format!("{}: {e}", args.bind)),
     }
 }
 
-/// A writer that counts the lines written through it.
-struct CountLines<W>(W, Arc<AtomicU64>);
-
-impl<W: Write> Write for CountLines<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let len = self.0.write(buf)?;
-        let lines = buf[..len].iter().filter(|b| **b == b'\n').count();
-        self.1.fetch_add(lines as u64, Ordering::Relaxed);
-        Ok(len)
+/// Too long, or a problem with one peer: say so and keep serving the others.
+fn report(e: RecvError, too_long: &AtomicU64) {
+    match e {
+        e @ RecvError::TooLong { .. } => {
+            too_long.fetch_add(1, Ordering::Relaxed);
+            eprintln!("warning: {e}")
+        }
+        RecvError::Io(e) if cli::affects_one_peer(&e) => eprintln!("warning: {e}"),
+        RecvError::Io(e) => cli::fail(EXIT_FAILURE, format!("receiving failed: {e}")),
     }
+}
 
-    fn flush(&mut self) -> io::Result<()> {
-        self.0.flush()
+fn set_nonblocking(socket: &UdpSocket, on: bool) {
+    if let Err(e) = socket.set_nonblocking(on) {
+        cli::fail(
+            EXIT_FAILURE,
+            format!("cannot change the socket's mode: {e}"),
+        );
     }
 }

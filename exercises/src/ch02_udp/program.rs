@@ -1,12 +1,12 @@
 //! Exercise 2.5: the whole programs, from bind to close, in two steps.
 //!
-//! Scenario: exercises 2.1 to 2.4 wrote the pieces. The `udp-server` and `udp-client`
-//! programs run the two functions of this file, so what you write here *is* the
-//! program. Goal (2.5a): the server of article A: bind, say where it listens, then
-//! answer datagram after datagram, printing each, and keep serving when one datagram
-//! or one peer is bad. Goal (2.5b): its client: bind, send each typed line until
-//! `end`, print each reply, close. The tests run your server and your client on real
-//! sockets, as the programs do.
+//! Scenario: exercises 2.1 to 2.4 wrote the pieces; here they become two whole
+//! programs, in their plainest form (the `udp-server` and `udp-client` programs add
+//! options and figures around the same loops). Goal (2.5a): the server of article A:
+//! bind, say where it listens, then answer datagram after datagram, printing each,
+//! and keep serving when one datagram or one peer is bad. Goal (2.5b): its client:
+//! bind, send each typed line until `end`, print each reply, close. The tests run
+//! your server and your client on real sockets, as the programs do.
 
 use std::io::{self, BufRead, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};

@@ -11,12 +11,15 @@ use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
+use crate::show::Screen;
+
 // ANCHOR: echo_connection
 /// Serves one connection: for each chunk read, writes `prefix` + chunk back, until the client
 /// closes its side. Returns how many bytes the client sent.
 pub fn echo_connection(mut stream: TcpStream, prefix: &[u8]) -> io::Result<u64> {
     // TODO: read chunks until read returns 0; answer each with prefix + chunk (write_all).
-    // Print each chunk as you go, like the articles' servers do.
+    // Show each chunk with a `Screen` (given, in show.rs): `screen.show(peer, chunk)`, and
+    // `screen.flush()` after a read that did not fill the buffer (nothing else was waiting).
     todo!()
 }
 // ANCHOR_END: echo_connection

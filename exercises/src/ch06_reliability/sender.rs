@@ -13,7 +13,7 @@ use std::iter;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use super::{FIRST_SEQ, Kind, MAX_PAYLOAD, Message};
+use super::{FIRST_SEQ, Kind, MAX_PAYLOAD, Message, Waiter};
 
 /// Decides how long the sender waits for an ACK, and learns from what happens.
 pub trait RetransmitTimer {
@@ -103,6 +103,7 @@ pub fn send_all(
 ) -> Result<Report, SendError> {
     // TODO: connect, then for each message (DATA 1, 2, ... then END): send, wait for its ACK
     // until the timer's timeout, resend up to `tries` times. Tell the timer what happened.
+    // (Wait with `Waiter::recv_until`, given in wait.rs: it keeps short timeouts short.)
     todo!()
 }
 // ANCHOR_END: send_all

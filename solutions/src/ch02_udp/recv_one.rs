@@ -5,19 +5,27 @@
 //! The tests send text, an empty datagram, bytes that are not UTF-8 and a 65,507-byte
 //! datagram, and check that each arrives whole with the right sender.
 
+use std::cell::RefCell;
 use std::io;
 use std::net::UdpSocket;
 
 use super::{Datagram, RECV_BUFFER};
 
 // ANCHOR: recv_one
+thread_local! {
+    /// Given: one receive buffer per thread, reused for every datagram. (Making and zeroing
+    /// 64 KiB for each datagram would cost more than receiving a small one.)
+    static BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0u8; RECV_BUFFER]);
+}
+
 /// Waits for one datagram on `socket` and returns it with its sender.
 pub fn recv_one(socket: &UdpSocket) -> io::Result<Datagram> {
-    // The buffer must be larger than any datagram: UDP cuts what does not fit, silently.
-    let mut buf = vec![0u8; RECV_BUFFER];
-    let (len, from) = socket.recv_from(&mut buf)?;
-    // recv_from wrote `len` bytes at the start of the buffer; the rest is not part of it.
-    buf.truncate(len);
-    Ok(Datagram { data: buf, from })
+    BUFFER.with_borrow_mut(|buf| {
+        // The buffer is larger than any datagram: UDP cuts what does not fit, silently.
+        let (len, from) = socket.recv_from(buf)?;
+        // recv_from wrote `len` bytes at the start of the buffer: copy out just those.
+        let data = buf[..len].to_vec();
+        Ok(Datagram { data, from })
+    })
 }
 // ANCHOR_END: recv_one

@@ -11,12 +11,16 @@ use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
+use crate::show::Screen;
+
 // ANCHOR: echo_connection
 /// Serves one connection: for each chunk read, writes `prefix` + chunk back, until the client
 /// closes its side. Returns how many bytes the client sent.
 pub fn echo_connection(mut stream: TcpStream, prefix: &[u8]) -> io::Result<u64> {
     let peer = stream.peer_addr()?;
     let mut buf = [0u8; 4096];
+    let mut reply = Vec::with_capacity(prefix.len() + buf.len());
+    let mut screen = Screen::new();
     let mut total = 0;
     loop {
         let len = match stream.read(&mut buf) {
@@ -27,16 +31,21 @@ pub fn echo_connection(mut stream: TcpStream, prefix: &[u8]) -> io::Result<u64> 
             Err(e) => return Err(e),
         };
         let chunk = &buf[..len];
-        println!(
-            "from {peer}: \"{}\"",
-            String::from_utf8_lossy(chunk).escape_debug()
-        );
+        screen.show(peer, chunk);
+        // A read that did not fill the buffer took all that was waiting: print now.
+        if len < buf.len() {
+            screen.flush();
+        }
         // One write_all for prefix and chunk: write_all loops until every byte is handed to
         // the OS, and keeping them in one buffer lets them travel together.
-        stream.write_all(&[prefix, chunk].concat())?;
+        reply.clear();
+        reply.extend_from_slice(prefix);
+        reply.extend_from_slice(chunk);
+        stream.write_all(&reply)?;
         total += len as u64;
     }
-    // `stream` is dropped here, which closes the connection: the client reads end-of-file.
+    // `stream` and `screen` are dropped here: the connection closes (the client reads
+    // end-of-file) and the last lines are printed.
 }
 // ANCHOR_END: echo_connection
 

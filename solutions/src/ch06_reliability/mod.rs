@@ -7,13 +7,16 @@
 //! - [`receiver`]: ACK what arrives, drop duplicates, deliver in order; linger after END.
 //! - [`sender`]: send one message at a time, resend until its ACK comes, give up clearly.
 //! - [`rto`]: the retransmission timeout of RFC 6298, learned from measured round trips.
+//! - [`wait`] (given): wait for a datagram until a deadline, to the millisecond.
 
 pub mod header;
 pub mod receiver;
 pub mod rto;
 pub mod sender;
+pub mod wait;
 
 pub use header::{DecodeError, FIRST_SEQ, HEADER_LEN, Kind, MAX_PAYLOAD, Message};
 pub use receiver::{Listen, Receiver, Step, run_receiver, run_receiver_with};
 pub use rto::{Rto, RtoConfig};
 pub use sender::{FixedTimer, Report, RetransmitTimer, SendError, send_all};
+pub use wait::Waiter;

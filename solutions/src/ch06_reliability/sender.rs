@@ -13,7 +13,7 @@ use std::iter;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use super::{FIRST_SEQ, Kind, MAX_PAYLOAD, Message};
+use super::{FIRST_SEQ, Kind, MAX_PAYLOAD, Message, Waiter};
 
 /// Decides how long the sender waits for an ACK, and learns from what happens.
 pub trait RetransmitTimer {
@@ -113,6 +113,8 @@ pub fn send_all(
     }
     // Connected: only the peer's datagrams reach us, and ICMP errors are reported.
     socket.connect(peer)?;
+    // The ACK wait needs a precise timer: `Waiter` (wait.rs, given) polls for readiness.
+    let mut waiter = Waiter::new(socket)?;
     let data = payloads
         .iter()
         .zip(FIRST_SEQ..)
@@ -122,23 +124,23 @@ pub fn send_all(
     for message in data.chain(iter::once(end)) {
         report
             .transmissions
-            .push(send_one(socket, &message, timer, tries)?);
+            .push(send_one(&mut waiter, &message, timer, tries)?);
     }
     Ok(report)
 }
 
 /// Sends `message` until its ACK comes; returns how many times it was sent.
 fn send_one(
-    socket: &UdpSocket,
+    waiter: &mut Waiter,
     message: &Message,
     timer: &mut impl RetransmitTimer,
     tries: u32,
 ) -> Result<u32, SendError> {
     let bytes = message.encode();
     for attempt in 1..=tries {
-        socket.send(&bytes).map_err(|e| gone(e, message.seq))?;
+        waiter.send(&bytes).map_err(|e| gone(e, message.seq))?;
         let sent_at = Instant::now();
-        if wait_for_ack(socket, message.seq, sent_at + timer.timeout())
+        if wait_for_ack(waiter, message.seq, sent_at + timer.timeout())
             .map_err(|e| gone(e, message.seq))?
         {
             // Karn's rule: a round-trip sample only from a message sent once.
@@ -155,33 +157,16 @@ fn send_one(
 
 /// Waits until `deadline` for the ACK of `seq`. Anything else (a late ACK of an earlier
 /// message, a duplicate, garbage) is skipped. `Ok(false)`: the deadline passed.
-fn wait_for_ack(socket: &UdpSocket, seq: u32, deadline: Instant) -> io::Result<bool> {
+fn wait_for_ack(waiter: &mut Waiter, seq: u32, deadline: Instant) -> io::Result<bool> {
     let mut buf = [0u8; 64];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Ok(false);
-        }
-        socket.set_read_timeout(Some(left))?;
-        match socket.recv(&mut buf) {
-            Ok(len) => {
-                if let Ok(ack) = Message::decode(&buf[..len]) {
-                    if ack.kind == Kind::Ack && ack.seq == seq {
-                        return Ok(true);
-                    }
-                }
+    while let Some(len) = waiter.recv_until(&mut buf, deadline)? {
+        if let Ok(ack) = Message::decode(&buf[..len]) {
+            if ack.kind == Kind::Ack && ack.seq == seq {
+                return Ok(true);
             }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Ok(false);
-            }
-            Err(e) => return Err(e),
         }
     }
+    Ok(false) // the deadline passed
 }
 // ANCHOR_END: send_all
 

@@ -1,0 +1,832 @@
+//! Chapter 4: many clients at once. Grade this chapter with `cargo test --test 'ch04*'`;
+//! every test calls your code in `exercises/src/ch04_many_clients/`.
+//!
+//! One specification (`mod spec`) runs against every design: `threads` (exercise 4.1),
+//! `events` (4.2 to 4.4) and `tasks` (4.5). Grade one design with
+//! `cargo test --test ch04_many_clients threads` (or `events`, `tasks`).
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown as Both, SocketAddr, TcpListener, TcpStream};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use course_harness::deadline::Deadline;
+use course_harness::net;
+use course_harness::show::{self, Report};
+use course_harness::{ChildGuard, Running, call_learner, start_learner};
+use rstest::rstest;
+use socket_course::ch04_many_clients::events::{self, Clients, LISTENER};
+use socket_course::ch04_many_clients::{Connection, Limits, Progress, Shutdown, tasks, threads};
+
+/// The three designs of the chapter, each behind the same `serve(listener, limits, shutdown)`.
+#[derive(Debug, Clone, Copy)]
+enum Design {
+    Threads,
+    Events,
+    Tasks,
+}
+
+/// Limits for most tests: generous, except where a test says otherwise.
+fn limits() -> Limits {
+    Limits {
+        idle_timeout: Duration::from_secs(10),
+        max_clients: 2_000,
+        max_buffer: 64 * 1024,
+    }
+}
+
+/// A listener on 127.0.0.1, port 0, whose kernel queue holds 1,024 connections waiting for
+/// `accept` (std asks for 128): on a busy machine a server may accept late, and a full queue
+/// drops connection requests, which clients retry only after a second.
+fn listener() -> TcpListener {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    socket.listen(1_024).unwrap();
+    socket.into()
+}
+
+/// How long a test waits for one echo before it gives up.
+const ECHO_DEADLINE: Duration = Duration::from_secs(8);
+
+/// Your server, running on its own thread on a listener the test made.
+struct Server {
+    addr: SocketAddr,
+    shutdown: Shutdown,
+    running: Option<Running<io::Result<()>>>,
+    design: Design,
+}
+
+impl Server {
+    fn start(design: Design, limits: Limits) -> Server {
+        Self::start_on(design, limits, listener())
+    }
+
+    fn start_on(design: Design, limits: Limits, listener: TcpListener) -> Server {
+        let addr = listener.local_addr().unwrap();
+        let shutdown = Shutdown::new();
+        let handle = shutdown.clone();
+        let running = start_learner(move || match design {
+            Design::Threads => threads::serve(listener, limits, handle),
+            Design::Events => events::serve(listener, limits, handle),
+            Design::Tasks => tasks::serve(listener, limits, handle),
+        });
+        Server {
+            addr,
+            shutdown,
+            running: Some(running),
+            design,
+        }
+    }
+
+    /// Fails the test at once if `serve` has returned or panicked (it must run until stopped).
+    #[track_caller]
+    fn check_running(&mut self) {
+        let running = self
+            .running
+            .as_mut()
+            .expect("the server was stopped already");
+        if running.is_finished() {
+            let result = self.running.take().unwrap().finish();
+            panic!(
+                "your {:?} server returned before the test stopped it: {result:?}",
+                self.design
+            );
+        }
+    }
+
+    /// Called when talking to the server failed: if the server panicked or returned, that
+    /// is the real failure, so report it (giving a panicking thread 100 ms to say so).
+    #[track_caller]
+    fn blame_server_first(&mut self) {
+        if let Some(running) = self.running.as_mut() {
+            running.check(); // fails the test with "your code panicked: ..."
+        }
+        self.check_running();
+    }
+
+    /// A client connected to the server, with read and write timeouts.
+    #[track_caller]
+    fn connect(&mut self) -> TcpStream {
+        match net::connect(self.addr) {
+            Ok(stream) => stream,
+            Err(e) => {
+                self.blame_server_first();
+                panic!("could not connect to your server: {e}")
+            }
+        }
+    }
+
+    /// Reads exactly `len` bytes from `stream`, checking every 50 ms that the server still
+    /// runs, so a server that panicked fails the test at once instead of after a timeout.
+    #[track_caller]
+    fn read_exact(&mut self, stream: &mut TcpStream, len: usize, sent: &[u8]) -> Vec<u8> {
+        let deadline = Deadline::after(ECHO_DEADLINE);
+        stream
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let mut got = vec![0u8; len];
+        let mut filled = 0;
+        let failure = loop {
+            if filled == len {
+                break None;
+            }
+            match stream.read(&mut got[filled..]) {
+                Ok(0) => break Some("your server closed the connection".to_string()),
+                Ok(n) => filled += n,
+                Err(e) if is_timeout(&e) => {
+                    self.check_running();
+                    if deadline.expired() {
+                        break Some(format!("no reply within {ECHO_DEADLINE:?}"));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Some(e.to_string()),
+            }
+        };
+        stream.set_read_timeout(Some(net::IO_TIMEOUT)).unwrap();
+        if let Some(why) = failure {
+            self.blame_server_first();
+            Report::new(format!(
+                "the echo did not come back whole ({:?})",
+                self.design
+            ))
+            .bytes("sent", sent)
+            .line("expected", format!("{len} bytes back"))
+            .bytes("got", &got[..filled])
+            .line("why", why)
+            .fail();
+        }
+        got
+    }
+
+    /// Sends `message` and expects exactly it back.
+    #[track_caller]
+    fn echo(&mut self, stream: &mut TcpStream, message: &[u8]) {
+        if let Err(e) = stream.write_all(message) {
+            self.blame_server_first();
+            panic!("could not send to your server: {e}");
+        }
+        let got = self.read_exact(stream, message.len(), message);
+        show::expect_bytes("the echo", message, &got, None);
+    }
+
+    /// Stops the server and expects `serve` to return `Ok(())` soon.
+    #[track_caller]
+    fn stop(mut self) {
+        self.shutdown.stop();
+        let running = self.running.take().expect("stopped twice");
+        if let Err(e) = running.finish_within(Duration::from_secs(5)) {
+            panic!("your server returned an error when stopped: {e}");
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // A failing test still stops its server, so that no thread outlives it for long.
+        self.shutdown.stop();
+    }
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// Reads until the server closes `stream`; `Err` with what arrived if it stays open
+/// past `within`. A reset counts as closed.
+fn wait_for_close(stream: &mut TcpStream, within: Duration) -> Result<(), String> {
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut buf = [0u8; 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => return Err(format!("it sent {}", show::bytes(&buf[..n]))),
+            Err(e) if is_timeout(&e) => return Err(format!("still open after {within:?}")),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_reset) => return Ok(()),
+        }
+    }
+}
+
+/// Whether `stream` is open with nothing to read (not closed by the server).
+fn is_open_and_quiet(stream: &TcpStream) -> bool {
+    stream.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 16];
+    let open = matches!(stream.peek(&mut buf), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
+    stream.set_nonblocking(false).unwrap();
+    open
+}
+
+/// Tests with a thousand connections or more take this lock, so that they do not add up and
+/// run out of file descriptors together; and they raise the soft limit (`ulimit -n`).
+fn many_sockets(needed: u64) -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    let guard = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let wanted = needed + 512; // room for the other tests of this file
+    match socket_course::fd_limit::raise(wanted) {
+        Ok(Some((soft, hard))) if soft < wanted => panic!(
+            "test setup: this test needs about {wanted} file descriptors, but the hard limit \
+             is {hard} (see `ulimit -Hn`); the soft limit is now {soft}"
+        ),
+        Ok(_) => {}
+        Err(e) => panic!("test setup: could not read the file descriptor limit: {e}"),
+    }
+    guard
+}
+
+/// A message that differs per client and per round, with bytes that are not UTF-8.
+fn message(client: usize, round: usize) -> Vec<u8> {
+    let mut bytes = format!("client {client} round {round}: ").into_bytes();
+    bytes.extend_from_slice(&[0xff, 0x00, b'\n']);
+    bytes
+}
+
+/// Exercise 4.2: `cargo test --test ch04_many_clients connection`
+mod connection {
+    use super::*;
+    use mio::net::TcpStream as MioStream;
+
+    /// (the test's client, the server's end as a non-blocking mio stream, a std handle on
+    /// the server's end to peek at what waits in it).
+    fn pair() -> (TcpStream, MioStream, TcpStream) {
+        let listener = net::tcp_listener();
+        let client = net::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = net::accept_within(&listener, net::IO_TIMEOUT).unwrap();
+        let probe = server.try_clone().unwrap();
+        server.set_nonblocking(true).unwrap();
+        (client, MioStream::from_std(server), probe)
+    }
+
+    /// Waits until at least `len` bytes wait on the server's end (loopback may take a moment).
+    fn wait_readable(probe: &TcpStream, len: usize) {
+        let deadline = Deadline::after(Duration::from_secs(5));
+        let mut buf = vec![0u8; len];
+        probe
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        while probe.peek(&mut buf).unwrap() < len {
+            assert!(!deadline.expired(), "test setup: the bytes never arrived");
+            thread::yield_now();
+        }
+    }
+
+    /// Calls `pump` on the learner's thread.
+    fn pump(connection: Connection, budget: usize) -> (Connection, io::Result<Progress>) {
+        call_learner(move || {
+            let mut connection = connection;
+            let progress = connection.pump(budget);
+            (connection, progress)
+        })
+    }
+
+    #[test]
+    fn pump_echoes_what_the_client_sent() {
+        let (mut client, server, probe) = pair();
+        let sent = b"Hello world \xff";
+        client.write_all(sent).unwrap();
+        wait_readable(&probe, sent.len());
+        let (connection, progress) = pump(Connection::new(server, 1024), 1024);
+        assert_eq!(
+            progress.expect("pump failed"),
+            Progress::Waiting,
+            "everything was read and written, so pump should wait for the next event"
+        );
+        assert_eq!(connection.pending(), 0, "the echo should have been written");
+        let mut got = vec![0u8; sent.len()];
+        client.read_exact(&mut got).expect("no echo came back");
+        show::expect_bytes("the echo", sent, &got, None);
+    }
+
+    #[test]
+    fn pump_is_done_after_end_of_file_once_the_echo_is_out() {
+        let (mut client, server, probe) = pair();
+        client.write_all(b"bye").unwrap();
+        client.shutdown(Both::Write).unwrap();
+        wait_readable(&probe, 3);
+        let mut connection = Connection::new(server, 1024);
+        let deadline = Deadline::after(Duration::from_secs(5));
+        loop {
+            let (next, progress) = pump(connection, 1024);
+            connection = next;
+            match progress.expect("pump failed") {
+                Progress::Done => break,
+                _ if deadline.expired() => {
+                    panic!("the client closed its side, but pump never returned Done")
+                }
+                _ => thread::yield_now(),
+            }
+        }
+        assert_eq!(
+            connection.pending(),
+            0,
+            "Done with echo bytes still waiting"
+        );
+        drop((connection, probe)); // closes the server's end: the client reads end-of-file
+        let mut rest = Vec::new();
+        client.read_to_end(&mut rest).unwrap();
+        show::expect_bytes("what came back", b"bye", &rest, None);
+    }
+
+    #[test]
+    fn pump_holds_at_most_max_buffer_while_the_client_does_not_read() {
+        let (client, server, _probe) = pair();
+        const MAX: usize = 16 * 1024;
+        let data: Vec<u8> = (0..1024 * 1024u32).map(|i| (i % 253) as u8).collect();
+        let mut writer = client.try_clone().unwrap();
+        let to_send = data.clone();
+        let sender = thread::spawn(move || writer.write_all(&to_send));
+
+        // Phase 1: the client does not read; pump must stop reading at MAX bytes.
+        let mut connection = Connection::new(server, MAX);
+        for _ in 0..200 {
+            let (next, progress) = pump(connection, 64 * 1024);
+            connection = next;
+            progress.expect("pump failed");
+            assert!(
+                connection.pending() <= MAX,
+                "pump holds {} echo bytes; max_buffer is {MAX}",
+                connection.pending()
+            );
+        }
+        // Phase 2: the client reads; everything comes back, in order.
+        let mut reader = client.try_clone().unwrap();
+        let total = data.len();
+        let receiver = thread::spawn(move || {
+            let mut got = vec![0u8; total];
+            reader.read_exact(&mut got).map(|()| got)
+        });
+        let deadline = Deadline::after(Duration::from_secs(8));
+        while !receiver.is_finished() && !deadline.expired() {
+            let (next, progress) = pump(connection, 64 * 1024);
+            connection = next;
+            progress.expect("pump failed");
+            assert!(connection.pending() <= MAX, "pump went past max_buffer");
+            thread::yield_now();
+        }
+        sender.join().unwrap().expect("the client could not send");
+        let got = receiver
+            .join()
+            .unwrap()
+            .expect("the echo did not come back whole");
+        assert!(
+            got == data,
+            "the 1 MiB echo came back changed or out of order"
+        );
+    }
+
+    #[test]
+    fn pump_stops_at_its_budget_and_asks_to_be_called_again() {
+        let (mut client, server, probe) = pair();
+        let sent = vec![b'x'; 10_000];
+        client.write_all(&sent).unwrap();
+        wait_readable(&probe, sent.len());
+        let (connection, progress) = pump(Connection::new(server, 64 * 1024), 1_000);
+        assert_eq!(
+            progress.expect("pump failed"),
+            Progress::Again,
+            "with a budget of 1,000 bytes and 10,000 waiting, pump should stop and say Again"
+        );
+        // The rest comes with more calls (no new event would announce it).
+        let mut connection = connection;
+        let deadline = Deadline::after(Duration::from_secs(5));
+        let mut got = Vec::new();
+        client.set_nonblocking(true).unwrap();
+        while got.len() < sent.len() {
+            assert!(!deadline.expired(), "only {} bytes came back", got.len());
+            let (next, progress) = pump(connection, 1_000);
+            connection = next;
+            progress.expect("pump failed");
+            let mut buf = [0u8; 4096];
+            match client.read(&mut buf) {
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => panic!("reading the echo failed: {e}"),
+            }
+        }
+        assert!(got == sent, "the echo came back changed");
+    }
+
+    #[test]
+    fn pump_reports_a_client_that_reset() {
+        let (mut client, server, probe) = pair();
+        client.write_all(b"unread").unwrap();
+        wait_readable(&probe, 6);
+        // The server has unread bytes; a reset from the client ends the connection.
+        net::reset(client);
+        let mut connection = Connection::new(server, 1024);
+        let deadline = Deadline::after(Duration::from_secs(5));
+        loop {
+            let (next, progress) = pump(connection, 1024);
+            connection = next;
+            match progress {
+                Err(_) | Ok(Progress::Done) => break,
+                Ok(_) if deadline.expired() => {
+                    panic!("the client reset the connection, but pump neither failed nor finished")
+                }
+                Ok(_) => thread::yield_now(),
+            }
+        }
+    }
+}
+
+/// Exercise 4.3: `cargo test --test ch04_many_clients accepting`
+mod accepting {
+    use super::*;
+    use mio::net::TcpListener as MioListener;
+    use mio::{Events, Interest, Poll, Token};
+
+    fn setup() -> (Poll, MioListener, SocketAddr) {
+        let poll = Poll::new().unwrap();
+        let std_listener = net::tcp_listener();
+        std_listener.set_nonblocking(true).unwrap();
+        let addr = std_listener.local_addr().unwrap();
+        let mut listener = MioListener::from_std(std_listener);
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)
+            .unwrap();
+        (poll, listener, addr)
+    }
+
+    /// Polls until `token` has an event; fails after 5 s.
+    fn wait_for(poll: &mut Poll, token: Token) {
+        let mut events = Events::with_capacity(64);
+        let deadline = Deadline::after(Duration::from_secs(5));
+        loop {
+            poll.poll(&mut events, Some(deadline.remaining())).unwrap();
+            if events.iter().any(|event| event.token() == token) {
+                return;
+            }
+            assert!(!deadline.expired(), "no event for {token:?} within 5 s");
+        }
+    }
+
+    /// Runs accept_ready on the learner's thread.
+    fn accept(
+        poll: &Poll,
+        listener: MioListener,
+        clients: Clients,
+        limits: Limits,
+    ) -> (MioListener, Clients) {
+        let registry = poll.registry().try_clone().unwrap();
+        call_learner(move || {
+            let mut clients = clients;
+            events::accept_ready(&listener, &registry, &mut clients, &limits)
+                .expect("accept_ready failed");
+            (listener, clients)
+        })
+    }
+
+    #[test]
+    fn accept_ready_accepts_every_waiting_client_and_registers_it() {
+        let (mut poll, listener, addr) = setup();
+        let mut streams: Vec<TcpStream> = (0..3).map(|_| net::connect(addr).unwrap()).collect();
+        wait_for(&mut poll, LISTENER);
+        let (_listener, mut clients) = accept(&poll, listener, Clients::new(), limits());
+        assert_eq!(
+            clients.len(),
+            3,
+            "three clients were waiting; after one event, accept_ready must accept all of \
+             them (accept until WouldBlock: no new event comes for those already waiting)"
+        );
+        // Registered: a client that writes makes its connection's token ready.
+        streams[1].write_all(b"ping").unwrap();
+        let mut events = Events::with_capacity(64);
+        let deadline = Deadline::after(Duration::from_secs(5));
+        let token = loop {
+            poll.poll(&mut events, Some(deadline.remaining())).unwrap();
+            if let Some(event) = events.iter().find(|e| e.token() != LISTENER) {
+                break event.token();
+            }
+            assert!(
+                !deadline.expired(),
+                "no event for the new connections: register each one with its token"
+            );
+        };
+        assert!(
+            clients.get_mut(token).is_some(),
+            "an event came with {token:?}, which is not the token of any connection"
+        );
+    }
+
+    #[test]
+    fn accept_ready_closes_clients_past_the_cap() {
+        let (mut poll, listener, addr) = setup();
+        let mut streams: Vec<TcpStream> = (0..3).map(|_| net::connect(addr).unwrap()).collect();
+        wait_for(&mut poll, LISTENER);
+        let capped = Limits {
+            max_clients: 2,
+            ..limits()
+        };
+        let (_listener, clients) = accept(&poll, listener, Clients::new(), capped);
+        assert_eq!(clients.len(), 2, "max_clients is 2");
+        // Connections wait for accept in the order they came: the third is the extra one.
+        if let Err(why) = wait_for_close(&mut streams[2], Duration::from_secs(5)) {
+            panic!("the client past the cap should be closed at once, but {why}");
+        }
+        assert!(
+            is_open_and_quiet(&streams[0]) && is_open_and_quiet(&streams[1]),
+            "the first two clients should stay connected"
+        );
+    }
+}
+
+/// The specification every design meets (exercises 4.1, 4.4 and 4.5).
+mod spec {
+    use super::*;
+
+    #[rstest]
+    #[case::threads(Design::Threads)]
+    #[case::events(Design::Events)]
+    #[case::tasks(Design::Tasks)]
+    fn fifty_clients_at_once_interleaved_each_echoed_byte_exact(#[case] design: Design) {
+        let mut server = Server::start(design, limits());
+        let mut clients: Vec<TcpStream> = (0..50).map(|_| server.connect()).collect();
+        for round in 0..3 {
+            // Everyone sends before anyone reads: the server must serve all 50 at once.
+            for (i, client) in clients.iter_mut().enumerate() {
+                client.write_all(&message(i, round)).unwrap();
+            }
+            for (i, client) in clients.iter_mut().enumerate() {
+                let sent = message(i, round);
+                let got = server.read_exact(client, sent.len(), &sent);
+                show::expect_bytes(&format!("the echo to client {i}"), &sent, &got, None);
+            }
+        }
+        server.stop();
+    }
+
+    #[rstest]
+    #[case::threads(Design::Threads)]
+    #[case::events(Design::Events)]
+    #[case::tasks(Design::Tasks)]
+    fn one_byte_at_a_time_from_two_clients(#[case] design: Design) {
+        let mut server = Server::start(design, limits());
+        let mut a = server.connect();
+        let mut b = server.connect();
+        a.set_nodelay(true).unwrap();
+        b.set_nodelay(true).unwrap();
+        for (i, byte) in b"one byte at a time\xff".iter().enumerate() {
+            server.echo(&mut a, &[*byte]);
+            server.echo(&mut b, &[byte.wrapping_add(i as u8)]);
+        }
+        server.stop();
+    }
+
+    #[rstest]
+    #[case::threads(Design::Threads)]
+    #[case::events(Design::Events)]
+    #[case::tasks(Design::Tasks)]
+    fn an_idle_client_does_not_delay_others_and_is_closed_after_the_idle_timeout(
+        #[case] design: Design,
+    ) {
+        let idle = Duration::from_millis(500);
+        let mut server = Server::start(
+            design,
+            Limits {
+                idle_timeout: idle,
+                ..limits()
+            },
+        );
+        let connected = Instant::now();
+        let mut quiet = server.connect();
+        let mut other = server.connect();
+        server.echo(&mut other, b"not kept waiting");
+        assert!(
+            is_open_and_quiet(&quiet),
+            "the quiet client was closed before the other client got its echo: the other \
+             client waited for it (one client at a time?)"
+        );
+        if let Err(why) = wait_for_close(&mut quiet, Duration::from_secs(6)) {
+            panic!("the idle timeout is {idle:?}, but the quiet client was not closed: {why}");
+        }
+        let took = connected.elapsed();
+        assert!(
+            took >= idle.mul_f64(0.9),
+            "the quiet client was closed after {took:?}, before the idle timeout of {idle:?}"
+        );
+        server.check_running();
+        server.stop();
+    }
+
+    #[rstest]
+    #[case::threads(Design::Threads)]
+    #[case::events(Design::Events)]
+    #[case::tasks(Design::Tasks)]
+    fn clients_that_reset_do_not_stop_the_server(#[case] design: Design) {
+        let mut server = Server::start(design, limits());
+        let mut stayer = server.connect();
+        server.echo(&mut stayer, b"before");
+        for i in 0..20 {
+            let mut leaver = server.connect();
+            if i % 2 == 0 {
+                // Half of them with echo bytes on the way back, unread.
+                leaver.write_all(&vec![b'r'; 10_000]).unwrap();
+            }
+            net::reset(leaver);
+        }
+        server.echo(&mut stayer, b"after the resets");
+        let mut newcomer = server.connect();
+        server.echo(&mut newcomer, b"new client");
+        server.stop();
+    }
+
+    #[rstest]
+    #[case::threads(Design::Threads)]
+    #[case::events(Design::Events)]
+    #[case::tasks(Design::Tasks)]
+    fn a_client_sending_a_mebibyte_without_reading_blocks_nobody_and_is_not_buffered_whole(
+        #[case] design: Design,
+    ) {
+        // Small socket buffers on both ends (accepted sockets inherit the listener's), so
+        // that the kernel holds little and what the server holds shows.
+        let listener = listener();
+        let sock = socket2::SockRef::from(&listener);
+        sock.set_recv_buffer_size(32 * 1024).unwrap();
+        sock.set_send_buffer_size(32 * 1024).unwrap();
+        let mut server = Server::start_on(design, limits(), listener);
+        let mut hog = server.connect();
+        let hog_sock = socket2::SockRef::from(&hog);
+        hog_sock.set_recv_buffer_size(32 * 1024).unwrap();
+        hog_sock.set_send_buffer_size(32 * 1024).unwrap();
+
+        let data: Vec<u8> = (0..1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+        hog.set_nonblocking(true).unwrap();
+        let mut sent = 0;
+        let mut last_progress = Instant::now();
+        let deadline = Deadline::after(Duration::from_secs(8));
+        // Write without reading until no byte has gone out for 200 ms: everything between
+        // the client and the server is full. (Pacing: a short nap between tries.)
+        while sent < data.len() && last_progress.elapsed() < Duration::from_millis(200) {
+            match hog.write(&data[sent..]) {
+                Ok(n) => {
+                    sent += n;
+                    last_progress = Instant::now();
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    server.check_running();
+                    assert!(!deadline.expired(), "test setup: writing took too long");
+                    thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => {
+                    server.blame_server_first();
+                    panic!("the server closed the client that does not read: {e}")
+                }
+            }
+        }
+        hog.set_nonblocking(false).unwrap();
+        assert!(
+            sent < data.len(),
+            "the client sent 1 MiB and read nothing, and your server took it all: it keeps \
+             reading from a client whose echo is not being read (buffer without bound)"
+        );
+        let mut other = server.connect();
+        server.echo(&mut other, b"am I blocked?");
+
+        // Now the client reads: every byte comes back, in order.
+        let mut reader = hog.try_clone().unwrap();
+        let total = data.len();
+        let receiver = thread::spawn(move || {
+            let mut got = vec![0u8; total];
+            reader.read_exact(&mut got).map(|()| got)
+        });
+        hog.write_all(&data[sent..])
+            .expect("could not send the rest of the mebibyte");
+        let got = receiver
+            .join()
+            .unwrap()
+            .expect("the mebibyte did not come back whole");
+        assert!(
+            got == data,
+            "the mebibyte came back changed or out of order"
+        );
+        server.stop();
+    }
+
+    #[rstest]
+    #[case::threads(Design::Threads)]
+    #[case::events(Design::Events)]
+    #[case::tasks(Design::Tasks)]
+    fn past_max_clients_a_new_client_is_closed_until_a_place_frees(#[case] design: Design) {
+        let mut server = Server::start(
+            design,
+            Limits {
+                max_clients: 2,
+                ..limits()
+            },
+        );
+        let mut a = server.connect();
+        let mut b = server.connect();
+        server.echo(&mut a, b"a");
+        server.echo(&mut b, b"b");
+        let mut c = server.connect();
+        if let Err(why) = wait_for_close(&mut c, Duration::from_secs(5)) {
+            panic!("max_clients is 2 and two are connected, but a third was not closed: {why}");
+        }
+        drop(a); // a place frees once the server notices
+        let deadline = Deadline::after(Duration::from_secs(5));
+        loop {
+            let mut d = server.connect();
+            if d.write_all(b"d").is_ok() && is_open_after_echo(&mut d, b"d") {
+                break;
+            }
+            server.check_running();
+            assert!(
+                !deadline.expired(),
+                "a client left, but no new client was served within 5 s"
+            );
+            thread::sleep(Duration::from_millis(20)); // pacing: a new try every 20 ms
+        }
+        server.echo(&mut b, b"b again");
+        server.stop();
+    }
+
+    /// Whether `expected` comes back on `stream` (false if the server closes it instead).
+    fn is_open_after_echo(stream: &mut TcpStream, expected: &[u8]) -> bool {
+        let mut got = vec![0u8; expected.len()];
+        stream.read_exact(&mut got).is_ok() && got == expected
+    }
+
+    #[rstest]
+    #[case::threads(Design::Threads)]
+    #[case::events(Design::Events)]
+    #[case::tasks(Design::Tasks)]
+    fn a_thousand_connections_at_once_each_echoed(#[case] design: Design) {
+        let _fds = many_sockets(2 * 1_000);
+        let mut server = Server::start(design, limits());
+        let mut clients: Vec<TcpStream> = (0..1_000).map(|_| server.connect()).collect();
+        for (i, client) in clients.iter_mut().enumerate() {
+            client.write_all(&message(i, 0)).unwrap();
+        }
+        for (i, client) in clients.iter_mut().enumerate() {
+            let sent = message(i, 0);
+            let got = server.read_exact(client, sent.len(), &sent);
+            show::expect_bytes(&format!("the echo to client {i}"), &sent, &got, None);
+        }
+        server.stop();
+    }
+
+    #[rstest]
+    #[case::threads(Design::Threads)]
+    #[case::events(Design::Events)]
+    #[case::tasks(Design::Tasks)]
+    fn stop_closes_every_connection_and_returns(#[case] design: Design) {
+        let mut server = Server::start(design, limits());
+        let mut talker = server.connect();
+        let mut quiet = server.connect();
+        server.echo(&mut talker, b"hello");
+        server.stop(); // fails unless serve returns within 5 s
+        for (who, stream) in [("talking", &mut talker), ("quiet", &mut quiet)] {
+            if let Err(why) = wait_for_close(stream, Duration::from_secs(5)) {
+                panic!("after serve returned, the {who} client's connection was open: {why}");
+            }
+        }
+    }
+}
+
+/// `tcp-multi-server` with its defaults (only the port changed, to one the OS picks).
+mod program {
+    use super::*;
+
+    /// A soak test: 3,000 connections take a second or two, too long for the everyday suite.
+    /// `.ci/run` runs it: `cargo test --features solutions --test ch04_many_clients --
+    /// --ignored`.
+    #[test]
+    #[ignore = "soak test, run by .ci/run (cargo test --test ch04_many_clients -- --ignored)"]
+    fn tcp_multi_server_with_its_defaults_holds_3000_clients_every_one_echoed() {
+        const CLIENTS: usize = 3_000;
+        let _fds = many_sockets(CLIENTS as u64);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tcp-multi-server"));
+        command.args(["--bind", "127.0.0.1:0"]);
+        let mut child = ChildGuard::spawn(command);
+        let addr = child.listening_addr();
+        let mut clients = Vec::with_capacity(CLIENTS);
+        for _ in 0..CLIENTS {
+            match net::connect(addr) {
+                Ok(stream) => clients.push(stream),
+                Err(e) => child.fail(&format!(
+                    "client {} of {CLIENTS} could not connect: {e}",
+                    clients.len()
+                )),
+            }
+        }
+        for (i, client) in clients.iter_mut().enumerate() {
+            client.write_all(&message(i, 0)).unwrap();
+        }
+        for (i, client) in clients.iter_mut().enumerate() {
+            let sent = message(i, 0);
+            let mut got = vec![0u8; sent.len()];
+            if let Err(e) = client.read_exact(&mut got) {
+                child.fail(&format!("client {i} of {CLIENTS} got no echo: {e}"));
+            }
+            show::expect_bytes(&format!("the echo to client {i}"), &sent, &got, None);
+        }
+        child.assert_running();
+    }
+}

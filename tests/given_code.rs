@@ -1,0 +1,119 @@
+//! Self-tests of the code the course gives learners ready-made (it is the same file in
+//! `exercises/` and `solutions/`): the ACK wait of chapter 6 and the servers' previews.
+
+use std::io;
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+
+use socket_course::ch06_reliability::Waiter;
+use socket_course::show::{PREVIEW_BYTES, Preview};
+
+fn pair() -> (UdpSocket, UdpSocket) {
+    let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+    a.connect(b.local_addr().unwrap()).unwrap();
+    b.connect(a.local_addr().unwrap()).unwrap();
+    (a, b)
+}
+
+#[test]
+fn waiter_returns_a_datagram_that_was_already_waiting() {
+    let (a, b) = pair();
+    b.send(b"ack").unwrap();
+    b.send(b"ack 2").unwrap();
+    let mut waiter = Waiter::new(&a).unwrap();
+    let mut buf = [0u8; 16];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    assert_eq!(waiter.recv_until(&mut buf, deadline).unwrap(), Some(3));
+    assert_eq!(waiter.recv_until(&mut buf, deadline).unwrap(), Some(5));
+    assert_eq!(&buf[..5], b"ack 2");
+}
+
+#[test]
+fn waiter_wakes_for_a_datagram_that_comes_later() {
+    let (a, b) = pair();
+    let mut waiter = Waiter::new(&a).unwrap();
+    let sending = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20)); // arrive while the waiter sleeps
+        b.send(b"late").unwrap();
+    });
+    let mut buf = [0u8; 16];
+    let got = waiter
+        .recv_from_until(&mut buf, Instant::now() + Duration::from_secs(5))
+        .unwrap();
+    assert_eq!(got.map(|(len, _)| len), Some(4));
+    sending.join().unwrap();
+}
+
+#[test]
+fn waiter_gives_up_at_the_deadline_and_not_before() {
+    let (a, _b) = pair();
+    let mut waiter = Waiter::new(&a).unwrap();
+    let mut buf = [0u8; 16];
+    let start = Instant::now();
+    let asked = Duration::from_millis(30);
+    assert_eq!(waiter.recv_until(&mut buf, start + asked).unwrap(), None);
+    assert!(start.elapsed() >= asked, "woke after {:?}", start.elapsed());
+}
+
+#[test]
+fn dropping_the_waiter_makes_the_socket_blocking_again() {
+    let (a, b) = pair();
+    let mut waiter = Waiter::new(&a).unwrap();
+    waiter.send(b"through the waiter").unwrap();
+    drop(waiter);
+    let mut buf = [0u8; 32];
+    assert_eq!(b.recv(&mut buf).unwrap(), 18);
+    // Blocking again: a receive with a timeout waits for it instead of failing at once.
+    a.set_read_timeout(Some(Duration::from_millis(30))).unwrap();
+    let start = Instant::now();
+    let e = a.recv(&mut buf).unwrap_err();
+    assert!(matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    ));
+    assert!(
+        start.elapsed() >= Duration::from_millis(25),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn waiter_reports_a_peer_that_is_gone() {
+    let (a, b) = pair();
+    drop(b); // nothing listens there any more: ICMP port unreachable comes back
+    let mut waiter = Waiter::new(&a).unwrap();
+    let mut buf = [0u8; 16];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let result = waiter
+        .send(b"anyone?")
+        .and_then(|_| waiter.recv_until(&mut buf, deadline));
+    let e = result.expect_err("the ICMP error should surface");
+    assert!(
+        matches!(
+            e.kind(),
+            io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn a_preview_is_short_escaped_and_whole_characters() {
+    assert_eq!(Preview(b"hello").to_string(), "hello");
+    assert_eq!(Preview(b"a\nb\x1b[31m").to_string(), "a\\nb\\u{1b}[31m");
+    assert_eq!(Preview(&[0xff, b'x']).to_string(), "\u{fffd}x");
+    let long = vec![b'x'; 1000];
+    assert_eq!(
+        Preview(&long).to_string(),
+        format!("{}…", "x".repeat(PREVIEW_BYTES))
+    );
+    // A 3-byte character across the cut is left out, not shown as garbage.
+    let mut text = vec![b'a'; PREVIEW_BYTES - 1];
+    text.extend_from_slice("あいう".as_bytes());
+    assert_eq!(
+        Preview(&text).to_string(),
+        format!("{}…", "a".repeat(PREVIEW_BYTES - 1))
+    );
+}

@@ -1,0 +1,33 @@
+# Article B's select server, written the article's way: one select() over the listening
+# socket and every connection; a readable listener means a new client, a readable
+# connection with zero bytes means that client closed. Each chunk is printed and echoed.
+# select() only handles descriptors below FD_SETSIZE (1024): past about 1,020 clients it
+# raises ValueError and the server dies. The chapter 4 benchmark shows it.
+# Usage: python3 article_b_select_server.py HOST PORT   (port 0: the OS picks one)
+import select
+import socket
+import sys
+
+host, port = sys.argv[1], int(sys.argv[2])
+
+server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind((host, port))
+server.listen(128)
+print("listening on %s:%d" % server.getsockname(), file=sys.stderr, flush=True)
+
+inputs = [server]
+while True:
+    readable, _, _ = select.select(inputs, [], [])
+    for s in readable:
+        if s is server:
+            conn, addr = server.accept()
+            inputs.append(conn)
+        else:
+            data = s.recv(4096)
+            if data:
+                print(data.decode("utf-8", "replace"))
+                s.sendall(data)
+            else:
+                inputs.remove(s)
+                s.close()
