@@ -18,5 +18,7 @@ pub mod wait;
 pub use header::{DecodeError, FIRST_SEQ, HEADER_LEN, Kind, MAX_PAYLOAD, Message};
 pub use receiver::{Listen, Receiver, Step, run_receiver, run_receiver_with};
 pub use rto::{Rto, RtoConfig};
-pub use sender::{FixedTimer, Report, RetransmitTimer, SendError, send_all};
+pub use sender::{
+    FixedTimer, Report, RetransmitTimer, SendError, send_all, send_one, wait_for_ack,
+};
 pub use wait::Waiter;

@@ -248,7 +248,8 @@ pub fn run_client(
     let receiver = {
         let (socket, name) = (socket.try_clone()?, name.clone());
         let (stop, joined) = (Arc::clone(&stop), Arc::clone(&joined));
-        thread::spawn(move || receive(socket, &name, output, keepalive, &stop, &joined))
+        let run = move || receive(socket, &name, output, keepalive, &stop, &joined);
+        thread::spawn(run)
     };
 
     while let Some(line) = next_line(&mut input, text_limit(&name))? {
@@ -265,14 +266,17 @@ pub fn run_client(
                 joined.store(false, Ordering::Relaxed);
                 send(&socket, Kind::Leave, &name, "")?;
             }
-            command if command.starts_with("/join ") => match validate_name(&command[6..]) {
-                Ok(()) => {
-                    name = command[6..].to_string();
-                    send(&socket, Kind::Join, &name, "")?;
-                    joined.store(true, Ordering::Relaxed);
+            command if command.starts_with("/join ") => {
+                let new_name = &command[6..];
+                match validate_name(new_name) {
+                    Ok(()) => {
+                        name = new_name.to_string();
+                        send(&socket, Kind::Join, &name, "")?;
+                        joined.store(true, Ordering::Relaxed);
+                    }
+                    Err(e) => eprintln!("{e}"),
                 }
-                Err(e) => eprintln!("{e}"),
-            },
+            }
             _ if !joined.load(Ordering::Relaxed) => {
                 eprintln!("you left the chat: /join NAME to come back")
             }
