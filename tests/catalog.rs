@@ -74,6 +74,15 @@ fn the_language_comes_from_course_lang_then_the_locale() {
 }
 
 #[test]
+fn an_exercise_in_steps_is_found_by_its_number_too() {
+    use course_catalog::exercises::exercise;
+    assert_eq!(exercise("1.1").map(|e| e.id), Some("1.1"));
+    assert_eq!(exercise("1.2").map(|e| e.id), Some("1.2a"));
+    assert_eq!(exercise("1.2C").map(|e| e.id), Some("1.2c"));
+    assert_eq!(exercise("0.9").map(|e| e.id), None);
+}
+
+#[test]
 fn every_exercise_has_a_title_and_hints_in_both_languages() {
     let mut problems = Vec::new();
     for exercise in EXERCISES {

@@ -509,10 +509,19 @@ pub fn chapter(id: &str) -> Option<&'static Chapter> {
     CHAPTERS.iter().find(|c| c.id == id)
 }
 
-/// The exercise called `id` (`1.2a`; `1.2A` and a leading `ex` are accepted too).
+/// The exercise called `id` (`1.2a`; `1.2A` and a leading `ex` are accepted too; `1.2`
+/// names the first step of an exercise in steps).
 pub fn exercise(id: &str) -> Option<&'static Exercise> {
     let id = id.trim().trim_start_matches("ex").trim_start_matches('.');
-    EXERCISES.iter().find(|e| e.id.eq_ignore_ascii_case(id))
+    EXERCISES
+        .iter()
+        .find(|e| e.id.eq_ignore_ascii_case(id))
+        // `1.2` for an exercise in steps: its first step, `1.2a`.
+        .or_else(|| {
+            EXERCISES
+                .iter()
+                .find(|e| e.id.len() == id.len() + 1 && e.id.starts_with(id))
+        })
 }
 
 /// The exercises of chapter `id`, in order.
