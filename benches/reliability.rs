@@ -14,6 +14,9 @@ use solutions::ch06_reliability::{
     FixedTimer, MAX_PAYLOAD, RetransmitTimer, Rto, RtoConfig, run_receiver, send_all,
 };
 
+#[path = "reliability/window.rs"]
+mod window;
+
 const MESSAGES: usize = 1000;
 const FIXED: Duration = Duration::from_millis(50);
 
@@ -58,6 +61,12 @@ fn transfer(
 }
 
 fn main() -> io::Result<()> {
+    // `cargo bench --bench reliability -- window`: only the sliding window's figures
+    // (`-- window goals`: only its goals).
+    if std::env::args().skip(1).any(|a| a == "window") {
+        let goals_only = std::env::args().skip(1).any(|a| a == "goals");
+        return window::main(&window::one_mib(), goals_only);
+    }
     let cpus = thread::available_parallelism().map_or(0, usize::from);
     println!(
         "machine: {} {}, {cpus} CPUs",
@@ -133,5 +142,5 @@ fn main() -> io::Result<()> {
         per_message * transmissions.len() as f64,
         time.as_secs_f64() - waited.as_secs_f64()
     );
-    Ok(())
+    window::main(&data, false)
 }

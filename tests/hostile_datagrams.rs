@@ -228,19 +228,24 @@ fn lossy_relay_survives_hostile_datagrams() {
 
 #[test]
 fn reliable_recv_survives_hostile_datagrams() {
-    use solutions::ch06_reliability::{FixedTimer, Message, send_all};
+    // reliable-recv speaks the sliding window's protocol (chapter 6, `--window`).
+    use solutions::ch06_reliability::{Ack, FixedTimer, Packet, send_window};
     let (mut receiver, addr) = start(env!("CARGO_BIN_EXE_reliable-recv"), &["--linger-ms", "200"]);
+    let data = |seq, payload: &[u8]| Packet::Data {
+        seq,
+        payload: payload.to_vec(),
+    };
     let valid = vec![
-        Message::data(1, b"hello").encode(),
-        Message::data(u32::MAX, b"far ahead").encode(),
-        Message::ack(u32::MAX).encode(),
-        Message::end(u32::MAX).encode(),
+        data(1, b"hello").encode(),
+        data(u32::MAX, b"far ahead").encode(),
+        Packet::Ack(Ack::new(u32::MAX, 64)).encode(),
+        Packet::End { seq: u32::MAX }.encode(),
     ];
     // Datagrams that decode are left out: a stranger's well-formed DATA 1 or END taking over
     // the stream is a different defect (an address proves nothing; chapter 7's key does).
     let garbage: Vec<Vec<u8>> = hostile(&valid, HOSTILE, 5)
         .into_iter()
-        .filter(|d| Message::decode(d).is_err())
+        .filter(|d| Packet::decode(d).is_err())
         .collect();
     assert!(garbage.len() > HOSTILE / 2);
     attack(&garbage, addr, &mut receiver);
@@ -249,10 +254,11 @@ fn reliable_recv_survives_hostile_datagrams() {
         .set_read_timeout(Some(Duration::from_millis(100)))
         .unwrap();
     let payloads = vec![b"still ".to_vec(), b"delivered".to_vec()];
-    send_all(
+    send_window(
         &sender,
         addr,
         &payloads,
+        4,
         &mut FixedTimer(Duration::from_millis(100)),
         50,
     )

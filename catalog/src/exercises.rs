@@ -14,7 +14,9 @@ use crate::{Lang, fill_in, text_in};
 /// its book page (the same file name in `book/en/src` and `book/ja/src`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Chapter {
-    /// `ch01_addresses`: the folder `exercises/src/ch01_addresses/` and `tests/ch01_addresses.rs`.
+    /// `ch01_addresses`: the test file `tests/ch01_addresses.rs`, and usually the folder
+    /// `exercises/src/ch01_addresses/` (a chapter's exercises may live in another folder
+    /// of the same chapter number: `ch06_window`'s live in `ch06_reliability/`).
     pub id: &'static str,
     /// The chapter number the book uses.
     pub number: u8,
@@ -132,6 +134,12 @@ pub const CHAPTERS: &[Chapter] = &[
     },
     Chapter {
         id: "ch06_reliability",
+        number: 6,
+        page: "ch06-reliability.md",
+    },
+    // Chapter 6's second part, the sliding window, has a test file of its own.
+    Chapter {
+        id: "ch06_window",
         number: 6,
         page: "ch06-reliability.md",
     },
@@ -401,6 +409,30 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-64-a-timeout-that-learns",
         anchor_ja: "演習-64-学習するタイムアウト",
         tests: &["rto::", "soak::", "programs::"],
+    },
+    Exercise {
+        id: "6.5",
+        chapter: "ch06_window",
+        file: "exercises/src/ch06_reliability/window_send.rs",
+        anchor_en: "exercise-65-the-send-window",
+        anchor_ja: "演習-65-送信ウィンドウ",
+        tests: &["send_window::"],
+    },
+    Exercise {
+        id: "6.6",
+        chapter: "ch06_window",
+        file: "exercises/src/ch06_reliability/window_recv.rs",
+        anchor_en: "exercise-66-the-receive-window",
+        anchor_ja: "演習-66-受信ウィンドウ",
+        tests: &["recv_window::"],
+    },
+    Exercise {
+        id: "6.7",
+        chapter: "ch06_window",
+        file: "exercises/src/ch06_reliability/window_sender.rs",
+        anchor_en: "exercise-67-the-senders-loop",
+        anchor_ja: "演習-67-送信側のループ",
+        tests: &["sender::", "soak::", "versions::", "programs::"],
     },
     Exercise {
         id: "7.1",

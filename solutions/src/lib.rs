@@ -13,7 +13,8 @@
 //! - [`ch05_udp_vs_tcp`]: UDP and TCP, measured: statistics of a sample, UDP round trips
 //!   that count losses, TCP round trips on one connection and one connection per request.
 //! - [`ch06_reliability`]: reliability over UDP: a header, a receiver, a stop-and-wait sender
-//!   that retransmits, and an adaptive retransmission timeout.
+//!   that retransmits, and an adaptive retransmission timeout; then a sliding window (send
+//!   window, receive window, a sender with a timer per message).
 //! - [`ch07_security`]: securing messages: Fernet tokens shared with Python, expiry, replays,
 //!   an allowlist.
 //! - [`ch08_chat`]: a UDP chat: a strict message format, a relay server, a two-thread client.

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use socket_course::ch06_reliability::{Listen, run_receiver_with};
+use socket_course::ch06_reliability::{Listen, MAX_WINDOW, run_window_receiver};
 use socket_course::cli::{self, EXIT_FAILURE};
 
 /// Receives a stream from `reliable-send` and writes it to stdout, exactly once and in order,
@@ -29,6 +29,9 @@ struct Args {
     /// what was written stays written (fractions allowed: 0.5).
     #[arg(long, default_value = "30", value_parser = |s: &str| cli::seconds(s, true))]
     idle_timeout: Duration,
+    /// How many messages, from the next one to deliver on, it accepts (1-256).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=MAX_WINDOW as i64))]
+    window: u16,
 }
 
 fn main() -> ExitCode {
@@ -41,7 +44,9 @@ fn main() -> ExitCode {
         idle_timeout: Some(args.idle_timeout),
         linger: Duration::from_millis(args.linger_ms.max(1)),
     };
-    let result = run_receiver_with(&socket, listen, |payload| out.write_all(payload));
+    let result = run_window_receiver(&socket, args.window, listen, |payload| {
+        out.write_all(payload)
+    });
     // What was delivered stays delivered, also when the sender fell silent.
     let flushed = out.flush();
     match result.and_then(|n| flushed.map(|()| n)) {

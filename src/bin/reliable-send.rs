@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use socket_course::ch06_reliability::{MAX_PAYLOAD, Rto, RtoConfig, send_all};
+use socket_course::ch06_reliability::{MAX_PAYLOAD, MAX_WINDOW, Rto, RtoConfig, send_window};
 use socket_course::cli::{self, EXIT_FAILURE, EXIT_USAGE};
 
 /// Sends stdin to `reliable-recv`: messages of up to 1,024 bytes, each resent until
@@ -32,6 +32,9 @@ struct Args {
     /// `reliable-recv --from` can name it.
     #[arg(long, value_parser = cli::socket_addr)]
     bind: Option<SocketAddr>,
+    /// How many messages may be in flight at once (1-256; 1 = stop-and-wait).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=MAX_WINDOW as i64))]
+    window: u16,
 }
 
 fn main() -> ExitCode {
@@ -61,7 +64,14 @@ fn main() -> ExitCode {
         max,
     });
     let socket = cli::bind_udp(args.bind.unwrap_or(cli::loopback_for(args.server)));
-    match send_all(&socket, args.server, &payloads, &mut rto, args.tries) {
+    match send_window(
+        &socket,
+        args.server,
+        &payloads,
+        args.window,
+        &mut rto,
+        args.tries,
+    ) {
         Ok(report) => {
             let sent: u32 = report.transmissions.iter().sum();
             let messages = report.transmissions.len();

@@ -129,8 +129,19 @@ impl Course {
         for path in shared {
             hash_tree(&self.root.join(path), &mut hasher);
         }
+        // The chapter's folder, and the folders its exercises live in (`ch06_window`'s
+        // exercises live in `ch06_reliability/`).
+        let mut folders = vec![id.to_string()];
+        for exercise in EXERCISES.iter().filter(|e| e.chapter == id) {
+            let folder = exercise.file.split('/').nth(2).unwrap_or(id).to_string();
+            if !folders.contains(&folder) {
+                folders.push(folder);
+            }
+        }
         for side in ["exercises", "solutions"] {
-            hash_tree(&self.root.join(side).join("src").join(id), &mut hasher);
+            for folder in &folders {
+                hash_tree(&self.root.join(side).join("src").join(folder), &mut hasher);
+            }
         }
         hash_tree(
             &self.root.join("tests").join(format!("{id}.rs")),
@@ -489,9 +500,20 @@ fn compile_errors(stderr: &str, chapters: &[&Chapter]) -> Build {
             first = Some(line.to_string());
         }
         let path = line.split(':').next().unwrap_or("").replace('\\', "/");
+        // An error in an exercise's file belongs to that exercise's chapter; otherwise to
+        // the chapter whose folder or test file holds it.
+        let owner = EXERCISES
+            .iter()
+            .find(|e| path.ends_with(e.file))
+            .map(|e| e.chapter);
         for chapter in chapters {
-            let in_chapter = path.contains(&format!("/{}/", chapter.id))
-                || path.ends_with(&format!("tests/{}.rs", chapter.id));
+            let in_chapter = match owner {
+                Some(owner) => owner == chapter.id,
+                None => {
+                    path.contains(&format!("/{}/", chapter.id))
+                        || path.ends_with(&format!("tests/{}.rs", chapter.id))
+                }
+            };
             if in_chapter {
                 errors
                     .entry(chapter.id.to_string())

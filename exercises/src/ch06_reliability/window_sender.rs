@@ -1,0 +1,88 @@
+//! Exercise 6.7: the window sender's loop, with a timer per message.
+//!
+//! Scenario: stop-and-wait leaves the link idle while it waits; with 30 % loss it
+//! spends most of its time waiting for timeouts, one at a time. Goal: keep up to
+//! `window` messages in flight, each with its own timer; on an ACK, send what the
+//! window now allows; when a timer runs out, send that message again (only that one).
+//! The timeout backs off only when no ACK at all came during that message's whole
+//! timeout: under random loss, some timer runs out all the time while ACKs keep
+//! coming, and doubling on each of them would slow everything down. The tests run it
+//! through the lossy relay with scripted losses (the first and the last of a window,
+//! a burst as long as the window, ACKs), reordering and duplicates, against the
+//! reference receiver, and count how many times each message was sent.
+
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::time::Instant;
+
+use super::{
+    MAX_PAYLOAD, Packet, Report, RetransmitTimer, SendError, SendWindow, WINDOW_HEADER_LEN, Waiter,
+    write_data,
+};
+
+// ANCHOR: send_window
+/// Sends every payload, then END, keeping up to `window` messages in flight; each
+/// message is sent at most `tries` times.
+pub fn send_window(
+    socket: &UdpSocket,
+    peer: SocketAddr,
+    payloads: &[Vec<u8>],
+    window: u16,
+    timer: &mut impl RetransmitTimer,
+    tries: u32,
+) -> Result<Report, SendError> {
+    // TODO: `prepare` (given), then loop until every message is acked: send new
+    // messages while `next_new` allows; resend those `due` (give up after `tries`; back
+    // off only if no ACK at all came since that message was sent); wait for an ACK with
+    // the waiter until `next_deadline`; give it to `on_ack` and the timer.
+    todo!()
+}
+// ANCHOR_END: send_window
+
+/// Checks every payload's length (nothing is sent if one is too long), connects to `peer`,
+/// and prepares the precise waits of `Waiter` (see wait.rs).
+fn prepare(
+    socket: &UdpSocket,
+    peer: SocketAddr,
+    payloads: &[Vec<u8>],
+) -> Result<Waiter, SendError> {
+    if let Some((index, p)) = payloads
+        .iter()
+        .enumerate()
+        .find(|(_, p)| p.len() > MAX_PAYLOAD)
+    {
+        return Err(SendError::TooLong {
+            index,
+            len: p.len(),
+        });
+    }
+    // Connected: only the peer's datagrams reach us, and ICMP errors are reported.
+    socket.connect(peer)?;
+    Ok(Waiter::new(socket)?)
+}
+
+/// Sends message `seq`: DATA with its payload, or END after the last one.
+fn transmit(
+    waiter: &mut Waiter,
+    payloads: &[Vec<u8>],
+    seq: u32,
+    out: &mut Vec<u8>,
+) -> Result<(), SendError> {
+    out.clear();
+    match payloads.get((seq - super::FIRST_SEQ) as usize) {
+        Some(payload) => write_data(seq, payload, out),
+        None => Packet::End { seq }.encode_into(out),
+    }
+    waiter.send(out).map(drop).map_err(|e| gone(e, seq))
+}
+
+/// ICMP "port unreachable" surfaces as ConnectionRefused (ConnectionReset on
+/// Windows).
+fn gone(e: io::Error, seq: u32) -> SendError {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset => {
+            SendError::PeerGone { seq }
+        }
+        _ => SendError::Io(e),
+    }
+}

@@ -1,0 +1,978 @@
+//! Chapter 6, second part: the sliding window. Grade it with `cargo test --test ch06_window`
+//! (or the whole chapter with `cargo test --test 'ch06*'`); every test calls your code in
+//! `exercises/src/ch06_reliability/window_*.rs`, directly or through the programs.
+//!
+//! Your sender talks to the reference receiver (from `solutions`) and the other way round, so
+//! that a mistake in one exercise does not fail the tests of another. Between them sits the
+//! lossy relay; when a transfer fails, the test prints the relay's record as a sequence diagram.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use course_harness::show::Report;
+use course_harness::{
+    ChildGuard, Exchange, Peer, call_learner, call_learner_within, net, start_learner,
+};
+use lossy_relay::{Action, Direction, Fate, Rates, Relay, RelayConfig, Script, Which};
+use rstest::rstest;
+use socket_course::ch06_reliability::{
+    Ack, DecodeError, FixedTimer, Listen, MAX_PAYLOAD, Message, Packet, Progress, RecvWindow,
+    RetransmitTimer, Rto, RtoConfig, SendError, SendWindow, run_window_receiver, send_window,
+};
+use solutions::ch06_reliability as reference;
+use support::{hex, noise};
+
+const MS: Duration = Duration::from_millis(1);
+
+fn loopback() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+/// Fails with the relay's record of the exchange.
+#[track_caller]
+fn fail_with_diagram(relay: &Relay, headline: &str, details: &[(&str, String)]) -> ! {
+    let mut report = Report::new(headline);
+    for (label, text) in details {
+        report = report.line(label, text.clone());
+    }
+    report.exchange(&relay.exchange()).fail()
+}
+
+/// Listen to the first sender, give up after 10 s of silence, linger `linger_ms` after END.
+fn listen(linger_ms: u64) -> Listen {
+    Listen {
+        from: None,
+        idle_timeout: Some(Duration::from_secs(10)),
+        linger: Duration::from_millis(linger_ms),
+    }
+}
+
+/// An ACK with `cumulative`, `window`, and these messages marked as arrived.
+fn ack(cumulative: u32, window: u16, selective: &[u32]) -> Ack {
+    let mut ack = Ack::new(cumulative, window);
+    for &seq in selective {
+        assert!(ack.mark(seq), "test setup: {seq} cannot be marked");
+    }
+    ack
+}
+
+/// Module 6.5: `cargo test --test ch06_window send_window::`
+mod send_window {
+    use super::*;
+
+    const T: Duration = Duration::from_millis(10);
+
+    /// Sends every message `next_new` allows at `now`; returns their numbers.
+    fn send_new(window: &mut SendWindow, now: Instant) -> Vec<u32> {
+        let mut sent = Vec::new();
+        while let Some(seq) = window.next_new() {
+            assert!(sent.len() < 1000, "next_new never says None");
+            window.on_sent(seq, now, T);
+            sent.push(seq);
+        }
+        sent
+    }
+
+    #[test]
+    fn until_the_receiver_has_spoken_one_message_is_in_flight() {
+        let got = call_learner(|| {
+            let mut window = SendWindow::new(10, 8);
+            send_new(&mut window, Instant::now())
+        });
+        assert_eq!(got, [1], "messages sent before any ACK came");
+    }
+
+    #[rstest]
+    #[case::ours_is_smaller(4, 64, vec![2, 3, 4, 5])]
+    #[case::theirs_is_smaller(8, 2, vec![2, 3])]
+    #[case::both_one(1, 1, vec![2])]
+    fn an_ack_opens_the_smaller_of_the_two_windows(
+        #[case] ours: u16,
+        #[case] theirs: u16,
+        #[case] expected: Vec<u32>,
+    ) {
+        let got = call_learner(move || {
+            let t0 = Instant::now();
+            let mut window = SendWindow::new(10, ours);
+            send_new(&mut window, t0);
+            window.on_ack(&Ack::new(2, theirs), t0 + MS);
+            send_new(&mut window, t0 + MS)
+        });
+        assert_eq!(got, expected, "messages sent after ACK 2 (window {theirs})");
+    }
+
+    #[test]
+    fn a_selective_ack_marks_messages_but_the_window_waits_for_the_gap() {
+        let (progress, base, acked, more) = call_learner(|| {
+            let t0 = Instant::now();
+            let mut window = SendWindow::new(10, 4);
+            send_new(&mut window, t0);
+            window.on_ack(&Ack::new(2, 64), t0);
+            send_new(&mut window, t0); // 2, 3, 4, 5
+            let progress = window.on_ack(&ack(2, 64, &[4, 5]), t0 + MS);
+            let acked: Vec<bool> = (2..=5).map(|s| window.slot(s).unwrap().acked).collect();
+            (progress, window.base(), acked, window.next_new())
+        });
+        assert_eq!(
+            progress.newly_acked, 2,
+            "ACK 2 + {{4, 5}} acknowledges 4 and 5"
+        );
+        assert_eq!(
+            acked,
+            [false, false, true, true],
+            "acked flags of messages 2-5"
+        );
+        assert_eq!(base, 2, "base stays at the first gap");
+        assert_eq!(more, None, "2 + window 4: nothing new may be sent yet");
+    }
+
+    #[test]
+    fn a_cumulative_ack_moves_the_base_past_everything_acknowledged() {
+        let (progress, base, more) = call_learner(|| {
+            let t0 = Instant::now();
+            let mut window = SendWindow::new(10, 4);
+            send_new(&mut window, t0);
+            window.on_ack(&Ack::new(2, 64), t0);
+            send_new(&mut window, t0);
+            window.on_ack(&ack(2, 64, &[4, 5]), t0);
+            // The ACKs of 2 and 3 were lost; this one says "all before 4", and 4 and 5 were known.
+            let progress = window.on_ack(&Ack::new(4, 64), t0 + MS);
+            (progress, window.base(), send_new(&mut window, t0 + MS))
+        });
+        assert_eq!(progress.newly_acked, 2, "ACK 4 acknowledges 2 and 3");
+        assert_eq!(base, 6, "base after 2-5 are all acknowledged");
+        assert_eq!(more, [6, 7, 8, 9], "messages sent after that");
+    }
+
+    #[test]
+    fn an_ack_of_messages_never_sent_acknowledges_only_what_was_sent() {
+        let (progress, base, third) = call_learner(|| {
+            let t0 = Instant::now();
+            let mut window = SendWindow::new(10, 4);
+            send_new(&mut window, t0);
+            let progress = window.on_ack(&ack(9, 64, &[10]), t0 + MS);
+            (progress, window.base(), window.slot(3).unwrap().acked)
+        });
+        assert_eq!(progress.newly_acked, 1, "only message 1 was sent");
+        assert_eq!(base, 2);
+        assert!(
+            !third,
+            "message 3 was never sent: it cannot be acknowledged"
+        );
+    }
+
+    #[test]
+    fn due_names_the_oldest_unacknowledged_message_whose_timer_ran_out() {
+        let got = call_learner(|| {
+            let t0 = Instant::now();
+            let mut window = SendWindow::new(10, 4);
+            send_new(&mut window, t0);
+            window.on_ack(&Ack::new(2, 64), t0);
+            send_new(&mut window, t0); // 2-5, each due at t0 + 10 ms
+            window.on_ack(&ack(2, 64, &[3]), t0 + MS);
+            let before = window.due(t0 + T - MS);
+            let first = window.due(t0 + T);
+            window.on_sent(2, t0 + T, T); // resent: due again at t0 + 20 ms
+            let second = window.due(t0 + T);
+            (before, first, second)
+        });
+        assert_eq!(
+            got.0, None,
+            "1 ms before the timers run out, nothing is due"
+        );
+        assert_eq!(got.1, Some(2), "at the deadline, the oldest (2) is due");
+        assert_eq!(
+            got.2,
+            Some(4),
+            "then 4: 2 was just resent and 3 is acknowledged"
+        );
+    }
+
+    #[test]
+    fn the_round_trip_sample_comes_from_the_newest_message_sent_once() {
+        let got = call_learner(|| {
+            let t0 = Instant::now();
+            let mut window = SendWindow::new(10, 4);
+            send_new(&mut window, t0);
+            window.on_ack(&Ack::new(2, 64), t0 + MS);
+            window.on_sent(2, t0 + MS, T);
+            window.on_sent(3, t0 + 2 * MS, T);
+            window.on_ack(&Ack::new(4, 64), t0 + 5 * MS)
+        });
+        assert_eq!(
+            got,
+            Progress {
+                newly_acked: 2,
+                rtt: Some(3 * MS)
+            },
+            "message 3 was sent at 2 ms, the ACK came at 5 ms"
+        );
+    }
+
+    #[test]
+    fn no_sample_from_a_message_sent_twice() {
+        let got = call_learner(|| {
+            let t0 = Instant::now();
+            let mut window = SendWindow::new(3, 4);
+            window.on_sent(1, t0, T);
+            window.on_sent(1, t0 + T, T); // its timer ran out: resent
+            window.on_ack(&Ack::new(2, 64), t0 + T + MS)
+        });
+        assert_eq!(
+            got,
+            Progress {
+                newly_acked: 1,
+                rtt: None
+            },
+            "Karn's rule: nobody knows which copy the ACK answers"
+        );
+    }
+
+    #[test]
+    fn the_ack_of_end_finishes_the_transfer() {
+        let got = call_learner(|| {
+            let t0 = Instant::now();
+            let mut window = SendWindow::new(3, 4); // DATA 1, DATA 2, END 3
+            send_new(&mut window, t0);
+            window.on_ack(&Ack::new(2, 64), t0);
+            let sent = send_new(&mut window, t0);
+            let before = window.is_done();
+            window.on_ack(&Ack::new(4, 64), t0);
+            (sent, before, window.is_done(), window.next_new())
+        });
+        assert_eq!(got.0, [2, 3], "DATA 2 and END 3");
+        assert!(!got.1, "done before END was acknowledged");
+        assert!(got.2, "not done after the ACK of END");
+        assert_eq!(got.3, None, "nothing after END");
+    }
+}
+
+/// Module 6.6: `cargo test --test ch06_window recv_window::`
+mod recv_window {
+    use super::*;
+
+    fn data(seq: u32) -> Packet {
+        Packet::Data {
+            seq,
+            payload: format!("m{seq}").into_bytes(),
+        }
+    }
+
+    fn payloads(seqs: &[u32]) -> Vec<Vec<u8>> {
+        seqs.iter().map(|s| format!("m{s}").into_bytes()).collect()
+    }
+
+    /// After one packet: what was delivered, and the ACK.
+    type AfterPacket = (Vec<Vec<u8>>, Ack);
+
+    /// Feeds `packets` to a new receive window; returns, after each packet, what it delivered
+    /// and the ACK it would send, and at the end whether it finished.
+    fn feed(window: u16, packets: Vec<Packet>) -> (Vec<AfterPacket>, bool) {
+        call_learner(move || {
+            let mut state = RecvWindow::new(window);
+            let steps = packets
+                .into_iter()
+                .map(|p| {
+                    let delivered = state.on_packet(p);
+                    (delivered, state.ack())
+                })
+                .collect();
+            (steps, state.is_finished())
+        })
+    }
+
+    #[test]
+    fn messages_in_order_are_delivered_at_once() {
+        let (steps, finished) = feed(8, vec![data(1), data(2), Packet::End { seq: 3 }]);
+        assert_eq!(
+            steps,
+            [
+                (payloads(&[1]), Ack::new(2, 8)),
+                (payloads(&[2]), Ack::new(3, 8)),
+                (vec![], Ack::new(4, 8)),
+            ]
+        );
+        assert!(finished, "END was reached");
+    }
+
+    #[test]
+    fn early_messages_wait_and_are_acknowledged_selectively() {
+        let (steps, _) = feed(8, vec![data(3), data(2), data(1)]);
+        assert_eq!(
+            steps,
+            [
+                (vec![], ack(1, 8, &[3])),
+                (vec![], ack(1, 8, &[2, 3])),
+                (payloads(&[1, 2, 3]), Ack::new(4, 8)),
+            ],
+            "3 and 2 wait for 1; then all three are delivered, in order"
+        );
+    }
+
+    #[test]
+    fn duplicates_are_delivered_once() {
+        let (steps, _) = feed(8, vec![data(1), data(1), data(3), data(3), data(2)]);
+        let delivered: Vec<Vec<Vec<u8>>> = steps.into_iter().map(|(d, _)| d).collect();
+        assert_eq!(
+            delivered,
+            [payloads(&[1]), vec![], vec![], vec![], payloads(&[2, 3])]
+        );
+    }
+
+    #[test]
+    fn messages_beyond_the_window_are_dropped() {
+        // Window 4 from message 1: 1, 2, 3, 4. Message 5 is too far ahead.
+        let (steps, _) = feed(4, vec![data(5), data(4), data(1), data(2), data(3)]);
+        assert_eq!(steps[0], (vec![], Ack::new(1, 4)), "5 is outside 1..=4");
+        assert_eq!(steps[1], (vec![], ack(1, 4, &[4])), "4 is inside");
+        assert_eq!(steps[4].0, payloads(&[3, 4]), "3 fills the gap: 3 and 4");
+        assert_eq!(steps[4].1, Ack::new(5, 4));
+    }
+
+    #[test]
+    fn an_early_end_finishes_only_when_the_gap_is_filled() {
+        let (steps, finished) = feed(8, vec![Packet::End { seq: 3 }, data(2), data(1)]);
+        assert_eq!(
+            steps,
+            [
+                (vec![], ack(1, 8, &[3])),
+                (vec![], ack(1, 8, &[2, 3])),
+                (payloads(&[1, 2]), Ack::new(4, 8)),
+            ]
+        );
+        assert!(finished);
+    }
+
+    #[test]
+    fn nothing_after_end_is_delivered() {
+        let (steps, finished) = feed(
+            8,
+            vec![
+                Packet::End { seq: 3 },
+                data(4),
+                Packet::End { seq: 5 },
+                data(1),
+                data(2),
+                data(3),
+            ],
+        );
+        let delivered: Vec<Vec<u8>> = steps.iter().flat_map(|(d, _)| d.clone()).collect();
+        assert_eq!(
+            delivered,
+            payloads(&[1, 2]),
+            "3 is END's number; 4 comes after END"
+        );
+        assert_eq!(steps[5].1, Ack::new(4, 8));
+        assert!(finished);
+    }
+
+    #[test]
+    fn acks_sent_to_a_receiver_change_nothing() {
+        let (steps, _) = feed(8, vec![Packet::Ack(Ack::new(7, 8)), data(1)]);
+        assert_eq!(
+            steps,
+            [(vec![], Ack::new(1, 8)), (payloads(&[1]), Ack::new(2, 8))]
+        );
+    }
+
+    #[test]
+    fn a_flood_of_future_messages_cannot_grow_the_buffer() {
+        let buffered = call_learner(|| {
+            let mut state = RecvWindow::new(8);
+            for seq in 2..20_000 {
+                let _ = state.on_packet(data(seq));
+            }
+            state.buffered()
+        });
+        assert!(
+            buffered <= 7,
+            "window 8 while waiting for 1: at most 7 buffered, got {buffered}"
+        );
+    }
+}
+
+/// Module 6.7: `cargo test --test ch06_window sender::`
+mod sender {
+    use super::*;
+
+    /// Long enough that, on a loaded machine, no timer runs out unless a datagram was lost.
+    const TIMEOUT: Duration = Duration::from_millis(250);
+    const TEN: u32 = 10;
+
+    fn payloads(n: u32) -> Vec<Vec<u8>> {
+        (1..=n).map(|i| format!("m{i}").into_bytes()).collect()
+    }
+
+    fn data_bytes(seq: u32) -> Vec<u8> {
+        reference::Packet::Data {
+            seq,
+            payload: format!("m{seq}").into_bytes(),
+        }
+        .encode()
+    }
+
+    /// What the reference receiver has delivered so far.
+    type Delivered = Arc<Mutex<Vec<Vec<u8>>>>;
+
+    /// The reference window receiver in the background. Once your sender has the ACK of END,
+    /// everything was delivered: the test need not wait for the receiver's linger.
+    fn reference_receiver(window: u16) -> (SocketAddr, Delivered) {
+        let socket = net::udp_socket();
+        let addr = socket.local_addr().unwrap();
+        let delivered = Delivered::default();
+        let shared = Arc::clone(&delivered);
+        thread::spawn(move || {
+            let listen = reference::Listen {
+                from: None,
+                idle_timeout: Some(Duration::from_secs(10)),
+                linger: Duration::from_millis(500),
+            };
+            let _ = reference::run_window_receiver(&socket, window, listen, |p| {
+                shared.lock().unwrap().push(p.to_vec());
+                Ok(())
+            });
+        });
+        (addr, delivered)
+    }
+
+    /// Sends 10 payloads with your sender (window `window`) through a relay with `script` to the
+    /// reference receiver (window 64); checks delivery; returns how often each was sent.
+    fn send_through(
+        script: Script,
+        window: u16,
+        timer: impl RetransmitTimer + Send + 'static,
+    ) -> (Vec<u32>, Relay) {
+        let (receiver, delivered) = reference_receiver(64);
+        let relay = Relay::start(loopback(), RelayConfig::new(receiver).script(script)).unwrap();
+        let to = relay.addr();
+        let sent = payloads(TEN);
+        let socket = net::udp_socket();
+        let mut timer = timer;
+        let result = call_learner(move || send_window(&socket, to, &sent, window, &mut timer, 10));
+        let report = match result {
+            Ok(report) => report,
+            Err(e) => {
+                fail_with_diagram(&relay, "send_window failed", &[("error", format!("{e:?}"))])
+            }
+        };
+        let got = delivered.lock().unwrap().clone();
+        if got != payloads(TEN) {
+            fail_with_diagram(
+                &relay,
+                "the receiver did not get every message exactly once, in order",
+                &[("delivered", format!("{:?}", texts(&got)))],
+            );
+        }
+        (report.transmissions, relay)
+    }
+
+    fn texts(payloads: &[Vec<u8>]) -> Vec<String> {
+        payloads
+            .iter()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect()
+    }
+
+    /// Expected transmissions: once each (DATA 1-10 and END 11), except `twice`.
+    fn once_except(twice: &[u32]) -> Vec<u32> {
+        (1..=TEN + 1)
+            .map(|seq| if twice.contains(&seq) { 2 } else { 1 })
+            .collect()
+    }
+
+    fn drop_data(script: Script, seqs: &[u32]) -> Script {
+        seqs.iter().fold(script, |s, &seq| {
+            s.drop_bytes(Direction::ToServer, &data_bytes(seq), 1)
+        })
+    }
+
+    #[test]
+    fn without_loss_each_message_is_sent_once() {
+        let (sent, _) = send_through(Script::new(), 4, FixedTimer(TIMEOUT));
+        assert_eq!(sent, once_except(&[]), "sends of DATA 1-10 and END 11");
+    }
+
+    #[test]
+    fn the_first_of_a_window_lost_is_sent_again_alone() {
+        // After the ACK of 1, the window holds 2-5: lose 2.
+        let (sent, _) = send_through(drop_data(Script::new(), &[2]), 4, FixedTimer(TIMEOUT));
+        assert_eq!(sent, once_except(&[2]));
+    }
+
+    #[test]
+    fn the_last_of_a_window_lost_is_sent_again_alone() {
+        let (sent, _) = send_through(drop_data(Script::new(), &[5]), 4, FixedTimer(TIMEOUT));
+        assert_eq!(sent, once_except(&[5]));
+    }
+
+    #[test]
+    fn a_window_sized_burst_lost_is_sent_again_once_each() {
+        let script = drop_data(Script::new(), &[2, 3, 4, 5]);
+        let (sent, _) = send_through(script, 4, FixedTimer(TIMEOUT));
+        assert_eq!(sent, once_except(&[2, 3, 4, 5]));
+    }
+
+    #[test]
+    fn a_lost_ack_with_nothing_else_in_flight_means_a_resend() {
+        // The first ACK answers DATA 1, alone in flight (the receiver has not spoken yet).
+        let script = Script::new().drop_nth(Direction::ToClient, 1);
+        let (sent, _) = send_through(script, 4, FixedTimer(TIMEOUT));
+        assert_eq!(sent, once_except(&[1]));
+    }
+
+    #[test]
+    fn a_lost_ack_of_end_means_end_is_sent_again() {
+        // Window 1, so that this ACK answers END alone (with a wider window it could also be
+        // the only ACK of the last DATA, which would then be the one resent).
+        let end_ack = reference::Packet::Ack(reference::Ack::new(TEN + 2, 64)).encode();
+        let script = Script::new().drop_bytes(Direction::ToClient, &end_ack, 1);
+        let (sent, _) = send_through(script, 1, FixedTimer(TIMEOUT));
+        assert_eq!(sent, once_except(&[TEN + 1]));
+    }
+
+    #[test]
+    fn reordering_inside_the_window_costs_nothing() {
+        // DATA 3 is held back until DATA 4 has passed it.
+        let script = Script::new().rule(
+            Direction::ToServer,
+            Which::Bytes(data_bytes(3), 1),
+            Fate::now(Action::Reorder),
+        );
+        let (sent, relay) = send_through(script, 4, FixedTimer(TIMEOUT));
+        assert_eq!(sent, once_except(&[]));
+        assert_eq!(
+            relay.stats().to_server.reordered,
+            1,
+            "test setup: 3 was reordered"
+        );
+    }
+
+    #[test]
+    fn duplicated_data_and_acks_cost_nothing() {
+        let script = Script::new()
+            .rule(
+                Direction::ToServer,
+                Which::Bytes(data_bytes(3), 1),
+                Fate::now(Action::Duplicate),
+            )
+            .duplicate_nth(Direction::ToClient, 1)
+            .duplicate_nth(Direction::ToClient, 2);
+        let (sent, _) = send_through(script, 4, FixedTimer(TIMEOUT));
+        assert_eq!(sent, once_except(&[]));
+    }
+
+    #[test]
+    fn window_one_is_stop_and_wait() {
+        let (sent, relay) = send_through(Script::new(), 1, FixedTimer(TIMEOUT));
+        assert_eq!(sent, once_except(&[]));
+        let directions: Vec<Direction> = relay.log().iter().map(|e| e.direction).collect();
+        let alternating = directions.iter().enumerate().all(|(i, d)| {
+            *d == if i % 2 == 0 {
+                Direction::ToServer
+            } else {
+                Direction::ToClient
+            }
+        });
+        if !alternating {
+            fail_with_diagram(
+                &relay,
+                "with window 1, each message must wait for the ACK of the one before",
+                &[],
+            );
+        }
+    }
+
+    /// The test plays the receiver: it answers with hand-made ACKs.
+    struct HandReceiver {
+        exchange: Exchange,
+        peer: Peer,
+    }
+
+    impl HandReceiver {
+        fn new() -> Self {
+            let exchange = Exchange::new();
+            let peer = Peer::new(&exchange, "test receiver");
+            HandReceiver { exchange, peer }
+        }
+
+        /// Receives `n` datagrams; returns the DATA/END numbers, in arrival order.
+        fn expect(
+            &self,
+            n: usize,
+            learner: &mut course_harness::Running<Result<reference::Report, SendError>>,
+        ) -> (Vec<u32>, SocketAddr) {
+            let mut seqs = Vec::new();
+            let mut from = None;
+            while seqs.len() < n {
+                match self.peer.recv_checking(|| learner.check()) {
+                    Ok((bytes, addr)) => {
+                        from = Some(addr);
+                        match reference::Packet::decode(&bytes) {
+                            Ok(
+                                reference::Packet::Data { seq, .. }
+                                | reference::Packet::End { seq },
+                            ) => seqs.push(seq),
+                            other => self.fail("not a DATA or END", format!("{other:?}")),
+                        }
+                    }
+                    Err(e) => self.fail(
+                        &format!("expected {n} datagrams, got {seqs:?}"),
+                        e.to_string(),
+                    ),
+                }
+            }
+            (seqs, from.unwrap())
+        }
+
+        /// Checks that nothing comes for `wait`.
+        fn expect_silence(&self, wait: Duration) {
+            self.peer.socket().set_read_timeout(Some(wait)).unwrap();
+            let got = self.peer.recv();
+            self.peer
+                .socket()
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            if let Ok((bytes, _)) = got {
+                self.fail(
+                    "your sender sent more than the receiver's window allows",
+                    format!("{:?}", reference::Packet::decode(&bytes)),
+                );
+            }
+        }
+
+        fn answer(&self, ack: reference::Ack, to: SocketAddr) {
+            self.peer.send_to(&reference::Packet::Ack(ack).encode(), to);
+        }
+
+        #[track_caller]
+        fn fail(&self, headline: &str, got: String) -> ! {
+            Report::new(headline)
+                .line("got", got)
+                .exchange(&self.exchange)
+                .fail()
+        }
+    }
+
+    fn start(
+        to: SocketAddr,
+        n: u32,
+        window: u16,
+    ) -> course_harness::Running<Result<reference::Report, SendError>> {
+        let socket = net::udp_socket();
+        start_learner(move || {
+            send_window(
+                &socket,
+                to,
+                &payloads(n),
+                window,
+                &mut FixedTimer(Duration::from_secs(3)),
+                5,
+            )
+            .map(|r| reference::Report {
+                transmissions: r.transmissions,
+            })
+        })
+    }
+
+    #[test]
+    fn one_cumulative_ack_covers_the_acks_that_were_lost() {
+        let receiver = HandReceiver::new();
+        let mut learner = start(receiver.peer.addr(), 8, 4);
+        let (first, from) = receiver.expect(1, &mut learner);
+        assert_eq!(first, [1]);
+        receiver.answer(reference::Ack::new(2, 4), from);
+        let (window, _) = receiver.expect(4, &mut learner);
+        assert_eq!(window, [2, 3, 4, 5]);
+        // The ACKs of 2, 3 and 4 "were lost": only one ACK, for everything up to 5.
+        receiver.answer(reference::Ack::new(6, 4), from);
+        let (next, _) = receiver.expect(4, &mut learner);
+        assert_eq!(
+            next,
+            [6, 7, 8, 9],
+            "the sender must move on, not resend 2-5"
+        );
+        receiver.answer(reference::Ack::new(10, 4), from);
+        let report = learner.finish().expect("send_window failed");
+        assert_eq!(report.transmissions, [1; 9]);
+    }
+
+    #[test]
+    fn the_sender_never_goes_beyond_the_receivers_window() {
+        let receiver = HandReceiver::new();
+        let mut learner = start(receiver.peer.addr(), 4, 8);
+        let (first, from) = receiver.expect(1, &mut learner);
+        assert_eq!(first, [1]);
+        receiver.answer(reference::Ack::new(2, 2), from);
+        let (two, _) = receiver.expect(2, &mut learner);
+        assert_eq!(two, [2, 3], "the receiver's window is 2");
+        receiver.expect_silence(Duration::from_millis(300));
+        receiver.answer(reference::Ack::new(4, 2), from);
+        let (rest, _) = receiver.expect(2, &mut learner);
+        assert_eq!(rest, [4, 5], "DATA 4 and END 5");
+        receiver.answer(reference::Ack::new(6, 2), from);
+        learner.finish().expect("send_window failed");
+    }
+
+    /// A timer that records what the sender tells it.
+    struct Spy(Arc<Mutex<Vec<&'static str>>>);
+
+    impl RetransmitTimer for Spy {
+        fn timeout(&self) -> Duration {
+            TIMEOUT
+        }
+        fn on_ack(&mut self, _rtt: Option<Duration>) {
+            self.0.lock().unwrap().push("ack");
+        }
+        fn on_timeout(&mut self) {
+            self.0.lock().unwrap().push("timeout");
+        }
+    }
+
+    #[rstest]
+    #[case::one_lost_while_acks_come(&[3], 0)]
+    #[case::a_whole_window_lost(&[2, 3, 4, 5], 1)]
+    fn the_timer_backs_off_only_after_a_whole_timeout_without_any_ack(
+        #[case] lost: &[u32],
+        #[case] backoffs: usize,
+    ) {
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let (sent, _) = send_through(drop_data(Script::new(), lost), 4, Spy(Arc::clone(&events)));
+        assert_eq!(sent, once_except(lost));
+        let timeouts = events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| **e == "timeout")
+            .count();
+        assert_eq!(
+            timeouts,
+            backoffs,
+            "on_timeout calls with DATA {lost:?} lost (events: {:?})",
+            events.lock().unwrap()
+        );
+    }
+
+    #[test]
+    fn a_peer_that_never_answers_is_given_up_after_the_tries() {
+        let gone = net::udp_socket().local_addr().unwrap();
+        let relay = Relay::start(loopback(), RelayConfig::new(gone)).unwrap();
+        let to = relay.addr();
+        let socket = net::udp_socket();
+        let result = call_learner(move || {
+            send_window(&socket, to, &payloads(3), 4, &mut FixedTimer(40 * MS), 3)
+        });
+        assert!(
+            matches!(result, Err(SendError::GaveUp { seq: 1, tries: 3 })),
+            "expected GaveUp {{ seq: 1, tries: 3 }}, got {result:?}"
+        );
+        assert_eq!(
+            relay.stats().to_server.total(),
+            3,
+            "DATA 1 sent exactly 3 times"
+        );
+    }
+
+    #[test]
+    fn a_port_where_nothing_listens_is_reported_as_gone() {
+        let gone = net::udp_socket().local_addr().unwrap();
+        let socket = net::udp_socket();
+        let result = call_learner(move || {
+            send_window(&socket, gone, &payloads(3), 4, &mut FixedTimer(40 * MS), 3)
+        });
+        assert!(
+            matches!(result, Err(SendError::PeerGone { seq: 1 })),
+            "expected PeerGone {{ seq: 1 }}, got {result:?}"
+        );
+    }
+
+    #[test]
+    fn a_payload_over_the_limit_is_refused_before_anything_is_sent() {
+        let exchange = Exchange::new();
+        let watcher = Peer::new(&exchange, "receiver");
+        let to = watcher.addr();
+        let socket = net::udp_socket();
+        let payloads = vec![b"fine".to_vec(), vec![0; MAX_PAYLOAD + 1]];
+        let result = call_learner(move || {
+            send_window(&socket, to, &payloads, 4, &mut FixedTimer(40 * MS), 3)
+        });
+        assert!(
+            matches!(result, Err(SendError::TooLong { index: 1, len }) if len == MAX_PAYLOAD + 1),
+            "{result:?}"
+        );
+        watcher.socket().set_read_timeout(Some(100 * MS)).unwrap();
+        assert!(watcher.recv().is_err(), "nothing should have been sent");
+    }
+}
+
+/// Your window sender and your window receiver together, through a seeded lossy relay that
+/// also duplicates and reorders: `cargo test --test ch06_window soak::`
+mod soak {
+    use super::*;
+
+    #[rstest]
+    #[case::no_loss(0.0, 0.0, 1)]
+    #[case::ten_percent_with_dups_and_reordering(0.1, 0.05, 2)]
+    #[case::thirty_percent(0.3, 0.0, 3)]
+    #[case::thirty_percent_another_seed(0.3, 0.05, 4)]
+    fn every_message_arrives_exactly_once_and_in_order(
+        #[case] loss: f64,
+        #[case] dup_and_reorder: f64,
+        #[case] seed: u64,
+    ) {
+        let socket = net::udp_socket();
+        let receiver_addr = socket.local_addr().unwrap();
+        let receiving = start_learner(move || {
+            let mut delivered = Vec::new();
+            let result = run_window_receiver(&socket, 64, listen(300), |p| {
+                delivered.push(p.to_vec());
+                Ok(())
+            });
+            (result, delivered)
+        });
+        let rates = Rates {
+            loss,
+            dup: dup_and_reorder,
+            reorder: dup_and_reorder,
+            seed,
+            ..Rates::default()
+        };
+        let relay = Relay::start(loopback(), RelayConfig::new(receiver_addr).rates(rates)).unwrap();
+        let to = relay.addr();
+        let payloads: Vec<Vec<u8>> = (0..300u32)
+            .map(|i| noise(i, 1 + (i as usize * 37) % MAX_PAYLOAD))
+            .collect();
+        let sent = payloads.clone();
+        let sender = net::udp_socket();
+        let result = call_learner_within(Duration::from_secs(20), move || {
+            send_window(
+                &sender,
+                to,
+                &sent,
+                32,
+                &mut Rto::new(RtoConfig::LOOPBACK),
+                30,
+            )
+        });
+        if let Err(e) = result {
+            fail_with_diagram(&relay, "send_window failed", &[("error", format!("{e:?}"))]);
+        }
+        let (received, delivered) = receiving.finish();
+        received.expect("run_window_receiver failed");
+        if delivered != payloads {
+            let first_bad = delivered
+                .iter()
+                .zip(&payloads)
+                .position(|(d, p)| d != p)
+                .unwrap_or(delivered.len().min(payloads.len()));
+            fail_with_diagram(
+                &relay,
+                "not every message arrived exactly once and in order",
+                &[
+                    ("delivered", format!("{} messages", delivered.len())),
+                    ("first difference", format!("at message {first_bad}")),
+                ],
+            );
+        }
+    }
+}
+
+/// The two protocols tell each other apart: `cargo test --test ch06_window versions::`
+mod versions {
+    use super::*;
+
+    #[test]
+    fn a_stop_and_wait_receiver_rejects_window_messages_by_their_version() {
+        // Your decoder from exercise 6.1 sees version 1 in the high bits of the kind byte.
+        let bytes = reference::Packet::End { seq: 3 }.encode();
+        let got = call_learner(move || Message::decode(&bytes));
+        assert_eq!(got, Err(DecodeError::UnknownKind(0x13)));
+    }
+}
+
+/// The programs with their defaults: `cargo test --test ch06_window programs::`
+mod programs {
+    use super::*;
+
+    fn receiver_program(out: &std::path::Path) -> (ChildGuard, SocketAddr) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_reliable-recv"));
+        command.args(["--bind", "127.0.0.1:0", "--linger-ms", "400"]);
+        let mut child = ChildGuard::spawn_with_stdout(
+            command,
+            Stdio::from(std::fs::File::create(out).unwrap()),
+        );
+        let addr = child.listening_addr();
+        (child, addr)
+    }
+
+    #[rstest]
+    #[case::seed_11(11)]
+    #[case::seed_12(12)]
+    #[case::seed_13(13)]
+    fn a_64_kib_file_is_copied_byte_exact_through_30_percent_loss_with_the_defaults(
+        #[case] seed: u64,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("copy.bin");
+        let (mut receiver, addr) = receiver_program(&out);
+        let mut relay = Command::new(env!("CARGO_BIN_EXE_lossy-relay"));
+        relay.args([
+            "--bind",
+            "127.0.0.1:0",
+            "--server",
+            &addr.to_string(),
+            "--loss",
+            "0.3",
+            "--seed",
+            &seed.to_string(),
+        ]);
+        let mut relay = ChildGuard::spawn(relay);
+        let relay_addr = relay.listening_addr();
+        let data = noise(seed as u32, 64 * 1024);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_reliable-send"));
+        command.args(["--server", &relay_addr.to_string()]);
+        let mut sender = ChildGuard::spawn(command);
+        sender.write_stdin_bytes(&data);
+        sender.close_stdin();
+        let sent = sender.wait_exit_while_running(&mut receiver, Duration::from_secs(10));
+        assert!(sent.status.success(), "reliable-send: {sent:?}");
+        let received = receiver.wait_exit(Duration::from_secs(5));
+        assert!(received.status.success(), "reliable-recv: {received:?}");
+        let copy = std::fs::read(&out).unwrap();
+        assert!(
+            copy == data,
+            "the copy differs: {} bytes sent, {} received",
+            data.len(),
+            copy.len()
+        );
+    }
+
+    #[test]
+    fn a_stop_and_wait_sender_is_told_off_and_the_transfer_still_works() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("copy.bin");
+        let (mut receiver, addr) = receiver_program(&out);
+        // A stop-and-wait DATA 1 first: reliable-recv names the protocol mismatch.
+        let stranger = net::udp_socket();
+        stranger
+            .send_to(&hex("01 00000001 0002 6869"), addr)
+            .unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_reliable-send"));
+        command.args(["--server", &addr.to_string()]);
+        let mut sender = ChildGuard::spawn(command);
+        sender.write_stdin_bytes(b"window protocol");
+        sender.close_stdin();
+        let sent = sender.wait_exit_while_running(&mut receiver, Duration::from_secs(10));
+        assert!(sent.status.success(), "reliable-send: {sent:?}");
+        let received = receiver.wait_exit(Duration::from_secs(5));
+        assert!(
+            received.stderr.iter().any(|l| l.contains("stop-and-wait")),
+            "reliable-recv should name the stop-and-wait message: {received:?}"
+        );
+        assert_eq!(std::fs::read(&out).unwrap(), b"window protocol");
+    }
+}
