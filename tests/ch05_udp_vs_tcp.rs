@@ -428,7 +428,15 @@ mod program {
     #[test]
     fn udp_vs_tcp_prints_every_row_of_the_table() {
         let mut command = Command::new(env!("CARGO_BIN_EXE_udp-vs-tcp"));
-        command.args(["--round-trips", "20", "--loss", "0.05", "--seed", "3"]);
+        command.args([
+            "--round-trips",
+            "20",
+            "--loss",
+            "0.05",
+            "--seed",
+            "3",
+            "--quick",
+        ]);
         let mut child = ChildGuard::spawn(command);
         let exited = child.wait_exit(Duration::from_secs(30));
         let stdout = exited.stdout.join("\n");
