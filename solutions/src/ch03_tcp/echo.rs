@@ -31,17 +31,18 @@ pub fn echo_connection(mut stream: TcpStream, prefix: &[u8]) -> io::Result<u64> 
             Err(e) => return Err(e),
         };
         let chunk = &buf[..len];
+        // One write_all for prefix and chunk: write_all loops until every byte is handed to
+        // the OS, and keeping them in one buffer lets them travel together. The reply goes
+        // first, the screen second: the client should not wait for our terminal.
+        reply.clear();
+        reply.extend_from_slice(prefix);
+        reply.extend_from_slice(chunk);
+        stream.write_all(&reply)?;
         screen.show(peer, chunk);
         // A read that did not fill the buffer took all that was waiting: print now.
         if len < buf.len() {
             screen.flush();
         }
-        // One write_all for prefix and chunk: write_all loops until every byte is handed to
-        // the OS, and keeping them in one buffer lets them travel together.
-        reply.clear();
-        reply.extend_from_slice(prefix);
-        reply.extend_from_slice(chunk);
-        stream.write_all(&reply)?;
         total += len as u64;
     }
     // `stream` and `screen` are dropped here: the connection closes (the client reads
