@@ -1,13 +1,13 @@
 //! Exercise 1.2: read `host:port` text into socket addresses, in four steps.
 //!
 //! Scenario: every program in this course takes an address on its command line
-//! (`--server 127.0.0.1:8890`). A typo there deserves a message that says what is wrong,
-//! not "invalid socket address syntax".
-//! Goal: turn `127.0.0.1:8890`, `[::1]:8890` or `localhost:8890` into the socket addresses
-//! they name, or into an [`AddrError`] that names the mistake. One step per function:
-//! 1.2a [`split_host_port`], 1.2b [`parse_port`], 1.2c [`parse_host`], 1.2d [`parse_addr`].
-//! The tests check each step on its own, then good addresses of each kind and one bad input
-//! for every error variant.
+//! (`--server 127.0.0.1:8890`). A typo there deserves a message that says what is
+//! wrong, not "invalid socket address syntax". Goal: turn `127.0.0.1:8890`,
+//! `[::1]:8890` or `localhost:8890` into the socket addresses they name, or into an
+//! [`AddrError`] that names the mistake. One step per function: 1.2a
+//! [`split_host_port`], 1.2b [`parse_port`], 1.2c [`parse_host`], 1.2d
+//! [`parse_addr`]. The tests check each step on its own, then good addresses of each
+//! kind and one bad input for every error variant.
 
 use std::error::Error;
 use std::fmt;

@@ -18,7 +18,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{Local, TimeZone};
 
-use super::{ChatMessage, Kind, MAX_DATAGRAM, Payload, escape_for_screen, parse, validate_name};
+use super::{
+    ChatMessage, Kind, MAX_DATAGRAM, Payload, escape_for_screen, parse, validate_name,
+};
 
 /// Milliseconds since 1970-01-01 UTC, by this machine's clock.
 pub fn now_ms() -> u64 {
@@ -87,7 +89,9 @@ impl std::fmt::Display for LineProblem {
                 f,
                 "not sent: the line is {len} bytes, a chat message holds at most {limit}"
             ),
-            LineProblem::NotUtf8 => write!(f, "not sent: the line is not valid UTF-8"),
+            LineProblem::NotUtf8 => {
+                write!(f, "not sent: the line is not valid UTF-8")
+            }
         }
     }
 }

@@ -1,12 +1,13 @@
 //! Chapter 3: TCP basics.
 //!
-//! A TCP socket carries a *byte stream* over a connection: bytes arrive complete and in order,
-//! but with no message boundaries. One write may arrive in several reads, and several writes
-//! in one read. This chapter builds the echo server and client of the articles, then the piece
-//! the articles leave out, framing:
-//! - [`echo`]: serve one client at a time, echoing each chunk (with an optional prefix).
-//! - [`client`]: send lines while printing what comes back, then half-close and read the rest
-//!   (in three steps: the printing side, the sending side, both at once).
+//! A TCP socket carries a *byte stream* over a connection: bytes arrive complete and
+//! in order, but with no message boundaries. One write may arrive in several reads,
+//! and several writes in one read. This chapter builds the echo server and client of
+//! the articles, then the piece the articles leave out, framing:
+//! - [`echo`]: serve one client at a time, echoing each chunk (with an optional
+//!   prefix).
+//! - [`client`]: send lines while printing what comes back, then half-close and read
+//!   the rest (in three steps: the printing side, the sending side, both at once).
 //! - [`lines`]: read whole lines however the bytes happen to be split.
 
 pub mod client;
