@@ -1,6 +1,6 @@
-//! Appendix: article E's UDP server with its two mistakes fixed, the way the compiler makes you
-//! fix them. The article's client runs in the same program, so the example stops by itself:
-//! `cargo run --example appendix_article_e`.
+//! Appendix: article E's UDP server with its two mistakes fixed, the way the compiler
+//! makes you fix them. The article's client runs in the same program, so the example
+//! stops by itself: `cargo run --example appendix_article_e`.
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};

@@ -1,5 +1,5 @@
-//! Chapter 2: `recv_from` into a buffer that is too small cuts the datagram, and the rest is
-//! gone. Run it with `cargo run --example ch02_truncation`.
+//! Chapter 2: `recv_from` into a buffer that is too small cuts the datagram, and the
+//! rest is gone. Run it with `cargo run --example ch02_truncation`.
 
 use std::io;
 use std::net::UdpSocket;
@@ -21,11 +21,13 @@ fn main() -> io::Result<()> {
                 String::from_utf8_lossy(&small[..len])
             );
         }
-        // Windows reports the cut as an error (WSAEMSGSIZE); the first 16 bytes are still in `small`.
+        // Windows reports the cut as an error (WSAEMSGSIZE); the first 16 bytes are
+        // still in `small`.
         Err(e) => println!("recv_from failed: {e}"),
     }
 
-    // The other 19 bytes did not stay behind for a second recv_from: they were thrown away.
+    // The other 19 bytes did not stay behind for a second recv_from: they were thrown
+    // away.
     receiver.set_read_timeout(Some(Duration::from_millis(200)))?;
     match receiver.recv_from(&mut small) {
         Ok((len, _)) => println!("a second datagram of {len} bytes?"),

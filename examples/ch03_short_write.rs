@@ -10,11 +10,15 @@ fn main() -> io::Result<()> {
     let mut sender = TcpStream::connect(listener.local_addr()?)?;
     let (_receiver, _) = listener.accept()?; // connected, but never reads
 
-    // Non-blocking, so that `write` returns what it could do instead of waiting for room.
+    // Non-blocking, so that `write` returns what it could do instead of waiting for
+    // room.
     sender.set_nonblocking(true)?;
-    let data = vec![b'x'; 64 * 1024 * 1024]; // 64 MiB: more than the socket buffers hold
+    // 64 MiB: more than the socket buffers hold.
+    let data = vec![b'x'; 64 * 1024 * 1024];
     match sender.write(&data) {
-        Ok(written) => println!("asked to write {} bytes, wrote {written}", data.len()),
+        Ok(written) => {
+            println!("asked to write {} bytes, wrote {written}", data.len())
+        }
         Err(e) => println!("write failed: {e}"),
     }
     // ANCHOR_END: short_write

@@ -1,8 +1,9 @@
-//! Chapter 4: a server that serves one client at a time makes everyone wait for a client
-//! that says nothing. Run it with `cargo run --example ch04_one_at_a_time`.
+//! Chapter 4: a server that serves one client at a time makes everyone wait for a
+//! client that says nothing. Run it with `cargo run --example ch04_one_at_a_time`.
 //!
-//! The server is chapter 3's loop (accept, echo until the client leaves, accept the next),
-//! with a 1-second idle timeout: a client that sends nothing for 1 s is closed.
+//! The server is chapter 3's loop (accept, echo until the client leaves, accept the
+//! next), with a 1-second idle timeout: a client that sends nothing for 1 s is
+//! closed.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};

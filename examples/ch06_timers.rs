@@ -1,11 +1,13 @@
 //! Chapter 6: how long does a short timeout really wait?
 //!
-//! Waits on a UDP socket that nobody sends to, asking for 0.5, 1, 2, 5 and 10 ms, in two ways:
-//! `set_read_timeout` (SO_RCVTIMEO, counted in kernel timer ticks) and the course's `Waiter`
-//! (readiness polling through mio: epoll, kqueue or IOCP). `thread::sleep` is shown as the
-//! yardstick. Prints medians (the machine may be busy) and the spread.
+//! Waits on a UDP socket that nobody sends to, asking for 0.5, 1, 2, 5 and 10 ms, in
+//! two ways: `set_read_timeout` (SO_RCVTIMEO, counted in kernel timer ticks) and the
+//! course's `Waiter` (readiness polling through mio: epoll, kqueue or IOCP).
+//! `thread::sleep` is shown as the yardstick. Prints medians (the machine may be
+//! busy) and the spread.
 //!
-//! Run: `cargo run --release --example ch06_timers` (`-- 51` for 51 rounds instead of 21).
+//! Run: `cargo run --release --example ch06_timers` (`-- 51` for 51 rounds instead of
+//! 21).
 
 use std::io;
 use std::net::UdpSocket;
@@ -75,7 +77,9 @@ fn expect_timeout(got: io::Result<Option<usize>>) -> io::Result<()> {
         {
             Ok(())
         }
-        Ok(Some(len)) => Err(io::Error::other(format!("unexpected {len}-byte datagram"))),
+        Ok(Some(len)) => {
+            Err(io::Error::other(format!("unexpected {len}-byte datagram")))
+        }
         Err(e) => Err(e),
     }
 }

@@ -1,7 +1,7 @@
-//! Chapter 9: Linux's IP_MULTICAST_ALL. One datagram goes to group A; five receivers on the
-//! same port, joined to different things, report whether they got it, first with the option on
-//! (Linux's default), then off. Loopback only: interface 127.0.0.1, TTL 0.
-//! Run it with `cargo run --example ch09_multicast_all`.
+//! Chapter 9: Linux's IP_MULTICAST_ALL. One datagram goes to group A; five receivers
+//! on the same port, joined to different things, report whether they got it, first
+//! with the option on (Linux's default), then off. Loopback only: interface
+//! 127.0.0.1, TTL 0. Run it with `cargo run --example ch09_multicast_all`.
 
 #[cfg(target_os = "linux")]
 fn main() -> std::io::Result<()> {
@@ -10,7 +10,9 @@ fn main() -> std::io::Result<()> {
 
 #[cfg(not(target_os = "linux"))]
 fn main() {
-    println!("IP_MULTICAST_ALL exists on Linux only; this system has no such surprise.");
+    println!(
+        "IP_MULTICAST_ALL exists on Linux only; this system has no such surprise."
+    );
 }
 
 #[cfg(target_os = "linux")]
@@ -25,8 +27,8 @@ mod linux {
     const B: Ipv4Addr = Ipv4Addr::new(239, 255, 90, 2);
     const LOOPBACK: Ipv4Addr = Ipv4Addr::LOCALHOST;
 
-    /// A receiver on `port`, bound to `bind`, joined to `join` (if any), with `all` as
-    /// IP_MULTICAST_ALL.
+    /// A receiver on `port`, bound to `bind`, joined to `join` (if any), with `all`
+    /// as IP_MULTICAST_ALL.
     fn receiver(
         bind: Ipv4Addr,
         port: u16,
@@ -50,7 +52,8 @@ mod linux {
         Ok(socket.recv_from(&mut buf).is_ok())
     }
 
-    /// The five receivers, all on `port`, and whether each got one datagram sent to A.
+    /// The five receivers, all on `port`, and whether each got one datagram sent to
+    /// A.
     fn who_gets_it(port: u16, all: bool) -> io::Result<[bool; 5]> {
         let any = Ipv4Addr::UNSPECIFIED;
         let joined_a = receiver(any, port, Some(A), all)?;

@@ -9,7 +9,9 @@ use course_harness::show::{Report, expect_bytes, expect_eq, expect_exit};
 use course_harness::{ChildGuard, Exchange, call_learner, net};
 use rstest::rstest;
 // `parse_addr` is also the name of a module there: import only the function.
-use socket_course::ch01_addresses::parse_addr::parse_addr;
+use socket_course::ch01_addresses::parse_addr::{
+    parse_addr, parse_host, parse_port, split_host_port,
+};
 use socket_course::ch01_addresses::{AddrError, PortRange, bind_ephemeral, classify_port};
 
 /// Exercise 1.1: `cargo test --test ch01_addresses port_range`
@@ -38,7 +40,115 @@ mod port_range {
     }
 }
 
-/// Exercise 1.2: `cargo test --test ch01_addresses parse_addr`
+/// Exercise 1.2a: `cargo test --test ch01_addresses split_host_port`
+mod split_host_port {
+    use super::*;
+
+    #[rstest]
+    #[case::ipv4("127.0.0.1:8890", "127.0.0.1", "8890")]
+    #[case::name("localhost:50000", "localhost", "50000")]
+    #[case::ipv6_keeps_its_brackets("[::1]:8890", "[::1]", "8890")]
+    #[case::the_port_is_not_checked_yet("example:http", "example", "http")]
+    #[case::an_empty_port_is_for_the_next_step("localhost:", "localhost", "")]
+    #[case::an_empty_host_is_for_the_host_step(":8890", "", "8890")]
+    fn text_splits_at_the_colon_before_the_port(
+        #[case] text: &'static str,
+        #[case] host: &'static str,
+        #[case] port: &'static str,
+    ) {
+        let got = call_learner(move || split_host_port(text));
+        expect_eq(&format!("split_host_port({text:?})"), Ok((host, port)), got);
+    }
+
+    #[rstest]
+    #[case::no_colon("127.0.0.1", AddrError::MissingPort)]
+    #[case::empty_text("", AddrError::MissingPort)]
+    #[case::ipv6_without_port("[::1]", AddrError::MissingPort)]
+    #[case::ipv6_without_brackets("::1:8890", AddrError::Ipv6NeedsBrackets)]
+    #[case::unclosed_bracket("[::1:8890", AddrError::InvalidHost("[::1:8890".into()))]
+    fn text_without_a_place_for_the_port_is_an_error(
+        #[case] text: &'static str,
+        #[case] expected: AddrError,
+    ) {
+        let got = call_learner(move || split_host_port(text).map(|_| ()));
+        expect_error_kind(&format!("split_host_port({text:?})"), got, expected);
+    }
+}
+
+/// Exercise 1.2b: `cargo test --test ch01_addresses parse_port`
+mod parse_port {
+    use super::*;
+
+    #[rstest]
+    #[case::article_a("8890", 8890)]
+    #[case::zero_lets_the_os_choose("0", 0)]
+    #[case::highest("65535", 65535)]
+    #[case::leading_zeros("08890", 8890)]
+    fn digits_up_to_65535_are_a_port(#[case] text: &'static str, #[case] expected: u16) {
+        let got = call_learner(move || parse_port(text));
+        expect_eq(&format!("parse_port({text:?})"), Ok(expected), got);
+    }
+
+    #[rstest]
+    #[case::empty("", AddrError::MissingPort)]
+    #[case::a_name("http", AddrError::InvalidPort("http".into()))]
+    #[case::negative("-1", AddrError::InvalidPort("-1".into()))]
+    #[case::plus_sign("+80", AddrError::InvalidPort("+80".into()))]
+    #[case::space(" 80", AddrError::InvalidPort(" 80".into()))]
+    #[case::just_too_large("65536", AddrError::PortOutOfRange("65536".into()))]
+    #[case::far_too_large("99999999999", AddrError::PortOutOfRange("99999999999".into()))]
+    fn anything_else_is_an_error_that_says_why(
+        #[case] text: &'static str,
+        #[case] expected: AddrError,
+    ) {
+        let got = call_learner(move || parse_port(text).map(|_| ()));
+        expect_error_kind(&format!("parse_port({text:?})"), got, expected);
+    }
+}
+
+/// Exercise 1.2c: `cargo test --test ch01_addresses parse_host`
+mod parse_host {
+    use super::*;
+
+    #[rstest]
+    #[case::ipv4("127.0.0.1", &["127.0.0.1"])]
+    #[case::all_interfaces("0.0.0.0", &["0.0.0.0"])]
+    #[case::ipv6_in_brackets("[::1]", &["::1"])]
+    #[case::localhost_names_both_loopbacks("localhost", &["127.0.0.1", "::1"])]
+    #[case::localhost_in_capitals("LOCALHOST", &["127.0.0.1", "::1"])]
+    fn a_host_names_its_ips(#[case] text: &'static str, #[case] expected: &[&str]) {
+        let expected: Vec<std::net::IpAddr> = expected.iter().map(|a| a.parse().unwrap()).collect();
+        let got = call_learner(move || parse_host(text));
+        expect_eq(&format!("parse_host({text:?})"), Ok(expected), got);
+    }
+
+    #[rstest]
+    #[case::empty("", AddrError::EmptyHost)]
+    #[case::empty_brackets("[]", AddrError::EmptyHost)]
+    #[case::octet_too_large("256.0.0.1", AddrError::InvalidHost("256.0.0.1".into()))]
+    #[case::other_names_are_not_looked_up("example.com", AddrError::InvalidHost("example.com".into()))]
+    #[case::ipv4_in_brackets("[127.0.0.1]", AddrError::InvalidHost("[127.0.0.1]".into()))]
+    #[case::ipv6_without_brackets("::1", AddrError::InvalidHost("::1".into()))]
+    fn anything_else_is_an_error_that_says_why(
+        #[case] text: &'static str,
+        #[case] expected: AddrError,
+    ) {
+        let got = call_learner(move || parse_host(text).map(|_| ()));
+        expect_error_kind(&format!("parse_host({text:?})"), got, expected);
+    }
+}
+
+/// Fails unless `got` is an error of the same kind as `expected` (the text it carries is the
+/// learner's choice).
+#[track_caller]
+fn expect_error_kind(call: &str, got: Result<(), AddrError>, expected: AddrError) {
+    match got {
+        Err(e) if discriminant(&e) == discriminant(&expected) => {}
+        other => panic!("{call} returned {other:?}; expected an error like {expected:?}"),
+    }
+}
+
+/// Exercise 1.2d: `cargo test --test ch01_addresses parse_addr`
 mod parse_addr {
     use super::*;
 

@@ -9,12 +9,14 @@ use std::time::{Duration, Instant};
 
 use course_harness::child::{NoLine, Stream};
 use course_harness::show::{Report, expect_bytes};
-use course_harness::{ChildGuard, Exchange, Peer, call_learner, net};
+use course_harness::start_learner;
+use course_harness::{ChildGuard, Exchange, Peer, Running, SharedOutput, call_learner, net};
 use rstest::rstest;
 // `recv_one` is also the name of a module there: import only the function.
 use socket_course::ch02_udp::recv_one::recv_one;
 use socket_course::ch02_udp::{
     Datagram, MAX_UDP_PAYLOAD, REPLY, RecvError, RequestError, answer_one, recv_limited, request,
+    run_client, run_server,
 };
 
 /// The socket your code receives on, named "your socket" in the exchange, and a clone of it to
@@ -80,10 +82,7 @@ fn check_reply(
         Err(e) => Report::new("no reply arrived")
             .bytes("expected", expected)
             .line("error", format!("{:?} (nothing came in time)", e.kind()))
-            .line(
-                "hint",
-                "a reply goes to the address the request came from: `datagram.from`",
-            )
+            .line("hint", course_catalog::text("hint.reply_to_sender"))
             .exchange(exchange)
             .fail(),
     }
@@ -428,6 +427,197 @@ mod client {
                 .exchange(&exchange)
                 .fail(),
         }
+    }
+}
+
+/// Exercise 2.5a: `cargo test --test ch02_udp run_server`
+mod run_server {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// Starts your `run_server` on 127.0.0.1:0 with `max_size`; returns the address of
+    /// the socket it gave `ready`, the server's running code, and its `out` and `log`.
+    fn start(
+        max_size: usize,
+    ) -> (
+        SocketAddr,
+        Running<io::Result<()>>,
+        SharedOutput,
+        SharedOutput,
+    ) {
+        let (tx, rx) = mpsc::channel();
+        let (out, log) = (SharedOutput::new(), SharedOutput::new());
+        let (out2, log2) = (out.clone(), log.clone());
+        let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let ready = move |socket: &UdpSocket| tx.send(socket.local_addr().unwrap()).unwrap();
+        let mut server = start_learner(move || run_server(bind, max_size, ready, out2, log2));
+        let addr = match rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(addr) => addr,
+            Err(_) => {
+                server.check();
+                panic!("run_server never called `ready` with its socket");
+            }
+        };
+        assert_ne!(
+            addr.port(),
+            0,
+            "`ready` got a socket on port 0: bind first, then call `ready`"
+        );
+        (addr, server, out, log)
+    }
+
+    /// Waits (bounded) until `output` holds `count` lines.
+    fn lines(
+        output: &SharedOutput,
+        count: usize,
+        server: &mut Running<io::Result<()>>,
+    ) -> Vec<String> {
+        let deadline = course_harness::Deadline::after(Duration::from_secs(5));
+        loop {
+            let text = String::from_utf8_lossy(&output.contents()).to_string();
+            let lines: Vec<String> = text.lines().map(str::to_string).collect();
+            if lines.len() >= count || deadline.expired() {
+                return lines;
+            }
+            server.check();
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn it_answers_each_datagram_and_prints_it_with_its_sender() {
+        let exchange = Exchange::new();
+        let (addr, mut server, out, _) = start(1024);
+        let client = Peer::new(&exchange, "client");
+        for text in ["hello", "こんにちは"] {
+            client.send_to(text.as_bytes(), addr);
+            expect_reply_while(&client, REPLY, addr, &exchange, &mut server);
+        }
+        let printed = lines(&out, 2, &mut server);
+        let expected = vec![
+            format!("from {}: hello", client.addr()),
+            format!("from {}: こんにちは", client.addr()),
+        ];
+        assert_eq!(printed, expected, "the lines run_server wrote to `out`");
+    }
+
+    #[test]
+    fn a_datagram_over_the_limit_is_logged_and_the_server_goes_on() {
+        let exchange = Exchange::new();
+        let (addr, mut server, out, log) = start(8);
+        let client = Peer::new(&exchange, "client");
+        client.send_to(b"nine byte", addr);
+        let warning = lines(&log, 1, &mut server);
+        assert!(
+            warning.first().is_some_and(|w| w.starts_with("warning:")),
+            "expected a `warning: ...` line in `log` for the 9-byte datagram, got {warning:?}"
+        );
+        client.send_to(b"fits", addr);
+        expect_reply_while(&client, REPLY, addr, &exchange, &mut server);
+        assert_eq!(
+            lines(&out, 1, &mut server),
+            vec![format!("from {}: fits", client.addr())]
+        );
+    }
+
+    #[test]
+    fn control_characters_are_printed_escaped() {
+        let exchange = Exchange::new();
+        let (addr, mut server, out, _) = start(1024);
+        let client = Peer::new(&exchange, "client");
+        client.send_to(b"two\nlines\x1b[2J", addr);
+        expect_reply_while(&client, REPLY, addr, &exchange, &mut server);
+        let printed = lines(&out, 1, &mut server);
+        assert_eq!(
+            printed,
+            vec![format!("from {}: two\\nlines\\u{{1b}}[2J", client.addr())],
+            "one datagram is one line, its control characters escaped (use `printable`)"
+        );
+    }
+
+    /// Fails unless `client` receives `expected` from `from`, noticing a panic of `server`.
+    #[track_caller]
+    fn expect_reply_while(
+        client: &Peer,
+        expected: &[u8],
+        from: SocketAddr,
+        exchange: &Exchange,
+        server: &mut Running<io::Result<()>>,
+    ) {
+        check_reply(
+            client.recv_checking(|| server.check()),
+            expected,
+            from,
+            exchange,
+        );
+    }
+}
+
+/// Exercise 2.5b: `cargo test --test ch02_udp run_client`
+mod run_client {
+    use super::*;
+
+    #[test]
+    fn each_line_gets_its_reply_printed_until_end() {
+        let exchange = Exchange::new();
+        let (server, handle) = replying_server(&exchange, 2);
+        let out = SharedOutput::new();
+        let printed = out.clone();
+        let input = io::Cursor::new("hello\r\nworld\nend\nnot sent\n");
+        let got = call_learner(move || run_client(server, input, out, Duration::from_secs(2)));
+        assert!(got.is_ok(), "run_client returned {got:?}");
+        let requests = handle.join().unwrap();
+        assert_eq!(
+            requests,
+            [b"hello".to_vec(), b"world".to_vec()],
+            "what the server received"
+        );
+        expect_bytes(
+            "what run_client printed",
+            b"reply:hello\nreply:world\n",
+            &printed.contents(),
+            Some(&exchange),
+        );
+    }
+
+    #[test]
+    fn the_end_of_input_ends_it_too() {
+        let exchange = Exchange::new();
+        let (server, handle) = replying_server(&exchange, 1);
+        let out = SharedOutput::new();
+        let printed = out.clone();
+        let input = io::Cursor::new("only line");
+        let got = call_learner(move || run_client(server, input, out, Duration::from_secs(2)));
+        assert!(got.is_ok(), "run_client returned {got:?}");
+        assert_eq!(handle.join().unwrap(), [b"only line".to_vec()]);
+        expect_bytes(
+            "what run_client printed",
+            b"reply:only line\n",
+            &printed.contents(),
+            None,
+        );
+    }
+
+    #[test]
+    fn a_silent_server_ends_it_with_no_reply() {
+        let exchange = Exchange::new();
+        let silent = Peer::new(&exchange, "silent server");
+        let to = silent.addr();
+        let input = io::Cursor::new("anyone?\nstill there?\n");
+        let got =
+            call_learner(move || run_client(to, input, io::sink(), Duration::from_millis(300)));
+        assert!(
+            matches!(got, Err(RequestError::NoReply)),
+            "expected Err(NoReply), got {got:?}"
+        );
+        let (data, from) = silent
+            .recv()
+            .expect("the first line never reached the server");
+        assert_eq!(data, b"anyone?");
+        assert!(
+            from.ip().is_loopback(),
+            "the client should bind to loopback, bound {from}"
+        );
     }
 }
 

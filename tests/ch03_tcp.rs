@@ -12,7 +12,9 @@ use course_harness::net::{self, accept_within};
 use course_harness::show::{self, Report, expect_bytes};
 use course_harness::{ChildGuard, Running, SharedOutput, SplitReads, call_learner, start_learner};
 use rstest::rstest;
-use socket_course::ch03_tcp::{LineError, LineReader, MAX_LINE, echo_connection, serve, talk};
+use socket_course::ch03_tcp::{
+    LineError, LineReader, MAX_LINE, copy_until_eof, echo_connection, send_lines, serve, talk,
+};
 
 /// A connected pair on loopback: (the test's end, the end for your code). Both have timeouts.
 fn connected_pair() -> (TcpStream, TcpStream) {
@@ -271,7 +273,81 @@ mod echo {
     }
 }
 
-/// Exercise 3.2: `cargo test --test ch03_tcp client`
+/// Exercise 3.2a: `cargo test --test ch03_tcp copy_until_eof`
+mod copy_until_eof {
+    use super::*;
+
+    #[test]
+    fn everything_is_copied_however_it_is_split_until_the_end() {
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let expected = data.clone();
+        let output = SharedOutput::new();
+        let printed = output.clone();
+        let from = SplitReads::new(Cursor::new(data), &[1, 7, 4096, 3]);
+        call_learner(move || copy_until_eof(from, output)).expect("copy_until_eof failed");
+        expect_bytes(
+            "what copy_until_eof wrote",
+            &expected,
+            &printed.contents(),
+            None,
+        );
+    }
+
+    #[test]
+    fn each_chunk_shows_before_the_stream_ends() {
+        // The connection stays open: a copy that waits for the end before writing shows
+        // nothing here.
+        let (mut test_end, your_end) = connected_pair();
+        let output = SharedOutput::new();
+        let printed = output.clone();
+        let mut learner = start_learner(move || copy_until_eof(your_end, output));
+        test_end.write_all(b"first chunk\n").unwrap();
+        let deadline = course_harness::Deadline::after(Duration::from_secs(5));
+        while printed.contents() != b"first chunk\n" && !deadline.expired() {
+            learner.check();
+            thread::sleep(Duration::from_millis(5));
+        }
+        expect_bytes(
+            "what copy_until_eof wrote while the connection was open",
+            b"first chunk\n",
+            &printed.contents(),
+            None,
+        );
+        test_end.shutdown(Shutdown::Write).unwrap();
+        learner.finish().expect("copy_until_eof failed");
+    }
+}
+
+/// Exercise 3.2b: `cargo test --test ch03_tcp send_lines`
+mod send_lines {
+    use super::*;
+
+    #[rstest]
+    #[case::two_lines("hello\nworld\n", b"hello\nworld\n")]
+    #[case::stops_at_an_empty_line("first\n\nnot sent\n", b"first\n")]
+    #[case::windows_line_endings("a\r\nb\r\n", b"a\nb\n")]
+    #[case::last_line_without_newline("last", b"last\n")]
+    #[case::no_input_sends_nothing("", b"")]
+    #[case::japanese_text("こんにちは\n", "こんにちは\n".as_bytes())]
+    fn each_line_goes_out_with_its_newline(
+        #[case] input: &'static str,
+        #[case] expected: &'static [u8],
+    ) {
+        let sent = call_learner(move || {
+            let mut sent = Vec::new();
+            send_lines(Cursor::new(input), &mut sent).map(|()| sent)
+        })
+        .expect("send_lines failed");
+        expect_bytes(
+            &format!("what send_lines sent for {input:?}"),
+            expected,
+            &sent,
+            None,
+        );
+    }
+}
+
+/// Exercise 3.2c: `cargo test --test ch03_tcp client`
 mod client {
     use super::*;
 

@@ -19,7 +19,7 @@ use lossy_relay::{Direction, Rates, Relay, RelayConfig, Script};
 use rstest::rstest;
 use socket_course::ch06_reliability::{
     DecodeError, FixedTimer, Kind, MAX_PAYLOAD, Message, Receiver, RetransmitTimer, Rto, RtoConfig,
-    SendError, Step, run_receiver, send_all,
+    SendError, Step, Waiter, run_receiver, send_all, send_one, wait_for_ack,
 };
 use solutions::ch06_reliability as reference;
 
@@ -294,7 +294,166 @@ mod receiver {
     }
 }
 
-/// Module 6.3: `cargo test --test ch06_reliability sender::`
+/// Your socket, connected to the test's peer socket: (yours, the peer).
+fn connected_pair() -> (std::net::UdpSocket, std::net::UdpSocket) {
+    let peer = net::udp_socket();
+    let yours = net::udp_socket();
+    yours.connect(peer.local_addr().unwrap()).unwrap();
+    (yours, peer)
+}
+
+/// Exercise 6.3a: `cargo test --test ch06_reliability wait_for_ack::`
+mod wait_for_ack {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn only_the_ack_of_its_seq_ends_the_wait() {
+        let (yours, peer) = connected_pair();
+        let to = yours.local_addr().unwrap();
+        // A late ACK of an earlier message, garbage, a DATA, then the one.
+        for bytes in [
+            Message::ack(2).encode(),
+            b"garbage".to_vec(),
+            Message::data(3, b"x").encode(),
+            Message::ack(3).encode(),
+        ] {
+            peer.send_to(&bytes, to).unwrap();
+        }
+        let got = call_learner(move || {
+            let mut waiter = Waiter::new(&yours)?;
+            wait_for_ack(&mut waiter, 3, Instant::now() + Duration::from_secs(3))
+        });
+        assert!(matches!(got, Ok(true)), "expected Ok(true), got {got:?}");
+    }
+
+    #[test]
+    fn without_its_ack_it_returns_false_at_the_deadline() {
+        let (yours, peer) = connected_pair();
+        peer.send_to(&Message::ack(2).encode(), yours.local_addr().unwrap())
+            .unwrap();
+        let wait = Duration::from_millis(200);
+        let started = Instant::now();
+        let got = call_learner(move || {
+            let mut waiter = Waiter::new(&yours)?;
+            wait_for_ack(&mut waiter, 3, Instant::now() + wait)
+        });
+        let took = started.elapsed();
+        assert!(matches!(got, Ok(false)), "expected Ok(false), got {got:?}");
+        assert!(
+            took >= wait,
+            "it gave up after {took:?}, before the deadline ({wait:?})"
+        );
+    }
+}
+
+/// Exercise 6.3b: `cargo test --test ch06_reliability send_one::`
+mod send_one {
+    use super::*;
+    use std::time::Instant;
+
+    /// A timer that records what the sender told it.
+    #[derive(Default)]
+    struct Recording {
+        acks: Vec<Option<Duration>>,
+        timeouts: u32,
+    }
+
+    impl RetransmitTimer for Recording {
+        fn timeout(&self) -> Duration {
+            Duration::from_millis(100)
+        }
+        fn on_ack(&mut self, rtt: Option<Duration>) {
+            self.acks.push(rtt);
+        }
+        fn on_timeout(&mut self) {
+            self.timeouts += 1;
+        }
+    }
+
+    /// Runs your `send_one` for DATA 1 with `tries`, while the peer ignores the first
+    /// `ignore` copies and ACKs the next; returns the result, the timer, and the copies.
+    fn run(tries: u32, ignore: usize) -> (Result<u32, SendError>, Recording, usize) {
+        let (yours, peer) = connected_pair();
+        let mut learner = start_learner(move || {
+            let mut timer = Recording::default();
+            let mut waiter = Waiter::new(&yours).map_err(SendError::Io)?;
+            let result = send_one(&mut waiter, &Message::data(1, b"hi"), &mut timer, tries);
+            Ok::<_, SendError>((result, timer))
+        });
+        // Short waits, so that a panic of your code is noticed at once.
+        peer.set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let deadline = course_harness::Deadline::after(Duration::from_secs(5));
+        let mut copies = 0;
+        let mut buf = [0u8; 64];
+        while !deadline.expired() {
+            let Ok((len, from)) = peer.recv_from(&mut buf) else {
+                learner.check();
+                if learner.is_finished() {
+                    break;
+                }
+                continue;
+            };
+            assert_eq!(Message::decode(&buf[..len]), Ok(Message::data(1, b"hi")));
+            copies += 1;
+            if copies > ignore {
+                peer.send_to(&Message::ack(1).encode(), from).unwrap();
+                break;
+            }
+            if copies as u32 >= tries {
+                break;
+            }
+        }
+        let (result, timer) = learner.finish().expect("could not make a Waiter");
+        (result, timer, copies)
+    }
+
+    #[test]
+    fn acked_at_once_it_is_sent_once_and_the_timer_gets_a_sample() {
+        let (result, timer, copies) = run(3, 0);
+        assert_eq!(result.ok(), Some(1), "send_one should return 1 (sent once)");
+        assert_eq!(copies, 1);
+        assert_eq!(timer.timeouts, 0);
+        assert!(
+            matches!(timer.acks.as_slice(), [Some(_)]),
+            "one on_ack with a round trip, got {:?}",
+            timer.acks
+        );
+    }
+
+    #[test]
+    fn a_lost_copy_is_sent_again_and_gives_no_sample() {
+        let (result, timer, copies) = run(3, 1);
+        assert_eq!(
+            result.ok(),
+            Some(2),
+            "send_one should return 2 (sent twice)"
+        );
+        assert_eq!(copies, 2);
+        assert_eq!(timer.timeouts, 1, "one on_timeout for the lost copy");
+        assert_eq!(
+            timer.acks,
+            vec![None],
+            "Karn's rule: no round trip from a message sent twice"
+        );
+    }
+
+    #[test]
+    fn without_any_ack_it_gives_up_after_the_tries() {
+        let started = Instant::now();
+        let (result, timer, copies) = run(3, usize::MAX);
+        assert!(
+            matches!(result, Err(SendError::GaveUp { seq: 1, tries: 3 })),
+            "expected GaveUp {{ seq: 1, tries: 3 }}, got {result:?}"
+        );
+        assert_eq!(copies, 3);
+        assert_eq!(timer.timeouts, 3);
+        assert!(started.elapsed() >= Duration::from_millis(300));
+    }
+}
+
+/// Exercise 6.3c: `cargo test --test ch06_reliability sender::`
 mod sender {
     use super::*;
 

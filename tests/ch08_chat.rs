@@ -16,8 +16,8 @@ use course_harness::{
 use rstest::rstest;
 use socket_course::ch08_chat::payload::ParseError;
 use socket_course::ch08_chat::{
-    ChatMessage, Kind, MAX_DATAGRAM, MAX_PLAIN, Now, Payload, Relay, parse, run_client, run_server,
-    text_limit, validate_name,
+    ChatMessage, Kind, MAX_DATAGRAM, MAX_PLAIN, Now, Payload, Relay, display_line, parse, receive,
+    run_client, run_server, text_limit, validate_name,
 };
 
 fn addr(port: u16) -> SocketAddr {
@@ -612,7 +612,159 @@ mod server {
     }
 }
 
-/// Module 8.3 (and the client half of 8.4): `cargo test --test ch08_chat client::`
+/// Exercise 8.3a: `cargo test --test ch08_chat receive::`
+mod receive {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+
+    struct Listening {
+        server: Peer,
+        screen: SharedOutput,
+        stop: Arc<AtomicBool>,
+        joined: Arc<AtomicBool>,
+        running: course_harness::Running<std::io::Result<()>>,
+    }
+
+    /// Your `receive` on a socket connected to a test server, as "taro".
+    fn listen(keepalive: Duration) -> Listening {
+        let exchange = Exchange::new();
+        let server = Peer::new(&exchange, "test server");
+        let socket = net::udp_socket();
+        socket.connect(server.addr()).unwrap();
+        let screen = SharedOutput::new();
+        let output = screen.clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let joined = Arc::new(AtomicBool::new(true));
+        let (stop2, joined2) = (Arc::clone(&stop), Arc::clone(&joined));
+        let running =
+            start_learner(move || receive(socket, "taro", output, keepalive, &stop2, &joined2));
+        Listening {
+            server,
+            screen,
+            stop,
+            joined,
+            running,
+        }
+    }
+
+    /// Waits (bounded) until the screen shows `count` lines.
+    fn lines(l: &mut Listening, count: usize) -> Vec<String> {
+        let deadline = Deadline::after(Duration::from_secs(5));
+        loop {
+            let text = String::from_utf8_lossy(&l.screen.contents()).into_owned();
+            let lines: Vec<String> = text.lines().map(str::to_string).collect();
+            if lines.len() >= count || deadline.expired() {
+                return lines;
+            }
+            l.running.check();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The client's address, learned from its first ping.
+    fn client_addr(l: &mut Listening) -> SocketAddr {
+        let running = &mut l.running;
+        let (_, from) = l
+            .server
+            .recv_checking(|| running.check())
+            .expect("no ping came");
+        from
+    }
+
+    #[test]
+    fn what_arrives_is_printed_line_by_line_until_stop() {
+        let mut l = listen(Duration::from_millis(50));
+        let client = client_addr(&mut l);
+        let messages = [
+            ChatMessage::new(Kind::Join, 1_700_000_000_000, "hanako", "").encode(),
+            ChatMessage::new(Kind::Msg, 1_700_000_001_000, "hanako", "こんにちは").encode(),
+        ];
+        let mut expected = Vec::new();
+        for message in &messages {
+            l.server.send_to(message, client);
+            let payload = parse(message).unwrap();
+            expected.extend(display_line(&payload, l.server.addr()));
+        }
+        assert_eq!(
+            lines(&mut l, expected.len()),
+            expected,
+            "what receive printed"
+        );
+        l.stop.store(true, Ordering::Relaxed);
+        l.running.finish().expect("receive returned an error");
+    }
+
+    #[test]
+    fn it_pings_while_joined_and_stops_pinging_after_leave() {
+        let mut l = listen(Duration::from_millis(30));
+        let running = &mut l.running;
+        for _ in 0..3 {
+            let (bytes, _) = l
+                .server
+                .recv_checking(|| running.check())
+                .expect("no ping came");
+            match parse(&bytes) {
+                Ok(Payload::Chat(m)) if m.kind == Kind::Ping && m.name == "taro" => {}
+                other => panic!("expected a ping from taro, got {other:?}"),
+            }
+        }
+        l.joined.store(false, Ordering::Relaxed);
+        // A ping already on its way may still arrive; after that, silence (ten keepalives).
+        let deadline = Deadline::after(Duration::from_millis(300));
+        let mut late = 0;
+        while !deadline.expired() {
+            if l.server
+                .socket()
+                .set_read_timeout(Some(Duration::from_millis(50)))
+                .is_ok()
+                && l.server.socket().recv_from(&mut [0u8; 2048]).is_ok()
+            {
+                late += 1;
+            }
+        }
+        assert!(late <= 1, "{late} pings after `joined` was cleared");
+        l.stop.store(true, Ordering::Relaxed);
+        l.running.finish().expect("receive returned an error");
+    }
+
+    #[test]
+    fn a_refused_datagram_does_not_stop_it() {
+        // The server goes away for a moment: the kernel answers the pings with "port
+        // unreachable", which the connected socket reports. receive goes on.
+        let exchange = Exchange::new();
+        let gone = net::udp_socket().local_addr().unwrap();
+        let socket = net::udp_socket();
+        socket.connect(gone).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let joined = Arc::new(AtomicBool::new(true));
+        let (stop2, joined2) = (Arc::clone(&stop), Arc::clone(&joined));
+        let _keep = Peer::new(&exchange, "unused");
+        let mut running = start_learner(move || {
+            receive(
+                socket,
+                "taro",
+                std::io::sink(),
+                Duration::from_millis(20),
+                &stop2,
+                &joined2,
+            )
+        });
+        let deadline = Deadline::after(Duration::from_millis(300));
+        while !deadline.expired() {
+            running.check();
+            assert!(
+                !running.is_finished(),
+                "receive returned while the server was away"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        stop.store(true, Ordering::Relaxed);
+        running.finish().expect("receive returned an error");
+    }
+}
+
+/// Exercise 8.3b: `cargo test --test ch08_chat client::`
 mod client {
     use super::*;
 

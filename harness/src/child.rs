@@ -234,10 +234,9 @@ impl ChildGuard {
     pub fn wait_exit(&mut self, within: Duration) -> Exited {
         match self.exited_within(within) {
             Some(exited) => exited,
-            None => self.fail(&format!(
-                "`{}` did not exit within {}",
-                self.name,
-                format_duration(within)
+            None => self.fail(&course_catalog::fill(
+                "harness.no_exit",
+                &[("name", &self.name), ("duration", &format_duration(within))],
             )),
         }
     }
@@ -254,10 +253,9 @@ impl ChildGuard {
             }
             server.assert_running();
             if deadline.expired() {
-                self.fail(&format!(
-                    "`{}` did not exit within {}",
-                    self.name,
-                    format_duration(within)
+                self.fail(&course_catalog::fill(
+                    "harness.no_exit",
+                    &[("name", &self.name), ("duration", &format_duration(within))],
                 ));
             }
         }
@@ -372,13 +370,13 @@ impl Exited {
             return;
         }
         let meaning = match got {
-            Some(101) => "101: the program panicked (see its stderr)".to_string(),
+            Some(101) => course_catalog::text("harness.exit_panicked").to_string(),
             Some(other) => other.to_string(),
-            None => "none: it was killed by a signal".to_string(),
+            None => course_catalog::text("harness.exit_signal").to_string(),
         };
         let text = |lines: &[String]| {
             if lines.is_empty() {
-                "(nothing)".to_string()
+                course_catalog::text("harness.nothing").to_string()
             } else {
                 lines
                     .iter()
@@ -387,12 +385,18 @@ impl Exited {
                     .collect()
             }
         };
-        crate::show::Report::new(format!("`{what}` did not exit as expected"))
-            .line("expected", format!("exit code {code}"))
-            .line("got", format!("exit code {meaning}"))
-            .line("stdout", text(&self.stdout))
-            .line("stderr", text(&self.stderr))
-            .fail()
+        let exit_code = |code: &dyn std::fmt::Display| {
+            course_catalog::fill("harness.exit_code", &[("code", code)])
+        };
+        crate::show::Report::new(course_catalog::fill(
+            "harness.exit_wrong",
+            &[("command", &what)],
+        ))
+        .line("expected", exit_code(&code))
+        .line("got", exit_code(&meaning))
+        .line("stdout", text(&self.stdout))
+        .line("stderr", text(&self.stderr))
+        .fail()
     }
 
     /// Everything the program printed on stderr, as one text (for `contains` checks).

@@ -83,14 +83,17 @@ impl<T> Running<T> {
             None => match self.outcome.recv_timeout(deadline) {
                 Ok(outcome) => outcome,
                 Err(_) => panic!(
-                    "timed out: your code did not return within {}",
-                    format_duration(deadline)
+                    "{}",
+                    course_catalog::fill(
+                        "harness.timed_out",
+                        &[("duration", &format_duration(deadline))]
+                    )
                 ),
             },
         };
         match outcome {
             Ok(value) => value,
-            Err(payload) => panic!("your code panicked: {}", panic_message(&*payload)),
+            Err(payload) => panic!("{}", panicked(&*payload)),
         }
     }
 
@@ -105,7 +108,7 @@ impl<T> Running<T> {
             }
         }
         if let Some(Err(payload)) = &self.finished {
-            panic!("your code panicked: {}", panic_message(&**payload));
+            panic!("{}", panicked(&**payload));
         }
     }
 
@@ -116,6 +119,11 @@ impl<T> Running<T> {
         }
         self.finished.is_some()
     }
+}
+
+/// "your code panicked: ..." in the learner's language.
+fn panicked(payload: &(dyn Any + Send)) -> String {
+    course_catalog::fill("harness.panicked", &[("message", &panic_message(payload))])
 }
 
 /// The text of a panic payload (`panic!("...")` carries a `&str` or a `String`).

@@ -87,13 +87,18 @@ impl Report {
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "{}", self.headline)?;
-        let width = self
+        // Labels are shown in the learner's language where the catalog has them.
+        let lines: Vec<(String, &String)> = self
             .lines
             .iter()
-            .map(|(label, _)| label.len())
+            .map(|(label, text)| (course_catalog::label(label), text))
+            .collect();
+        let width = lines
+            .iter()
+            .map(|(label, _)| label.chars().count())
             .max()
             .unwrap_or(0);
-        for (label, text) in &self.lines {
+        for (label, text) in lines {
             writeln!(
                 f,
                 "  {:<width$} {text}",
@@ -102,10 +107,7 @@ impl std::fmt::Display for Report {
             )?;
         }
         if let Some(diagram) = &self.diagram {
-            writeln!(
-                f,
-                "what the test's sockets sent and received (a mermaid sequenceDiagram; paste it into a mermaid viewer to draw it):"
-            )?;
+            writeln!(f, "{}", course_catalog::text("harness.diagram"))?;
             write!(f, "{diagram}")?;
         }
         Ok(())
@@ -118,17 +120,20 @@ pub fn expect_bytes(what: &str, expected: &[u8], got: &[u8], exchange: Option<&E
     if expected == got {
         return;
     }
-    let mut report = Report::new(format!("{what} was not what the test expected"))
+    let mut report = Report::new(not_expected(what))
         .bytes("expected", expected)
         .bytes("got", got);
     let same = expected.iter().zip(got).take_while(|(a, b)| a == b).count();
     if got.len() < expected.len() && same == got.len() {
         report = report.line(
             "note",
-            format!("what arrived is the start of what was expected, cut after {} bytes: is a receive buffer too small?", got.len()),
+            course_catalog::fill("harness.cut_short", &[("len", &got.len())]),
         );
     } else {
-        report = report.line("first difference", format!("at byte {same}"));
+        report = report.line(
+            "first difference",
+            course_catalog::fill("harness.at_byte", &[("at", &same)]),
+        );
     }
     if let Some(exchange) = exchange {
         report = report.exchange(exchange);
@@ -140,7 +145,7 @@ pub fn expect_bytes(what: &str, expected: &[u8], got: &[u8], exchange: Option<&E
 #[track_caller]
 pub fn expect_eq<T: PartialEq + std::fmt::Debug>(what: &str, expected: T, got: T) {
     if expected != got {
-        Report::new(format!("{what} was not what the test expected"))
+        Report::new(not_expected(what))
             .line("expected", format!("{expected:?}"))
             .line("got", format!("{got:?}"))
             .fail();
@@ -156,11 +161,9 @@ pub fn expect_exit(command: &str, output: &std::process::Output, code: i32) {
         return;
     }
     let meaning = match got {
-        Some(101) => "101: the program panicked (see its stderr)".to_string(),
+        Some(101) => course_catalog::text("harness.exit_panicked").to_string(),
         Some(other) => other.to_string(),
-        None => "none: it was stopped by a signal (by the test, if it was still running at the \
-                 test's time limit)"
-            .to_string(),
+        None => course_catalog::text("harness.exit_signal").to_string(),
     };
     let text = |bytes: &[u8]| {
         let lines: Vec<String> = String::from_utf8_lossy(bytes)
@@ -169,15 +172,25 @@ pub fn expect_exit(command: &str, output: &std::process::Output, code: i32) {
             .map(|l| format!("\n      {l}"))
             .collect();
         if lines.is_empty() {
-            "(nothing)".to_string()
+            course_catalog::text("harness.nothing").to_string()
         } else {
             lines.concat()
         }
     };
-    Report::new(format!("`{command}` did not exit as expected"))
-        .line("expected", format!("exit code {code}"))
-        .line("got", format!("exit code {meaning}"))
-        .line("stdout", text(&output.stdout))
-        .line("stderr", text(&output.stderr))
-        .fail()
+    let exit_code =
+        |code: &dyn std::fmt::Display| course_catalog::fill("harness.exit_code", &[("code", code)]);
+    Report::new(course_catalog::fill(
+        "harness.exit_wrong",
+        &[("command", &command)],
+    ))
+    .line("expected", exit_code(&code))
+    .line("got", exit_code(&meaning))
+    .line("stdout", text(&output.stdout))
+    .line("stderr", text(&output.stderr))
+    .fail()
+}
+
+/// "{what} was not what the test expected", in the learner's language.
+fn not_expected(what: &str) -> String {
+    course_catalog::fill("harness.not_expected", &[("what", &what)])
 }

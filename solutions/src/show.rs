@@ -1,10 +1,11 @@
 //! Given (not an exercise): how the servers show what they received.
 //!
-//! A server that prints every byte it echoes spends its time printing, not serving: escaping
-//! and writing a megabyte to the terminal costs far more than sending it back. So the servers
-//! print one short line per message, its first bytes (escaped: nothing from the network
-//! reaches the terminal raw) and its length, and [`Screen`] collects those lines and writes
-//! them in one go when the server has nothing else waiting.
+//! A server that prints every byte it echoes spends its time printing, not serving:
+//! escaping and writing a megabyte to the terminal costs far more than sending it
+//! back. So the servers print one short line per message, its first bytes (escaped:
+//! nothing from the network reaches the terminal raw) and its length, and [`Screen`]
+//! collects those lines and writes them in one go when the server has nothing else
+//! waiting.
 
 use std::fmt::{self, Write as _};
 use std::net::SocketAddr;
@@ -50,8 +51,8 @@ impl fmt::Display for Preview<'_> {
 
 // ANCHOR: screen
 /// Lines waiting to be printed on stdout. Call [`Screen::flush`] when nothing else is
-/// waiting (so a reader sees each line at once); it also flushes itself when much is pending
-/// and when dropped.
+/// waiting (so a reader sees each line at once); it also flushes itself when much is
+/// pending and when dropped.
 #[derive(Default)]
 pub struct Screen {
     pending: String,
@@ -79,7 +80,8 @@ impl Screen {
     /// Prints what is pending, in one write.
     pub fn flush(&mut self) {
         if !self.pending.is_empty() {
-            // `print!` (not a handle of our own) so that tests can capture the output.
+            // `print!` (not a handle of our own) so that tests can capture the
+            // output.
             print!("{}", self.pending);
             self.pending.clear();
         }

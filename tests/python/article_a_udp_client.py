@@ -1,6 +1,6 @@
-# A UDP client in the style of article A: each line typed is sent to the server as UTF-8,
-# then the client waits for the reply and prints it. "end" quits.
-# Usage: python3 article_a_udp_client.py [HOST PORT]   (default 127.0.0.1 8890)
+# A UDP client in the style of article A: each line typed is sent to the server as
+# UTF-8, then the client waits for the reply and prints it. "end" quits. Usage:
+# python3 article_a_udp_client.py [HOST PORT] (default 127.0.0.1 8890)
 import socket
 import sys
 

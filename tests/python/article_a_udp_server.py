@@ -1,6 +1,7 @@
-# A UDP server in the style of article A: prints each message, waits one second (the article
-# believes the client needs the time), then answers "Success to receive message".
-# Usage: python3 article_a_udp_server.py [HOST PORT]   (default 127.0.0.1 8890; port 0: any)
+# A UDP server in the style of article A: prints each message, waits one second (the
+# article believes the client needs the time), then answers "Success to receive
+# message". Usage: python3 article_a_udp_server.py [HOST PORT] (default 127.0.0.1
+# 8890; port 0: any)
 import socket
 import sys
 import time

@@ -1,7 +1,7 @@
-# A multicast sender in the style of article B: sends "Hello world : N" to a group, one
-# datagram per interval. As the course requires, the interface is 127.0.0.1 and the TTL 0,
-# so nothing leaves this machine.
-# Usage: python3 article_b_multicast_send.py [GROUP PORT COUNT INTERVAL]
+# A multicast sender in the style of article B: sends "Hello world : N" to a group,
+# one datagram per interval. As the course requires, the interface is 127.0.0.1 and
+# the TTL 0, so nothing leaves this machine. Usage: python3
+# article_b_multicast_send.py [GROUP PORT COUNT INTERVAL]
 #        (default 239.255.0.1 4000 10 1)
 import socket
 import sys

@@ -1,9 +1,10 @@
-# Article B's select server, written the article's way: one select() over the listening
-# socket and every connection; a readable listener means a new client, a readable
-# connection with zero bytes means that client closed. Each chunk is printed and echoed.
-# select() only handles descriptors below FD_SETSIZE (1024): past about 1,020 clients it
-# raises ValueError and the server dies. The chapter 4 benchmark shows it.
-# Usage: python3 article_b_select_server.py HOST PORT   (port 0: the OS picks one)
+# Article B's select server, written the article's way: one select() over the
+# listening socket and every connection; a readable listener means a new client, a
+# readable connection with zero bytes means that client closed. Each chunk is printed
+# and echoed. select() only handles descriptors below FD_SETSIZE (1024): past about
+# 1,020 clients it raises ValueError and the server dies. The chapter 4 benchmark
+# shows it. Usage: python3 article_b_select_server.py HOST PORT (port 0: the OS picks
+# one)
 import select
 import socket
 import sys

@@ -1,6 +1,6 @@
-# A chat client in the style of article C: a thread prints whatever arrives, the main thread
-# sends each line typed as plain text. "q" quits.
-# Usage: python3 article_c_chat_client.py [HOST PORT]   (default 127.0.0.1 12345)
+# A chat client in the style of article C: a thread prints whatever arrives, the main
+# thread sends each line typed as plain text. "q" quits. Usage: python3
+# article_c_chat_client.py [HOST PORT] (default 127.0.0.1 12345)
 import socket
 import sys
 import threading

@@ -1,6 +1,6 @@
-# A client in the style of article C's exercise 3: every line typed is encrypted with the
-# shared key (Fernet) before it is sent, and the reply is decrypted before it is printed.
-# "q" quits. Usage: python3 article_c_secure_client.py KEYFILE [HOST PORT]
+# A client in the style of article C's exercise 3: every line typed is encrypted with
+# the shared key (Fernet) before it is sent, and the reply is decrypted before it is
+# printed. "q" quits. Usage: python3 article_c_secure_client.py KEYFILE [HOST PORT]
 import socket
 import sys
 from cryptography.fernet import Fernet

@@ -1,5 +1,5 @@
-# Seals or opens with Python's cryptography, to check that Rust and Python agree on Fernet.
-# Usage: python3 fernet_tool.py seal KEYFILE < plaintext > token
+# Seals or opens with Python's cryptography, to check that Rust and Python agree on
+# Fernet. Usage: python3 fernet_tool.py seal KEYFILE < plaintext > token
 #        python3 fernet_tool.py open KEYFILE < token > plaintext
 import sys
 from cryptography.fernet import Fernet

@@ -1,11 +1,11 @@
 //! Exercise 1.3: let the operating system choose the port.
 //!
-//! Scenario: article A's client never calls `bind`, yet the server sees it at some port. The
-//! OS picked that port (an ephemeral port). Binding to port 0 asks for the same service
-//! explicitly, and is how every test in this course gets a port that is certainly free.
-//! Goal: bind a UDP socket to port 0 on loopback and report the port the OS chose.
-//! The tests check that the socket really receives at 127.0.0.1 and that port, and that two
-//! calls get two different ports.
+//! Scenario: article A's client never calls `bind`, yet the server sees it at some
+//! port. The OS picked that port (an ephemeral port). Binding to port 0 asks for the
+//! same service explicitly, and is how every test in this course gets a port that is
+//! certainly free. Goal: bind a UDP socket to port 0 on loopback and report the port
+//! the OS chose. The tests check that the socket really receives at 127.0.0.1 and
+//! that port, and that two calls get two different ports.
 
 use std::io;
 use std::net::{Ipv4Addr, UdpSocket};

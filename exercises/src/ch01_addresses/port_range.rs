@@ -1,9 +1,9 @@
 //! Exercise 1.1: which range does a port number belong to?
 //!
-//! Scenario: article D picks port 50000 "because it is free to use". Which ports are, and why?
-//! Goal: sort any port number into one of IANA's three ranges.
-//! The tests check the edges of every range (0, 1023, 1024, 49151, 49152, 65535) and the
-//! ports the articles use.
+//! Scenario: article D picks port 50000 "because it is free to use". Which ports are,
+//! and why? Goal: sort any port number into one of IANA's three ranges. The tests
+//! check the edges of every range (0, 1023, 1024, 49151, 49152, 65535) and the ports
+//! the articles use.
 
 use std::fmt;
 
@@ -13,9 +13,11 @@ use std::fmt;
 pub enum PortRange {
     /// 0-1023: assigned to well-known services (80 is HTTP, 53 is DNS).
     WellKnown,
-    /// 1024-49151: registered by particular programs; one may already be in use on your machine.
+    /// 1024-49151: registered by particular programs; one may already be in use on
+    /// your machine.
     Registered,
-    /// 49152-65535: dynamic or private; nobody registers them, so they are free for your own use.
+    /// 49152-65535: dynamic or private; nobody registers them, so they are free for
+    /// your own use.
     Dynamic,
 }
 // ANCHOR_END: types

@@ -1,10 +1,10 @@
 //! Exercise 2.2: refuse datagrams that are too large, instead of cutting them.
 //!
-//! Scenario: the articles read with `recvfrom(1024)`. A longer datagram is cut to 1,024 bytes
-//! and the rest is thrown away without a word. Goal: accept at most `limit` bytes and report
-//! a longer datagram as an error that says how long it really was.
-//! The tests send datagrams of exactly `limit` bytes, one byte more, and 65,507 bytes, and
-//! check that a valid datagram after a rejected one still arrives.
+//! Scenario: the articles read with `recvfrom(1024)`. A longer datagram is cut to
+//! 1,024 bytes and the rest is thrown away without a word. Goal: accept at most
+//! `limit` bytes and report a longer datagram as an error that says how long it
+//! really was. The tests send datagrams of exactly `limit` bytes, one byte more, and
+//! 65,507 bytes, and check that a valid datagram after a rejected one still arrives.
 
 use std::fmt;
 use std::io;
@@ -50,10 +50,11 @@ impl From<io::Error> for RecvError {
 }
 
 // ANCHOR: recv_limited
-/// Receives one datagram of at most `limit` bytes; a longer one is dropped and reported.
+/// Receives one datagram of at most `limit` bytes; a longer one is dropped and
+/// reported.
 pub fn recv_limited(socket: &UdpSocket, limit: usize) -> Result<Datagram, RecvError> {
-    // TODO: receive with your `recv_one` (its buffer never cuts anything), then compare the
-    // real length with `limit`.
+    // TODO: receive with your `recv_one` (its buffer never cuts anything), then
+    // compare the real length with `limit`.
     todo!()
 }
 // ANCHOR_END: recv_limited

@@ -1,11 +1,11 @@
 //! Exercise 2.3: the request/reply server of article A.
 //!
-//! Scenario: the server prints each message and answers `Success to receive message`. The
-//! article sleeps one second before answering "so that the client is ready"; that is not
-//! needed, because a datagram that arrives early waits in the client's receive buffer.
-//! Goal: receive one datagram (at most `limit` bytes) and answer its sender at once.
-//! The tests check the exact reply, that it goes to the sender, that it comes without delay,
-//! and that a datagram that is too long gets no reply.
+//! Scenario: the server prints each message and answers `Success to receive message`.
+//! The article sleeps one second before answering "so that the client is ready"; that
+//! is not needed, because a datagram that arrives early waits in the client's receive
+//! buffer. Goal: receive one datagram (at most `limit` bytes) and answer its sender
+//! at once. The tests check the exact reply, that it goes to the sender, that it
+//! comes without delay, and that a datagram that is too long gets no reply.
 
 use std::net::UdpSocket;
 
@@ -15,10 +15,11 @@ use super::{Datagram, RecvError, recv_limited};
 pub const REPLY: &[u8] = b"Success to receive message";
 
 // ANCHOR: answer_one
-/// Receives one datagram of at most `limit` bytes, replies [`REPLY`] to its sender, and
-/// returns it so the caller can print it.
+/// Receives one datagram of at most `limit` bytes, replies [`REPLY`] to its sender,
+/// and returns it so the caller can print it.
 pub fn answer_one(socket: &UdpSocket, limit: usize) -> Result<Datagram, RecvError> {
-    // TODO: receive with your `recv_limited`, then send REPLY back to where the datagram came from.
+    // TODO: receive with your `recv_limited`, then send REPLY back to where the
+    // datagram came from.
     todo!()
 }
 // ANCHOR_END: answer_one

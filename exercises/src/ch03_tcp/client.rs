@@ -1,27 +1,52 @@
-//! Exercise 3.2: the client of article B, done so that no reply is lost.
+//! Exercise 3.2: the client of article B, done so that no reply is lost, in three
+//! steps.
 //!
-//! Scenario: the client sends each line typed and prints what comes back; an empty line (or
-//! the end of input) ends it. A single `recv` after each line would miss replies that come
-//! late, split, or unasked. Goal: print everything the server sends, as it comes, on a second
-//! thread; when the input ends, *half-close* (shut down writing only) and keep printing until
-//! the server closes the connection.
-//! The tests check the echo of several lines, the stop at an empty line, and a server that
-//! speaks first and answers only after it has read the end of the stream.
+//! Scenario: the client sends each line typed and prints what comes back; an empty
+//! line (or the end of input) ends it. A single `recv` after each line would miss
+//! replies that come late, split, or unasked. Goal: print everything the server
+//! sends, as it comes, on a second thread; when the input ends, *half-close* (shut
+//! down writing only) and keep printing until the server closes the connection. One
+//! step per function: 3.2a [`copy_until_eof`] (the printing side), 3.2b
+//! [`send_lines`] (the sending side), 3.2c [`talk`] (both at once). The tests check
+//! each side on its own, then the echo of several lines, the stop at an empty line,
+//! and a server that speaks first and answers only after it has read the end of the
+//! stream.
 
 use std::io::{self, BufRead, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::thread;
 
+// ANCHOR: copy_until_eof
+/// Step 3.2a: copies `from` to `to` chunk by chunk until end-of-file, flushing each
+/// chunk so that it shows at once.
+pub fn copy_until_eof(mut from: impl Read, mut to: impl Write) -> io::Result<()> {
+    // TODO: read into a buffer until `read` returns 0; write and flush each chunk. A
+    // read interrupted by a signal (ErrorKind::Interrupted) is simply tried again.
+    todo!()
+}
+// ANCHOR_END: copy_until_eof
+
+// ANCHOR: send_lines
+/// Step 3.2b: sends each line of `input` to `to`, ending with `\n`, up to an empty
+/// line or the end of the input. A `\r` before the `\n` (typed on Windows) is not
+/// sent.
+pub fn send_lines(input: impl BufRead, to: &mut impl Write) -> io::Result<()> {
+    // TODO: split the input at b'\n'; drop a trailing b'\r'; stop at an empty line;
+    // write each line with its b'\n'.
+    todo!()
+}
+// ANCHOR_END: send_lines
+
 // ANCHOR: talk
-/// Sends each line of `input` (up to an empty line) to `stream` and copies everything the
-/// server sends to `output`, until the server closes the connection.
+/// Step 3.2c: sends each line of `input` (up to an empty line) to `stream` and copies
+/// everything the server sends to `output`, until the server closes the connection.
 pub fn talk(
     stream: TcpStream,
     input: impl BufRead,
     output: impl Write + Send + 'static,
 ) -> io::Result<()> {
-    // TODO: copy what the server sends to `output` on a second thread (use a try_clone of the
-    // stream); send the input lines; then shut down the writing side and wait for that thread.
+    // TODO: run copy_until_eof on a second thread (with a try_clone of the stream);
+    // send the input lines; then shut down the writing side and wait for that thread.
     todo!()
 }
 // ANCHOR_END: talk

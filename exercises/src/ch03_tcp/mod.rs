@@ -1,17 +1,19 @@
 //! Chapter 3: TCP basics.
 //!
-//! A TCP socket carries a *byte stream* over a connection: bytes arrive complete and in order,
-//! but with no message boundaries. One write may arrive in several reads, and several writes
-//! in one read. This chapter builds the echo server and client of the articles, then the piece
-//! the articles leave out, framing:
-//! - [`echo`]: serve one client at a time, echoing each chunk (with an optional prefix).
-//! - [`client`]: send lines while printing what comes back, then half-close and read the rest.
+//! A TCP socket carries a *byte stream* over a connection: bytes arrive complete and
+//! in order, but with no message boundaries. One write may arrive in several reads,
+//! and several writes in one read. This chapter builds the echo server and client of
+//! the articles, then the piece the articles leave out, framing:
+//! - [`echo`]: serve one client at a time, echoing each chunk (with an optional
+//!   prefix).
+//! - [`client`]: send lines while printing what comes back, then half-close and read
+//!   the rest (in three steps: the printing side, the sending side, both at once).
 //! - [`lines`]: read whole lines however the bytes happen to be split.
 
 pub mod client;
 pub mod echo;
 pub mod lines;
 
-pub use client::talk;
+pub use client::{copy_until_eof, send_lines, talk};
 pub use echo::{echo_connection, serve};
 pub use lines::{LineError, LineReader, MAX_LINE};

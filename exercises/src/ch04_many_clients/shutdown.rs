@@ -1,18 +1,20 @@
-//! A shutdown handle (given): whoever holds a clone can stop the server, from a test or from a
-//! Ctrl-C handler. Each design tells it how to wake its own wait (a blocked `accept`, a `poll`,
-//! an async task) with [`Shutdown::on_stop`].
+//! A shutdown handle (given): whoever holds a clone can stop the server, from a test
+//! or from a Ctrl-C handler. Each design tells it how to wake its own wait (a blocked
+//! `accept`, a `poll`, an async task) with [`Shutdown::on_stop`].
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr, Shutdown as Both, SocketAddr, TcpListener, TcpStream};
+use std::net::{
+    Ipv4Addr, Ipv6Addr, Shutdown as Both, SocketAddr, TcpListener, TcpStream,
+};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 type Hook = Box<dyn FnOnce() + Send>;
 
-/// Stops a server: [`Shutdown::stop`] sets a flag and runs the wake-up hooks the server
-/// registered. Clones share one flag.
+/// Stops a server: [`Shutdown::stop`] sets a flag and runs the wake-up hooks the
+/// server registered. Clones share one flag.
 #[derive(Clone, Default)]
 pub struct Shutdown {
     inner: Arc<Inner>,
@@ -32,8 +34,9 @@ impl Shutdown {
         Self::default()
     }
 
-    /// Asks the server to stop: sets the flag, wakes the server, and shuts down every tracked
-    /// connection so that threads blocked in `read` return. Calling it again does nothing.
+    /// Asks the server to stop: sets the flag, wakes the server, and shuts down every
+    /// tracked connection so that threads blocked in `read` return. Calling it again
+    /// does nothing.
     pub fn stop(&self) {
         let hooks = {
             let mut streams = lock(&self.inner.streams);
@@ -54,8 +57,8 @@ impl Shutdown {
         self.inner.stopped.load(Ordering::SeqCst)
     }
 
-    /// Runs `wake` once when the server is stopped (at once if it already is): the server's
-    /// way to be woken from a wait, e.g. `mio::Waker::wake`.
+    /// Runs `wake` once when the server is stopped (at once if it already is): the
+    /// server's way to be woken from a wait, e.g. `mio::Waker::wake`.
     pub fn on_stop(&self, wake: impl FnOnce() + Send + 'static) {
         let mut hooks = lock(&self.inner.hooks);
         if self.is_stopped() {
@@ -66,7 +69,8 @@ impl Shutdown {
         }
     }
 
-    /// Wakes a thread blocked in `listener.accept()` on stop, by connecting to it once.
+    /// Wakes a thread blocked in `listener.accept()` on stop, by connecting to it
+    /// once.
     pub fn wake_on_stop(&self, listener: &TcpListener) -> std::io::Result<()> {
         let mut addr = listener.local_addr()?;
         // A server bound to every interface is reached through loopback.
@@ -82,9 +86,10 @@ impl Shutdown {
         Ok(())
     }
 
-    /// Shares `stream` with this handle until the returned [`Tracked`] is dropped, so that
-    /// [`stop`](Self::stop) can shut it down and wake the thread that reads it. Use the
-    /// stream through the `Tracked` (it derefs to `&TcpStream`, which reads and writes).
+    /// Shares `stream` with this handle until the returned [`Tracked`] is dropped, so
+    /// that [`stop`](Self::stop) can shut it down and wake the thread that reads it.
+    /// Use the stream through the `Tracked` (it derefs to `&TcpStream`, which reads
+    /// and writes).
     pub fn track(&self, stream: TcpStream) -> Tracked {
         // Shared, not duplicated: a `try_clone` would cost a second file descriptor.
         let stream = Arc::new(stream);
@@ -129,12 +134,14 @@ impl std::ops::Deref for Tracked {
 
 impl Drop for Tracked {
     fn drop(&mut self) {
-        // The handle's share goes first; then `stream`, the last one, closes the socket.
+        // The handle's share goes first; then `stream`, the last one, closes the
+        // socket.
         lock(&self.shutdown.inner.streams).remove(&self.id);
     }
 }
 
-/// Locks a mutex; a panic elsewhere while it was held does not matter for these plain maps.
+/// Locks a mutex; a panic elsewhere while it was held does not matter for these plain
+/// maps.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()

@@ -1,11 +1,11 @@
 //! Exercise 4.5: the same server with async/await on tokio.
 //!
-//! Scenario: the event loop of 4.4 works, but you wrote the bookkeeping (tokens, buffers,
-//! interests) by hand. tokio's runtime runs such a loop for you: `.await` on a socket that
-//! is not ready parks the task, and the runtime resumes it when mio says the socket is
-//! ready. Code reads like the thread version, one task per connection. Goal: [`serve`]
-//! accepts connections and spawns a task for each (at most `limits.max_clients`), and when
-//! stopped ends every task before it returns.
+//! Scenario: the event loop of 4.4 works, but you wrote the bookkeeping (tokens,
+//! buffers, interests) by hand. tokio's runtime runs such a loop for you: `.await` on
+//! a socket that is not ready parks the task, and the runtime resumes it when mio
+//! says the socket is ready. Code reads like the thread version, one task per
+//! connection. Goal: [`serve`] accepts connections and spawns a task for each (at
+//! most `limits.max_clients`), and when stopped ends every task before it returns.
 //! The tests check the chapter's specification.
 
 use std::io;

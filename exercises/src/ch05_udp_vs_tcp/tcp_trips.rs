@@ -85,7 +85,10 @@ pub fn read_reply(reader: &mut impl BufRead, seq: u32) -> Result<(), TripError> 
 /// Sends the requests numbered 1 to `count` over `conn`, each as one line, and
 /// waits for each reply before the next request. Returns the round-trip times, in
 /// order. The caller sets the connection's timeouts.
-pub fn tcp_round_trips(conn: TcpStream, count: u32) -> Result<Vec<Duration>, TripError> {
+pub fn tcp_round_trips(
+    conn: TcpStream,
+    count: u32,
+) -> Result<Vec<Duration>, TripError> {
     // TODO: make a BufReader on a `try_clone` of `conn`, to read the replies. For
     // each number: note the time, write `request(seq)` and a `\n` in one `write_all`,
     // check the reply with `read_reply`, record the round trip.

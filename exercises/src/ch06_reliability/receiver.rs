@@ -1,10 +1,11 @@
 //! Exercise 6.2: the receiver.
 //!
-//! Scenario: DATA messages arrive lost, late, twice or out of order. Goal: a receiver that
-//! acknowledges what it accepts, acknowledges duplicates again (its first ACK may have been
-//! lost), delivers every payload exactly once and in order, and finishes at END.
-//! The tests drive [`Receiver::on_message`] by hand (in order, 2-1-3, duplicates, END twice),
-//! then run the receiver on a real socket with hand-made datagrams and garbage.
+//! Scenario: DATA messages arrive lost, late, twice or out of order. Goal: a receiver
+//! that acknowledges what it accepts, acknowledges duplicates again (its first ACK
+//! may have been lost), delivers every payload exactly once and in order, and
+//! finishes at END. The tests drive [`Receiver::on_message`] by hand (in order,
+//! 2-1-3, duplicates, END twice), then run the receiver on a real socket with
+//! hand-made datagrams and garbage.
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
@@ -12,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use super::{FIRST_SEQ, Kind, Message};
 
-/// What to do after one message: the reply to send, the payload to deliver, whether the
-/// stream is complete.
+/// What to do after one message: the reply to send, the payload to deliver, whether
+/// the stream is complete.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Step {
     pub reply: Option<Message>,
@@ -47,8 +48,8 @@ impl Receiver {
     // ANCHOR: on_message
     /// Handles one message from the sender.
     pub fn on_message(&mut self, message: Message) -> Step {
-        // TODO: ignore ACKs; ACK again what was accepted before; drop what comes too early;
-        // otherwise accept it: ACK it, deliver a DATA payload, finish on END.
+        // TODO: ignore ACKs; ACK again what was accepted before; drop what comes too
+        // early; otherwise accept it: ACK it, deliver a DATA payload, finish on END.
         todo!()
     }
     // ANCHOR_END: on_message
@@ -60,14 +61,15 @@ impl Default for Receiver {
     }
 }
 
-/// Runs a [`Receiver`] on `socket`: hands each payload, in order, to `deliver`, and after END
-/// lingers until `linger` passes without a datagram, so that a retransmitted END (its ACK was
-/// lost) is still answered. Returns how many payload bytes were delivered. It waits for the
-/// first datagram as long as it takes: [`run_receiver_with`] can give up, and can listen to
-/// one sender only.
+/// Runs a [`Receiver`] on `socket`: hands each payload, in order, to `deliver`, and
+/// after END lingers until `linger` passes without a datagram, so that a
+/// retransmitted END (its ACK was lost) is still answered. Returns how many payload
+/// bytes were delivered. It waits for the first datagram as long as it takes:
+/// [`run_receiver_with`] can give up, and can listen to one sender only.
 ///
-/// Only the first peer that sends a valid message is heard; anything that does not decode is
-/// reported on stderr and dropped. (Given: it uses your `decode`, `on_message` and `encode`.)
+/// Only the first peer that sends a valid message is heard; anything that does not
+/// decode is reported on stderr and dropped. (Given: it uses your `decode`,
+/// `on_message` and `encode`.)
 pub fn run_receiver(
     socket: &UdpSocket,
     linger: Duration,
@@ -84,11 +86,11 @@ pub fn run_receiver(
 /// Whom [`run_receiver_with`] listens to, and how long it waits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Listen {
-    /// Hear only this sender. `None`: the first peer that sends a valid message, which
-    /// may be a stranger who was quicker than the real sender.
+    /// Hear only this sender. `None`: the first peer that sends a valid message,
+    /// which may be a stranger who was quicker than the real sender.
     pub from: Option<SocketAddr>,
-    /// Give up (a `TimedOut` error) when the sender sends nothing for this long before END.
-    /// `None`: wait forever.
+    /// Give up (a `TimedOut` error) when the sender sends nothing for this long
+    /// before END. `None`: wait forever.
     pub idle_timeout: Option<Duration>,
     /// After END, stay until this passes without a datagram.
     pub linger: Duration,
@@ -96,8 +98,8 @@ pub struct Listen {
 
 // ANCHOR: run_receiver_with
 /// [`run_receiver`], listening to `listen.from` only (when given) and giving up after
-/// `listen.idle_timeout` without a datagram from the sender before END. What was delivered
-/// before giving up stays delivered. (Given.)
+/// `listen.idle_timeout` without a datagram from the sender before END. What was
+/// delivered before giving up stays delivered. (Given.)
 pub fn run_receiver_with(
     socket: &UdpSocket,
     listen: Listen,
@@ -129,15 +131,23 @@ pub fn run_receiver_with(
         }
         let (len, from) = match socket.recv_from(&mut buf) {
             Ok(received) => received,
-            // After END, silence for `linger` means the sender has its ACK: we are done.
-            Err(e) if is_timeout(&e) && receiver.is_finished() => return Ok(delivered),
-            // Before END, look at the idle limit again; an ICMP error (Windows) concerns a
-            // past peer.
-            Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::ConnectionReset => continue,
+            // After END, silence for `linger` means the sender has its ACK: we are
+            // done.
+            Err(e) if is_timeout(&e) && receiver.is_finished() => {
+                return Ok(delivered);
+            }
+            // Before END, look at the idle limit again; an ICMP error (Windows)
+            // concerns a past peer.
+            Err(e)
+                if is_timeout(&e) || e.kind() == io::ErrorKind::ConnectionReset =>
+            {
+                continue;
+            }
             Err(e) => return Err(e),
         };
         if let Some(ours) = sender.filter(|s| *s != from) {
-            // Not our sender. Said once only: a flood of strangers must not flood stderr.
+            // Not our sender. Said once only: a flood of strangers must not flood
+            // stderr.
             strangers += 1;
             if strangers == 1 {
                 eprintln!(
@@ -158,7 +168,8 @@ pub fn run_receiver_with(
         last_heard = Instant::now();
         let step = receiver.on_message(message);
         if let Some(reply) = step.reply {
-            // A lost ACK is the protocol's business; a failed send is just another loss.
+            // A lost ACK is the protocol's business; a failed send is just another
+            // loss.
             let _ = socket.send_to(&reply.encode(), from);
         }
         if let Some(payload) = step.deliver {

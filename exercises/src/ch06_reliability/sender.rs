@@ -1,11 +1,12 @@
 //! Exercise 6.3: the stop-and-wait sender.
 //!
-//! Scenario: article C asks for "resend until the server ACKs, a bounded number of times" but
-//! only resends when `sendto` raises, which it never does for a lost datagram. Goal: send one
-//! message at a time and wait for *its* ACK; resend when the timeout passes; give up after
-//! `tries` with an error that says which message; end with END, itself acknowledged.
-//! The tests run it through the lossy relay with scripted losses and duplicates of DATA, ACK
-//! and END, check how many times each message was sent, and point it at a peer that is gone.
+//! Scenario: article C asks for "resend until the server ACKs, a bounded number of
+//! times" but only resends when `sendto` raises, which it never does for a lost
+//! datagram. Goal: send one message at a time and wait for *its* ACK; resend when the
+//! timeout passes; give up after `tries` with an error that says which message; end
+//! with END, itself acknowledged. The tests run it through the lossy relay with
+//! scripted losses and duplicates of DATA, ACK and END, check how many times each
+//! message was sent, and point it at a peer that is gone.
 
 use std::fmt;
 use std::io;
@@ -19,8 +20,8 @@ use super::{FIRST_SEQ, Kind, MAX_PAYLOAD, Message, Waiter};
 pub trait RetransmitTimer {
     /// How long to wait for the ACK of a message sent now.
     fn timeout(&self) -> Duration;
-    /// The ACK came. `rtt` is how long after sending, for a message sent once; `None` after a
-    /// retransmission (Karn's rule: nobody knows which copy the ACK answers).
+    /// The ACK came. `rtt` is how long after sending, for a message sent once; `None`
+    /// after a retransmission (Karn's rule: nobody knows which copy the ACK answers).
     fn on_ack(&mut self, rtt: Option<Duration>);
     /// No ACK came in time.
     fn on_timeout(&mut self);
@@ -51,7 +52,8 @@ pub struct Report {
 pub enum SendError {
     /// Message `seq` was sent `tries` times and never acknowledged.
     GaveUp { seq: u32, tries: u32 },
-    /// The OS reported that nothing listens at the peer's address (ICMP port unreachable).
+    /// The OS reported that nothing listens at the peer's address (ICMP port
+    /// unreachable).
     PeerGone { seq: u32 },
     /// Payload number `index` is longer than [`MAX_PAYLOAD`]; nothing was sent.
     TooLong { index: usize, len: usize },
@@ -92,8 +94,38 @@ impl From<io::Error> for SendError {
     }
 }
 
+// ANCHOR: wait_for_ack
+/// Step 6.3a: waits until the instant `by` for the ACK of `seq`. Anything else (a
+/// late ACK of an earlier message, a duplicate, garbage) is skipped. `Ok(false)`: the
+/// deadline passed.
+pub fn wait_for_ack(waiter: &mut Waiter, seq: u32, by: Instant) -> io::Result<bool> {
+    // TODO: receive with `waiter.recv_until(&mut buf, by)` until it gives
+    // `None` (`by` passed: false); an ACK whose seq is `seq` is the one
+    // (true); skip anything else, including what does not decode.
+    todo!()
+}
+// ANCHOR_END: wait_for_ack
+
+// ANCHOR: send_one
+/// Step 6.3b: sends `message` until its ACK comes, at most `tries` times, telling the
+/// timer what happened; returns how many times it was sent.
+pub fn send_one(
+    waiter: &mut Waiter,
+    message: &Message,
+    timer: &mut impl RetransmitTimer,
+    tries: u32,
+) -> Result<u32, SendError> {
+    // TODO: up to `tries` times: send the bytes, note the time, `wait_for_ack` until
+    // that time plus `timer.timeout()`. Acked: `timer.on_ack` with the round trip if
+    // this was the first try (else None), and return the try's number. Not acked:
+    // `timer.on_timeout()`. After the last try: GaveUp. Errors go through `gone`.
+    todo!()
+}
+// ANCHOR_END: send_one
+
 // ANCHOR: send_all
-/// Sends every payload, in order, then END, each until acknowledged (at most `tries` times).
+/// Step 6.3c: sends every payload, in order, then END, each until acknowledged (at
+/// most `tries` times).
 pub fn send_all(
     socket: &UdpSocket,
     peer: SocketAddr,
@@ -101,9 +133,21 @@ pub fn send_all(
     timer: &mut impl RetransmitTimer,
     tries: u32,
 ) -> Result<Report, SendError> {
-    // TODO: connect, then for each message (DATA 1, 2, ... then END): send, wait for its ACK
-    // until the timer's timeout, resend up to `tries` times. Tell the timer what happened.
-    // (Wait with `Waiter::recv_until`, given in wait.rs: it keeps short timeouts short.)
+    // TODO: refuse a payload over MAX_PAYLOAD (TooLong) before sending anything;
+    // connect; make a `Waiter` (given in wait.rs: it keeps short timeouts short);
+    // then `send_one` each message (DATA 1, 2, ... then END) and collect the
+    // transmissions in a Report.
     todo!()
 }
 // ANCHOR_END: send_all
+
+/// ICMP "port unreachable" surfaces as ConnectionRefused (ConnectionReset on
+/// Windows).
+fn gone(e: io::Error, seq: u32) -> SendError {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset => {
+            SendError::PeerGone { seq }
+        }
+        _ => SendError::Io(e),
+    }
+}

@@ -1,17 +1,18 @@
 //! Given (not an exercise): waiting for a datagram until a precise deadline.
 //!
-//! `set_read_timeout` (SO_RCVTIMEO) is counted in the kernel's timer ticks: on a Linux kernel
-//! with 250 ticks a second, asking for 1 ms waits about 8 ms, and 10 ms waits about 16 ms.
-//! A sender that waits for an ACK pays that on every loss. Readiness polling (epoll on Linux,
-//! kqueue on macOS, IOCP on Windows, through `mio`) sleeps on a high-resolution timer instead:
-//! its timeout is whole milliseconds, rounded up, so 1 ms waits about 1 ms.
-//! (`cargo run --release --example ch06_timers` measures both on your machine.)
+//! `set_read_timeout` (SO_RCVTIMEO) is counted in the kernel's timer ticks: on a
+//! Linux kernel with 250 ticks a second, asking for 1 ms waits about 8 ms, and 10 ms
+//! waits about 16 ms. A sender that waits for an ACK pays that on every loss.
+//! Readiness polling (epoll on Linux, kqueue on macOS, IOCP on Windows, through
+//! `mio`) sleeps on a high-resolution timer instead: its timeout is whole
+//! milliseconds, rounded up, so 1 ms waits about 1 ms. (`cargo run --release
+//! --example ch06_timers` measures both on your machine.)
 //!
 //! [`Waiter`] wraps that: create it once for a socket, then `recv_until` a deadline.
-//! While a `Waiter` lives, the socket is in non-blocking mode: the mode belongs to the socket,
-//! not to one handle, so the clone that `mio` polls shares it with yours. Send through the
-//! `Waiter` too (it waits when the send buffer is full); dropping it makes the socket blocking
-//! again.
+//! While a `Waiter` lives, the socket is in non-blocking mode: the mode belongs to
+//! the socket, not to one handle, so the clone that `mio` polls shares it with yours.
+//! Send through the `Waiter` too (it waits when the send buffer is full); dropping it
+//! makes the socket blocking again.
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
@@ -23,7 +24,8 @@ use mio::{Events, Interest, Poll, Token};
 const SEND_TIMEOUT: Duration = Duration::from_secs(1);
 
 // ANCHOR: waiter
-/// Receives datagrams on a UDP socket, waiting at most until a deadline (to the millisecond).
+/// Receives datagrams on a UDP socket, waiting at most until a deadline (to the
+/// millisecond).
 pub struct Waiter {
     poll: Poll,
     events: Events,
@@ -34,7 +36,8 @@ pub struct Waiter {
 }
 
 impl Waiter {
-    /// Prepares to wait on `socket` (and switches it to non-blocking mode until the drop).
+    /// Prepares to wait on `socket` (and switches it to non-blocking mode until the
+    /// drop).
     pub fn new(socket: &UdpSocket) -> io::Result<Waiter> {
         let std_socket = socket.try_clone()?;
         std_socket.set_nonblocking(true)?;
@@ -55,7 +58,11 @@ impl Waiter {
 
     /// Receives one datagram from the connected peer into `buf`.
     /// `Ok(Some(len))`: a datagram came; `Ok(None)`: `deadline` passed first.
-    pub fn recv_until(&mut self, buf: &mut [u8], deadline: Instant) -> io::Result<Option<usize>> {
+    pub fn recv_until(
+        &mut self,
+        buf: &mut [u8],
+        deadline: Instant,
+    ) -> io::Result<Option<usize>> {
         self.until(deadline, |s| s.recv(buf))
     }
 
@@ -69,7 +76,8 @@ impl Waiter {
         self.until(deadline, |s| s.recv_from(buf))
     }
 
-    /// Sends `bytes` to the connected peer (waiting, briefly, for room in the send buffer).
+    /// Sends `bytes` to the connected peer (waiting, briefly, for room in the send
+    /// buffer).
     pub fn send(&mut self, bytes: &[u8]) -> io::Result<usize> {
         let deadline = Instant::now() + SEND_TIMEOUT;
         self.until(deadline, |s| s.send(bytes))?
@@ -83,8 +91,9 @@ impl Waiter {
             .ok_or_else(send_timed_out)
     }
 
-    /// Tries `op`; while it would block, sleeps in the poller until the socket is ready or
-    /// `deadline` passes. Trying first matters: the poller reports changes, not states.
+    /// Tries `op`; while it would block, sleeps in the poller until the socket is
+    /// ready or `deadline` passes. Trying first matters: the poller reports changes,
+    /// not states.
     fn until<T>(
         &mut self,
         deadline: Instant,

@@ -86,15 +86,17 @@ impl RecvWindow {
 /// The most datagrams handled before an ACK goes out, even if more are waiting.
 const ACK_EVERY: u32 = 16;
 
-/// Runs a [`RecvWindow`] on `socket`: hands each payload, in order, to `deliver`; after END,
-/// lingers until `listen.linger` passes without a datagram, answering a resent END. Returns
-/// how many payload bytes were delivered. (Given: it uses your `on_packet` and `ack`.)
+/// Runs a [`RecvWindow`] on `socket`: hands each payload, in order, to `deliver`;
+/// after END, lingers until `listen.linger` passes without a datagram, answering a
+/// resent END. Returns how many payload bytes were delivered. (Given: it uses your
+/// `on_packet` and `ack`.)
 ///
-/// It ACKs a batch, not every datagram: it handles what is waiting in the socket (up to 16
-/// datagrams), then sends one ACK that covers all of them. It hears `listen.from` only (when
-/// given; else the first peer that sends a valid packet), and gives up with a `TimedOut`
-/// error when that sender is silent for `listen.idle_timeout` before END. Anything that does
-/// not decode is reported on stderr and dropped.
+/// It ACKs a batch, not every datagram: it handles what is waiting in the socket (up
+/// to 16 datagrams), then sends one ACK that covers all of them. It hears
+/// `listen.from` only (when given; else the first peer that sends a valid packet),
+/// and gives up with a `TimedOut` error when that sender is silent for
+/// `listen.idle_timeout` before END. Anything that does not decode is reported on
+/// stderr and dropped.
 pub fn run_window_receiver(
     socket: &UdpSocket,
     window: u16,
@@ -116,7 +118,8 @@ pub fn run_window_receiver(
         let deadline = if owed > 0 {
             now
         } else if state.is_finished() {
-            // After END, silence for `linger` means the sender has its ACK: we are done.
+            // After END, silence for `linger` means the sender has its ACK: we are
+            // done.
             let until = last_heard + listen.linger;
             if until <= now {
                 return Ok(delivered);
@@ -153,7 +156,8 @@ pub fn run_window_receiver(
             Err(e) => return Err(e),
         };
         if let Some(ours) = sender.filter(|s| *s != from) {
-            // Not our sender. Said once only: a flood of strangers must not flood stderr.
+            // Not our sender. Said once only: a flood of strangers must not flood
+            // stderr.
             strangers += 1;
             if strangers == 1 {
                 eprintln!(
@@ -187,7 +191,12 @@ pub fn run_window_receiver(
     }
 }
 
-fn send_ack(waiter: &mut Waiter, state: &RecvWindow, peer: SocketAddr, out: &mut Vec<u8>) {
+fn send_ack(
+    waiter: &mut Waiter,
+    state: &RecvWindow,
+    peer: SocketAddr,
+    out: &mut Vec<u8>,
+) {
     out.clear();
     Packet::Ack(state.ack()).encode_into(out);
     // A lost ACK is the protocol's business; a failed send is just another loss.

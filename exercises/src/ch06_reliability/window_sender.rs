@@ -16,8 +16,8 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::Instant;
 
 use super::{
-    MAX_PAYLOAD, Packet, Report, RetransmitTimer, SendError, SendWindow, WINDOW_HEADER_LEN, Waiter,
-    write_data,
+    MAX_PAYLOAD, Packet, Report, RetransmitTimer, SendError, SendWindow,
+    WINDOW_HEADER_LEN, Waiter, write_data,
 };
 
 // ANCHOR: send_window
@@ -32,15 +32,15 @@ pub fn send_window(
     tries: u32,
 ) -> Result<Report, SendError> {
     // TODO: `prepare` (given), then loop until every message is acked: send new
-    // messages while `next_new` allows; resend those `due` (give up after `tries`; back
-    // off only if no ACK at all came since that message was sent); wait for an ACK with
-    // the waiter until `next_deadline`; give it to `on_ack` and the timer.
+    // messages while `next_new` allows; resend those `due` (give up after `tries`;
+    // back off only if no ACK at all came since that message was sent); wait for an
+    // ACK with the waiter until `next_deadline`; give it to `on_ack` and the timer.
     todo!()
 }
 // ANCHOR_END: send_window
 
-/// Checks every payload's length (nothing is sent if one is too long), connects to `peer`,
-/// and prepares the precise waits of `Waiter` (see wait.rs).
+/// Checks every payload's length (nothing is sent if one is too long), connects to
+/// `peer`, and prepares the precise waits of `Waiter` (see wait.rs).
 fn prepare(
     socket: &UdpSocket,
     peer: SocketAddr,

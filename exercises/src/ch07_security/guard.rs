@@ -1,12 +1,12 @@
 //! Exercises 7.2, 7.3 and 7.4: the secure server's checks.
 //!
-//! Scenario: article C's server, with every message sealed. Goal (7.2): open what arrives and
-//! answer with a sealed `Success to receive message`; anything that does not open is refused,
-//! and the server goes on. Goal (7.3): refuse a token that was already accepted (a replay),
-//! remembering accepted tokens only as long as they could be accepted at all. Goal (7.4): an
-//! allowlist of peer addresses.
-//! The tests call the guard directly with tokens made at chosen times, then run the server on
-//! a socket through a storm of garbage, old tokens and replays.
+//! Scenario: article C's server, with every message sealed. Goal (7.2): open what
+//! arrives and answer with a sealed `Success to receive message`; anything that does
+//! not open is refused, and the server goes on. Goal (7.3): refuse a token that was
+//! already accepted (a replay), remembering accepted tokens only as long as they
+//! could be accepted at all. Goal (7.4): an allowlist of peer addresses. The tests
+//! call the guard directly with tokens made at chosen times, then run the server on a
+//! socket through a storm of garbage, old tokens and replays.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -58,8 +58,8 @@ pub enum Refusal {
     Open(OpenError),
     /// This token was accepted before.
     Replayed,
-    /// It is dated before the server started: the server cannot know whether it accepted it
-    /// then (its memory of accepted tokens did not survive the restart).
+    /// It is dated before the server started: the server cannot know whether it
+    /// accepted it then (its memory of accepted tokens did not survive the restart).
     BeforeStart,
 }
 
@@ -85,13 +85,14 @@ impl From<OpenError> for Refusal {
 }
 
 // ANCHOR: guard
-/// The key, the time limit, the allowlist (empty: everybody), the earliest date accepted,
-/// and the tokens accepted recently.
+/// The key, the time limit, the allowlist (empty: everybody), the earliest date
+/// accepted, and the tokens accepted recently.
 pub struct Guard {
     key: Fernet,
     ttl: Duration,
     allow: Vec<Allow>,
-    /// Tokens dated before this (Unix seconds) are refused: see [`Guard::not_before`].
+    /// Tokens dated before this (Unix seconds) are refused: see
+    /// [`Guard::not_before`].
     not_before: u64,
     /// Accepted tokens (by [`token_id`]) with their timestamps.
     accepted: HashMap<[u8; 24], u64>,
@@ -109,10 +110,10 @@ impl Guard {
         }
     }
 
-    /// Refuses tokens dated before `started_secs`. A server passes the time it started: its
-    /// memory of accepted tokens is lost on a restart, so a token from before it cannot be
-    /// told from a replay. (Fernet dates tokens in whole seconds: a token recorded in the very
-    /// second the server started still passes, once.)
+    /// Refuses tokens dated before `started_secs`. A server passes the time it
+    /// started: its memory of accepted tokens is lost on a restart, so a token from
+    /// before it cannot be told from a replay. (Fernet dates tokens in whole seconds:
+    /// a token recorded in the very second the server started still passes, once.)
     pub fn not_before(mut self, started_secs: u64) -> Self {
         self.not_before = started_secs;
         self
@@ -132,8 +133,8 @@ impl Guard {
     // ANCHOR: allowed
     /// Whether `from` is on the allowlist (an empty list allows everybody).
     pub fn allowed(&self, from: SocketAddr) -> bool {
-        // TODO: an empty list allows everybody; otherwise the IP must match an entry, and its
-        // port too when the entry names one.
+        // TODO: an empty list allows everybody; otherwise the IP must match an entry,
+        // and its port too when the entry names one.
         todo!()
     }
     // ANCHOR_END: allowed
@@ -146,9 +147,10 @@ impl Guard {
         datagram: &[u8],
         now_secs: u64,
     ) -> Result<Vec<u8>, Refusal> {
-        // TODO: allowed? text? opens (with the ttl)? dated before not_before? then forget
-        // accepted tokens older than the ttl, and refuse this one if its token_id was accepted
-        // before; else remember it.
+        // TODO (7.2): text? opens (with the ttl)? (7.3): dated before not_before?
+        // then forget accepted tokens older than the ttl, and refuse this one if its
+        // token_id was accepted before; else remember it.
+        // (7.4): first of all, `self.allowed(from)`?
         todo!()
     }
     // ANCHOR_END: check
@@ -161,9 +163,9 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Runs a [`Guard`] on `socket`: answers every accepted token with a sealed reply, shows what
-/// it accepted through `show`, and reports every refusal on stderr. (Given: it uses your
-/// `check`, `open` and `seal`.)
+/// Runs a [`Guard`] on `socket`: answers every accepted token with a sealed reply,
+/// shows what it accepted through `show`, and reports every refusal on stderr.
+/// (Given: it uses your `check`, `open` and `seal`.)
 pub fn run_secure_server(
     socket: &UdpSocket,
     mut guard: Guard,
@@ -212,7 +214,9 @@ impl fmt::Display for ClientError {
                 f,
                 "no reply in time (is the server running, with the same key?)"
             ),
-            ClientError::Refused => write!(f, "nothing is listening at the server's address"),
+            ClientError::Refused => {
+                write!(f, "nothing is listening at the server's address")
+            }
             ClientError::BadReply(e) => write!(f, "the reply did not open: {e}"),
             ClientError::Io(e) => write!(f, "{e}"),
         }
@@ -222,7 +226,9 @@ impl fmt::Display for ClientError {
 impl From<io::Error> for ClientError {
     fn from(e: io::Error) -> Self {
         match e.kind() {
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => ClientError::NoReply,
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                ClientError::NoReply
+            }
             io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset => {
                 ClientError::Refused
             }
@@ -231,8 +237,8 @@ impl From<io::Error> for ClientError {
     }
 }
 
-/// Seals `message`, sends it to `server`, and opens the reply (at most `ttl` old), waiting at
-/// most `timeout`. (Given: it uses your `seal` and `open`.)
+/// Seals `message`, sends it to `server`, and opens the reply (at most `ttl` old),
+/// waiting at most `timeout`. (Given: it uses your `seal` and `open`.)
 pub fn secure_request(
     socket: &UdpSocket,
     server: SocketAddr,

@@ -1,11 +1,13 @@
-//! Exercise 8.3: the chat client.
+//! Exercise 8.3: the chat client, in two steps.
 //!
-//! Scenario: article C's client must wait for two things at once, the keyboard and the
-//! network, so it reads the network on a second thread. Goal: join, send every line typed,
-//! print every line received as it comes, keep the membership alive with pings, and on `q` or
-//! end of input say goodbye and stop the receiving thread.
-//! The tests play the server: they check the join, the messages, the pings, the lines printed,
-//! the `/leave` and `/join` commands, and that the client returns once its input ends.
+//! Scenario: article C's client must wait for two things at once, the keyboard and
+//! the network, so it reads the network on a second thread. Goal (8.3a, [`receive`]):
+//! the listening thread: print every line received as it comes, keep the membership
+//! alive with pings, stop when told. Goal (8.3b, [`run_client`]): join, send every
+//! line typed, and on `q` or end of input say goodbye and stop the listening thread.
+//! The tests play the server: they check the join, the messages, the pings, the lines
+//! printed, the `/leave` and `/join` commands, and that the client returns once its
+//! input ends.
 
 use std::io::{self, BufRead, Write};
 use std::net::{SocketAddr, UdpSocket};
@@ -16,7 +18,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{Local, TimeZone};
 
-use super::{ChatMessage, Kind, MAX_DATAGRAM, Payload, escape_for_screen, parse, validate_name};
+use super::{
+    ChatMessage, Kind, MAX_DATAGRAM, Payload, escape_for_screen, parse, validate_name,
+};
 
 /// Milliseconds since 1970-01-01 UTC, by this machine's clock.
 pub fn now_ms() -> u64 {
@@ -25,7 +29,8 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// `[HH:MM:SS]` in local time; a time no calendar can show is shown as the raw number.
+/// `[HH:MM:SS]` in local time; a time no calendar can show is shown as the raw
+/// number.
 fn clock(timestamp_ms: u64) -> String {
     match i64::try_from(timestamp_ms)
         .ok()
@@ -36,12 +41,13 @@ fn clock(timestamp_ms: u64) -> String {
     }
 }
 
-/// How a received datagram is shown: `[HH:MM:SS] name: text`, joins and leaves as `* name
-/// joined`, plain text under the address it came `from` (a course server sends plain text
-/// only to clients that never spoke the format); pings are not shown. The time is the
-/// sender's, as received: a wrong clock shows, but nothing is ordered by it.
-/// One datagram is one line: a newline or an escape sequence in the text is shown escaped
-/// (`\n`, `\u{1b}`), so nobody can type a line that looks like someone else's.
+/// How a received datagram is shown: `[HH:MM:SS] name: text`, joins and leaves as `*
+/// name joined`, plain text under the address it came `from` (a course server sends
+/// plain text only to clients that never spoke the format); pings are not shown. The
+/// time is the sender's, as received: a wrong clock shows, but nothing is ordered by
+/// it. One datagram is one line: a newline or an escape sequence in the text is shown
+/// escaped (`\n`, `\u{1b}`), so nobody can type a line that looks like someone
+/// else's.
 pub fn display_line(payload: &Payload, from: SocketAddr) -> Option<String> {
     let (name, text) = match payload {
         Payload::Chat(m) => (escape_for_screen(&m.name), escape_for_screen(&m.text)),
@@ -61,8 +67,8 @@ pub fn display_line(payload: &Payload, from: SocketAddr) -> Option<String> {
     }
 }
 
-/// The most text one chat message can carry for `name`: what is left of [`MAX_DATAGRAM`]
-/// after the header, counting the longest timestamp (20 digits).
+/// The most text one chat message can carry for `name`: what is left of
+/// [`MAX_DATAGRAM`] after the header, counting the longest timestamp (20 digits).
 pub fn text_limit(name: &str) -> usize {
     MAX_DATAGRAM.saturating_sub("chat/1 msg ".len() + 20 + 1 + name.len() + 1)
 }
@@ -83,13 +89,16 @@ impl std::fmt::Display for LineProblem {
                 f,
                 "not sent: the line is {len} bytes, a chat message holds at most {limit}"
             ),
-            LineProblem::NotUtf8 => write!(f, "not sent: the line is not valid UTF-8"),
+            LineProblem::NotUtf8 => {
+                write!(f, "not sent: the line is not valid UTF-8")
+            }
         }
     }
 }
 
-/// The next line of `input` without its line ending, `None` at the end of input, or why it
-/// cannot be sent. At most `limit + 1` bytes of a line are kept: a huge line costs no memory.
+/// The next line of `input` without its line ending, `None` at the end of input, or
+/// why it cannot be sent. At most `limit + 1` bytes of a line are kept: a huge line
+/// costs no memory.
 pub fn next_line(
     input: &mut impl BufRead,
     limit: usize,
@@ -138,9 +147,10 @@ pub fn next_line(
     ))
 }
 
-/// After the join: on this machine, a server that is not there answers at once with an ICMP
-/// "port unreachable", which a connected socket reports as `ConnectionRefused` (Windows:
-/// `ConnectionReset`). Waits up to 100 ms for it, without taking any datagram off the socket.
+/// After the join: on this machine, a server that is not there answers at once with
+/// an ICMP "port unreachable", which a connected socket reports as
+/// `ConnectionRefused` (Windows: `ConnectionReset`). Waits up to 100 ms for it,
+/// without taking any datagram off the socket.
 pub fn check_server_answers(socket: &UdpSocket) -> io::Result<()> {
     socket.set_read_timeout(Some(Duration::from_millis(100)))?;
     let mut buf = vec![0u8; MAX_DATAGRAM + 1];
@@ -160,10 +170,39 @@ pub fn check_server_answers(socket: &UdpSocket) -> io::Result<()> {
     }
 }
 
+/// Sends one chat message of `kind` to the server the socket is connected to.
+fn send(socket: &UdpSocket, kind: Kind, name: &str, text: &str) -> io::Result<()> {
+    socket
+        .send(&ChatMessage::new(kind, now_ms(), name, text).encode())
+        .map(|_| ())
+}
+
+// ANCHOR: receive
+/// Step 8.3a: the listening side, run on its own thread. Writes each datagram that
+/// arrives on `socket` (connected to the server) to `output` as a line (through
+/// [`display_line`]), sends a ping every `keepalive` while `joined` is set, and
+/// returns once `stop` is set: it looks at the flag at least every 100 ms.
+pub fn receive(
+    socket: UdpSocket,
+    name: &str,
+    mut output: impl Write,
+    keepalive: Duration,
+    stop: &AtomicBool,
+    joined: &AtomicBool,
+) -> io::Result<()> {
+    // TODO: a read timeout of 100 ms, so the loop can look at `stop`; until it is
+    // set: ping (with `send`) when `keepalive` has passed and `joined` is set;
+    // receive one datagram and print what `display_line` makes of it. Timeouts and
+    // "refused" (the server is down for a moment) are no reason to stop.
+    todo!()
+}
+// ANCHOR_END: receive
+
 // ANCHOR: run_client
-/// Chats through the server at `server` as `name`: each line of `input` is sent (`q` quits,
-/// `/leave` leaves, `/join NAME` joins again), and every message received is written to
-/// `output` as a line. A ping goes to the server every `keepalive`.
+/// Step 8.3b: chats through the server at `server` as `name`: each line of `input` is
+/// sent (`q` quits, `/leave` leaves, `/join NAME` joins again), and every message
+/// received is written to `output` as a line. A ping goes to the server every
+/// `keepalive`.
 pub fn run_client(
     socket: UdpSocket,
     server: SocketAddr,
@@ -172,11 +211,11 @@ pub fn run_client(
     output: impl Write + Send + 'static,
     keepalive: Duration,
 ) -> io::Result<()> {
-    // TODO: connect and join, then `check_server_answers`; start a thread that prints what
-    // arrives (and sends a ping every `keepalive`, but not after /leave) until told to stop;
-    // send each input line from `next_line` (a line it refuses: say why on stderr and go on;
-    // `q` quits, `/leave`, `/join NAME`; after /leave send nothing until /join); at the end
-    // leave (if still in), stop the thread and wait for it.
+    // TODO: connect and join, then `check_server_answers`; run `receive` on a thread
+    // (a try_clone of the socket, shared `stop` and `joined` flags); send each input
+    // line from `next_line` (a line it refuses: say why on stderr and go on; `q`
+    // quits, `/leave`, `/join NAME`; after /leave send nothing until /join); at the
+    // end leave (if still in), set `stop` and wait for the thread.
     todo!()
 }
 

@@ -1,19 +1,22 @@
 //! Chapter 8: a UDP chat, with user names and timestamps.
 //!
-//! Article C's chat: a server that remembers every address it hears from and forwards each
-//! message to everybody else; clients that type and read at the same time. Here the messages
-//! carry a user name and a timestamp in a small text format, and plain text from the article's
-//! own client still works.
+//! Article C's chat: a server that remembers every address it hears from and forwards
+//! each message to everybody else; clients that type and read at the same time. Here
+//! the messages carry a user name and a timestamp in a small text format, and plain
+//! text from the article's own client still works.
 //! - [`payload`]: the chat datagram: `chat/1 KIND TIME NAME`, a newline, the text.
-//! - [`server`]: the relay: forward to all others, never back; join, leave, forget the silent.
-//! - [`client`]: a receiving thread and a sending loop; `q` or end of input quits cleanly.
+//! - [`server`]: the relay: forward to all others, never back; join, leave, forget
+//!   the silent.
+//! - [`client`]: a receiving thread and a sending loop; `q` or end of input quits
+//!   cleanly.
 
 pub mod client;
 pub mod payload;
 pub mod server;
 
 pub use client::{
-    LineProblem, check_server_answers, display_line, next_line, now_ms, run_client, text_limit,
+    LineProblem, check_server_answers, display_line, next_line, now_ms, receive,
+    run_client, text_limit,
 };
 pub use payload::{
     ChatMessage, Kind, MAX_DATAGRAM, MAX_NAME_CHARS, MAX_PLAIN, ParseError, Payload,

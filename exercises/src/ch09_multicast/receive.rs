@@ -1,10 +1,11 @@
 //! Exercise 9.3: a receive loop that returns what arrived.
 //!
-//! Scenario: article B's receiver prints datagrams forever. A program (or a test) wants them
-//! as values: what arrived and who sent it, until enough arrived or the group went quiet.
-//! Goal: collect up to `max` datagrams, stopping early after `quiet` without one.
-//! The tests send a few datagrams and check what comes back, in order and with the sender,
-//! and that a quiet group ends the loop with what arrived so far, not with an error.
+//! Scenario: article B's receiver prints datagrams forever. A program (or a test)
+//! wants them as values: what arrived and who sent it, until enough arrived or the
+//! group went quiet. Goal: collect up to `max` datagrams, stopping early after
+//! `quiet` without one. The tests send a few datagrams and check what comes back, in
+//! order and with the sender, and that a quiet group ends the loop with what arrived
+//! so far, not with an error.
 
 use std::io;
 use std::net::UdpSocket;

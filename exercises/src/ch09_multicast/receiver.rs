@@ -1,11 +1,12 @@
 //! Exercise 9.2: a receiver that shares its port and joins a group.
 //!
-//! Scenario: article B's receiver sets SO_REUSEADDR before `bind`, so that several programs
-//! can listen on port 4000, then joins the group with IP_ADD_MEMBERSHIP. Goal: that socket,
-//! plus one thing the article does not know: on Linux, a socket gets every group that *any*
-//! socket on the machine joined, unless IP_MULTICAST_ALL is turned off. And a way to leave.
-//! The tests run two receivers of one group and one of another group on the same port, make
-//! one receiver leave, and check who gets what.
+//! Scenario: article B's receiver sets SO_REUSEADDR before `bind`, so that several
+//! programs can listen on port 4000, then joins the group with IP_ADD_MEMBERSHIP.
+//! Goal: that socket, plus one thing the article does not know: on Linux, a socket
+//! gets every group that *any* socket on the machine joined, unless IP_MULTICAST_ALL
+//! is turned off. And a way to leave. The tests run two receivers of one group and
+//! one of another group on the same port, make one receiver leave, and check who gets
+//! what.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};

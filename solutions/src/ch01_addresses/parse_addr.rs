@@ -1,11 +1,13 @@
-//! Exercise 1.2: read `host:port` text into socket addresses.
+//! Exercise 1.2: read `host:port` text into socket addresses, in four steps.
 //!
 //! Scenario: every program in this course takes an address on its command line
-//! (`--server 127.0.0.1:8890`). A typo there deserves a message that says what is wrong,
-//! not "invalid socket address syntax".
-//! Goal: turn `127.0.0.1:8890`, `[::1]:8890` or `localhost:8890` into the socket addresses
-//! they name, or into an [`AddrError`] that names the mistake.
-//! The tests check good addresses of each kind and one bad input for every error variant.
+//! (`--server 127.0.0.1:8890`). A typo there deserves a message that says what is
+//! wrong, not "invalid socket address syntax". Goal: turn `127.0.0.1:8890`,
+//! `[::1]:8890` or `localhost:8890` into the socket addresses they name, or into an
+//! [`AddrError`] that names the mistake. One step per function: 1.2a
+//! [`split_host_port`], 1.2b [`parse_port`], 1.2c [`parse_host`], 1.2d
+//! [`parse_addr`]. The tests check each step on its own, then good addresses of each
+//! kind and one bad input for every error variant.
 
 use std::error::Error;
 use std::fmt;
@@ -60,24 +62,13 @@ impl fmt::Display for AddrError {
 
 impl Error for AddrError {}
 
-// ANCHOR: parse_addr
-/// The socket addresses that `text` names. `localhost` names two: IPv4 first, then IPv6.
-pub fn parse_addr(text: &str) -> Result<Vec<SocketAddr>, AddrError> {
-    let (host, port) = split_host_port(text)?;
-    let port = parse_port(port)?;
-    let ips = parse_host(host)?;
-    Ok(ips
-        .into_iter()
-        .map(|ip| SocketAddr::new(ip, port))
-        .collect())
-}
-// ANCHOR_END: parse_addr
-
-// ANCHOR: helpers
+// ANCHOR: split_host_port
+/// Step 1.2a: the host and port parts of the text:
 /// `"[::1]:80"` -> (`"[::1]"`, `"80"`); `"localhost:80"` -> (`"localhost"`, `"80"`).
-fn split_host_port(text: &str) -> Result<(&str, &str), AddrError> {
+/// It only splits: the next steps check the port and the host.
+pub fn split_host_port(text: &str) -> Result<(&str, &str), AddrError> {
     if text.starts_with('[') {
-        // An IPv6 literal is full of colons; the port comes after the closing bracket.
+        // An IPv6 literal is full of colons; the port comes after the `]`.
         let close = text
             .find(']')
             .ok_or_else(|| AddrError::InvalidHost(text.to_string()))?;
@@ -93,26 +84,33 @@ fn split_host_port(text: &str) -> Result<(&str, &str), AddrError> {
     }
     Ok((host, port))
 }
+// ANCHOR_END: split_host_port
 
-fn parse_port(port: &str) -> Result<u16, AddrError> {
+// ANCHOR: parse_port
+/// Step 1.2b: the port number, from the text after the colon.
+pub fn parse_port(port: &str) -> Result<u16, AddrError> {
     if port.is_empty() {
         return Err(AddrError::MissingPort);
     }
     if !port.bytes().all(|b| b.is_ascii_digit()) {
         return Err(AddrError::InvalidPort(port.to_string()));
     }
-    // Only digits, so the only way `parse` can fail now is a number that does not fit in u16.
+    // Only digits, so `parse` can fail now only for a number too large for a u16.
     port.parse()
         .map_err(|_| AddrError::PortOutOfRange(port.to_string()))
 }
+// ANCHOR_END: parse_port
 
-fn parse_host(host: &str) -> Result<Vec<IpAddr>, AddrError> {
+// ANCHOR: parse_host
+/// Step 1.2c: the IP addresses the host part names.
+/// `localhost` names two: IPv4 first.
+pub fn parse_host(host: &str) -> Result<Vec<IpAddr>, AddrError> {
     if host.is_empty() || host == "[]" {
         return Err(AddrError::EmptyHost);
     }
     if host.eq_ignore_ascii_case("localhost") {
-        // Fixed here instead of asking the OS resolver, which answers differently from machine
-        // to machine (some list only 127.0.0.1 for localhost, most list ::1 as well).
+        // Fixed here instead of asking the OS resolver, which answers differently
+        // from machine to machine (some list only 127.0.0.1, most list ::1 as well).
         return Ok(vec![Ipv4Addr::LOCALHOST.into(), Ipv6Addr::LOCALHOST.into()]);
     }
     let invalid = || AddrError::InvalidHost(host.to_string());
@@ -127,4 +125,18 @@ fn parse_host(host: &str) -> Result<Vec<IpAddr>, AddrError> {
             .map_err(|_| invalid()),
     }
 }
-// ANCHOR_END: helpers
+// ANCHOR_END: parse_host
+
+// ANCHOR: parse_addr
+/// Step 1.2d: the socket addresses that `text` names.
+/// `localhost` names two: IPv4 first, then IPv6.
+pub fn parse_addr(text: &str) -> Result<Vec<SocketAddr>, AddrError> {
+    let (host, port) = split_host_port(text)?;
+    let port = parse_port(port)?;
+    let ips = parse_host(host)?;
+    Ok(ips
+        .into_iter()
+        .map(|ip| SocketAddr::new(ip, port))
+        .collect())
+}
+// ANCHOR_END: parse_addr

@@ -1,11 +1,11 @@
 //! Exercise 3.1: the echo server of articles B and D.
 //!
-//! Scenario: article B's server sends back exactly what it receives; article D's prefixes
-//! `Receive: `. Both serve one client at a time, and a client that leaves must not stop the
-//! server. Goal: [`echo_connection`] serves one connection until the client closes, and
-//! [`serve`] accepts clients one after another, forever.
-//! The tests check exact echoes, the prefix, a megabyte that comes back whole, clients that
-//! leave or reset, and that a second client waits while the first is served.
+//! Scenario: article B's server sends back exactly what it receives; article D's
+//! prefixes `Receive: `. Both serve one client at a time, and a client that leaves
+//! must not stop the server. Goal: [`echo_connection`] serves one connection until
+//! the client closes, and [`serve`] accepts clients one after another, forever. The
+//! tests check exact echoes, the prefix, a megabyte that comes back whole, clients
+//! that leave or reset, and that a second client waits while the first is served.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -14,8 +14,8 @@ use std::time::Duration;
 use crate::show::Screen;
 
 // ANCHOR: echo_connection
-/// Serves one connection: for each chunk read, writes `prefix` + chunk back, until the client
-/// closes its side. Returns how many bytes the client sent.
+/// Serves one connection: for each chunk read, writes `prefix` + chunk back, until
+/// the client closes its side. Returns how many bytes the client sent.
 pub fn echo_connection(mut stream: TcpStream, prefix: &[u8]) -> io::Result<u64> {
     let peer = stream.peer_addr()?;
     let mut buf = [0u8; 4096];
@@ -24,24 +24,27 @@ pub fn echo_connection(mut stream: TcpStream, prefix: &[u8]) -> io::Result<u64> 
     let mut total = 0;
     loop {
         let len = match stream.read(&mut buf) {
-            // Zero bytes: the client shut down its writing side. Nothing more will come.
+            // Zero bytes: the client shut down its writing side. Nothing more will
+            // come.
             Ok(0) => return Ok(total),
             Ok(len) => len,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
         let chunk = &buf[..len];
+        // One write_all for prefix and chunk: write_all loops until every byte is
+        // handed to the OS, and keeping them in one buffer lets them travel together.
+        // The reply goes first, the screen second: the client should not wait for our
+        // terminal.
+        reply.clear();
+        reply.extend_from_slice(prefix);
+        reply.extend_from_slice(chunk);
+        stream.write_all(&reply)?;
         screen.show(peer, chunk);
         // A read that did not fill the buffer took all that was waiting: print now.
         if len < buf.len() {
             screen.flush();
         }
-        // One write_all for prefix and chunk: write_all loops until every byte is handed to
-        // the OS, and keeping them in one buffer lets them travel together.
-        reply.clear();
-        reply.extend_from_slice(prefix);
-        reply.extend_from_slice(chunk);
-        stream.write_all(&reply)?;
         total += len as u64;
     }
     // `stream` and `screen` are dropped here: the connection closes (the client reads
@@ -50,14 +53,20 @@ pub fn echo_connection(mut stream: TcpStream, prefix: &[u8]) -> io::Result<u64> 
 // ANCHOR_END: echo_connection
 
 // ANCHOR: serve
-/// Accepts connections on `listener` one at a time and echoes each with [`echo_connection`].
-/// A client that sends nothing, or does not read its echo, for `idle_timeout` is dropped, so
-/// the next one gets its turn. Returns only if accepting itself fails for good.
-pub fn serve(listener: &TcpListener, prefix: &[u8], idle_timeout: Duration) -> io::Result<()> {
+/// Accepts connections on `listener` one at a time and echoes each with
+/// [`echo_connection`]. A client that sends nothing, or does not read its echo, for
+/// `idle_timeout` is dropped, so the next one gets its turn. Returns only if
+/// accepting itself fails for good.
+pub fn serve(
+    listener: &TcpListener,
+    prefix: &[u8],
+    idle_timeout: Duration,
+) -> io::Result<()> {
     loop {
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
-            // A client that gave up before we accepted it: its problem, not the server's.
+            // A client that gave up before we accepted it: its problem, not the
+            // server's.
             Err(e)
                 if matches!(
                     e.kind(),
@@ -69,13 +78,16 @@ pub fn serve(listener: &TcpListener, prefix: &[u8], idle_timeout: Duration) -> i
             Err(e) => return Err(e),
         };
         eprintln!("{peer} connected");
-        // Without these, a client that stays silent (or never reads) blocks `read` (or
-        // `write_all`) forever, and everybody waiting behind it with it.
+        // Without these, a client that stays silent (or never reads) blocks `read`
+        // (or `write_all`) forever, and everybody waiting behind it with it.
         stream.set_read_timeout(Some(idle_timeout))?;
         stream.set_write_timeout(Some(idle_timeout))?;
-        // One client's error (a reset, a timeout) ends that client only; the loop goes on.
+        // One client's error (a reset, a timeout) ends that client only; the loop
+        // goes on.
         match echo_connection(stream, prefix) {
-            Ok(bytes) => eprintln!("{peer} closed the connection after {bytes} bytes"),
+            Ok(bytes) => {
+                eprintln!("{peer} closed the connection after {bytes} bytes")
+            }
             Err(e) if is_timeout(&e) => eprintln!(
                 "{peer}: idle for {} s, closing the connection",
                 idle_timeout.as_secs_f64()

@@ -1,13 +1,13 @@
 //! Exercise 4.2: a connection that never blocks.
 //!
 //! Scenario: an event loop serves every client on one thread, so no call may wait. A
-//! non-blocking socket answers `WouldBlock` instead of waiting, and mio tells the loop only
-//! when readiness changes (edge-triggered): after an event, read and write until
-//! `WouldBlock`, or no new event will come. Goal: [`Connection::pump`] moves as many bytes
-//! as it can without blocking: it writes what is waiting, reads more while the buffer has
-//! room, and stops at `WouldBlock`, at a full buffer, or when the read budget is spent.
-//! The tests check exact echoes, the buffer bound while the client does not read, the
-//! budget, end-of-file and resets.
+//! non-blocking socket answers `WouldBlock` instead of waiting, and mio tells the
+//! loop only when readiness changes (edge-triggered): after an event, read and write
+//! until `WouldBlock`, or no new event will come. Goal: [`Connection::pump`] moves as
+//! many bytes as it can without blocking: it writes what is waiting, reads more while
+//! the buffer has room, and stops at `WouldBlock`, at a full buffer, or when the read
+//! budget is spent. The tests check exact echoes, the buffer bound while the client
+//! does not read, the budget, end-of-file and resets.
 
 use std::io::ErrorKind::{Interrupted, WouldBlock};
 use std::io::{self, Read, Write};
@@ -20,14 +20,16 @@ use mio::net::TcpStream;
 pub enum Progress {
     /// Blocked on the socket (`WouldBlock`): wait for the next event.
     Waiting,
-    /// The read budget is spent and there may be more to read: call `pump` again soon,
-    /// without waiting for an event (none will come for bytes already there).
+    /// The read budget is spent and there may be more to read: call `pump` again
+    /// soon, without waiting for an event (none will come for bytes already there).
     Again,
-    /// The client closed its side and every echo byte was written: close the connection.
+    /// The client closed its side and every echo byte was written: close the
+    /// connection.
     Done,
 }
 
-/// One client of the event loop: its non-blocking stream and the echo bytes not yet written.
+/// One client of the event loop: its non-blocking stream and the echo bytes not yet
+/// written.
 #[derive(Debug)]
 pub struct Connection {
     stream: TcpStream,
@@ -38,7 +40,8 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Wraps a non-blocking stream; at most `max_buffer` echo bytes will wait in memory.
+    /// Wraps a non-blocking stream; at most `max_buffer` echo bytes will wait in
+    /// memory.
     pub fn new(stream: TcpStream, max_buffer: usize) -> Self {
         Connection {
             stream,

@@ -1,12 +1,12 @@
 //! Exercises 4.3 and 4.4: article B's `select` server, as an event loop with mio.
 //!
-//! Scenario: article B fixes the one-client-at-a-time server with `select` over the listening
-//! socket and every connection. mio does the same with the OS's better tools (epoll, kqueue,
-//! IOCP): register sockets once with a [`Token`], then ask [`Poll`] which are ready.
-//! Goal, 4.3: [`accept_ready`] accepts every waiting connection and registers it.
-//! Goal, 4.4: [`serve`] is the loop: poll, accept, pump ready connections, close idle ones,
-//! and return when stopped.
-//! The tests check accepting (all at once, and the cap), then the chapter's specification.
+//! Scenario: article B fixes the one-client-at-a-time server with `select` over the
+//! listening socket and every connection. mio does the same with the OS's better
+//! tools (epoll, kqueue, IOCP): register sockets once with a [`Token`], then ask
+//! [`Poll`] which are ready. Goal, 4.3: [`accept_ready`] accepts every waiting
+//! connection and registers it. Goal, 4.4: [`serve`] is the loop: poll, accept, pump
+//! ready connections, close idle ones, and return when stopped. The tests check
+//! accepting (all at once, and the cap), then the chapter's specification.
 
 use std::collections::HashMap;
 use std::io;
@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 
-use super::{Connection, Limits, Progress, READ_BUDGET, Shutdown, affects_one_connection};
+use super::{
+    Connection, Limits, Progress, READ_BUDGET, Shutdown, affects_one_connection,
+};
 
 /// The token of the listening socket.
 pub const LISTENER: Token = Token(0);
@@ -27,8 +29,8 @@ const SWEEP_MAX: Duration = Duration::from_secs(1);
 /// The token of the waker that [`Shutdown::stop`] uses.
 pub const WAKER: Token = Token(1);
 
-/// The loop's connections by token (given). Tokens are never reused, so a late event for a
-/// closed connection finds nothing instead of finding a newer one.
+/// The loop's connections by token (given). Tokens are never reused, so a late event
+/// for a closed connection finds nothing instead of finding a newer one.
 #[derive(Debug)]
 pub struct Clients {
     connections: HashMap<Token, Connection>,
@@ -65,7 +67,8 @@ impl Clients {
         self.connections.contains_key(&token)
     }
 
-    /// Adds a connection under a new token and returns both (register it with that token).
+    /// Adds a connection under a new token and returns both (register it with that
+    /// token).
     pub fn insert(&mut self, connection: Connection) -> (Token, &mut Connection) {
         let token = Token(self.next_token);
         self.next_token += 1;

@@ -1,17 +1,18 @@
 //! Chapter 4: many clients at once.
 //!
-//! Chapter 3's server blocks in `accept` or `read` and so serves one client at a time, as
-//! article B points out. This chapter serves them all at once, three ways, and every design
-//! meets the same specification (tests/ch04_many_clients.rs):
+//! Chapter 3's server blocks in `accept` or `read` and so serves one client at a
+//! time, as article B points out. This chapter serves them all at once, three ways,
+//! and every design meets the same specification (tests/ch04_many_clients.rs):
 //! - [`threads`]: one thread per connection; each thread may block, the others go on.
-//! - [`connection`]: one connection that never blocks: read and write until `WouldBlock`,
-//!   with a bounded buffer and a read budget.
-//! - [`events`]: article B's `select`, done with `mio`: one thread waits for readiness on the
-//!   listener and every connection, and serves whichever is ready.
-//! - [`tasks`]: the same server with async/await on tokio, which runs an event loop for you.
+//! - [`connection`]: one connection that never blocks: read and write until
+//!   `WouldBlock`, with a bounded buffer and a read budget.
+//! - [`events`]: article B's `select`, done with `mio`: one thread waits for
+//!   readiness on the listener and every connection, and serves whichever is ready.
+//! - [`tasks`]: the same server with async/await on tokio, which runs an event loop
+//!   for you.
 //!
-//! Given, not exercises: [`Limits`] (what one server allows) and [`Shutdown`] (how a test or
-//! Ctrl-C stops a server, so that no thread outlives it).
+//! Given, not exercises: [`Limits`] (what one server allows) and [`Shutdown`] (how a
+//! test or Ctrl-C stops a server, so that no thread outlives it).
 
 pub mod connection;
 pub mod events;
@@ -51,8 +52,8 @@ impl Default for Limits {
 /// Bytes one connection may read per event before the loop turns to the others.
 pub const READ_BUDGET: usize = 64 * 1024;
 
-/// Whether an `accept` error concerns one connection only (a client that gave up before it
-/// was accepted, a signal): the server goes on accepting.
+/// Whether an `accept` error concerns one connection only (a client that gave up
+/// before it was accepted, a signal): the server goes on accepting.
 pub fn affects_one_connection(e: &io::Error) -> bool {
     matches!(
         e.kind(),

@@ -1,11 +1,12 @@
 //! Exercise 4.1: one thread per connection.
 //!
-//! Scenario: chapter 3's server reads from one client until it leaves, so everyone else
-//! waits. Give each connection a thread of its own: a thread that blocks in `read` stops only
-//! itself. Goal: [`serve`] accepts connections, starts a thread for each (at most
-//! `limits.max_clients` at once), and when stopped waits for every thread it started.
-//! The tests check the chapter's specification: many clients at once, idle and resetting
-//! clients, a client that never reads, 1,000 connections, and a clean stop.
+//! Scenario: chapter 3's server reads from one client until it leaves, so everyone
+//! else waits. Give each connection a thread of its own: a thread that blocks in
+//! `read` stops only itself. Goal: [`serve`] accepts connections, starts a thread for
+//! each (at most `limits.max_clients` at once), and when stopped waits for every
+//! thread it started. The tests check the chapter's specification: many clients at
+//! once, idle and resetting clients, a client that never reads, 1,000 connections,
+//! and a clean stop.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -16,7 +17,8 @@ use std::time::Duration;
 
 use super::{Limits, Shutdown, affects_one_connection};
 
-/// Stack size of a connection thread: the echo needs a few KiB, not std's default 2 MiB.
+/// Stack size of a connection thread: the echo needs a few KiB, not std's default 2
+/// MiB.
 pub const STACK_SIZE: usize = 128 * 1024;
 
 // ANCHOR: echo
@@ -73,13 +75,15 @@ pub fn serve(
         let stream = shutdown.track(stream);
         active.fetch_add(1, Ordering::SeqCst);
         let slots = Arc::clone(&active);
-        let spawned = thread::Builder::new()
-            .stack_size(STACK_SIZE)
-            .spawn(move || {
-                // `move`: the thread owns the stream; it closes when the thread ends.
-                let _ = echo_until_idle(&stream, limits.idle_timeout);
-                slots.fetch_sub(1, Ordering::SeqCst);
-            });
+        let spawned =
+            thread::Builder::new()
+                .stack_size(STACK_SIZE)
+                .spawn(move || {
+                    // `move`: the thread owns the stream; it closes when the
+                    // thread ends.
+                    let _ = echo_until_idle(&stream, limits.idle_timeout);
+                    slots.fetch_sub(1, Ordering::SeqCst);
+                });
         match spawned {
             Ok(worker) => workers.push(worker),
             Err(e) => {

@@ -85,7 +85,10 @@ pub fn read_reply(reader: &mut impl BufRead, seq: u32) -> Result<(), TripError> 
 /// Sends the requests numbered 1 to `count` over `conn`, each as one line, and
 /// waits for each reply before the next request. Returns the round-trip times, in
 /// order. The caller sets the connection's timeouts.
-pub fn tcp_round_trips(conn: TcpStream, count: u32) -> Result<Vec<Duration>, TripError> {
+pub fn tcp_round_trips(
+    conn: TcpStream,
+    count: u32,
+) -> Result<Vec<Duration>, TripError> {
     // Two handles on one connection: a buffered one for reading lines, a plain one to
     // write.
     let mut reader = BufReader::new(conn.try_clone()?);

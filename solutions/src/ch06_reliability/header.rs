@@ -1,11 +1,12 @@
 //! Exercise 6.1: the header, on the wire.
 //!
-//! Scenario: sender and receiver must agree, byte for byte, on what a message looks like, and
-//! the receiver must survive anything else: a datagram from a stranger, a truncated one, one
-//! whose length field lies. Goal: [`Message::encode`] and [`Message::decode`], where decoding
-//! checks the length before it reads any field and returns an error value, never panics.
-//! The tests compare with hex literals, round-trip messages, and feed one malformed input per
-//! error variant plus thousands of random byte strings.
+//! Scenario: sender and receiver must agree, byte for byte, on what a message looks
+//! like, and the receiver must survive anything else: a datagram from a stranger, a
+//! truncated one, one whose length field lies. Goal: [`Message::encode`] and
+//! [`Message::decode`], where decoding checks the length before it reads any field
+//! and returns an error value, never panics. The tests compare with hex literals,
+//! round-trip messages, and feed one malformed input per error variant plus thousands
+//! of random byte strings.
 //!
 //! ```text
 //!  byte 0     1     2     3     4     5     6     7 ...
@@ -92,7 +93,9 @@ impl fmt::Display for DecodeError {
             DecodeError::PayloadTooLong(len) => {
                 write!(f, "a payload of {len} bytes (at most {MAX_PAYLOAD})")
             }
-            DecodeError::UnexpectedPayload(kind) => write!(f, "a {kind:?} message with a payload"),
+            DecodeError::UnexpectedPayload(kind) => {
+                write!(f, "a {kind:?} message with a payload")
+            }
         }
     }
 }
@@ -140,7 +143,8 @@ impl Message {
     // ANCHOR_END: encode
 
     // ANCHOR: decode
-    /// The message in `bytes`, or why there is none. Never panics, whatever the bytes.
+    /// The message in `bytes`, or why there is none. Never panics, whatever the
+    /// bytes.
     pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
         // The length check comes first; after it, every field is known to be there.
         let Some((header, payload)) = bytes.split_first_chunk::<HEADER_LEN>() else {

@@ -1,11 +1,12 @@
 //! Exercise 6.4: a retransmission timeout that learns (RFC 6298).
 //!
-//! Scenario: a fixed wait is too long on a fast network (every loss costs a full second on a
-//! link whose round trip takes 0.1 ms) and too short on a slow one (the sender resends
-//! messages that were not lost). Goal: estimate the round-trip time from measurements and
-//! wait a little longer than it usually takes, backing off when ACKs stop coming.
-//! The tests follow RFC 6298 step by step with a table of samples and timeouts, check the
-//! clamps, then check that the sender learns a slow link's round trip through the relay.
+//! Scenario: a fixed wait is too long on a fast network (every loss costs a full
+//! second on a link whose round trip takes 0.1 ms) and too short on a slow one (the
+//! sender resends messages that were not lost). Goal: estimate the round-trip time
+//! from measurements and wait a little longer than it usually takes, backing off when
+//! ACKs stop coming. The tests follow RFC 6298 step by step with a table of samples
+//! and timeouts, check the clamps, then check that the sender learns a slow link's
+//! round trip through the relay.
 
 use std::time::Duration;
 
@@ -23,7 +24,8 @@ pub struct RtoConfig {
 }
 
 impl RtoConfig {
-    /// Defaults for this machine's loopback: see the book for why not RFC 6298's 1 s minimum.
+    /// Defaults for this machine's loopback: see the book for why not RFC 6298's 1 s
+    /// minimum.
     pub const LOOPBACK: RtoConfig = RtoConfig {
         initial: Duration::from_millis(100),
         min: Duration::from_millis(10),
@@ -85,7 +87,8 @@ impl RetransmitTimer for Rto {
                 self.srtt = Some(srtt * 7 / 8 + rtt / 8);
             }
         }
-        // Either way the next message starts from the estimate, not from a backed-off value.
+        // Either way the next message starts from the estimate, not from a backed-off
+        // value.
         self.rto = match self.srtt {
             Some(srtt) => srtt + self.rttvar * 4,
             None => self.config.initial,

@@ -1,11 +1,12 @@
 //! Exercise 6.3: the stop-and-wait sender.
 //!
-//! Scenario: article C asks for "resend until the server ACKs, a bounded number of times" but
-//! only resends when `sendto` raises, which it never does for a lost datagram. Goal: send one
-//! message at a time and wait for *its* ACK; resend when the timeout passes; give up after
-//! `tries` with an error that says which message; end with END, itself acknowledged.
-//! The tests run it through the lossy relay with scripted losses and duplicates of DATA, ACK
-//! and END, check how many times each message was sent, and point it at a peer that is gone.
+//! Scenario: article C asks for "resend until the server ACKs, a bounded number of
+//! times" but only resends when `sendto` raises, which it never does for a lost
+//! datagram. Goal: send one message at a time and wait for *its* ACK; resend when the
+//! timeout passes; give up after `tries` with an error that says which message; end
+//! with END, itself acknowledged. The tests run it through the lossy relay with
+//! scripted losses and duplicates of DATA, ACK and END, check how many times each
+//! message was sent, and point it at a peer that is gone.
 
 use std::fmt;
 use std::io;
@@ -19,8 +20,8 @@ use super::{FIRST_SEQ, Kind, MAX_PAYLOAD, Message, Waiter};
 pub trait RetransmitTimer {
     /// How long to wait for the ACK of a message sent now.
     fn timeout(&self) -> Duration;
-    /// The ACK came. `rtt` is how long after sending, for a message sent once; `None` after a
-    /// retransmission (Karn's rule: nobody knows which copy the ACK answers).
+    /// The ACK came. `rtt` is how long after sending, for a message sent once; `None`
+    /// after a retransmission (Karn's rule: nobody knows which copy the ACK answers).
     fn on_ack(&mut self, rtt: Option<Duration>);
     /// No ACK came in time.
     fn on_timeout(&mut self);
@@ -51,7 +52,8 @@ pub struct Report {
 pub enum SendError {
     /// Message `seq` was sent `tries` times and never acknowledged.
     GaveUp { seq: u32, tries: u32 },
-    /// The OS reported that nothing listens at the peer's address (ICMP port unreachable).
+    /// The OS reported that nothing listens at the peer's address (ICMP port
+    /// unreachable).
     PeerGone { seq: u32 },
     /// Payload number `index` is longer than [`MAX_PAYLOAD`]; nothing was sent.
     TooLong { index: usize, len: usize },
@@ -92,45 +94,27 @@ impl From<io::Error> for SendError {
     }
 }
 
-// ANCHOR: send_all
-/// Sends every payload, in order, then END, each until acknowledged (at most `tries` times).
-pub fn send_all(
-    socket: &UdpSocket,
-    peer: SocketAddr,
-    payloads: &[Vec<u8>],
-    timer: &mut impl RetransmitTimer,
-    tries: u32,
-) -> Result<Report, SendError> {
-    if let Some((index, p)) = payloads
-        .iter()
-        .enumerate()
-        .find(|(_, p)| p.len() > MAX_PAYLOAD)
-    {
-        return Err(SendError::TooLong {
-            index,
-            len: p.len(),
-        });
+// ANCHOR: wait_for_ack
+/// Step 6.3a: waits until the instant `by` for the ACK of `seq`. Anything else (a
+/// late ACK of an earlier message, a duplicate, garbage) is skipped. `Ok(false)`: the
+/// deadline passed.
+pub fn wait_for_ack(waiter: &mut Waiter, seq: u32, by: Instant) -> io::Result<bool> {
+    let mut buf = [0u8; 64];
+    while let Some(len) = waiter.recv_until(&mut buf, by)? {
+        if let Ok(ack) = Message::decode(&buf[..len]) {
+            if ack.kind == Kind::Ack && ack.seq == seq {
+                return Ok(true);
+            }
+        }
     }
-    // Connected: only the peer's datagrams reach us, and ICMP errors are reported.
-    socket.connect(peer)?;
-    // The ACK wait needs a precise timer: `Waiter` (wait.rs, given) polls for readiness.
-    let mut waiter = Waiter::new(socket)?;
-    let data = payloads
-        .iter()
-        .zip(FIRST_SEQ..)
-        .map(|(payload, seq)| Message::data(seq, payload));
-    let end = Message::end(FIRST_SEQ.wrapping_add(payloads.len() as u32));
-    let mut report = Report::default();
-    for message in data.chain(iter::once(end)) {
-        report
-            .transmissions
-            .push(send_one(&mut waiter, &message, timer, tries)?);
-    }
-    Ok(report)
+    Ok(false) // the deadline passed
 }
+// ANCHOR_END: wait_for_ack
 
-/// Sends `message` until its ACK comes; returns how many times it was sent.
-fn send_one(
+// ANCHOR: send_one
+/// Step 6.3b: sends `message` until its ACK comes, at most `tries` times, telling the
+/// timer what happened; returns how many times it was sent.
+pub fn send_one(
     waiter: &mut Waiter,
     message: &Message,
     timer: &mut impl RetransmitTimer,
@@ -154,23 +138,50 @@ fn send_one(
         tries,
     })
 }
+// ANCHOR_END: send_one
 
-/// Waits until `deadline` for the ACK of `seq`. Anything else (a late ACK of an earlier
-/// message, a duplicate, garbage) is skipped. `Ok(false)`: the deadline passed.
-fn wait_for_ack(waiter: &mut Waiter, seq: u32, deadline: Instant) -> io::Result<bool> {
-    let mut buf = [0u8; 64];
-    while let Some(len) = waiter.recv_until(&mut buf, deadline)? {
-        if let Ok(ack) = Message::decode(&buf[..len]) {
-            if ack.kind == Kind::Ack && ack.seq == seq {
-                return Ok(true);
-            }
-        }
+// ANCHOR: send_all
+/// Step 6.3c: sends every payload, in order, then END, each until acknowledged (at
+/// most `tries` times).
+pub fn send_all(
+    socket: &UdpSocket,
+    peer: SocketAddr,
+    payloads: &[Vec<u8>],
+    timer: &mut impl RetransmitTimer,
+    tries: u32,
+) -> Result<Report, SendError> {
+    if let Some((index, p)) = payloads
+        .iter()
+        .enumerate()
+        .find(|(_, p)| p.len() > MAX_PAYLOAD)
+    {
+        return Err(SendError::TooLong {
+            index,
+            len: p.len(),
+        });
     }
-    Ok(false) // the deadline passed
+    // Connected: only the peer's datagrams reach us, and ICMP errors are reported.
+    socket.connect(peer)?;
+    // The ACK wait needs a precise timer: `Waiter` (wait.rs, given) polls for
+    // readiness.
+    let mut waiter = Waiter::new(socket)?;
+    let data = payloads
+        .iter()
+        .zip(FIRST_SEQ..)
+        .map(|(payload, seq)| Message::data(seq, payload));
+    let end = Message::end(FIRST_SEQ.wrapping_add(payloads.len() as u32));
+    let mut report = Report::default();
+    for message in data.chain(iter::once(end)) {
+        report
+            .transmissions
+            .push(send_one(&mut waiter, &message, timer, tries)?);
+    }
+    Ok(report)
 }
 // ANCHOR_END: send_all
 
-/// ICMP "port unreachable" surfaces as ConnectionRefused (ConnectionReset on Windows).
+/// ICMP "port unreachable" surfaces as ConnectionRefused (ConnectionReset on
+/// Windows).
 fn gone(e: io::Error, seq: u32) -> SendError {
     match e.kind() {
         io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset => {

@@ -1,11 +1,12 @@
 //! The sliding window's header, on the wire (given: not an exercise).
 //!
-//! Exercise 6.1's header has room for one number. A window needs more in an ACK: everything up
-//! to N arrived (cumulative), which later messages arrived too (selective), and how many
-//! messages the receiver accepts (its window). So the window protocol has a header of its own,
-//! nine bytes, with a version in the high four bits of the first byte. Stop-and-wait's kind
-//! byte (1, 2, 3) has zeros there: each protocol rejects the other's messages by name, so two
-//! mismatched programs say so instead of waiting for each other.
+//! Exercise 6.1's header has room for one number. A window needs more in an ACK:
+//! everything up to N arrived (cumulative), which later messages arrived too
+//! (selective), and how many messages the receiver accepts (its window). So the
+//! window protocol has a header of its own, nine bytes, with a version in the high
+//! four bits of the first byte. Stop-and-wait's kind byte (1, 2, 3) has zeros there:
+//! each protocol rejects the other's messages by name, so two mismatched programs say
+//! so instead of waiting for each other.
 //!
 //! ```text
 //!  byte 0       1     2     3     4     5     6     7     8     9 ...
@@ -26,10 +27,12 @@ use std::fmt;
 
 use super::{Kind, MAX_PAYLOAD};
 
-/// Bytes before the payload: version and kind (1), number (4), window (2), length (2).
+/// Bytes before the payload: version and kind (1), number (4), window (2), length
+/// (2).
 pub const WINDOW_HEADER_LEN: usize = 9;
 
-/// The version in the high four bits of byte 0. Stop-and-wait's messages have 0 there.
+/// The version in the high four bits of byte 0. Stop-and-wait's messages have 0
+/// there.
 pub const VERSION: u8 = 1;
 
 /// The largest window either side may use, in messages.
@@ -60,8 +63,8 @@ impl Ack {
         }
     }
 
-    /// Marks message `seq` (after `cumulative`) as arrived. Returns false, and marks nothing,
-    /// when `seq` is not within the 256 messages the bitmap covers.
+    /// Marks message `seq` (after `cumulative`) as arrived. Returns false, and marks
+    /// nothing, when `seq` is not within the 256 messages the bitmap covers.
     pub fn mark(&mut self, seq: u32) -> bool {
         match sack_bit(self.cumulative, seq) {
             Some(k) => {
@@ -72,7 +75,8 @@ impl Ack {
         }
     }
 
-    /// Whether this ACK says that message `seq` arrived (cumulatively or selectively).
+    /// Whether this ACK says that message `seq` arrived (cumulatively or
+    /// selectively).
     pub fn acknowledges(&self, seq: u32) -> bool {
         seq < self.cumulative
             || sack_bit(self.cumulative, seq)
@@ -166,8 +170,8 @@ impl fmt::Display for PacketError {
 
 impl std::error::Error for PacketError {}
 
-/// Appends DATA `seq` with `payload` to `out` (at most [`MAX_PAYLOAD`] bytes): the sender's
-/// way to encode without copying the payload into a [`Packet`] first.
+/// Appends DATA `seq` with `payload` to `out` (at most [`MAX_PAYLOAD`] bytes): the
+/// sender's way to encode without copying the payload into a [`Packet`] first.
 pub fn write_data(seq: u32, payload: &[u8], out: &mut Vec<u8>) {
     write_header(out, Kind::Data, seq, 0, payload.len());
     out.extend_from_slice(payload);
@@ -204,7 +208,8 @@ impl Packet {
     // ANCHOR: decode
     /// The packet in `bytes`, or why there is none. Never panics, whatever the bytes.
     pub fn decode(bytes: &[u8]) -> Result<Packet, PacketError> {
-        let Some((header, payload)) = bytes.split_first_chunk::<WINDOW_HEADER_LEN>() else {
+        let Some((header, payload)) = bytes.split_first_chunk::<WINDOW_HEADER_LEN>()
+        else {
             return Err(PacketError::Truncated(bytes.len()));
         };
         let [vk, n0, n1, n2, n3, w0, w1, l0, l1] = *header;
@@ -213,7 +218,8 @@ impl Packet {
             VERSION => {}
             other => return Err(PacketError::UnknownVersion(other)),
         }
-        let kind = Kind::from_byte(vk & 0x0f).ok_or(PacketError::UnknownKind(vk & 0x0f))?;
+        let kind =
+            Kind::from_byte(vk & 0x0f).ok_or(PacketError::UnknownKind(vk & 0x0f))?;
         let number = u32::from_be_bytes([n0, n1, n2, n3]);
         let window = u16::from_be_bytes([w0, w1]);
         let declared = usize::from(u16::from_be_bytes([l0, l1]));
@@ -224,16 +230,26 @@ impl Packet {
             });
         }
         match kind {
-            Kind::Data if declared > MAX_PAYLOAD => Err(PacketError::PayloadTooLong(declared)),
-            Kind::Data | Kind::End if window != 0 => Err(PacketError::BadWindow(window)),
+            Kind::Data if declared > MAX_PAYLOAD => {
+                Err(PacketError::PayloadTooLong(declared))
+            }
+            Kind::Data | Kind::End if window != 0 => {
+                Err(PacketError::BadWindow(window))
+            }
             Kind::Data => Ok(Packet::Data {
                 seq: number,
                 payload: payload.to_vec(),
             }),
-            Kind::End if declared != 0 => Err(PacketError::UnexpectedPayload(Kind::End)),
+            Kind::End if declared != 0 => {
+                Err(PacketError::UnexpectedPayload(Kind::End))
+            }
             Kind::End => Ok(Packet::End { seq: number }),
-            Kind::Ack if declared > MAX_SACK_BYTES => Err(PacketError::PayloadTooLong(declared)),
-            Kind::Ack if window == 0 || window > MAX_WINDOW => Err(PacketError::BadWindow(window)),
+            Kind::Ack if declared > MAX_SACK_BYTES => {
+                Err(PacketError::PayloadTooLong(declared))
+            }
+            Kind::Ack if window == 0 || window > MAX_WINDOW => {
+                Err(PacketError::BadWindow(window))
+            }
             Kind::Ack => {
                 let mut ack = Ack::new(number, window);
                 for (i, byte) in payload.iter().enumerate() {

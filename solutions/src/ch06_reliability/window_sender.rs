@@ -16,8 +16,8 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::Instant;
 
 use super::{
-    MAX_PAYLOAD, Packet, Report, RetransmitTimer, SendError, SendWindow, WINDOW_HEADER_LEN, Waiter,
-    write_data,
+    MAX_PAYLOAD, Packet, Report, RetransmitTimer, SendError, SendWindow,
+    WINDOW_HEADER_LEN, Waiter, write_data,
 };
 
 // ANCHOR: send_window
@@ -84,8 +84,8 @@ pub fn send_window(
 }
 // ANCHOR_END: send_window
 
-/// Checks every payload's length (nothing is sent if one is too long), connects to `peer`,
-/// and prepares the precise waits of `Waiter` (see wait.rs).
+/// Checks every payload's length (nothing is sent if one is too long), connects to
+/// `peer`, and prepares the precise waits of `Waiter` (see wait.rs).
 fn prepare(
     socket: &UdpSocket,
     peer: SocketAddr,

@@ -1,12 +1,12 @@
 //! Exercise 7.1: seal and open.
 //!
-//! Scenario: article C's exercise 3 encrypts every message with a key shared by client and
-//! server (Fernet). Goal: load that key, seal messages into tokens and open them again, with an
-//! error that says *why* a token cannot be accepted: it does not open (tampered, or another
-//! key: Fernet cannot tell these apart), it is older than the time limit, or it claims to come
-//! from the future.
-//! The tests use fixed keys and chosen times: round trips, a wrong key, every region of a
-//! token flipped, expiry at the exact limit, and malformed keys.
+//! Scenario: article C's exercise 3 encrypts every message with a key shared by
+//! client and server (Fernet). Goal: load that key, seal messages into tokens and
+//! open them again, with an error that says *why* a token cannot be accepted: it does
+//! not open (tampered, or another key: Fernet cannot tell these apart), it is older
+//! than the time limit, or it claims to come from the future. The tests use fixed
+//! keys and chosen times: round trips, a wrong key, every region of a token flipped,
+//! expiry at the exact limit, and malformed keys.
 //!
 //! ```text
 //! A Fernet token, before URL-safe base64:
@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use fernet::Fernet;
 
-/// How far in the future a token's timestamp may lie (the two clocks may differ a little);
-/// the same 60 s that Python's `cryptography` allows.
+/// How far in the future a token's timestamp may lie (the two clocks may differ a
+/// little); the same 60 s that Python's `cryptography` allows.
 pub const MAX_CLOCK_SKEW: u64 = 60;
 
 /// Why there is no key.
@@ -54,7 +54,8 @@ impl std::error::Error for KeyError {}
 /// Why a token is not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpenError {
-    /// It does not open: changed on the way, made with another key, or not a token at all.
+    /// It does not open: changed on the way, made with another key, or not a token at
+    /// all.
     Rejected,
     /// It opened, but it is older than the time limit.
     Expired { age_secs: u64 },
@@ -105,12 +106,19 @@ pub fn seal(key: &Fernet, plaintext: &[u8], now_secs: u64) -> String {
 // ANCHOR_END: seal
 
 // ANCHOR: open
-/// The plaintext in `token`, if it opens with `key` and is at most `ttl` old at `now_secs`.
-pub fn open(key: &Fernet, token: &str, ttl: Duration, now_secs: u64) -> Result<Vec<u8>, OpenError> {
-    // First the MAC: until it checks out, no field of the token is trusted, not even its
-    // timestamp. `decrypt` checks it against this machine's clock and our key.
+/// The plaintext in `token`, if it opens with `key` and is at most `ttl` old at
+/// `now_secs`.
+pub fn open(
+    key: &Fernet,
+    token: &str,
+    ttl: Duration,
+    now_secs: u64,
+) -> Result<Vec<u8>, OpenError> {
+    // First the MAC: until it checks out, no field of the token is trusted, not even
+    // its timestamp. `decrypt` checks it against this machine's clock and our key.
     let plaintext = key.decrypt(token).map_err(|_| OpenError::Rejected)?;
-    // Now the timestamp is genuine. Still, do the clock arithmetic so it cannot overflow.
+    // Now the timestamp is genuine. Still, do the clock arithmetic so it cannot
+    // overflow.
     let issued = token_timestamp(token).ok_or(OpenError::Rejected)?;
     if issued > now_secs.saturating_add(MAX_CLOCK_SKEW) {
         return Err(OpenError::FromTheFuture {
@@ -125,8 +133,8 @@ pub fn open(key: &Fernet, token: &str, ttl: Duration, now_secs: u64) -> Result<V
 }
 // ANCHOR_END: open
 
-/// The timestamp of a token (bytes 1 to 8, after the version byte), read without the key;
-/// `None` if `token` does not start like a Fernet token.
+/// The timestamp of a token (bytes 1 to 8, after the version byte), read without the
+/// key; `None` if `token` does not start like a Fernet token.
 pub fn token_timestamp(token: &str) -> Option<u64> {
     let head = decode_prefix(token, 9)?;
     let (version, timestamp) = head.split_first()?;
@@ -136,14 +144,15 @@ pub fn token_timestamp(token: &str) -> Option<u64> {
     Some(timestamp.iter().fold(0, |acc, &b| acc << 8 | u64::from(b)))
 }
 
-/// What identifies a token: its timestamp and its random IV (bytes 1 to 24). Two encodings of
-/// the same token share it; a new token made with the key never does.
+/// What identifies a token: its timestamp and its random IV (bytes 1 to 24). Two
+/// encodings of the same token share it; a new token made with the key never does.
 pub fn token_id(token: &str) -> Option<[u8; 24]> {
     let head = decode_prefix(token, 25)?;
     head[1..25].try_into().ok()
 }
 
-/// The first `len` bytes of URL-safe base64 `text` (decoded four characters at a time).
+/// The first `len` bytes of URL-safe base64 `text` (decoded four characters at a
+/// time).
 fn decode_prefix(text: &str, len: usize) -> Option<Vec<u8>> {
     let chars = text.as_bytes().get(..len.div_ceil(3) * 4)?;
     let mut bytes = Vec::with_capacity(len + 2);

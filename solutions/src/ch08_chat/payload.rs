@@ -1,10 +1,11 @@
 //! Exercise 8.1: the chat datagram.
 //!
-//! Scenario: article C's exercise adds a user name and a timestamp to every message. The
-//! server relays what others typed, so it must never relay something it cannot read strictly:
-//! a malformed message is rejected and logged. Plain text (from the article's own client,
-//! which knows no format) is still welcome. Goal: [`ChatMessage::encode`] and [`parse`].
-//! The tests use tables of good messages and of every malformed case.
+//! Scenario: article C's exercise adds a user name and a timestamp to every message.
+//! The server relays what others typed, so it must never relay something it cannot
+//! read strictly: a malformed message is rejected and logged. Plain text (from the
+//! article's own client, which knows no format) is still welcome. Goal:
+//! [`ChatMessage::encode`] and [`parse`]. The tests use tables of good messages and
+//! of every malformed case.
 //!
 //! ```text
 //! chat/1 msg 1763798400123 Taro Yamada      <- marker, kind, Unix time in ms, name (to the end of the line)
@@ -22,8 +23,8 @@ pub const MAX_NAME_CHARS: usize = 32;
 /// The largest datagram in the course's format.
 pub const MAX_DATAGRAM: usize = 2048;
 
-/// The largest plain-text datagram: the relay adds a header of its own when it passes plain
-/// text on, and the result must still fit in [`MAX_DATAGRAM`].
+/// The largest plain-text datagram: the relay adds a header of its own when it passes
+/// plain text on, and the result must still fit in [`MAX_DATAGRAM`].
 pub const MAX_PLAIN: usize = MAX_DATAGRAM - 256;
 
 /// What a chat datagram is for.
@@ -67,7 +68,8 @@ pub struct ChatMessage {
 pub enum Payload {
     /// The course's format.
     Chat(ChatMessage),
-    /// Anything that does not start with [`MARKER`]: text from a client that knows no format.
+    /// Anything that does not start with [`MARKER`]: text from a client that knows no
+    /// format.
     Plain(Vec<u8>),
 }
 
@@ -77,7 +79,8 @@ pub enum Payload {
 pub enum ParseError {
     /// Zero bytes.
     Empty,
-    /// `len` bytes, more than `limit`: [`MAX_DATAGRAM`] ([`MAX_PLAIN`] for plain text).
+    /// `len` bytes, more than `limit`: [`MAX_DATAGRAM`] ([`MAX_PLAIN`] for plain
+    /// text).
     TooLong { len: usize, limit: usize },
     /// Starts with the marker but is not UTF-8.
     NotUtf8,
@@ -102,11 +105,17 @@ impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ParseError::Empty => write!(f, "an empty datagram"),
-            ParseError::TooLong { len, limit } => write!(f, "{len} bytes, more than {limit}"),
+            ParseError::TooLong { len, limit } => {
+                write!(f, "{len} bytes, more than {limit}")
+            }
             ParseError::NotUtf8 => write!(f, "a chat datagram that is not UTF-8"),
-            ParseError::BadHeader => write!(f, "the first line is not `{MARKER} KIND TIME NAME`"),
+            ParseError::BadHeader => {
+                write!(f, "the first line is not `{MARKER} KIND TIME NAME`")
+            }
             ParseError::UnknownKind(kind) => write!(f, "unknown kind {kind:?}"),
-            ParseError::BadTimestamp(time) => write!(f, "{time:?} is not a time in milliseconds"),
+            ParseError::BadTimestamp(time) => {
+                write!(f, "{time:?} is not a time in milliseconds")
+            }
             ParseError::BadName(name) => {
                 let shown: String = name.chars().take(40).collect();
                 write!(
@@ -115,28 +124,32 @@ impl fmt::Display for ParseError {
                      characters, `: `, a leading `*` or spaces at either end"
                 )
             }
-            ParseError::UnexpectedText => write!(f, "text after a join, leave or ping"),
+            ParseError::UnexpectedText => {
+                write!(f, "text after a join, leave or ping")
+            }
             ParseError::NameTaken(name) => {
                 write!(f, "the name {name:?} belongs to another member")
             }
-            ParseError::ChatFull(max) => write!(f, "the chat is full ({max} members)"),
+            ParseError::ChatFull(max) => {
+                write!(f, "the chat is full ({max} members)")
+            }
         }
     }
 }
 
 impl std::error::Error for ParseError {}
 
-/// Characters that change how a terminal shows the text around them: control characters
-/// (newline, escape: the start of ANSI sequences) and the Unicode direction overrides
-/// (which can show text backwards).
+/// Characters that change how a terminal shows the text around them: control
+/// characters (newline, escape: the start of ANSI sequences) and the Unicode
+/// direction overrides (which can show text backwards).
 pub fn is_unsafe_char(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
-/// `text` made safe for one line of a terminal: every [`is_unsafe_char`] is shown escaped
-/// (`\n`, `\u{1b}`), so one message stays one line and cannot move the cursor or recolour
-/// the screen.
+/// `text` made safe for one line of a terminal: every [`is_unsafe_char`] is shown
+/// escaped (`\n`, `\u{1b}`), so one message stays one line and cannot move the cursor
+/// or recolour the screen.
 pub fn escape_for_screen(text: &str) -> String {
     let mut shown = String::with_capacity(text.len());
     for c in text.chars() {
@@ -151,8 +164,9 @@ pub fn escape_for_screen(text: &str) -> String {
 
 // ANCHOR: validate_name
 /// Checks a user name: 1 to 32 characters, none of them unsafe on a screen
-/// ([`is_unsafe_char`]), no `: `, no `*` first, no space at either end. A line on screen is
-/// `[time] NAME: text` or `[time] * NAME joined`: such a name could fake the rest of a line.
+/// ([`is_unsafe_char`]), no `: `, no `*` first, no space at either end. A line on
+/// screen is `[time] NAME: text` or `[time] * NAME joined`: such a name could fake
+/// the rest of a line.
 pub fn validate_name(name: &str) -> Result<(), ParseError> {
     let count = name.chars().count();
     if count == 0
@@ -232,7 +246,8 @@ pub fn parse(datagram: &[u8]) -> Result<Payload, ParseError> {
         "ping" => Kind::Ping,
         other => return Err(ParseError::UnknownKind(other.to_string())),
     };
-    // Digits only (no sign, no spaces); `parse` then fails only for numbers beyond u64.
+    // Digits only (no sign, no spaces); `parse` then fails only for numbers beyond
+    // u64.
     let timestamp_ms = match time.bytes().all(|b| b.is_ascii_digit()) {
         true => time
             .parse()

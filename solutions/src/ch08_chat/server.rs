@@ -1,14 +1,15 @@
 //! Exercises 8.2 and 8.4: the relay server.
 //!
-//! Scenario: article C's server remembers every address it hears from and forwards each
-//! message to all the others. Goal (8.2): [`Relay::on_datagram`] remembers the sender and
-//! returns what to send to whom: every other member, never the sender; a client that never
-//! spoke the course's format gets a plain-text line it can print; joins, leaves and keepalive
-//! pings are handled here too; a name belongs to the member who joined with it, and a full
-//! chat takes no newcomer. Goal (8.4): [`Relay::forget_silent`] for clients that vanished
-//! without a word. (Given: the rate limit, [`Relay::admit`], which the server asks first.)
-//! The tests call the relay directly, then run it on a socket with many clients, garbage and
-//! 1,000 messages among 20 clients.
+//! Scenario: article C's server remembers every address it hears from and forwards
+//! each message to all the others. Goal (8.2): [`Relay::on_datagram`] remembers the
+//! sender and returns what to send to whom: every other member, never the sender; a
+//! client that never spoke the course's format gets a plain-text line it can print;
+//! joins, leaves and keepalive pings are handled here too; a name belongs to the
+//! member who joined with it, and a full chat takes no newcomer. Goal (8.4):
+//! [`Relay::forget_silent`] for clients that vanished without a word. (Given: the
+//! rate limit, [`Relay::admit`], which the server asks first.) The tests call the
+//! relay directly, then run it on a socket with many clients, garbage and 1,000
+//! messages among 20 clients.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -19,17 +20,19 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::{
-    ChatMessage, Kind, ParseError, Payload, display_line, escape_for_screen, now_ms, parse,
+    ChatMessage, Kind, ParseError, Payload, display_line, escape_for_screen, now_ms,
+    parse,
 };
 
 /// The default maximum number of members (`--max-members`).
 pub const DEFAULT_MAX_MEMBERS: usize = 64;
 
-/// The default rate limit per sender, in datagrams per second (`--rate`); also the burst.
+/// The default rate limit per sender, in datagrams per second (`--rate`); also the
+/// burst.
 pub const DEFAULT_RATE: f64 = 100.0;
 
-/// The time as the relay needs it: a monotonic clock for silences, the wall clock to stamp
-/// plain text, which arrives without a timestamp.
+/// The time as the relay needs it: a monotonic clock for silences, the wall clock to
+/// stamp plain text, which arrives without a timestamp.
 #[derive(Debug, Clone, Copy)]
 pub struct Now {
     pub instant: Instant,
@@ -46,9 +49,9 @@ impl Now {
     }
 }
 
-/// A token bucket: it fills at `rate` tokens a second up to `burst`; each datagram takes
-/// one, and a datagram that finds the bucket empty is dropped. A sender may send `burst`
-/// datagrams at once, and `rate` a second for ever, but no more.
+/// A token bucket: it fills at `rate` tokens a second up to `burst`; each datagram
+/// takes one, and a datagram that finds the bucket empty is dropped. A sender may
+/// send `burst` datagrams at once, and `rate` a second for ever, but no more.
 #[derive(Debug, Clone)]
 pub struct TokenBucket {
     rate: f64,
@@ -93,7 +96,8 @@ pub struct Counters {
     pub rate_limited: u64,
     /// Datagrams refused: malformed, a name taken, the chat full.
     pub refused: u64,
-    /// Datagrams on the shared socket dropped because the relay was too busy to take them.
+    /// Datagrams on the shared socket dropped because the relay was too busy to take
+    /// them.
     pub busy: u64,
 }
 
@@ -117,8 +121,8 @@ pub struct Relay {
     silence_limit: Duration,
     max_members: usize,
     rate: f64,
-    /// One bucket shared by every address that is not a member: a stream of datagrams from
-    /// many (perhaps forged) addresses is limited as a whole.
+    /// One bucket shared by every address that is not a member: a stream of datagrams
+    /// from many (perhaps forged) addresses is limited as a whole.
     strangers: TokenBucket,
     counters: Counters,
     last_logged: Option<Instant>,
@@ -157,8 +161,9 @@ impl Relay {
         self.counters
     }
 
-    /// The rate limit, before anything else: whether a datagram from `from` may be read.
-    /// A refusal says whether to log it: at most once a second, or the log floods too.
+    /// The rate limit, before anything else: whether a datagram from `from` may be
+    /// read. A refusal says whether to log it: at most once a second, or the log
+    /// floods too.
     pub fn admit(&mut self, from: SocketAddr, now: Instant) -> Result<(), bool> {
         self.counters.received += 1;
         let bucket = match self.members.get_mut(&from) {
@@ -169,9 +174,9 @@ impl Relay {
             return Ok(());
         }
         self.counters.rate_limited += 1;
-        let log = self
-            .last_logged
-            .is_none_or(|at| now.saturating_duration_since(at) >= Duration::from_secs(1));
+        let log = self.last_logged.is_none_or(|at| {
+            now.saturating_duration_since(at) >= Duration::from_secs(1)
+        });
         if log {
             self.last_logged = Some(now);
         }
@@ -189,9 +194,9 @@ impl Relay {
     }
 
     // ANCHOR: on_datagram
-    /// Handles one datagram from `from`; returns the datagrams to send, and to whom. A
-    /// malformed datagram, a name that belongs to another member or a newcomer to a full
-    /// chat is an error, and nothing is sent.
+    /// Handles one datagram from `from`; returns the datagrams to send, and to whom.
+    /// A malformed datagram, a name that belongs to another member or a newcomer to a
+    /// full chat is an error, and nothing is sent.
     pub fn on_datagram(
         &mut self,
         from: SocketAddr,
@@ -214,17 +219,20 @@ impl Relay {
                 &String::from_utf8_lossy(&bytes),
             ),
         };
-        // A name belongs to the address that holds it, as long as that member is here; a
-        // name that is an address (plain text goes by it) belongs to that address.
+        // A name belongs to the address that holds it, as long as that member is
+        // here; a name that is an address (plain text goes by it) belongs to that
+        // address.
         let held = self
             .members
             .iter()
             .any(|(addr, member)| *addr != from && member.name == message.name);
-        let other_address = message.name.parse::<SocketAddr>().is_ok_and(|a| a != from);
+        let other_address =
+            message.name.parse::<SocketAddr>().is_ok_and(|a| a != from);
         if held || other_address {
             return Err(ParseError::NameTaken(message.name));
         }
-        if !self.members.contains_key(&from) && self.members.len() >= self.max_members {
+        if !self.members.contains_key(&from) && self.members.len() >= self.max_members
+        {
             return Err(ParseError::ChatFull(self.max_members));
         }
         let fresh = self.new_member(&message.name, now.instant);
@@ -233,7 +241,8 @@ impl Relay {
         member.name = message.name.clone();
         member.speaks_format |= speaks_format;
         if message.kind == Kind::Ping {
-            return Ok(Vec::new()); // a keepalive only proves the sender is still there
+            // A keepalive only proves the sender is still there.
+            return Ok(Vec::new());
         }
         let sends = self.to_all_but(from, &message);
         if message.kind == Kind::Leave {
@@ -243,7 +252,11 @@ impl Relay {
     }
 
     /// `message` for every member except `from`, in the form each can read.
-    fn to_all_but(&self, from: SocketAddr, message: &ChatMessage) -> Vec<(SocketAddr, Vec<u8>)> {
+    fn to_all_but(
+        &self,
+        from: SocketAddr,
+        message: &ChatMessage,
+    ) -> Vec<(SocketAddr, Vec<u8>)> {
         let formatted = message.encode();
         let plain = plain_text(message).into_bytes();
         self.members
@@ -263,13 +276,16 @@ impl Relay {
     }
     // ANCHOR_END: on_datagram
     // ANCHOR: forget_silent
-    /// Forgets the members not heard from for longer than the silence limit; returns them.
+    /// Forgets the members not heard from for longer than the silence limit; returns
+    /// them.
     pub fn forget_silent(&mut self, now: Instant) -> Vec<SocketAddr> {
         let limit = self.silence_limit;
         let silent: Vec<SocketAddr> = self
             .members
             .iter()
-            .filter(|(_, member)| now.saturating_duration_since(member.last_heard) > limit)
+            .filter(|(_, member)| {
+                now.saturating_duration_since(member.last_heard) > limit
+            })
             .map(|(addr, _)| *addr)
             .collect();
         for addr in &silent {
@@ -280,8 +296,8 @@ impl Relay {
     // ANCHOR_END: forget_silent
 }
 
-/// How a client without the course's format (article C's, which prints what it gets as it
-/// is) sees a message: one line, control characters escaped.
+/// How a client without the course's format (article C's, which prints what it gets
+/// as it is) sees a message: one line, control characters escaped.
 fn plain_text(message: &ChatMessage) -> String {
     let name = escape_for_screen(&message.name);
     match message.kind {
@@ -293,7 +309,8 @@ fn plain_text(message: &ChatMessage) -> String {
 
 /// What a reading thread passes to the relay.
 enum Event {
-    /// A datagram; `limited`: the reading thread already applied the sender's rate limit.
+    /// A datagram; `limited`: the reading thread already applied the sender's rate
+    /// limit.
     Datagram {
         from: SocketAddr,
         bytes: Vec<u8>,
@@ -303,10 +320,11 @@ enum Event {
     Failed(io::Error),
 }
 
-/// A member's own socket: bound to the server's address too, and connected to the member.
-/// The kernel then puts the member's datagrams in this socket's receive buffer, not the
-/// shared one, so a flood from somebody else cannot crowd them out. Linux only here (other
-/// systems share a port differently); where it fails, the member uses the shared socket.
+/// A member's own socket: bound to the server's address too, and connected to the
+/// member. The kernel then puts the member's datagrams in this socket's receive
+/// buffer, not the shared one, so a flood from somebody else cannot crowd them out.
+/// Linux only here (other systems share a port differently); where it fails, the
+/// member uses the shared socket.
 fn member_socket(local: SocketAddr, member: SocketAddr) -> io::Result<UdpSocket> {
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(local),
@@ -348,7 +366,9 @@ fn spawn_reader(
             if !bucket.take(now) {
                 let total = dropped.fetch_add(1, Ordering::Relaxed) + 1;
                 // Logged once a second at most: a flood must not flood the log too.
-                if last_logged.is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1)) {
+                if last_logged
+                    .is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1))
+                {
                     last_logged = Some(now);
                     eprintln!(
                         "rate limit: dropped a datagram from {member} ({total} by members so far)"
@@ -370,13 +390,15 @@ fn spawn_reader(
     Reader { stop, thread }
 }
 
-/// Runs `relay` on `socket` until `stop` is set or the socket fails, and returns what it
-/// counted: relays every datagram, reports each relayed message to `show` and each refused
-/// datagram on stderr, drops what a sender sends over the rate limit, and forgets silent
-/// members. (Given: it uses your `parse`, `on_datagram` and `forget_silent`.)
+/// Runs `relay` on `socket` until `stop` is set or the socket fails, and returns what
+/// it counted: relays every datagram, reports each relayed message to `show` and each
+/// refused datagram on stderr, drops what a sender sends over the rate limit, and
+/// forgets silent members. (Given: it uses your `parse`, `on_datagram` and
+/// `forget_silent`.)
 ///
-/// Where the system allows it (see `member_socket`), each member gets a socket of its own,
-/// read by a thread of its own: a flooder then fills its own receive buffer, not everyone's.
+/// Where the system allows it (see `member_socket`), each member gets a socket of its
+/// own, read by a thread of its own: a flooder then fills its own receive buffer, not
+/// everyone's.
 pub fn run_server(
     socket: &UdpSocket,
     mut relay: Relay,
@@ -407,7 +429,8 @@ pub fn run_server(
                         bytes: buf[..len].to_vec(),
                         limited: false,
                     },
-                    // A timeout, or an ICMP error about one client (Windows): keep serving.
+                    // A timeout, or an ICMP error about one client (Windows): keep
+                    // serving.
                     Err(e)
                         if matches!(
                             e.kind(),
@@ -433,8 +456,9 @@ pub fn run_server(
         })
     };
     let mut readers: BTreeMap<SocketAddr, Reader> = BTreeMap::new();
-    // A member's socket shares the port; the kernel allows it when the shared socket allows
-    // it too. Set after the bind, so a second server on the same port still gets "in use".
+    // A member's socket shares the port; the kernel allows it when the shared socket
+    // allows it too. Set after the bind, so a second server on the same port still
+    // gets "in use".
     let mut own_sockets = cfg!(target_os = "linux")
         && socket2::SockRef::from(socket)
             .set_reuse_address(true)
@@ -451,18 +475,19 @@ pub fn run_server(
                 );
             }
         }
-        let (from, bytes, limited) = match incoming.recv_timeout(Duration::from_millis(200)) {
-            Ok(Event::Datagram {
-                from,
-                bytes,
-                limited,
-            }) => (from, bytes, limited),
-            Ok(Event::Failed(e)) => {
-                result = Err(e);
-                break;
-            }
-            Err(_) => continue,
-        };
+        let (from, bytes, limited) =
+            match incoming.recv_timeout(Duration::from_millis(200)) {
+                Ok(Event::Datagram {
+                    from,
+                    bytes,
+                    limited,
+                }) => (from, bytes, limited),
+                Ok(Event::Failed(e)) => {
+                    result = Err(e);
+                    break;
+                }
+                Err(_) => continue,
+            };
         // The rate limit comes first and costs one lookup: a flood is dropped unread.
         if !limited {
             if let Err(log) = relay.admit(from, Instant::now()) {
@@ -480,11 +505,14 @@ pub fn run_server(
         match relay.on_datagram(from, &bytes, Now::current()) {
             Ok(sends) => {
                 relay.counters.relayed += 1;
-                if let Some(line) = parse(&bytes).ok().and_then(|p| display_line(&p, from)) {
+                if let Some(line) =
+                    parse(&bytes).ok().and_then(|p| display_line(&p, from))
+                {
                     show(line);
                 }
                 for (to, bytes) in sends {
-                    // A vanished client only loses its copy; the others still get theirs.
+                    // A vanished client only loses its copy; the others still get
+                    // theirs.
                     let _ = socket.send_to(&bytes, to);
                 }
             }

@@ -1,10 +1,10 @@
 //! Exercise 9.1: a socket configured to send to a group.
 //!
-//! Scenario: article B's sender names the interface its datagrams leave by (IP_MULTICAST_IF)
-//! and mentions IP_MULTICAST_LOOP. Goal: a UDP socket that sends to groups on the interface,
-//! with the TTL and the loop setting it is given, bound to the interface's address.
-//! The tests read the options back from the socket, and check that its datagrams reach a
-//! receiver that joined the group.
+//! Scenario: article B's sender names the interface its datagrams leave by
+//! (IP_MULTICAST_IF) and mentions IP_MULTICAST_LOOP. Goal: a UDP socket that sends to
+//! groups on the interface, with the TTL and the loop setting it is given, bound to
+//! the interface's address. The tests read the options back from the socket, and
+//! check that its datagrams reach a receiver that joined the group.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};

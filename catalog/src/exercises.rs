@@ -1,0 +1,579 @@
+//! The table of chapters and exercises: the one place that says which file an exercise lives
+//! in, where the book explains it, and which tests grade it. Titles and hints live in the
+//! catalogs under `ex.<id>.title`, `ex.<id>.idea` (step 1: the idea) and `ex.<id>.api` (step 2:
+//! what to look at); step 3 is the book section, built from the anchors here.
+//!
+//! Adding a chapter means adding a [`Chapter`] and its [`Exercise`]s here and their texts to
+//! both catalogs; `tests/catalog.rs` checks the table against the files on disk and the book.
+//! The `course` program shows only chapters whose test file exists, so an entry may come
+//! before or after its chapter lands.
+
+use crate::{Lang, fill_in, text_in};
+
+/// A chapter: its module folder under `exercises/src/`, its test file `tests/<id>.rs`, and
+/// its book page (the same file name in `book/en/src` and `book/ja/src`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chapter {
+    /// `ch01_addresses`: the test file `tests/ch01_addresses.rs`, and usually the folder
+    /// `exercises/src/ch01_addresses/` (a chapter's exercises may live in another folder
+    /// of the same chapter number: `ch06_window`'s live in `ch06_reliability/`).
+    pub id: &'static str,
+    /// The chapter number the book uses.
+    pub number: u8,
+    /// `ch01-addresses.md`
+    pub page: &'static str,
+}
+
+/// One exercise: one new idea, one function (or method) to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exercise {
+    /// `1.2a`: what the book calls it and what `course hint 1.2a` takes.
+    pub id: &'static str,
+    /// The [`Chapter::id`] it belongs to.
+    pub chapter: &'static str,
+    /// The file to edit, from the repository's root.
+    pub file: &'static str,
+    /// The heading id of its section on the chapter's page, English and Japanese books.
+    pub anchor_en: &'static str,
+    pub anchor_ja: &'static str,
+    /// Test-name prefixes in the chapter's test binary (`port_range::`): its tests. One `*`
+    /// stands for any text: `spec::*_threads` is every `spec::` test ending in `_threads`
+    /// (an rstest case of a specification that several exercises share).
+    pub tests: &'static [&'static str],
+}
+
+impl Exercise {
+    /// Whether the test called `name` (as libtest prints it) grades this exercise.
+    pub fn grades(&self, name: &str) -> bool {
+        self.tests
+            .iter()
+            .any(|pattern| match pattern.split_once('*') {
+                Some((start, end)) => {
+                    name.len() >= start.len() + end.len()
+                        && name.starts_with(start)
+                        && name.ends_with(end)
+                }
+                None => name.starts_with(pattern),
+            })
+    }
+
+    /// Its title in `lang`.
+    pub fn title(&self, lang: Lang) -> &'static str {
+        text_in(lang, &format!("ex.{}.title", self.id))
+    }
+
+    /// The book page and section, as a path under the book: `ch01-addresses.html#exercise-11`.
+    pub fn book_link(&self, lang: Lang) -> String {
+        let page = chapter(self.chapter).map(|c| c.page).unwrap_or("");
+        let anchor = match lang {
+            Lang::En => self.anchor_en,
+            Lang::Ja => self.anchor_ja,
+        };
+        format!(
+            "{}#{anchor}",
+            page.trim_end_matches(".md").to_string() + ".html"
+        )
+    }
+
+    /// Hint `step` (1: the idea, 2: the API to look at, 3: the book section) in `lang`.
+    pub fn hint(&self, lang: Lang, step: usize) -> String {
+        match step {
+            1 => text_in(lang, &format!("ex.{}.idea", self.id)).to_string(),
+            2 => text_in(lang, &format!("ex.{}.api", self.id)).to_string(),
+            _ => {
+                let page = chapter(self.chapter).map(|c| c.page).unwrap_or("");
+                fill_in(
+                    lang,
+                    "hint.book",
+                    &[
+                        ("file", &format!("book/{}/src/{page}", lang.code())),
+                        ("link", &self.book_link(lang)),
+                        ("lang", &lang.code()),
+                    ],
+                )
+            }
+        }
+    }
+
+    /// How many hint steps there are.
+    pub const HINT_STEPS: usize = 3;
+
+    /// The command that grades it: `cargo test --test ch01_addresses port_range::`.
+    pub fn command(&self) -> String {
+        let filters = self.tests.join(" ");
+        format!("cargo test --test {} {filters}", self.chapter)
+    }
+}
+
+/// The chapters, in book order.
+pub const CHAPTERS: &[Chapter] = &[
+    Chapter {
+        id: "ch01_addresses",
+        number: 1,
+        page: "ch01-addresses.md",
+    },
+    Chapter {
+        id: "ch02_udp",
+        number: 2,
+        page: "ch02-udp.md",
+    },
+    Chapter {
+        id: "ch03_tcp",
+        number: 3,
+        page: "ch03-tcp.md",
+    },
+    Chapter {
+        id: "ch04_many_clients",
+        number: 4,
+        page: "ch04-many-clients.md",
+    },
+    Chapter {
+        id: "ch05_udp_vs_tcp",
+        number: 5,
+        page: "ch05-udp-vs-tcp.md",
+    },
+    Chapter {
+        id: "ch06_reliability",
+        number: 6,
+        page: "ch06-reliability.md",
+    },
+    // Chapter 6's second part, the sliding window, has a test file of its own.
+    Chapter {
+        id: "ch06_window",
+        number: 6,
+        page: "ch06-reliability.md",
+    },
+    Chapter {
+        id: "ch07_security",
+        number: 7,
+        page: "ch07-security.md",
+    },
+    Chapter {
+        id: "ch08_chat",
+        number: 8,
+        page: "ch08-chat.md",
+    },
+    Chapter {
+        id: "ch09_multicast",
+        number: 9,
+        page: "ch09-multicast.md",
+    },
+];
+
+/// The exercises, in the order a learner does them.
+pub const EXERCISES: &[Exercise] = &[
+    Exercise {
+        id: "1.1",
+        chapter: "ch01_addresses",
+        file: "exercises/src/ch01_addresses/port_range.rs",
+        anchor_en: "exercise-11-which-range",
+        anchor_ja: "演習-11-どの範囲",
+        tests: &["port_range::"],
+    },
+    Exercise {
+        id: "1.2a",
+        chapter: "ch01_addresses",
+        file: "exercises/src/ch01_addresses/parse_addr.rs",
+        anchor_en: "step-12a-split-off-the-port",
+        anchor_ja: "段階-12a-ポートを切り離す",
+        tests: &["split_host_port::"],
+    },
+    Exercise {
+        id: "1.2b",
+        chapter: "ch01_addresses",
+        file: "exercises/src/ch01_addresses/parse_addr.rs",
+        anchor_en: "step-12b-the-port-number",
+        anchor_ja: "段階-12b-ポート番号",
+        tests: &["parse_port::"],
+    },
+    Exercise {
+        id: "1.2c",
+        chapter: "ch01_addresses",
+        file: "exercises/src/ch01_addresses/parse_addr.rs",
+        anchor_en: "step-12c-the-host",
+        anchor_ja: "段階-12c-ホスト",
+        tests: &["parse_host::"],
+    },
+    Exercise {
+        id: "1.2d",
+        chapter: "ch01_addresses",
+        file: "exercises/src/ch01_addresses/parse_addr.rs",
+        anchor_en: "step-12d-all-together",
+        anchor_ja: "段階-12d-まとめる",
+        tests: &["parse_addr::"],
+    },
+    Exercise {
+        id: "1.3",
+        chapter: "ch01_addresses",
+        file: "exercises/src/ch01_addresses/ephemeral_port.rs",
+        anchor_en: "exercise-13-let-the-os-choose",
+        anchor_ja: "演習-13-os-に選んでもらう",
+        tests: &["ephemeral_port::", "addr_info::"],
+    },
+    Exercise {
+        id: "2.1",
+        chapter: "ch02_udp",
+        file: "exercises/src/ch02_udp/recv_one.rs",
+        anchor_en: "exercise-21-receive-one-datagram",
+        anchor_ja: "演習-21-データグラムを1つ受信する",
+        tests: &["recv_one::"],
+    },
+    Exercise {
+        id: "2.2",
+        chapter: "ch02_udp",
+        file: "exercises/src/ch02_udp/limits.rs",
+        anchor_en: "exercise-22-refuse-what-is-too-large",
+        anchor_ja: "演習-22-大きすぎるものは断る",
+        tests: &["limits::"],
+    },
+    Exercise {
+        id: "2.3",
+        chapter: "ch02_udp",
+        file: "exercises/src/ch02_udp/reply_server.rs",
+        anchor_en: "exercise-23-the-reply-server",
+        anchor_ja: "演習-23-返事をするサーバー",
+        tests: &["reply_server::"],
+    },
+    Exercise {
+        id: "2.4",
+        chapter: "ch02_udp",
+        file: "exercises/src/ch02_udp/client.rs",
+        anchor_en: "exercise-24-request-with-a-timeout",
+        anchor_ja: "演習-24-タイムアウト付きのリクエスト",
+        tests: &["client::"],
+    },
+    Exercise {
+        id: "2.5a",
+        chapter: "ch02_udp",
+        file: "exercises/src/ch02_udp/program.rs",
+        anchor_en: "step-25a-the-server",
+        anchor_ja: "段階-25a-サーバー",
+        tests: &["run_server::"],
+    },
+    Exercise {
+        id: "2.5b",
+        chapter: "ch02_udp",
+        file: "exercises/src/ch02_udp/program.rs",
+        anchor_en: "step-25b-the-client",
+        anchor_ja: "段階-25b-クライアント",
+        tests: &["run_client::", "programs::"],
+    },
+    Exercise {
+        id: "3.1",
+        chapter: "ch03_tcp",
+        file: "exercises/src/ch03_tcp/echo.rs",
+        anchor_en: "exercise-31-echo-one-client-at-a-time",
+        anchor_ja: "演習-31-一度に1つのクライアントとエコーする",
+        tests: &["echo::"],
+    },
+    Exercise {
+        id: "3.2a",
+        chapter: "ch03_tcp",
+        file: "exercises/src/ch03_tcp/client.rs",
+        anchor_en: "step-32a-the-printing-side",
+        anchor_ja: "段階-32a-表示する側",
+        tests: &["copy_until_eof::"],
+    },
+    Exercise {
+        id: "3.2b",
+        chapter: "ch03_tcp",
+        file: "exercises/src/ch03_tcp/client.rs",
+        anchor_en: "step-32b-the-sending-side",
+        anchor_ja: "段階-32b-送る側",
+        tests: &["send_lines::"],
+    },
+    Exercise {
+        id: "3.2c",
+        chapter: "ch03_tcp",
+        file: "exercises/src/ch03_tcp/client.rs",
+        anchor_en: "step-32c-both-at-once",
+        anchor_ja: "段階-32c-両方を同時に",
+        tests: &["client::"],
+    },
+    Exercise {
+        id: "3.3",
+        chapter: "ch03_tcp",
+        file: "exercises/src/ch03_tcp/lines.rs",
+        anchor_en: "exercise-33-linereader",
+        anchor_ja: "演習-33-linereader",
+        tests: &["lines::", "programs::"],
+    },
+    Exercise {
+        id: "4.1",
+        chapter: "ch04_many_clients",
+        file: "exercises/src/ch04_many_clients/threads.rs",
+        anchor_en: "exercise-41-a-thread-per-connection",
+        anchor_ja: "演習-41-コネクションごとにスレッド",
+        tests: &["spec::*_threads"],
+    },
+    Exercise {
+        id: "4.2",
+        chapter: "ch04_many_clients",
+        file: "exercises/src/ch04_many_clients/connection.rs",
+        anchor_en: "exercise-42-a-connection-that-never-blocks",
+        anchor_ja: "演習-42-決してブロックしないコネクション",
+        tests: &["connection::"],
+    },
+    Exercise {
+        id: "4.3",
+        chapter: "ch04_many_clients",
+        file: "exercises/src/ch04_many_clients/events.rs",
+        anchor_en: "exercise-43-accept-everything-that-waits",
+        anchor_ja: "演習-43-待っているものを全部受け付ける",
+        tests: &["accepting::"],
+    },
+    Exercise {
+        id: "4.4",
+        chapter: "ch04_many_clients",
+        file: "exercises/src/ch04_many_clients/events.rs",
+        anchor_en: "exercise-44-the-loop",
+        anchor_ja: "演習-44-ループ",
+        tests: &["spec::*_events"],
+    },
+    Exercise {
+        id: "4.5",
+        chapter: "ch04_many_clients",
+        file: "exercises/src/ch04_many_clients/tasks.rs",
+        anchor_en: "exercise-45-a-task-per-connection",
+        anchor_ja: "演習-45-コネクションごとにタスク",
+        tests: &["spec::*_tasks", "program::"],
+    },
+    Exercise {
+        id: "5.1",
+        chapter: "ch05_udp_vs_tcp",
+        file: "exercises/src/ch05_udp_vs_tcp/stats.rs",
+        anchor_en: "exercise-51-statistics-of-a-sample",
+        anchor_ja: "演習-51-測った値をまとめる",
+        tests: &["stats::"],
+    },
+    Exercise {
+        id: "5.2",
+        chapter: "ch05_udp_vs_tcp",
+        file: "exercises/src/ch05_udp_vs_tcp/udp_trips.rs",
+        anchor_en: "exercise-52-udp-round-trips-and-the-ones-that-never-come-back",
+        anchor_ja: "演習-52-udp-の往復と戻ってこないリクエスト",
+        tests: &["udp::"],
+    },
+    Exercise {
+        id: "5.3",
+        chapter: "ch05_udp_vs_tcp",
+        file: "exercises/src/ch05_udp_vs_tcp/tcp_trips.rs",
+        anchor_en: "exercise-53-tcp-round-trips",
+        anchor_ja: "演習-53-tcp-の往復",
+        tests: &["tcp::", "program::"],
+    },
+    Exercise {
+        id: "6.1",
+        chapter: "ch06_reliability",
+        file: "exercises/src/ch06_reliability/header.rs",
+        anchor_en: "exercise-61-the-header",
+        anchor_ja: "演習-61-ヘッダー",
+        tests: &["header::"],
+    },
+    Exercise {
+        id: "6.2",
+        chapter: "ch06_reliability",
+        file: "exercises/src/ch06_reliability/receiver.rs",
+        anchor_en: "exercise-62-the-receiver",
+        anchor_ja: "演習-62-受信側",
+        tests: &["receiver::"],
+    },
+    Exercise {
+        id: "6.3a",
+        chapter: "ch06_reliability",
+        file: "exercises/src/ch06_reliability/sender.rs",
+        anchor_en: "step-63a-wait-for-the-ack",
+        anchor_ja: "段階-63a-ack-を待つ",
+        tests: &["wait_for_ack::"],
+    },
+    Exercise {
+        id: "6.3b",
+        chapter: "ch06_reliability",
+        file: "exercises/src/ch06_reliability/sender.rs",
+        anchor_en: "step-63b-one-message-until-acknowledged",
+        anchor_ja: "段階-63b-1-つのメッセージを確認応答が来るまで",
+        tests: &["send_one::"],
+    },
+    Exercise {
+        id: "6.3c",
+        chapter: "ch06_reliability",
+        file: "exercises/src/ch06_reliability/sender.rs",
+        anchor_en: "step-63c-the-whole-transfer",
+        anchor_ja: "段階-63c-転送の全体",
+        tests: &["sender::"],
+    },
+    Exercise {
+        id: "6.4",
+        chapter: "ch06_reliability",
+        file: "exercises/src/ch06_reliability/rto.rs",
+        anchor_en: "exercise-64-a-timeout-that-learns",
+        anchor_ja: "演習-64-学習するタイムアウト",
+        tests: &["rto::", "soak::", "programs::"],
+    },
+    Exercise {
+        id: "6.5",
+        chapter: "ch06_window",
+        file: "exercises/src/ch06_reliability/window_send.rs",
+        anchor_en: "exercise-65-the-send-window",
+        anchor_ja: "演習-65-送信ウィンドウ",
+        tests: &["send_window::"],
+    },
+    Exercise {
+        id: "6.6",
+        chapter: "ch06_window",
+        file: "exercises/src/ch06_reliability/window_recv.rs",
+        anchor_en: "exercise-66-the-receive-window",
+        anchor_ja: "演習-66-受信ウィンドウ",
+        tests: &["recv_window::"],
+    },
+    Exercise {
+        id: "6.7",
+        chapter: "ch06_window",
+        file: "exercises/src/ch06_reliability/window_sender.rs",
+        anchor_en: "exercise-67-the-senders-loop",
+        anchor_ja: "演習-67-送信側のループ",
+        tests: &["sender::", "soak::", "versions::", "programs::"],
+    },
+    Exercise {
+        id: "7.1",
+        chapter: "ch07_security",
+        file: "exercises/src/ch07_security/token.rs",
+        anchor_en: "exercise-71-seal-and-open",
+        anchor_ja: "演習-71-封をして開ける",
+        tests: &["token::"],
+    },
+    Exercise {
+        id: "7.2",
+        chapter: "ch07_security",
+        file: "exercises/src/ch07_security/guard.rs",
+        anchor_en: "exercises-72-to-74-the-guard",
+        anchor_ja: "演習-7274-ガード",
+        tests: &["guard::a_valid_token", "guard::the_server_answers"],
+    },
+    Exercise {
+        id: "7.3",
+        chapter: "ch07_security",
+        file: "exercises/src/ch07_security/guard.rs",
+        anchor_en: "exercises-72-to-74-the-guard",
+        anchor_ja: "演習-7274-ガード",
+        tests: &[
+            "guard::a_replay",
+            "guard::memory_of",
+            "guard::a_token_dated_before",
+        ],
+    },
+    Exercise {
+        id: "7.4",
+        chapter: "ch07_security",
+        file: "exercises/src/ch07_security/guard.rs",
+        anchor_en: "exercises-72-to-74-the-guard",
+        anchor_ja: "演習-7274-ガード",
+        tests: &["guard::the_allowlist", "programs::"],
+    },
+    Exercise {
+        id: "8.1",
+        chapter: "ch08_chat",
+        file: "exercises/src/ch08_chat/payload.rs",
+        anchor_en: "exercise-81-encode-and-parse",
+        anchor_ja: "演習-81-エンコードと解析",
+        tests: &["payload::"],
+    },
+    Exercise {
+        id: "8.2",
+        chapter: "ch08_chat",
+        file: "exercises/src/ch08_chat/server.rs",
+        anchor_en: "exercise-82-the-relay",
+        anchor_ja: "演習-82-リレー中継",
+        tests: &["relay::", "server::"],
+    },
+    Exercise {
+        id: "8.3a",
+        chapter: "ch08_chat",
+        file: "exercises/src/ch08_chat/client.rs",
+        anchor_en: "step-83a-the-listening-side",
+        anchor_ja: "段階-83a-聞く側",
+        tests: &["receive::"],
+    },
+    Exercise {
+        id: "8.3b",
+        chapter: "ch08_chat",
+        file: "exercises/src/ch08_chat/client.rs",
+        anchor_en: "step-83b-the-keyboard-side",
+        anchor_ja: "段階-83b-キーボードの側",
+        tests: &["client::"],
+    },
+    Exercise {
+        id: "8.4",
+        chapter: "ch08_chat",
+        file: "exercises/src/ch08_chat/server.rs",
+        anchor_en: "exercise-84-forgetting-the-silent",
+        anchor_ja: "演習-84-黙ったままのメンバーを忘れる",
+        tests: &["presence::", "programs::"],
+    },
+    Exercise {
+        id: "9.1",
+        chapter: "ch09_multicast",
+        file: "exercises/src/ch09_multicast/sender.rs",
+        anchor_en: "exercise-91-the-sender",
+        anchor_ja: "演習-91-送信側",
+        tests: &["sender_socket::"],
+    },
+    Exercise {
+        id: "9.2",
+        chapter: "ch09_multicast",
+        file: "exercises/src/ch09_multicast/receiver.rs",
+        anchor_en: "exercise-92-the-receiver",
+        anchor_ja: "演習-92-受信側",
+        tests: &["receiver_socket::"],
+    },
+    Exercise {
+        id: "9.3",
+        chapter: "ch09_multicast",
+        file: "exercises/src/ch09_multicast/receive.rs",
+        anchor_en: "exercise-93-the-receive-loop",
+        anchor_ja: "演習-93-受信ループ",
+        tests: &["receive_loop::", "programs::"],
+    },
+];
+
+/// The chapter called `id`.
+pub fn chapter(id: &str) -> Option<&'static Chapter> {
+    CHAPTERS.iter().find(|c| c.id == id)
+}
+
+/// The exercise called `id` (`1.2a`; `1.2A` and a leading `ex` are accepted too; `1.2`
+/// names the first step of an exercise in steps).
+pub fn exercise(id: &str) -> Option<&'static Exercise> {
+    let id = id.trim().trim_start_matches("ex").trim_start_matches('.');
+    EXERCISES
+        .iter()
+        .find(|e| e.id.eq_ignore_ascii_case(id))
+        // `1.2` for an exercise in steps: its first step, `1.2a`.
+        .or_else(|| {
+            EXERCISES
+                .iter()
+                .find(|e| e.id.len() == id.len() + 1 && e.id.starts_with(id))
+        })
+}
+
+/// The exercises of chapter `id`, in order.
+pub fn of_chapter(id: &str) -> impl Iterator<Item = &'static Exercise> + '_ {
+    EXERCISES.iter().filter(move |e| e.chapter == id)
+}
+
+/// A heading's id as mdBook 0.5 makes it: alphanumerics lowercased, `_` and `-` kept,
+/// whitespace as `-`, everything else dropped (code spans count by their text).
+pub fn heading_id(heading: &str) -> String {
+    heading
+        .chars()
+        .filter_map(|c| {
+            if c.is_alphanumeric() || c == '_' || c == '-' {
+                Some(c.to_lowercase().next().unwrap_or(c))
+            } else if c.is_whitespace() {
+                Some('-')
+            } else {
+                None
+            }
+        })
+        .collect()
+}
