@@ -16,8 +16,8 @@ pub enum PortRange {
     /// 1024-49151: registered by particular programs; one may already be in use on
     /// your machine.
     Registered,
-    /// 49152-65535: dynamic or private; nobody registers them, so they are free for
-    /// your own use.
+    /// 49152-65535: dynamic or private; no service is assigned here, but the OS hands
+    /// out ephemeral ports from this range, so a fixed port here can collide.
     Dynamic,
 }
 // ANCHOR_END: types
