@@ -313,10 +313,10 @@ mod wait_for_ack {
         let to = yours.local_addr().unwrap();
         // A late ACK of an earlier message, garbage, a DATA, then the one.
         for bytes in [
-            Message::ack(2).encode(),
+            reference::Message::ack(2).encode(),
             b"garbage".to_vec(),
-            Message::data(3, b"x").encode(),
-            Message::ack(3).encode(),
+            reference::Message::data(3, b"x").encode(),
+            reference::Message::ack(3).encode(),
         ] {
             peer.send_to(&bytes, to).unwrap();
         }
@@ -330,8 +330,11 @@ mod wait_for_ack {
     #[test]
     fn without_its_ack_it_returns_false_at_the_deadline() {
         let (yours, peer) = connected_pair();
-        peer.send_to(&Message::ack(2).encode(), yours.local_addr().unwrap())
-            .unwrap();
+        peer.send_to(
+            &reference::Message::ack(2).encode(),
+            yours.local_addr().unwrap(),
+        )
+        .unwrap();
         let wait = Duration::from_millis(200);
         let started = Instant::now();
         let got = call_learner(move || {
@@ -398,7 +401,8 @@ mod send_one {
             assert_eq!(Message::decode(&buf[..len]), Ok(Message::data(1, b"hi")));
             copies += 1;
             if copies > ignore {
-                peer.send_to(&Message::ack(1).encode(), from).unwrap();
+                peer.send_to(&reference::Message::ack(1).encode(), from)
+                    .unwrap();
                 break;
             }
             if copies as u32 >= tries {
