@@ -2,10 +2,14 @@
 //!
 //! Fairness and tamper-proofing come from what is *not* used: a submission contributes only
 //! its `exercises/src/chNN_*/` files. Everything else (tests, harness, Cargo.toml and its
-//! feature defaults) comes from this repository's committed tree, extracted into a work folder
-//! with `solutions/src` replaced by the stubs, so nothing a submission writes can reach the
-//! answers or change how it is graded. Results are read from libtest's `--logfile`, never from
-//! stdout, which learner code can write to.
+//! feature defaults) comes from this repository's committed tree, extracted into a work folder,
+//! so nothing a submission writes can change how it is graded. The reference solutions stay in
+//! that folder because the programs and some tests use them (every program reads its address
+//! flags with chapter 1's reference parser; chapter 6's tests talk to the reference receiver).
+//! Exercise code cannot name the `solutions` crate (the pristine `exercises` does not depend on
+//! it); the only ways to pull its files in are `include!`-like macros and `#[path]`, and a
+//! chapter that uses them is flagged and graded as its stub. Results are read from libtest's
+//! `--logfile`, never from stdout, which learner code can write to.
 //!
 //! Each chapter is scored on its own: when the overlaid exercises do not compile, the chapters
 //! rustc names are put back to their stubs and the rest is rebuilt, so an error in chapter 3
@@ -69,6 +73,8 @@ pub struct ChapterResult {
     pub total: usize,
     pub compiled: bool,
     pub timed_out: bool,
+    /// A file of the chapter pulled in code from outside exercises/: graded as its stub.
+    pub flagged: bool,
     /// Each test's name and whether it passed (for JUnit).
     pub tests: Vec<(String, bool)>,
 }
@@ -274,7 +280,7 @@ fn chapter_number(name: &str) -> Option<&str> {
         .then_some(number)
 }
 
-/// A job's work folder: the pristine tree, with `solutions/src` replaced by the stubs.
+/// A job's work folder: the pristine tree.
 fn prepare_work(pristine: &Path, work: &Path) -> Result<(), String> {
     let marker = work.join(".course-grade-commit");
     let head = fs::read_to_string(pristine.join(".course-grade-commit")).unwrap_or_default();
@@ -295,14 +301,6 @@ fn prepare_work(pristine: &Path, work: &Path) -> Result<(), String> {
         }
     }
     copy_tree(pristine, work, &mut Vec::new()).map_err(|e| format!("copying the course: {e}"))?;
-    let solutions = work.join("solutions").join("src");
-    fs::remove_dir_all(&solutions).map_err(|e| e.to_string())?;
-    copy_tree(
-        &work.join("exercises").join("src"),
-        &solutions,
-        &mut Vec::new(),
-    )
-    .map_err(|e| format!("replacing the solutions by the stubs: {e}"))?;
     Ok(())
 }
 
@@ -336,6 +334,7 @@ fn grade_one(
         }
     }
     let theirs = submission.join("exercises").join("src");
+    let mut escaped: BTreeSet<String> = BTreeSet::new();
     for dir in chapter_dirs(&theirs) {
         if !stub_dirs.contains(&dir) {
             continue; // a chapter this course does not have
@@ -351,10 +350,21 @@ fn grade_one(
                 .into_iter()
                 .map(|n| format!("exercises/src/{dir}/{n}")),
         );
-        result.flagged.extend(scan_for_escapes(
-            &exercises.join(&dir),
-            &format!("exercises/src/{dir}"),
-        ));
+        let escapes = scan_for_escapes(&exercises.join(&dir), &format!("exercises/src/{dir}"));
+        if !escapes.is_empty() {
+            // Code pulled in from outside exercises/ (the reference solutions, say) earns
+            // nothing: the chapter is graded as its stub, and the teacher sees why.
+            if let Some(number) = chapter_number(&dir) {
+                escaped.insert(number.to_string());
+            }
+            let _ = fs::remove_dir_all(exercises.join(&dir));
+            let _ = copy_tree(
+                &pristine.join("exercises").join("src").join(&dir),
+                &exercises.join(&dir),
+                &mut Vec::new(),
+            );
+        }
+        result.flagged.extend(escapes);
     }
 
     // Build; put chapters that do not compile back to their stubs until the rest does.
@@ -399,14 +409,18 @@ fn grade_one(
                 total: 0,
                 compiled: false,
                 timed_out: false,
+                flagged: false,
                 tests: Vec::new(),
             });
             continue;
         };
         let mut chapter_result = run_chapter(work, chapter, exe, timeout);
-        if broken.contains(&number) {
+        if escaped.contains(&number) {
+            chapter_result.flagged = true;
+        }
+        if broken.contains(&number) || escaped.contains(&number) {
             // It ran on the stubs: the tests exist, none of them earned anything.
-            chapter_result.compiled = false;
+            chapter_result.compiled &= !broken.contains(&number);
             chapter_result.passed = 0;
             for test in &mut chapter_result.tests {
                 test.1 = false;
@@ -520,6 +534,7 @@ fn run_chapter(work: &Path, chapter: &str, exe: &Path, timeout: Duration) -> Cha
         total: 0,
         compiled: true,
         timed_out: false,
+        flagged: false,
         tests: Vec::new(),
     };
     // The list of tests: libtest prints it without running any learner code.
@@ -838,6 +853,7 @@ fn to_json(results: &[Submission]) -> Value {
                         "total": c.total,
                         "compiled": c.compiled,
                         "timed_out": c.timed_out,
+                        "flagged": c.flagged,
                     })
                 })
                 .collect();
@@ -949,7 +965,9 @@ fn to_table(results: &[Submission]) -> String {
             let _ = writeln!(out, "  error: {error}");
         }
         for c in &s.chapters {
-            let note = if !c.compiled {
+            let note = if c.flagged {
+                "  flagged: graded as its stub"
+            } else if !c.compiled {
                 "  not compiled (graded as its stub)"
             } else if c.timed_out {
                 "  timed out (finished tests counted)"
