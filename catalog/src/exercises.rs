@@ -391,7 +391,7 @@ pub const EXERCISES: &[Exercise] = &[
         chapter: "ch06_reliability",
         file: "exercises/src/ch06_reliability/sender.rs",
         anchor_en: "step-63b-one-message-until-acknowledged",
-        anchor_ja: "段階-63b-1-つのメッセージを確認応答が来るまで",
+        anchor_ja: "段階-63b-1つのメッセージを確認応答が来るまで",
         tests: &["send_one::"],
     },
     Exercise {
