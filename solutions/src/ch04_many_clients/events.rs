@@ -147,9 +147,13 @@ pub fn serve(
     poll.registry()
         .register(&mut listener, LISTENER, Interest::READABLE)?;
     let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+    // The closure gets a clone: `waker` itself lives until `serve` returns. Were the
+    // closure's the only one, dropping it would close the Waker's descriptor, and
+    // epoll forgets the pending wake-up of a closed descriptor.
+    let wake = Arc::clone(&waker);
+    shutdown.on_stop(move || drop(wake.wake()));
     // A second handle on the registry, usable while `poll` waits (it needs `&mut`).
     let registry = poll.registry().try_clone()?;
-    shutdown.on_stop(move || drop(waker.wake()));
 
     let mut events = Events::with_capacity(1024);
     let mut clients = Clients::new();
