@@ -757,6 +757,42 @@ mod sender {
         );
     }
 
+    /// An ACK that acknowledges nothing new (the answer to a copy) is no sign that the
+    /// messages still waiting got through: it must not stop the back-off. Otherwise a
+    /// timeout shorter than the round trip never grows: every message goes twice, every
+    /// copy is answered, and those answers keep the timeout short.
+    #[test]
+    fn an_ack_of_nothing_new_does_not_stop_the_back_off() {
+        let receiver = HandReceiver::new();
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let mut spy = Spy(Arc::clone(&events));
+        let socket = net::udp_socket();
+        let to = receiver.peer.addr();
+        let mut learner = start_learner(move || {
+            send_window(&socket, to, &payloads(2), 4, &mut spy, 5).map(|r| reference::Report {
+                transmissions: r.transmissions,
+            })
+        });
+        let (first, from) = receiver.expect(1, &mut learner);
+        assert_eq!(first, [1]);
+        receiver.answer(reference::Ack::new(2, 4), from);
+        let (window, _) = receiver.expect(2, &mut learner);
+        assert_eq!(window, [2, 3], "DATA 2 and END 3");
+        // The same ACK again, before either timer runs out: it acknowledges nothing new.
+        receiver.answer(reference::Ack::new(2, 4), from);
+        let (again, _) = receiver.expect(2, &mut learner);
+        assert_eq!(again, [2, 3], "both sent again after the timeout");
+        receiver.answer(reference::Ack::new(4, 4), from);
+        learner.finish().expect("send_window failed");
+        let events = events.lock().unwrap();
+        let timeouts = events.iter().filter(|e| **e == "timeout").count();
+        assert_eq!(
+            timeouts, 1,
+            "on_timeout calls when the only ACK during the timeout acknowledged nothing \
+             new (events: {events:?})"
+        );
+    }
+
     #[test]
     fn a_peer_that_never_answers_is_given_up_after_the_tries() {
         let gone = net::udp_socket().local_addr().unwrap();
@@ -828,7 +864,8 @@ mod soak {
         let receiver_addr = socket.local_addr().unwrap();
         let receiving = start_learner(move || {
             let mut delivered = Vec::new();
-            let result = run_window_receiver(&socket, 64, listen(300), |p| {
+            // A linger of 150 ms: three of the sender's longest timeouts.
+            let result = run_window_receiver(&socket, 64, listen(150), |p| {
                 delivered.push(p.to_vec());
                 Ok(())
             });
@@ -854,7 +891,13 @@ mod soak {
                 to,
                 &sent,
                 32,
-                &mut Rto::new(RtoConfig::LOOPBACK),
+                // Shorter than the defaults (10 ms to 500 ms), so that the soak waits less;
+                // the programs' tests below copy with the defaults.
+                &mut Rto::new(RtoConfig {
+                    initial: Duration::from_millis(10),
+                    min: Duration::from_millis(5),
+                    max: Duration::from_millis(50),
+                }),
                 30,
             )
         });

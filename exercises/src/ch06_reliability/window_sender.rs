@@ -4,9 +4,10 @@
 //! spends most of its time waiting for timeouts, one at a time. Goal: keep up to
 //! `window` messages in flight, each with its own timer; on an ACK, send what the
 //! window now allows; when a timer runs out, send that message again (only that one).
-//! The timeout backs off only when no ACK at all came during that message's whole
-//! timeout: under random loss, some timer runs out all the time while ACKs keep
-//! coming, and doubling on each of them would slow everything down. The tests run it
+//! The timeout backs off only when no ACK of anything new came during that message's
+//! whole timeout: under random loss, some timer runs out all the time while ACKs keep
+//! coming, and doubling on each of them would slow everything down. An ACK of nothing
+//! new does not count: it may only answer a copy we sent too early. The tests run it
 //! through the lossy relay with scripted losses (the first and the last of a window,
 //! a burst as long as the window, ACKs), reordering and duplicates, against the
 //! reference receiver, and count how many times each message was sent.
@@ -33,8 +34,9 @@ pub fn send_window(
 ) -> Result<Report, SendError> {
     // TODO: `prepare` (given), then loop until every message is acked: send new
     // messages while `next_new` allows; resend those `due` (give up after `tries`;
-    // back off only if no ACK at all came since that message was sent); wait for an
-    // ACK with the waiter until `next_deadline`; give it to `on_ack` and the timer.
+    // back off only if no ACK of anything new came since that message was sent); wait
+    // for an ACK with the waiter until `next_deadline`; give it to `on_ack` and the
+    // timer.
     todo!()
 }
 // ANCHOR_END: send_window

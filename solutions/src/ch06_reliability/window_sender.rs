@@ -4,9 +4,10 @@
 //! spends most of its time waiting for timeouts, one at a time. Goal: keep up to
 //! `window` messages in flight, each with its own timer; on an ACK, send what the
 //! window now allows; when a timer runs out, send that message again (only that one).
-//! The timeout backs off only when no ACK at all came during that message's whole
-//! timeout: under random loss, some timer runs out all the time while ACKs keep
-//! coming, and doubling on each of them would slow everything down. The tests run it
+//! The timeout backs off only when no ACK of anything new came during that message's
+//! whole timeout: under random loss, some timer runs out all the time while ACKs keep
+//! coming, and doubling on each of them would slow everything down. An ACK of nothing
+//! new does not count: it may only answer a copy we sent too early. The tests run it
 //! through the lossy relay with scripted losses (the first and the last of a window,
 //! a burst as long as the window, ACKs), reordering and duplicates, against the
 //! reference receiver, and count how many times each message was sent.
@@ -35,7 +36,8 @@ pub fn send_window(
     let mut state = SendWindow::new(payloads.len() + 1, window);
     let mut out = Vec::with_capacity(WINDOW_HEADER_LEN + MAX_PAYLOAD);
     let mut buf = [0u8; 128];
-    // When the last ACK came (or we last backed off): the back-off rule's clock.
+    // When the last ACK of something new came (or we last backed off): the back-off
+    // rule's clock.
     let mut last_heard = Instant::now();
     while !state.is_done() {
         let now = Instant::now();
@@ -71,9 +73,9 @@ pub fn send_window(
         // Anything but an ACK (garbage, a late duplicate of nothing) is skipped.
         if let Ok(Packet::Ack(ack)) = Packet::decode(&buf[..len]) {
             let now = Instant::now();
-            last_heard = now;
             let progress = state.on_ack(&ack, now);
             if progress.newly_acked > 0 {
+                last_heard = now;
                 timer.on_ack(progress.rtt);
             }
         }
