@@ -190,7 +190,8 @@ pub fn receive(
     stop: &AtomicBool,
     joined: &AtomicBool,
 ) -> io::Result<()> {
-    // TODO: a read timeout of 100 ms, so the loop can look at `stop`; until it is
+    // TODO: a read timeout of 100 ms (or `keepalive`, if that is shorter, but never
+    // zero), so the loop can look at `stop`; until it is
     // set: ping (with `send`) when `keepalive` has passed and `joined` is set;
     // receive one datagram and print what `display_line` makes of it. Timeouts and
     // "refused" (the server is down for a moment) are no reason to stop.
