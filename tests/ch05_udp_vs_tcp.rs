@@ -193,18 +193,20 @@ mod udp {
     #[test]
     fn lost_requests_and_lost_replies_are_counted_exactly() {
         // Request 3 never reaches the server; the server's reply to 7 never comes back.
-        // (A generous timeout: on a busy machine a round trip can take a few hundred ms.)
+        // (A generous timeout: a round trip takes well under a millisecond here, but on a
+        // busy machine it can take a hundred.)
         let script = "to-server \"3\" drop\nto-client \"7\" drop";
-        let (trips, relay) = through_relay(script, 10, ms(600));
+        let (trips, relay) = through_relay(script, 10, ms(400));
         expect(&trips, &relay, 10, &[3, 7], 0);
     }
 
     #[test]
     fn a_late_reply_is_not_taken_for_the_next_one() {
-        // The reply to 2 comes 900 ms late, after its 600 ms deadline, while we wait for 3
-        // (whose request is lost): it must not count as 3's reply.
-        let script = "to-client \"2\" delay 900\nto-server \"3\" drop";
-        let (trips, relay) = through_relay(script, 5, ms(600));
+        // The reply to 2 comes 600 ms late, after its 400 ms deadline, while we wait for 3
+        // (whose request is lost, so that wait lasts from 400 ms to 800 ms): it must not
+        // count as 3's reply.
+        let script = "to-client \"2\" delay 600\nto-server \"3\" drop";
+        let (trips, relay) = through_relay(script, 5, ms(400));
         expect(&trips, &relay, 5, &[2, 3], 1);
     }
 
@@ -213,7 +215,7 @@ mod udp {
         // The reply to 1 arrives twice; request 2 is lost, so the copy comes while we wait
         // for 2's reply.
         let script = "to-client \"1\" duplicate\nto-server \"2\" drop";
-        let (trips, relay) = through_relay(script, 4, ms(600));
+        let (trips, relay) = through_relay(script, 4, ms(400));
         expect(&trips, &relay, 4, &[2], 1);
     }
 
