@@ -784,7 +784,8 @@ mod soak {
         let receiver_addr = socket.local_addr().unwrap();
         let receiving = start_learner(move || {
             let mut delivered = Vec::new();
-            let result = run_receiver(&socket, Duration::from_millis(400), |p| {
+            // A linger of 150 ms: 30 of the sender's longest timeouts (5 ms, below).
+            let result = run_receiver(&socket, Duration::from_millis(150), |p| {
                 delivered.push(p.to_vec());
                 Ok(())
             });
@@ -843,7 +844,8 @@ mod programs {
 
     fn receiver_program(out: &std::path::Path) -> (ChildGuard, SocketAddr) {
         let mut command = Command::new(env!("CARGO_BIN_EXE_reliable-recv"));
-        command.args(["--bind", "127.0.0.1:0", "--linger-ms", "400"]);
+        // 200 ms: 20 of the sender's longest timeouts (`--max-rto-ms 10`, below).
+        command.args(["--bind", "127.0.0.1:0", "--linger-ms", "200"]);
         let mut child = ChildGuard::spawn_with_stdout(
             command,
             Stdio::from(std::fs::File::create(out).unwrap()),

@@ -196,7 +196,7 @@ fn a_program_still_running_at_its_time_limit_is_reported_in_words() {
         .env(ROLE, "chatty");
     let started = Instant::now();
     let text = panic_text(|| {
-        ChildGuard::run_to_end(command, b"", Duration::from_millis(500));
+        ChildGuard::run_to_end(command, b"", Duration::from_millis(300));
     });
     assert!(
         started.elapsed() < Duration::from_secs(5),
