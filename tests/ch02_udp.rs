@@ -474,8 +474,7 @@ mod run_server {
     ) -> Vec<String> {
         let deadline = course_harness::Deadline::after(Duration::from_secs(5));
         loop {
-            let text = String::from_utf8_lossy(&output.contents()).to_string();
-            let lines: Vec<String> = text.lines().map(str::to_string).collect();
+            let lines = output.complete_lines();
             if lines.len() >= count || deadline.expired() {
                 return lines;
             }

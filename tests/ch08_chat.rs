@@ -652,8 +652,7 @@ mod receive {
     fn lines(l: &mut Listening, count: usize) -> Vec<String> {
         let deadline = Deadline::after(Duration::from_secs(5));
         loop {
-            let text = String::from_utf8_lossy(&l.screen.contents()).into_owned();
-            let lines: Vec<String> = text.lines().map(str::to_string).collect();
+            let lines = l.screen.complete_lines();
             if lines.len() >= count || deadline.expired() {
                 return lines;
             }
@@ -829,8 +828,7 @@ mod client {
     fn lines(screen: &SharedOutput, count: usize) -> Vec<String> {
         let deadline = Deadline::after(Duration::from_secs(5));
         loop {
-            let text = String::from_utf8_lossy(&screen.contents()).into_owned();
-            let lines: Vec<String> = text.lines().map(str::to_string).collect();
+            let lines = screen.complete_lines();
             if lines.len() >= count || deadline.expired() {
                 return lines;
             }

@@ -62,3 +62,14 @@ fn shared_output_collects_writes_from_every_clone() {
         .unwrap();
     assert_eq!(output.contents(), b"from a thread");
 }
+
+#[test]
+fn shared_output_counts_a_line_only_once_it_is_ended() {
+    let mut output = SharedOutput::new();
+    output.write_all(b"from 127.0.0.1:9").unwrap();
+    assert!(output.complete_lines().is_empty(), "half a line is no line");
+    output.write_all(b": hello\nsecond").unwrap();
+    assert_eq!(output.complete_lines(), ["from 127.0.0.1:9: hello"]);
+    output.write_all(b"\n").unwrap();
+    assert_eq!(output.complete_lines().len(), 2);
+}

@@ -23,6 +23,18 @@ impl SharedOutput {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
     }
+
+    /// The lines written so far that are complete (ended by `\n`), as text. A line still
+    /// being written is left out: `writeln!` may write a line in several pieces, and a test
+    /// that looked between two of them would see half of it.
+    pub fn complete_lines(&self) -> Vec<String> {
+        let bytes = self.contents();
+        let end = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        String::from_utf8_lossy(&bytes[..end])
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
 }
 
 impl Write for SharedOutput {

@@ -7,6 +7,7 @@
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
@@ -22,13 +23,28 @@ pub fn group(family: u8, n: u8) -> Ipv4Addr {
     Ipv4Addr::new(239, 255, family, n)
 }
 
-/// A UDP port that was free a moment ago (the OS chose it for a socket that is then closed).
+/// A UDP port that was free a moment ago, different on each call in this process.
 /// Multicast receivers share ports, so a test must not use a fixed one that others use.
+///
+/// It comes from 20,000-29,999, below the range the OS picks from for port 0 (Linux
+/// 32768-60999; macOS and Windows 49152-65535). A port the OS had picked would be free
+/// again once looked at, and the OS could give it to another test's socket before this
+/// test binds its receivers: with 8 tests at once, that happened ("Address already in
+/// use").
 pub fn free_port() -> u16 {
-    UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
-        .and_then(|socket| socket.local_addr())
-        .expect("test setup: could not find a free UDP port")
-        .port()
+    const FIRST: u16 = 20_000;
+    const COUNT: u16 = 10_000;
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    // Processes start at different places, so two test programs rarely try the same ports.
+    let start = (std::process::id() % u32::from(COUNT)) as u16;
+    for _ in 0..1_000 {
+        let n = start.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed)) % COUNT;
+        let port = FIRST + n;
+        if UdpSocket::bind((Ipv4Addr::UNSPECIFIED, port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("test setup: no free UDP port in {FIRST}-{}", FIRST + COUNT - 1)
 }
 
 /// The test's own sender: interface 127.0.0.1, TTL 0, loop on, bound to 127.0.0.1:0, with
