@@ -586,7 +586,7 @@ mod spec {
     fn an_idle_client_does_not_delay_others_and_is_closed_after_the_idle_timeout(
         #[case] design: Design,
     ) {
-        let idle = Duration::from_millis(500);
+        let idle = Duration::from_millis(300);
         let mut server = Server::start(
             design,
             Limits {

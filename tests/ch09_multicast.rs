@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use course_harness::child::Stream;
 use course_harness::multicast::NOTHING_WITHIN;
 use course_harness::multicast::{
-    LOOPBACK, anything_within, free_port, group, test_receiver, test_sender,
+    LOOPBACK, anything_within, free_port, group, retry_if_in_use, test_receiver, test_sender,
 };
 use course_harness::net::{self, prepare_udp, recv_datagram};
 use course_harness::{ChildGuard, call_learner};
@@ -26,7 +26,7 @@ const FAMILY: u8 = 9;
 /// Your `receiver`, called on its own thread; the socket gets the harness's timeouts.
 #[track_caller]
 fn your_receiver(group: Ipv4Addr, port: u16) -> UdpSocket {
-    let socket = call_learner(move || receiver(group, port, LOOPBACK))
+    let socket = retry_if_in_use(|| call_learner(move || receiver(group, port, LOOPBACK)))
         .unwrap_or_else(|e| panic!("receiver({group}, {port}, 127.0.0.1) failed: {e}"));
     prepare_udp(&socket).expect("test setup: timeouts on your receiver");
     socket
