@@ -53,8 +53,8 @@ pub fn send_window(
                 return Err(SendError::GaveUp { seq, tries });
             }
             if slot.sent_at.is_some_and(|sent| last_heard <= sent) {
-                // Its whole timeout passed without any ACK: back off (once for this
-                // silence).
+                // Its whole timeout passed without an ACK of anything new: back
+                // off (once for this silence).
                 timer.on_timeout();
                 last_heard = now;
             }
