@@ -1,6 +1,6 @@
 //! The window protocol's header (given code, the same in `exercises` and `solutions`, so its
 //! tests cannot live in a chapter file) and the programs' `--window` checks.
-//! Hex literals follow the diagram in `solutions/src/ch06_reliability/window_header.rs`.
+//! Hex literals follow the diagram in `given/src/window_header.rs`.
 
 mod support;
 

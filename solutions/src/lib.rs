@@ -37,4 +37,4 @@ pub mod ch06_reliability;
 pub mod ch07_security;
 pub mod ch08_chat;
 pub mod ch09_multicast;
-pub mod show;
+pub use course_given::show;

@@ -18,7 +18,7 @@ use crate::show::Screen;
 /// the client closes its side. Returns how many bytes the client sent.
 pub fn echo_connection(mut stream: TcpStream, prefix: &[u8]) -> io::Result<u64> {
     // TODO: read chunks until read returns 0; answer each with prefix + chunk
-    // (write_all). Show each chunk with a `Screen` (given, in show.rs):
+    // (write_all). Show each chunk with a `Screen` (given, in given/src/show.rs):
     // `screen.show(peer, chunk)`, and `screen.flush()` after a read that did not fill
     // the buffer (nothing else was waiting).
     todo!()

@@ -20,37 +20,16 @@
 
 use std::fmt;
 
+// Given, and shared with the window protocol of exercises 6.5 to 6.7: what a
+// message is for (`Kind`, with `Kind::from_byte`) and the payload limit, in
+// `given/src/kind.rs`.
+pub use course_given::kind::{Kind, MAX_PAYLOAD};
+
 /// Bytes before the payload: kind (1), sequence number (4), length (2).
 pub const HEADER_LEN: usize = 7;
 
-/// The largest payload of one DATA message.
-pub const MAX_PAYLOAD: usize = 1024;
-
 /// The sequence number of the first message; each message takes the next one.
 pub const FIRST_SEQ: u32 = 1;
-
-/// What a message is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// Carries a payload.
-    Data = 1,
-    /// "I have message `seq`."
-    Ack = 2,
-    /// "There is nothing after message `seq - 1`."
-    End = 3,
-}
-
-impl Kind {
-    /// The kind a header byte stands for, if any.
-    pub fn from_byte(byte: u8) -> Option<Kind> {
-        match byte {
-            1 => Some(Kind::Data),
-            2 => Some(Kind::Ack),
-            3 => Some(Kind::End),
-            _ => None,
-        }
-    }
-}
 
 /// One message of the protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -134,8 +134,8 @@ pub fn send_all(
     tries: u32,
 ) -> Result<Report, SendError> {
     // TODO: refuse a payload over MAX_PAYLOAD (TooLong) before sending anything;
-    // connect; make a `Waiter` (given in wait.rs: it keeps short timeouts short);
-    // then `send_one` each message (DATA 1, 2, ... then END) and collect the
+    // connect; make a `Waiter` (given in given/src/wait.rs: it keeps short timeouts
+    // short); then `send_one` each message (DATA 1, 2, ... then END) and collect the
     // transmissions in a Report.
     todo!()
 }

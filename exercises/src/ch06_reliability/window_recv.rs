@@ -104,7 +104,7 @@ pub fn run_window_receiver(
     mut deliver: impl FnMut(&[u8]) -> io::Result<()>,
 ) -> io::Result<u64> {
     let mut state = RecvWindow::new(window);
-    let mut waiter = Waiter::new(socket)?; // precise waits (given: see wait.rs)
+    let mut waiter = Waiter::new(socket)?; // precise waits (given/src/wait.rs)
     let mut sender: Option<SocketAddr> = listen.from;
     let mut delivered = 0u64;
     let mut strangers = 0u64;

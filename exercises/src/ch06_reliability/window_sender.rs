@@ -42,7 +42,7 @@ pub fn send_window(
 // ANCHOR_END: send_window
 
 /// Checks every payload's length (nothing is sent if one is too long), connects to
-/// `peer`, and prepares the precise waits of `Waiter` (see wait.rs).
+/// `peer`, and prepares the precise waits of `Waiter` (see given/src/wait.rs).
 fn prepare(
     socket: &UdpSocket,
     peer: SocketAddr,

@@ -16,7 +16,7 @@
 
 pub mod connection;
 pub mod events;
-pub mod shutdown;
+pub use course_given::shutdown;
 pub mod tasks;
 pub mod threads;
 

@@ -162,7 +162,7 @@ pub fn send_all(
     }
     // Connected: only the peer's datagrams reach us, and ICMP errors are reported.
     socket.connect(peer)?;
-    // The ACK wait needs a precise timer: `Waiter` (wait.rs, given) polls for
+    // The ACK wait needs a precise timer: `Waiter` (given/src/wait.rs) polls for
     // readiness.
     let mut waiter = Waiter::new(socket)?;
     let data = payloads

@@ -25,7 +25,7 @@
 
 use std::fmt;
 
-use super::{Kind, MAX_PAYLOAD};
+use crate::kind::{Kind, MAX_PAYLOAD};
 
 /// Bytes before the payload: version and kind (1), number (4), window (2), length
 /// (2).
