@@ -300,12 +300,12 @@ fn main() -> io::Result<()> {
         c.args(["--serve", kind]);
         c
     };
-    let program = |path: &str| {
+    let program = |path: std::path::PathBuf| {
         let mut c = Command::new(path);
         c.args(["--bind", "127.0.0.1:0"]);
         c
     };
-    let mut udp_server = program(env!("CARGO_BIN_EXE_udp-server"));
+    let mut udp_server = program(course_harness::program!("udp-server"));
     udp_server.args(["--max-size", "65507"]);
     let udp = [
         Server::start(myself("plain-udp"))?,
@@ -315,7 +315,7 @@ fn main() -> io::Result<()> {
     let tcp = [
         Server::start(myself("plain-tcp"))?,
         Server::start(myself("library-tcp"))?,
-        Server::start(program(env!("CARGO_BIN_EXE_tcp-server")))?,
+        Server::start(program(course_harness::program!("tcp-server")))?,
     ];
     let rows = [
         (

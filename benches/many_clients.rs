@@ -220,7 +220,7 @@ fn main() {
     println!("|---|---:|---:|---:|---:|");
     for design in ["threads", "events", "async"] {
         for &n in &sizes {
-            let mut command = Command::new(env!("CARGO_BIN_EXE_tcp-multi-server"));
+            let mut command = Command::new(course_harness::program!("tcp-multi-server"));
             command.args(["--bind", "127.0.0.1:0", "--design", design]);
             row(&format!("Rust, {design}"), n, ChildGuard::spawn(command));
         }

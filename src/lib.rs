@@ -1,10 +1,9 @@
 //! The switch: this crate is the learner's `exercises`, or with `--features solutions` the
-//! reference `solutions`. Tests and command-line programs use `socket_course::...` and so run
-//! whichever side is switched in.
+//! reference `solutions`. The chapter tests and the command-line programs (`programs/`) use
+//! `socket_course::...` and so run whichever side is switched in.
 //!
 //! `cargo test` grades your exercises; `cargo test --features solutions` proves the reference.
 
-pub mod cli;
 pub mod fd_limit;
 pub mod udp_buffer;
 

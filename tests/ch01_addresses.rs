@@ -270,7 +270,7 @@ mod addr_info {
 
     /// Runs `addr-info ARGS` (at most 10 s, through the harness's child guard).
     fn run(args: &[&str]) -> std::process::Output {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_addr-info"));
+        let mut command = std::process::Command::new(course_harness::program!("addr-info"));
         command.args(args);
         let exited = ChildGuard::run_to_end(command, b"", Duration::from_secs(10));
         let bytes = |lines: &[String]| -> Vec<u8> {

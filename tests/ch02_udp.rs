@@ -625,13 +625,7 @@ mod programs {
     use super::*;
 
     fn program(name: &str) -> Command {
-        let path = match name {
-            "udp-server" => env!("CARGO_BIN_EXE_udp-server"),
-            "udp-client" => env!("CARGO_BIN_EXE_udp-client"),
-            "udp-send" => env!("CARGO_BIN_EXE_udp-send"),
-            "udp-recv" => env!("CARGO_BIN_EXE_udp-recv"),
-            other => panic!("no program {other}"),
-        };
+        let path = course_harness::program!(name);
         Command::new(path)
     }
 

@@ -539,7 +539,7 @@ mod programs {
     use super::*;
 
     fn start_server(args: &[&str]) -> (ChildGuard, SocketAddr) {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tcp-server"));
+        let mut command = Command::new(course_harness::program!("tcp-server"));
         command.args(["--bind", "127.0.0.1:0"]).args(args);
         let mut child = ChildGuard::spawn(command);
         let addr = child.listening_addr();
@@ -649,7 +649,7 @@ mod programs {
     #[test]
     fn tcp_client_sends_lines_and_prints_the_echo() {
         let (addr, server) = test_server(b"", true, b"");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tcp-client"));
+        let mut command = Command::new(course_harness::program!("tcp-client"));
         command.args(["--server", &addr.to_string()]);
         let exited = ChildGuard::run_to_end(
             command,

@@ -802,7 +802,7 @@ mod program {
     fn tcp_multi_server_with_its_defaults_holds_3000_clients_every_one_echoed() {
         const CLIENTS: usize = 3_000;
         let _fds = many_sockets(CLIENTS as u64);
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tcp-multi-server"));
+        let mut command = Command::new(course_harness::program!("tcp-multi-server"));
         command.args(["--bind", "127.0.0.1:0"]);
         let mut child = ChildGuard::spawn(command);
         let addr = child.listening_addr();

@@ -429,7 +429,7 @@ mod program {
 
     #[test]
     fn udp_vs_tcp_prints_every_row_of_the_table() {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_udp-vs-tcp"));
+        let mut command = Command::new(course_harness::program!("udp-vs-tcp"));
         command.args([
             "--round-trips",
             "20",

@@ -850,7 +850,7 @@ mod programs {
     use super::*;
 
     fn receiver_program(out: &std::path::Path) -> (ChildGuard, SocketAddr) {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_reliable-recv"));
+        let mut command = Command::new(course_harness::program!("reliable-recv"));
         // 200 ms: 20 of the sender's longest timeouts (`--max-rto-ms 10`, below).
         command.args(["--bind", "127.0.0.1:0", "--linger-ms", "200"]);
         let mut child = ChildGuard::spawn_with_stdout(
@@ -862,7 +862,7 @@ mod programs {
     }
 
     fn send_program(to: SocketAddr, data: &[u8], extra: &[&str]) -> ChildGuard {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_reliable-send"));
+        let mut command = Command::new(course_harness::program!("reliable-send"));
         command
             .args([
                 "--server",
@@ -887,7 +887,7 @@ mod programs {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("copy.bin");
         let (mut receiver, addr) = receiver_program(&out);
-        let mut relay = Command::new(env!("CARGO_BIN_EXE_lossy-relay"));
+        let mut relay = Command::new(course_harness::program!("lossy-relay"));
         relay.args([
             "--bind",
             "127.0.0.1:0",
@@ -966,7 +966,7 @@ mod programs {
 
     /// reliable-recv with `extra` flags, writing to `out`; FIRST_SEQ is 1 in these tests.
     fn receiver_program_with(out: &std::path::Path, extra: &[&str]) -> (ChildGuard, SocketAddr) {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_reliable-recv"));
+        let mut command = Command::new(course_harness::program!("reliable-recv"));
         command
             .args(["--bind", "127.0.0.1:0", "--linger-ms", "200"])
             .args(extra);
@@ -1073,7 +1073,7 @@ mod programs {
     #[test]
     fn reliable_send_gives_up_when_every_datagram_is_lost() {
         let (receiver, _delivered) = reference_receiver(Duration::from_millis(100));
-        let mut relay = Command::new(env!("CARGO_BIN_EXE_lossy-relay"));
+        let mut relay = Command::new(course_harness::program!("lossy-relay"));
         relay.args([
             "--bind",
             "127.0.0.1:0",

@@ -942,7 +942,7 @@ mod programs {
     use super::*;
 
     fn receiver_program(out: &std::path::Path) -> (ChildGuard, SocketAddr) {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_reliable-recv"));
+        let mut command = Command::new(course_harness::program!("reliable-recv"));
         command.args(["--bind", "127.0.0.1:0", "--linger-ms", "400"]);
         let mut child = ChildGuard::spawn_with_stdout(
             command,
@@ -962,7 +962,7 @@ mod programs {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("copy.bin");
         let (mut receiver, addr) = receiver_program(&out);
-        let mut relay = Command::new(env!("CARGO_BIN_EXE_lossy-relay"));
+        let mut relay = Command::new(course_harness::program!("lossy-relay"));
         relay.args([
             "--bind",
             "127.0.0.1:0",
@@ -976,7 +976,7 @@ mod programs {
         let mut relay = ChildGuard::spawn(relay);
         let relay_addr = relay.listening_addr();
         let data = noise(seed as u32, 64 * 1024);
-        let mut command = Command::new(env!("CARGO_BIN_EXE_reliable-send"));
+        let mut command = Command::new(course_harness::program!("reliable-send"));
         command.args(["--server", &relay_addr.to_string()]);
         let mut sender = ChildGuard::spawn(command);
         sender.write_stdin_bytes(&data);
@@ -1004,7 +1004,7 @@ mod programs {
         stranger
             .send_to(&hex("01 00000001 0002 6869"), addr)
             .unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_reliable-send"));
+        let mut command = Command::new(course_harness::program!("reliable-send"));
         command.args(["--server", &addr.to_string()]);
         let mut sender = ChildGuard::spawn(command);
         sender.write_stdin_bytes(b"window protocol");

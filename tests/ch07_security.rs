@@ -437,7 +437,7 @@ mod programs {
     fn secure_client_and_server_talk_with_a_shared_key_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = key_file(&dir, &format!("{KEY}\n"));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_secure-server"));
+        let mut command = Command::new(course_harness::program!("secure-server"));
         command.args([
             "--bind",
             "127.0.0.1:0",
@@ -446,7 +446,7 @@ mod programs {
         ]);
         let mut server = ChildGuard::spawn(command);
         let addr = server.listening_addr();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_secure-client"));
+        let mut command = Command::new(course_harness::program!("secure-client"));
         command.args([
             "--server",
             &addr.to_string(),
@@ -466,7 +466,7 @@ mod programs {
     fn a_malformed_key_file_is_a_usage_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = key_file(&dir, "not a key\n");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_secure-server"));
+        let mut command = Command::new(course_harness::program!("secure-server"));
         command.args([
             "--bind",
             "127.0.0.1:0",
@@ -486,7 +486,7 @@ mod programs {
         let dir = tempfile::tempdir().unwrap();
         let (mut server, addr) = secure_server(&dir);
         let path = dir.path().join("secret.key");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_secure-client"));
+        let mut command = Command::new(course_harness::program!("secure-client"));
         command.args([
             "--server",
             &addr.to_string(),
@@ -514,7 +514,7 @@ mod programs {
     /// A secure-server with the test key, and a peer to talk to it.
     fn secure_server(dir: &tempfile::TempDir) -> (ChildGuard, SocketAddr) {
         let path = key_file(dir, &format!("{KEY}\n"));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_secure-server"));
+        let mut command = Command::new(course_harness::program!("secure-server"));
         command.args([
             "--bind",
             "127.0.0.1:0",

@@ -1033,14 +1033,14 @@ mod programs {
     use super::*;
 
     fn chat_client(server: SocketAddr, name: &str) -> ChildGuard {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_chat-client"));
+        let mut command = Command::new(course_harness::program!("chat-client"));
         command.args(["--server", &server.to_string(), "--name", name]);
         ChildGuard::spawn(command)
     }
 
     #[test]
     fn three_chat_clients_see_each_others_lines() {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_chat-server"));
+        let mut command = Command::new(course_harness::program!("chat-server"));
         command.args(["--bind", "127.0.0.1:0"]);
         let mut server = ChildGuard::spawn(command);
         let addr = server.listening_addr();
@@ -1067,7 +1067,7 @@ mod programs {
 
     #[test]
     fn a_bad_name_is_a_usage_error() {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_chat-client"));
+        let mut command = Command::new(course_harness::program!("chat-client"));
         command.args(["--name", &"x".repeat(33)]);
         let exited = ChildGuard::spawn(command).wait_exit(Duration::from_secs(10));
         assert_eq!(exited.status.code(), Some(2), "{exited:?}");
@@ -1121,7 +1121,7 @@ mod programs {
 
     #[test]
     fn the_server_escapes_what_it_prints_and_reports_its_buffer() {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_chat-server"));
+        let mut command = Command::new(course_harness::program!("chat-server"));
         command.args(["--bind", "127.0.0.1:0", "--recv-buffer", "100000"]);
         let mut server = ChildGuard::spawn(command);
         let addr = server.listening_addr();

@@ -261,7 +261,7 @@ mod programs {
     use super::*;
 
     fn multicast_recv(group: Ipv4Addr, port: u16) -> ChildGuard {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_multicast-recv"));
+        let mut command = Command::new(course_harness::program!("multicast-recv"));
         command.args(["--group", &group.to_string(), "--port", &port.to_string()]);
         command.args(["--count", "3"]);
         let mut receiver = ChildGuard::spawn(command);
@@ -277,7 +277,7 @@ mod programs {
         let mut second = multicast_recv(group_a, port);
         let mut other = multicast_recv(group_b, port);
 
-        let mut send = Command::new(env!("CARGO_BIN_EXE_multicast-send"));
+        let mut send = Command::new(course_harness::program!("multicast-send"));
         send.args(["--group", &group_a.to_string(), "--port", &port.to_string()]);
         send.args(["--count", "3", "--interval", "0"]);
         let mut sender = ChildGuard::spawn(send);

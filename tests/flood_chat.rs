@@ -43,7 +43,7 @@ fn member_socket() -> UdpSocket {
 
 /// One run; returns (deliveries to well-behaved members, the server's stderr after exit).
 fn one_run() -> (usize, Vec<String>) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_chat-server"));
+    let mut command = Command::new(course_harness::program!("chat-server"));
     // The server asks for 4 MiB and works with whatever the kernel grants (it prints it).
     command.args(["--bind", "127.0.0.1:0", "--recv-buffer", "4194304"]);
     if let Ok(extra) = std::env::var("CHAT_FLOOD_ARGS") {

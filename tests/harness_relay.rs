@@ -559,7 +559,7 @@ fn an_idle_session_is_closed_and_a_returning_client_gets_a_new_one() {
 // The lossy-relay program
 
 fn lossy_relay(server: SocketAddr, args: &[&str]) -> (ChildGuard, SocketAddr) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lossy-relay"));
+    let mut command = Command::new(course_harness::program!("lossy-relay"));
     command
         .args(["--bind", LOOPBACK_ANY, "--server", &server.to_string()])
         .args(args);
@@ -694,7 +694,7 @@ fn bad_flags_and_scripts_are_usage_errors() {
         ),
         (vec!["--script", script.to_str().unwrap()], "line 2"),
     ] {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_lossy-relay"));
+        let mut command = Command::new(course_harness::program!("lossy-relay"));
         command.args(["--bind", LOOPBACK_ANY]).args(&args);
         let exited = ChildGuard::run_to_end(command, b"", Duration::from_secs(10));
         exited.expect_code(&format!("lossy-relay {args:?}"), 2);

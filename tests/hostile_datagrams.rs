@@ -93,7 +93,7 @@ fn attack(datagrams: &[Vec<u8>], to: SocketAddr, server: &mut ChildGuard) {
     server.assert_running();
 }
 
-fn start(program: &str, args: &[&str]) -> (ChildGuard, SocketAddr) {
+fn start(program: std::path::PathBuf, args: &[&str]) -> (ChildGuard, SocketAddr) {
     let mut command = Command::new(program);
     command.args(["--bind", "127.0.0.1:0"]).args(args);
     let mut child = ChildGuard::spawn(command);
@@ -121,7 +121,7 @@ fn exchange(to: SocketAddr, request: &[u8], server: &mut ChildGuard) -> Vec<u8> 
 
 #[test]
 fn udp_server_survives_hostile_datagrams() {
-    let (mut server, addr) = start(env!("CARGO_BIN_EXE_udp-server"), &[]);
+    let (mut server, addr) = start(course_harness::program!("udp-server"), &[]);
     let valid = vec![b"hello".to_vec(), "こんにちは\n\x1b[2J".as_bytes().to_vec()];
     attack(&hostile(&valid, HOSTILE, 1), addr, &mut server);
     let reply = exchange(addr, b"still there?", &mut server);
@@ -130,7 +130,7 @@ fn udp_server_survives_hostile_datagrams() {
 
 #[test]
 fn chat_server_survives_hostile_datagrams() {
-    let (mut server, addr) = start(env!("CARGO_BIN_EXE_chat-server"), &[]);
+    let (mut server, addr) = start(course_harness::program!("chat-server"), &[]);
     let valid: Vec<Vec<u8>> = [
         "chat/1 join 1 x\n",
         "chat/1 msg 18446744073709551615 x\nfrom the end of time",
@@ -183,7 +183,7 @@ fn secure_server_survives_hostile_datagrams() {
     std::fs::write(&key_file, key_text).unwrap();
     let key = load_key(key_text).unwrap();
     let (mut server, addr) = start(
-        env!("CARGO_BIN_EXE_secure-server"),
+        course_harness::program!("secure-server"),
         &["--key-file", key_file.to_str().unwrap()],
     );
     let now = std::time::SystemTime::now()
@@ -214,9 +214,9 @@ fn secure_server_survives_hostile_datagrams() {
 
 #[test]
 fn lossy_relay_survives_hostile_datagrams() {
-    let (mut backend, backend_addr) = start(env!("CARGO_BIN_EXE_udp-server"), &[]);
+    let (mut backend, backend_addr) = start(course_harness::program!("udp-server"), &[]);
     let (mut relay, addr) = start(
-        env!("CARGO_BIN_EXE_lossy-relay"),
+        course_harness::program!("lossy-relay"),
         &["--server", &backend_addr.to_string()],
     );
     let valid = vec![b"hello".to_vec(), vec![0xff; 1500]];
@@ -230,7 +230,10 @@ fn lossy_relay_survives_hostile_datagrams() {
 fn reliable_recv_survives_hostile_datagrams() {
     // reliable-recv speaks the sliding window's protocol (chapter 6, `--window`).
     use solutions::ch06_reliability::{Ack, FixedTimer, Packet, send_window};
-    let (mut receiver, addr) = start(env!("CARGO_BIN_EXE_reliable-recv"), &["--linger-ms", "200"]);
+    let (mut receiver, addr) = start(
+        course_harness::program!("reliable-recv"),
+        &["--linger-ms", "200"],
+    );
     let data = |seq, payload: &[u8]| Packet::Data {
         seq,
         payload: payload.to_vec(),

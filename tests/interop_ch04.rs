@@ -24,7 +24,7 @@ fn script(name: &str) -> String {
 #[test]
 fn five_article_b_python_clients_at_once_against_tcp_multi_server() {
     let Some(python) = python3() else { return };
-    let mut server = Command::new(env!("CARGO_BIN_EXE_tcp-multi-server"));
+    let mut server = Command::new(course_harness::program!("tcp-multi-server"));
     server.args(["--bind", "127.0.0.1:0"]);
     let mut server = ChildGuard::spawn(server);
     let addr = server.listening_addr();

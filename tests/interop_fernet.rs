@@ -87,7 +87,7 @@ fn article_c_python_client_talks_to_secure_server() {
     };
     let dir = tempfile::tempdir().unwrap();
     let key = key_file(&dir);
-    let mut server = Command::new(env!("CARGO_BIN_EXE_secure-server"));
+    let mut server = Command::new(course_harness::program!("secure-server"));
     server.args(["--bind", "127.0.0.1:0", "--key-file", &key]);
     let mut server = ChildGuard::spawn(server);
     let addr = server.listening_addr();

@@ -30,7 +30,7 @@ fn group_and_port(n: u8) -> (String, String) {
 
 /// `multicast-recv` for three datagrams, started and joined (its `listening on` line read).
 fn rust_receiver(group: &str, port: &str) -> ChildGuard {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_multicast-recv"));
+    let mut command = Command::new(course_harness::program!("multicast-recv"));
     command.args(["--group", group, "--port", port, "--count", "3"]);
     let mut receiver = ChildGuard::spawn(command);
     receiver.listening_addr();
@@ -49,7 +49,7 @@ fn python_receiver(mut python: Command, group: &str, port: &str) -> ChildGuard {
 
 /// `multicast-send`: three datagrams, 50 ms apart; waits for it to finish.
 fn rust_send(group: &str, port: &str) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_multicast-send"));
+    let mut command = Command::new(course_harness::program!("multicast-send"));
     command.args(["--group", group, "--port", port, "--count", "3"]);
     command.args(["--interval", "0.05"]);
     let mut sender = ChildGuard::spawn(command);

@@ -45,7 +45,7 @@ fn run_client(client: Command, stdin: &str, server: &mut ChildGuard) -> Exited {
 #[test]
 fn article_a_python_client_talks_to_udp_server() {
     let Some(mut python) = python3() else { return };
-    let (mut server, addr) = start(Command::new(env!("CARGO_BIN_EXE_udp-server")));
+    let (mut server, addr) = start(Command::new(course_harness::program!("udp-server")));
     python
         .arg(script("article_a_udp_client.py"))
         .args([addr.ip().to_string(), addr.port().to_string()]);
@@ -64,7 +64,7 @@ fn udp_client_waits_for_a_python_server_that_sleeps_before_replying() {
     python.arg(script("article_a_udp_server.py"));
     let (mut server, addr) = start_python_server(python);
     // The Python server sleeps 1 s before each reply; udp-client waits up to 5 s.
-    let mut client = Command::new(env!("CARGO_BIN_EXE_udp-client"));
+    let mut client = Command::new(course_harness::program!("udp-client"));
     client.args(["--server", &addr.to_string()]);
     let exited = run_client(client, "hello from Rust\n", &mut server);
     assert_eq!(exited.stdout, ["Success to receive message"]);
@@ -82,7 +82,7 @@ fn start_python_server(mut python: Command) -> (ChildGuard, SocketAddr) {
 #[test]
 fn article_d_python_client_gets_the_prefixed_reply() {
     let Some(mut python) = python3() else { return };
-    let mut tcp_server = Command::new(env!("CARGO_BIN_EXE_tcp-server"));
+    let mut tcp_server = Command::new(course_harness::program!("tcp-server"));
     tcp_server.args(["--prefix", "Receive: "]);
     let (mut server, addr) = start(tcp_server);
     python
@@ -95,7 +95,7 @@ fn article_d_python_client_gets_the_prefixed_reply() {
 #[test]
 fn article_b_python_echo_client_against_tcp_server() {
     let Some(mut python) = python3() else { return };
-    let (mut server, addr) = start(Command::new(env!("CARGO_BIN_EXE_tcp-server")));
+    let (mut server, addr) = start(Command::new(course_harness::program!("tcp-server")));
     python
         .arg(script("article_b_echo_client.py"))
         .args([addr.ip().to_string(), addr.port().to_string()]);
@@ -111,8 +111,8 @@ fn article_b_python_echo_client_against_tcp_server() {
 #[test]
 fn article_c_python_client_chats_with_chat_client() {
     let Some(mut python) = python3() else { return };
-    let (mut server, addr) = start(Command::new(env!("CARGO_BIN_EXE_chat-server")));
-    let mut taro = Command::new(env!("CARGO_BIN_EXE_chat-client"));
+    let (mut server, addr) = start(Command::new(course_harness::program!("chat-server")));
+    let mut taro = Command::new(course_harness::program!("chat-client"));
     taro.args(["--server", &addr.to_string(), "--name", "taro"]);
     let mut taro = ChildGuard::spawn(taro);
     server.stdout_line_ending_with("* taro joined");

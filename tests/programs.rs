@@ -8,8 +8,7 @@ use course_harness::{ChildGuard, Exchange, Peer};
 
 /// Runs program `name` with `args` and `stdin` to its end (at most 10 s).
 fn run(name: &str, args: &[&str], stdin: &str) -> course_harness::child::Exited {
-    let path = std::path::Path::new(env!("CARGO_BIN_EXE_udp-client"))
-        .with_file_name(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let path = course_harness::program!(name);
     let mut command = Command::new(path);
     command.args(args);
     ChildGuard::run_to_end(command, stdin.as_bytes(), Duration::from_secs(10))
@@ -63,11 +62,11 @@ fn a_zero_timeout_is_a_usage_error() {
 #[test]
 fn a_bind_address_may_name_localhost() {
     // Chapter 1 teaches that `localhost` names 127.0.0.1 (and ::1): the programs take it.
-    let mut command = Command::new(env!("CARGO_BIN_EXE_udp-server"));
+    let mut command = Command::new(course_harness::program!("udp-server"));
     command.args(["--bind", "localhost:0"]);
     let mut server = ChildGuard::spawn(command);
     assert!(server.listening_addr().ip().is_loopback());
-    let mut command = Command::new(env!("CARGO_BIN_EXE_udp-send"));
+    let mut command = Command::new(course_harness::program!("udp-send"));
     command.args(["--server", "localhost:9", "--count", "1", "--interval", "0"]);
     let exited = ChildGuard::run_to_end(command, b"", Duration::from_secs(10));
     assert!(
@@ -149,7 +148,7 @@ fn udp_vs_tcp_refuses_a_loss_above_one() {
 
 #[test]
 fn udp_server_reports_the_receive_buffer_the_kernel_granted() {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_udp-server"));
+    let mut command = std::process::Command::new(course_harness::program!("udp-server"));
     command.args(["--bind", "127.0.0.1:0", "--recv-buffer", "100000"]);
     let mut server = course_harness::ChildGuard::spawn(command);
     server.listening_addr();

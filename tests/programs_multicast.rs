@@ -7,10 +7,7 @@ use std::time::Duration;
 use rstest::rstest;
 
 fn program(name: &str) -> assert_cmd::Command {
-    let path = match name {
-        "multicast-send" => env!("CARGO_BIN_EXE_multicast-send"),
-        _ => env!("CARGO_BIN_EXE_multicast-recv"),
-    };
+    let path = course_harness::program!(name);
     let mut command = assert_cmd::Command::new(path);
     command.timeout(Duration::from_secs(10));
     command

@@ -88,10 +88,7 @@ fn an_ack_marks_only_the_256_messages_after_cumulative() {
 #[case::send_too_big("reliable-send", &["--server", "127.0.0.1:9", "--window", "257"])]
 #[case::recv_zero("reliable-recv", &["--bind", "127.0.0.1:0", "--window", "0"])]
 fn a_window_outside_1_to_256_is_a_usage_error(#[case] program: &str, #[case] args: &[&str]) {
-    let path = match program {
-        "reliable-send" => env!("CARGO_BIN_EXE_reliable-send"),
-        _ => env!("CARGO_BIN_EXE_reliable-recv"),
-    };
+    let path = course_harness::program!(program);
     let output = assert_cmd::Command::new(path)
         .args(args)
         .write_stdin("")

@@ -17,6 +17,7 @@
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 pub mod exercises;
 
@@ -204,4 +205,17 @@ pub fn placeholders(text: &str) -> Vec<String> {
     names.sort();
     names.dedup();
     names
+}
+
+/// A clap value parser for a number of seconds (`0.5`, `5`); `positive` rejects zero. The
+/// course's programs and the `course` program read durations with it.
+pub fn seconds(text: &str, positive: bool) -> Result<Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !secs.is_finite() || secs < 0.0 || (positive && secs == 0.0) {
+        let least = if positive { "more than 0" } else { "0 or more" };
+        return Err(format!("`{text}`: the number of seconds must be {least}"));
+    }
+    Ok(Duration::from_secs_f64(secs))
 }

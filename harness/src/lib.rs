@@ -20,6 +20,8 @@
 //! - [`split`]: [`SplitReads`], a reader that cuts the data where the test says.
 //! - [`capture`]: [`SharedOutput`], a writer the test can read back (a stand-in for stdout),
 //!   and [`input_pipe`], a reader the test types into (a stand-in for the keyboard).
+//! - [`program`]: [`program!`], the path of a course program, built on demand for the
+//!   side of the switch the test was built for.
 //! - [`python`]: finding Python 3 for the interop tests (a failure only under `CI=true`).
 //! - [`book`]: checks that keep the English and Japanese mdBooks in step.
 
@@ -30,6 +32,7 @@ pub mod deadline;
 pub mod multicast;
 pub mod net;
 pub mod peer;
+pub mod program;
 pub mod python;
 pub mod show;
 pub mod split;

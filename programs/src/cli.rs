@@ -1,11 +1,10 @@
-//! Pieces the command-line programs in `src/bin/` share, so each program reads as its article's
+//! Pieces the command-line programs in `programs/src/bin/` share, so each program reads as its article's
 //! program and nothing else: binding with a clear error, the `listening on` line, showing
 //! received bytes, and the contract's exit codes.
 
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::process::exit;
-use std::time::Duration;
 
 /// Exit code for a runtime failure: refused, unreachable, timed out, retries spent.
 pub const EXIT_FAILURE: i32 = 1;
@@ -59,17 +58,9 @@ pub fn printable(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// A clap value parser for a number of seconds (`0.5`, `5`); `positive` rejects zero.
-pub fn seconds(text: &str, positive: bool) -> Result<Duration, String> {
-    let secs: f64 = text
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
-    if !secs.is_finite() || secs < 0.0 || (positive && secs == 0.0) {
-        let least = if positive { "more than 0" } else { "0 or more" };
-        return Err(format!("`{text}`: the number of seconds must be {least}"));
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
+/// A clap value parser for a number of seconds (`0.5`, `5`); `positive` rejects zero. The
+/// `course` program reads its `--timeout` with the same function.
+pub use course_catalog::seconds;
 
 /// A clap value parser for an address flag (`--bind`, `--server`, `--from`): `IP:PORT`,
 /// `[IPv6]:PORT` or `localhost:PORT` (which names 127.0.0.1 first: that one is taken). It uses

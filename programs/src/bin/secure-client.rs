@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use course_programs::cli::{self, EXIT_FAILURE, EXIT_USAGE};
 use socket_course::ch02_udp::MAX_UDP_PAYLOAD;
 use socket_course::ch07_security::{read_key_file, secure_request};
-use socket_course::cli::{self, EXIT_FAILURE, EXIT_USAGE};
 
 /// Sends each line you type as a Fernet token made with the shared key, and prints the
 /// server's opened reply. `end` or end of input quits.

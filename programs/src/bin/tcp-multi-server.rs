@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use course_programs::cli::{self, EXIT_FAILURE};
 use socket_course::ch04_many_clients::{Limits, Shutdown, events, tasks, threads};
-use socket_course::cli::{self, EXIT_FAILURE};
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// File descriptors kept for the listener, the poller, stdio and the like, beyond one per

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use course_programs::cli::{self, EXIT_FAILURE, EXIT_USAGE};
 use socket_course::ch06_reliability::{MAX_PAYLOAD, MAX_WINDOW, Rto, RtoConfig, send_window};
-use socket_course::cli::{self, EXIT_FAILURE, EXIT_USAGE};
 
 /// Sends stdin to `reliable-recv`: messages of up to 1,024 bytes, each resent until
 /// acknowledged, with a timeout that adapts to the measured round trip. Exit code 1 when a

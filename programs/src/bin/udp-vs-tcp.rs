@@ -15,12 +15,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use course_programs::cli::{self, EXIT_FAILURE};
 use lossy_relay::{Rates, Relay, RelayConfig};
 use socket_course::ch05_udp_vs_tcp::{
     MAX_REPLY_LINE, Summary, TCP_TIMEOUT, summarize, tcp_connect_per_request, tcp_round_trips,
     udp_round_trips,
 };
-use socket_course::cli::{self, EXIT_FAILURE};
 
 /// Round trips of the Nagle rows: with Nagle on, each takes about 40 ms.
 const NAGLE_TRIPS: u32 = 50;

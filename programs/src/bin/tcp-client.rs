@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use course_programs::cli::{self, EXIT_FAILURE};
 use socket_course::ch03_tcp::talk;
-use socket_course::cli::{self, EXIT_FAILURE};
 
 /// Article B's TCP client: sends the lines you type, prints what the server sends. An empty
 /// line (or Ctrl-D, Ctrl-Z on Windows) ends the input.

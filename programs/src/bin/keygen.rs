@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use socket_course::cli::{self, EXIT_FAILURE};
+use course_programs::cli::{self, EXIT_FAILURE};
 
 /// Writes a new random key (32 bytes, URL-safe base64) for `secure-server` and
 /// `secure-client`, and for Python's `Fernet(key)`. Never overwrites an existing file.

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Parser;
+use course_programs::cli::{self, EXIT_FAILURE};
 use socket_course::ch08_chat::{DEFAULT_MAX_MEMBERS, DEFAULT_RATE, Relay, run_server};
-use socket_course::cli::{self, EXIT_FAILURE};
 use socket_course::udp_buffer;
 
 /// Article C's UDP chat server: every message goes to every other client. Plain text from

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use course_programs::cli::{self, EXIT_FAILURE, EXIT_USAGE};
 use socket_course::ch08_chat::{run_client, validate_name};
-use socket_course::cli::{self, EXIT_FAILURE, EXIT_USAGE};
 
 /// Article C's UDP chat client: type to send, read what the others send. Commands: `q` quits,
 /// `/leave` leaves the chat, `/join NAME` joins again (under a new name, if you like).

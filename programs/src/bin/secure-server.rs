@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
+use course_programs::cli::{self, EXIT_FAILURE, EXIT_USAGE};
 use socket_course::ch07_security::{Allow, Guard, read_key_file, run_secure_server};
-use socket_course::cli::{self, EXIT_FAILURE, EXIT_USAGE};
 
 /// A UDP server that accepts only Fernet tokens made with its key: it prints each message it
 /// opens and answers with a sealed reply. Refusals are reported on stderr. Stop it with Ctrl-C.

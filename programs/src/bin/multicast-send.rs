@@ -7,8 +7,8 @@ use std::thread;
 use std::time::Duration;
 
 use clap::Parser;
+use course_programs::cli::{self, EXIT_FAILURE};
 use socket_course::ch09_multicast::{ARTICLE_GROUP, ARTICLE_PORT, SenderOptions, sender};
-use socket_course::cli::{self, EXIT_FAILURE};
 
 /// Article B's multicast sender: `Hello world : 1`, `Hello world : 2`, ... to a group, one
 /// datagram per interval. It sends on loopback only, so nothing leaves this machine.

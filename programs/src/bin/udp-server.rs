@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use clap::Parser;
+use course_programs::cli::{self, EXIT_FAILURE};
 use socket_course::ch02_udp::{RecvError, answer_one, recv_limited};
-use socket_course::cli::{self, EXIT_FAILURE};
 use socket_course::show::{Preview, Screen};
 use socket_course::udp_buffer;
 

@@ -33,7 +33,7 @@ use clap::{Parser, Subcommand};
 /// book, and grading for teachers.
 /// Messages are in Japanese with COURSE_LANG=ja (or a LANG starting with `ja`).
 #[derive(Parser)]
-#[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
+#[command(version, after_help = format!("Built from: {}", if cfg!(feature = "solutions") { "solutions" } else { "exercises" }))]
 struct Args {
     #[command(subcommand)]
     command: Option<Command>,

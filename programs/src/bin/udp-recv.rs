@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::Parser;
+use course_programs::cli::{self, EXIT_FAILURE};
 use socket_course::ch02_udp::{RecvError, recv_limited};
-use socket_course::cli::{self, EXIT_FAILURE};
 
 /// Article B's UDP receiver: prints each datagram and its sender. Stop it with Ctrl-C.
 #[derive(Parser)]

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use course_programs::cli::{self, EXIT_FAILURE};
 use socket_course::ch06_reliability::{Listen, MAX_WINDOW, run_window_receiver};
-use socket_course::cli::{self, EXIT_FAILURE};
 
 /// Receives a stream from `reliable-send` and writes it to stdout, exactly once and in order,
 /// however the network loses, duplicates or reorders datagrams. Status goes to stderr.

@@ -50,7 +50,7 @@ pub struct GradeArgs {
     pub jobs: u16,
     /// Time limit for one chapter's tests, in seconds; a chapter that hangs scores the tests
     /// that finished.
-    #[arg(long, default_value = "300", value_parser = |s: &str| socket_course::cli::seconds(s, true))]
+    #[arg(long, default_value = "300", value_parser = |s: &str| course_catalog::seconds(s, true))]
     pub timeout: Duration,
     /// Exit with 1 unless every graded test passed (for CI and GitHub Classroom steps).
     #[arg(long)]

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use course_programs::cli::{self, EXIT_FAILURE};
 use socket_course::ch02_udp::{MAX_UDP_PAYLOAD, RequestError, request};
-use socket_course::cli::{self, EXIT_FAILURE};
 
 /// Article A's UDP client: sends each line you type as a datagram and prints the reply.
 /// Type `end` (or end the input with Ctrl-D, Ctrl-Z on Windows) to quit.

@@ -7,7 +7,7 @@ use std::thread;
 use std::time::Duration;
 
 use clap::Parser;
-use socket_course::cli::{self, EXIT_FAILURE};
+use course_programs::cli::{self, EXIT_FAILURE};
 
 /// Article B's UDP sender: `Hello world : 1`, `Hello world : 2`, ... one datagram per interval.
 #[derive(Parser)]

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use course_programs::cli::{self, EXIT_FAILURE};
 use socket_course::ch09_multicast::{ARTICLE_GROUP, ARTICLE_PORT, receive, receiver};
-use socket_course::cli::{self, EXIT_FAILURE};
 
 /// How long one call of `receive` waits; the program simply waits again.
 const WAIT: Duration = Duration::from_secs(3600);

@@ -8,8 +8,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use clap::Parser;
+use course_programs::cli::{self, EXIT_FAILURE, EXIT_USAGE};
 use lossy_relay::{Rates, Relay, RelayConfig, Script};
-use socket_course::cli::{self, EXIT_FAILURE, EXIT_USAGE};
 
 /// A UDP relay between clients and one server that drops, duplicates, reorders and delays
 /// datagrams, deterministically: the same seed gives the same datagrams the same fates.

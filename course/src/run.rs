@@ -33,15 +33,21 @@ pub struct Course {
 }
 
 impl Course {
-    /// The course this program belongs to: `CARGO_MANIFEST_DIR` (set by `cargo run`), else the
-    /// folder it was built in, else the current folder.
+    /// The course this program belongs to: the first folder, going up from
+    /// `CARGO_MANIFEST_DIR` (set by `cargo run`: this package's folder, `course/`), then from the
+    /// folder it was built in, then from the current folder, that holds `exercises/src` and
+    /// `tests`.
     pub fn find() -> Result<Course, String> {
-        let candidates = [
+        let starts = [
             std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from),
             Some(PathBuf::from(env!("CARGO_MANIFEST_DIR"))),
             std::env::current_dir().ok(),
         ];
-        for root in candidates.into_iter().flatten() {
+        let candidates = starts
+            .into_iter()
+            .flatten()
+            .flat_map(|start| start.ancestors().map(Path::to_path_buf).collect::<Vec<_>>());
+        for root in candidates {
             if root.join("exercises/src").is_dir() && root.join("tests").is_dir() {
                 return Ok(Course {
                     root,
@@ -123,6 +129,8 @@ impl Course {
             "solutions/Cargo.toml",
             "solutions/src/lib.rs",
             "src",
+            "programs",
+            "given",
             "harness",
             "tests/support",
         ];
@@ -157,10 +165,6 @@ fn hash_tree(path: &Path, hasher: &mut DefaultHasher) {
         return;
     };
     if meta.is_dir() {
-        // This program's own code changes no test result.
-        if path.ends_with("src/bin/course") {
-            return;
-        }
         let Ok(entries) = fs::read_dir(path) else {
             return;
         };

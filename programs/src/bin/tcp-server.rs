@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use course_programs::cli::{self, EXIT_FAILURE};
 use socket_course::ch03_tcp::serve;
-use socket_course::cli::{self, EXIT_FAILURE};
 
 /// The TCP echo server of articles B and D: one client at a time, each chunk echoed with an
 /// optional prefix. Stop it with Ctrl-C.

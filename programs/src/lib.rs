@@ -1,0 +1,8 @@
+//! The course's command-line programs (`src/bin/`): each one is the Rust counterpart of an
+//! article's program, a thin command line around the exercises of one chapter. They are built
+//! from the switch (`socket-course`), so they run your exercises, or the reference with
+//! `--features solutions`: `cargo run --bin udp-server`.
+//!
+//! This library holds only what they share: [`cli`].
+
+pub mod cli;
