@@ -27,9 +27,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-/// A file of a submission larger than this is not copied (and is flagged): exercise files are
-/// small, and a grader must not be made to copy gigabytes.
-const MAX_FILE: u64 = 1024 * 1024;
+use crate::build::{Cargo, MAX_FILE, build_with_stubs, chapter_dirs, chapter_number, copy_tree};
 
 #[derive(clap::Args, Debug)]
 pub struct GradeArgs {
@@ -272,14 +270,6 @@ fn chapter_tests(pristine: &Path, filter: Option<&str>) -> Result<Vec<String>, S
     Ok(stems)
 }
 
-/// `ch03` for `ch03_tcp` (and for `ch03_tcp/echo.rs`-like paths' first component).
-fn chapter_number(name: &str) -> Option<&str> {
-    let number = name.get(..4)?;
-    let digits = number.strip_prefix("ch")?;
-    (digits.chars().all(|c| c.is_ascii_digit()) && name.get(4..5).is_none_or(|s| s == "_"))
-        .then_some(number)
-}
-
 /// A job's work folder: the pristine tree.
 fn prepare_work(pristine: &Path, work: &Path) -> Result<(), String> {
     let marker = work.join(".course-grade-commit");
@@ -368,35 +358,20 @@ fn grade_one(
     }
 
     // Build; put chapters that do not compile back to their stubs until the rest does.
-    let mut broken: BTreeSet<String> = BTreeSet::new();
-    let executables = loop {
-        match build(work, chapters) {
-            Ok(executables) => break executables,
-            Err(BuildError::Chapters(named)) => {
-                let new: Vec<_> = named.difference(&broken).cloned().collect();
-                if new.is_empty() {
-                    result.error = Some("the course does not compile, even with stubs".into());
-                    return result;
-                }
-                for number in new {
-                    for dir in stub_dirs
-                        .iter()
-                        .filter(|d| chapter_number(d) == Some(&number))
-                    {
-                        let _ = fs::remove_dir_all(exercises.join(dir));
-                        let _ = copy_tree(
-                            &pristine.join("exercises").join("src").join(dir),
-                            &exercises.join(dir),
-                            &mut Vec::new(),
-                        );
-                    }
-                    broken.insert(number);
-                }
-            }
-            Err(BuildError::Other(message)) => {
-                result.error = Some(message);
-                return result;
-            }
+    let cargo = Cargo {
+        dir: work,
+        solutions: false,
+        env: vec![("CARGO_TARGET_DIR", work.join("target"))],
+        remove: &["RUSTFLAGS"],
+    };
+    let names: Vec<&str> = chapters.iter().map(String::as_str).collect();
+    let stubs = pristine.join("exercises").join("src");
+    let built = build_with_stubs(&cargo, &stubs, &names, BTreeMap::new(), &mut |_| {});
+    let (executables, broken) = match built {
+        Ok(built) => (built.executables, built.broken),
+        Err(message) => {
+            result.error = Some(message);
+            return result;
         }
     };
 
@@ -418,9 +393,9 @@ fn grade_one(
         if escaped.contains(&number) {
             chapter_result.flagged = true;
         }
-        if broken.contains(&number) || escaped.contains(&number) {
+        if broken.contains_key(&number) || escaped.contains(&number) {
             // It ran on the stubs: the tests exist, none of them earned anything.
-            chapter_result.compiled &= !broken.contains(&number);
+            chapter_result.compiled &= !broken.contains_key(&number);
             chapter_result.passed = 0;
             for test in &mut chapter_result.tests {
                 test.1 = false;
@@ -429,101 +404,6 @@ fn grade_one(
         result.chapters.push(chapter_result);
     }
     result
-}
-
-enum BuildError {
-    /// rustc's errors are in these chapters (`ch03`, ...).
-    Chapters(BTreeSet<String>),
-    Other(String),
-}
-
-/// Builds the chapter test binaries; their executables by chapter test name.
-fn build(work: &Path, chapters: &[String]) -> Result<BTreeMap<String, PathBuf>, BuildError> {
-    let mut command = Command::new(env!("CARGO"));
-    command
-        .current_dir(work)
-        .args(["test", "--no-run", "--message-format=json", "--quiet"])
-        .env("CARGO_TARGET_DIR", work.join("target"))
-        .env_remove("RUSTFLAGS");
-    for chapter in chapters {
-        command.args(["--test", chapter]);
-    }
-    let output = command
-        .stderr(Stdio::piped())
-        .stdout(Stdio::piped())
-        .output()
-        .map_err(|e| BuildError::Other(format!("cannot run cargo: {e}")))?;
-    let mut executables = BTreeMap::new();
-    let mut broken = BTreeSet::new();
-    let mut other_errors = Vec::new();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let Ok(message) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        match message["reason"].as_str() {
-            Some("compiler-artifact") => {
-                let is_test = message["target"]["kind"]
-                    .as_array()
-                    .is_some_and(|k| k.iter().any(|k| k == "test"));
-                if let (true, Some(name), Some(exe)) = (
-                    is_test,
-                    message["target"]["name"].as_str(),
-                    message["executable"].as_str(),
-                ) {
-                    executables.insert(name.to_string(), PathBuf::from(exe));
-                }
-            }
-            Some("compiler-message") if message["message"]["level"] == "error" => {
-                let files: Vec<&str> = message["message"]["spans"]
-                    .as_array()
-                    .map(|spans| {
-                        spans
-                            .iter()
-                            .filter_map(|s| s["file_name"].as_str())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let chapters: Vec<String> = files.iter().filter_map(|f| file_chapter(f)).collect();
-                if chapters.is_empty() {
-                    let text = message["message"]["message"].as_str().unwrap_or("");
-                    if !text.starts_with("aborting due to")
-                        && !text.starts_with("could not compile")
-                    {
-                        other_errors.push(format!("{text} ({})", files.join(", ")));
-                    }
-                }
-                broken.extend(chapters);
-            }
-            _ => {}
-        }
-    }
-    if output.status.success() {
-        return Ok(executables);
-    }
-    if !broken.is_empty() {
-        return Err(BuildError::Chapters(broken));
-    }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    Err(BuildError::Other(format!(
-        "the build failed outside the chapters: {}{}",
-        other_errors.join("; "),
-        stderr.lines().rev().take(5).collect::<Vec<_>>().join(" | ")
-    )))
-}
-
-/// The chapter (`ch03`) a source file belongs to: `exercises/src/ch03_tcp/...` or
-/// `tests/ch03_tcp.rs` (absolute or relative paths).
-fn file_chapter(file: &str) -> Option<String> {
-    let normal = file.replace('\\', "/");
-    for marker in ["exercises/src/", "tests/"] {
-        if let Some(at) = normal.rfind(marker) {
-            let rest = &normal[at + marker.len()..];
-            if let Some(number) = chapter_number(rest) {
-                return Some(number.to_string());
-            }
-        }
-    }
-    None
 }
 
 /// Runs one chapter's test binary with a logfile and a time limit.
@@ -608,46 +488,6 @@ fn wait_within(mut child: Child, timeout: Duration) -> bool {
         }
         thread::sleep(Duration::from_millis(50));
     }
-}
-
-/// The `chNN_*` folder names directly under `dir`.
-fn chapter_dirs(dir: &Path) -> Vec<String> {
-    let mut dirs: Vec<String> = fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| chapter_number(name).is_some())
-        .collect();
-    dirs.sort();
-    dirs
-}
-
-/// Copies the regular files under `from` into `to`. Symbolic links and oversized files are
-/// not copied; they are noted in `skipped` (relative paths with the reason).
-fn copy_tree(from: &Path, to: &Path, skipped: &mut Vec<String>) -> io::Result<()> {
-    fs::create_dir_all(to)?;
-    for entry in fs::read_dir(from)? {
-        let entry = entry?;
-        let kind = entry.file_type()?;
-        let name = entry.file_name();
-        let shown = name.to_string_lossy();
-        if kind.is_symlink() {
-            skipped.push(format!("{shown}: a symbolic link (not copied)"));
-        } else if kind.is_dir() {
-            let mut inner = Vec::new();
-            copy_tree(&entry.path(), &to.join(&name), &mut inner)?;
-            skipped.extend(inner.into_iter().map(|n| format!("{shown}/{n}")));
-        } else if entry.metadata()?.len() > MAX_FILE {
-            skipped.push(format!(
-                "{shown}: larger than {MAX_FILE} bytes (not copied)"
-            ));
-        } else {
-            fs::copy(entry.path(), to.join(&name))?;
-        }
-    }
-    Ok(())
 }
 
 /// Lines of the overlaid exercise files that pull code from elsewhere (`include!`,
@@ -997,6 +837,7 @@ fn to_table(results: &[Submission]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::build::file_chapter;
 
     #[test]
     fn chapter_names_and_files_map_to_their_chapter_number() {

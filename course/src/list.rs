@@ -1,20 +1,31 @@
-//! `cargo run -- list`: every exercise with its state.
+//! `cargo run -- list`: every exercise with its state and file; `--json` for tools and
+//! teachers (id, chapter, title, file, state, tests passed/total, grade command).
 
 use std::process::ExitCode;
 
 use course_catalog::{fill, lang, text};
+use serde_json::json;
 
 use crate::progress::{pad, refresh, width};
-use crate::run::{Course, ExState};
+use crate::run::{Course, ExState, Progress};
 
-pub fn main(course: &Course) -> ExitCode {
+pub fn main(course: &Course, as_json: bool) -> ExitCode {
     let Some(progress) = refresh(course) else {
         return ExitCode::FAILURE;
     };
+    if as_json {
+        println!("{}", json_text(course, &progress));
+    } else {
+        println!("{}", rows_text(course, &progress));
+    }
+    ExitCode::SUCCESS
+}
+
+/// The table: one line per exercise (id, title, state, file), the next one marked.
+pub fn rows_text(course: &Course, progress: &Progress) -> String {
     let lang = lang();
     let next = progress.next(course).map(|e| e.id);
-    println!("{}", text("list.heading"));
-    let rows: Vec<(String, String, bool)> = course
+    let rows: Vec<(String, String, &str, bool)> = course
         .exercises()
         .into_iter()
         .map(|e| {
@@ -30,18 +41,62 @@ pub fn main(course: &Course) -> ExitCode {
             (
                 format!("{:<5} {}", e.id, e.title(lang)),
                 state,
+                e.file,
                 next == Some(e.id),
             )
         })
         .collect();
-    let w = rows
-        .iter()
-        .map(|(name, _, _)| width(name))
-        .max()
-        .unwrap_or(0);
-    for (name, state, current) in rows {
+    let name_w = rows.iter().map(|r| width(&r.0)).max().unwrap_or(0);
+    let state_w = rows.iter().map(|r| width(&r.1)).max().unwrap_or(0);
+    let mut out = text("list.heading").to_string();
+    for (name, state, file, current) in rows {
         let mark = if current { text("list.current") } else { "" };
-        println!("  {}  {state}  {mark}", pad(&name, w));
+        out.push_str(&format!(
+            "\n  {}  {}  {file}  {mark}",
+            pad(&name, name_w),
+            pad(&state, state_w)
+        ));
     }
-    ExitCode::SUCCESS
+    out
+}
+
+/// Every exercise as JSON: `{"side": ..., "exercises": [{"id", "chapter", "title", "file",
+/// "state", "passed", "total", "command"}, ...]}`. `state` is one of `done`, `failing`,
+/// `not_run`, `not_compiled`; `passed`/`total` count its tests in the last run.
+pub fn json_text(course: &Course, progress: &Progress) -> String {
+    let lang = lang();
+    let exercises: Vec<serde_json::Value> = course
+        .exercises()
+        .into_iter()
+        .map(|e| {
+            let (state, passed, total) = match progress.state(e) {
+                ExState::Done => {
+                    let total = progress.tests_of(e);
+                    ("done", total, total)
+                }
+                ExState::Failing { passed, total } => ("failing", passed, total),
+                ExState::NotRun => ("not_run", 0, 0),
+                ExState::NotCompiled => ("not_compiled", 0, 0),
+            };
+            let chapter = course_catalog::exercises::chapter(e.chapter)
+                .map(|c| c.number)
+                .unwrap_or(0);
+            json!({
+                "id": e.id,
+                "chapter": chapter,
+                "test_file": format!("tests/{}.rs", e.chapter),
+                "title": e.title(lang),
+                "file": e.file,
+                "state": state,
+                "passed": passed,
+                "total": total,
+                "command": e.command(),
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&json!({
+        "side": course.side(),
+        "exercises": exercises,
+    }))
+    .unwrap_or_default()
 }

@@ -1,17 +1,26 @@
 //! `cargo run`: the progress table and the next exercise.
 
+use std::collections::BTreeSet;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use course_catalog::exercises::Exercise;
+use course_catalog::exercises::{Chapter, Exercise};
 use course_catalog::{Lang, fill, lang, text};
 
-use crate::run::{Course, ExState, Outcome, Progress};
+use crate::build::Step;
+use crate::run::{Course, ExState, Note, Outcome, Progress, failure_message};
 
 pub fn main(course: &Course) -> ExitCode {
     let Some(progress) = refresh(course) else {
         return ExitCode::FAILURE;
     };
-    println!("{}", fill("course.heading", &[("side", &course.side())]));
+    println!(
+        "{}",
+        fill(
+            "course.heading",
+            &[("side", &text(&format!("course.side.{}", course.side())))]
+        )
+    );
     println!();
     table(course, &progress);
     println!();
@@ -21,7 +30,16 @@ pub fn main(course: &Course) -> ExitCode {
 
 /// The results, brought up to date; `None` (after saying why) when cargo cannot run.
 pub fn refresh(course: &Course) -> Option<Progress> {
-    match Progress::refresh(course, &mut |note| eprintln!("{note}")) {
+    refresh_only(course, None, false)
+}
+
+/// [`refresh`] for some chapters only (`None`: all), run again even when nothing changed
+/// if `force`. What cargo is doing is shown on stderr as it happens.
+pub fn refresh_only(course: &Course, only: Option<&[&str]>, force: bool) -> Option<Progress> {
+    let mut reporter = Reporter::new();
+    let result = Progress::refresh(course, only, force, &mut |note| reporter.note(note));
+    reporter.finish();
+    match result {
         Ok(progress) => Some(progress),
         Err(e) => {
             eprintln!("{e}");
@@ -30,37 +48,155 @@ pub fn refresh(course: &Course) -> Option<Progress> {
     }
 }
 
+/// Shows on stderr what the build and the test runs are doing: on a terminal one line that
+/// keeps changing (crates compiled, test binaries n of N), elsewhere a line per test binary.
+struct Reporter {
+    terminal: bool,
+    /// A line without its newline is on the screen.
+    open: bool,
+    crates: usize,
+    binaries: (usize, usize),
+    building_said: bool,
+    checked: BTreeSet<u8>,
+}
+
+impl Reporter {
+    fn new() -> Reporter {
+        Reporter {
+            terminal: std::io::stderr().is_terminal(),
+            open: false,
+            crates: 0,
+            binaries: (0, 0),
+            building_said: false,
+            checked: BTreeSet::new(),
+        }
+    }
+
+    fn note(&mut self, note: Note) {
+        match note {
+            Note::Build(step) => {
+                if !self.building_said {
+                    self.building_said = true;
+                    self.line(text("course.building"));
+                }
+                let name = match step {
+                    Step::Compiling(name) => {
+                        self.crates += 1;
+                        name
+                    }
+                    Step::TestBinary { done, total } => {
+                        self.binaries = (done, total);
+                        if !self.terminal {
+                            self.line(&fill(
+                                "course.test_binaries",
+                                &[("done", &done), ("total", &total)],
+                            ));
+                        }
+                        ""
+                    }
+                };
+                if self.terminal {
+                    let status = fill(
+                        "course.build_status",
+                        &[
+                            ("crates", &self.crates),
+                            ("done", &self.binaries.0),
+                            ("total", &self.binaries.1.max(self.binaries.0)),
+                            ("name", &name),
+                        ],
+                    );
+                    let _ = write!(std::io::stderr(), "\r\x1b[K{status}");
+                    self.open = true;
+                }
+            }
+            Note::Shadow => self.line(text("course.shadow")),
+            Note::Running(chapter) => {
+                // Chapter 6 has two test files: say it once.
+                if self.checked.insert(chapter.number) {
+                    self.line(&fill("course.checking", &[("chapter", &chapter.number)]));
+                }
+            }
+        }
+    }
+
+    fn line(&mut self, text: &str) {
+        if self.open {
+            eprint!("\r\x1b[K");
+            self.open = false;
+        }
+        eprintln!("{text}");
+    }
+
+    fn finish(&mut self) {
+        if self.open {
+            eprint!("\r\x1b[K");
+            self.open = false;
+        }
+    }
+}
+
 fn table(course: &Course, progress: &Progress) {
-    let rows: Vec<[String; 3]> = course
-        .chapters()
-        .into_iter()
-        .map(|chapter| {
+    // One row per book chapter (chapter 6's two test files make one row).
+    let mut groups: Vec<Vec<&Chapter>> = Vec::new();
+    for chapter in course.chapters() {
+        match groups.last_mut() {
+            Some(group) if group[0].number == chapter.number => group.push(chapter),
+            _ => groups.push(vec![chapter]),
+        }
+    }
+    let rows: Vec<[String; 3]> = groups
+        .iter()
+        .map(|group| {
+            let first = group[0];
             let name = format!(
                 "{:>2}  {}",
-                chapter.number,
-                text(&format!("chapter.{}", chapter.id))
+                first.number,
+                text(&format!("chapter.{}", first.id))
             );
-            let exercises: Vec<&Exercise> =
-                course_catalog::exercises::of_chapter(chapter.id).collect();
+            let exercises: Vec<&Exercise> = group
+                .iter()
+                .flat_map(|c| course_catalog::exercises::of_chapter(c.id))
+                .collect();
             let done = exercises
                 .iter()
                 .filter(|e| progress.state(e) == ExState::Done)
                 .count();
-            let state = match progress.chapters.get(chapter.id).map(|s| &s.outcome) {
-                None => text("course.not_run").to_string(),
-                Some(Outcome::NotCompiled { .. }) => text("course.not_compiled").to_string(),
-                Some(Outcome::Ran { timed_out, .. }) => {
-                    let (passed, total) = progress.chapter_tests(chapter.id).unwrap_or((0, 0));
-                    let mut state = fill(
-                        "course.tests_passed",
-                        &[("passed", &passed), ("total", &total)],
-                    );
-                    if *timed_out {
-                        state.push_str("  ");
-                        state.push_str(&fill("course.timed_out", &[("secs", &120)]));
-                    }
-                    state
+            let outcomes: Vec<Option<&Outcome>> = group
+                .iter()
+                .map(|c| progress.chapters.get(c.id).map(|s| &s.outcome))
+                .collect();
+            let state = if outcomes
+                .iter()
+                .any(|o| matches!(o, Some(Outcome::NotCompiled { .. })))
+            {
+                text("course.not_compiled").to_string()
+            } else if outcomes.iter().any(Option::is_none) {
+                text("course.not_run").to_string()
+            } else {
+                let (mut passed, mut total) = (0, 0);
+                for chapter in group {
+                    let (p, t) = progress.chapter_tests(chapter.id).unwrap_or((0, 0));
+                    passed += p;
+                    total += t;
                 }
+                let mut state = fill(
+                    "course.tests_passed",
+                    &[("passed", &passed), ("total", &total)],
+                );
+                let timed_out = outcomes.iter().any(|o| {
+                    matches!(
+                        o,
+                        Some(Outcome::Ran {
+                            timed_out: true,
+                            ..
+                        })
+                    )
+                });
+                if timed_out {
+                    state.push_str("  ");
+                    state.push_str(&fill("course.timed_out", &[("secs", &120)]));
+                }
+                state
             };
             [
                 name,
@@ -99,39 +235,106 @@ fn table(course: &Course, progress: &Progress) {
 fn next(course: &Course, progress: &Progress) {
     if let Some(error) = &progress.other_error {
         println!("{}", text("course.compile_error_other"));
-        println!("  {error}");
+        for line in error.lines().take(6) {
+            println!("  {}", cut(line, 100));
+        }
         println!("{}", text("course.compile_fix"));
         return;
+    }
+    // Every chapter that does not compile, with the compiler's first error.
+    let mut said = BTreeSet::new();
+    for chapter in course.chapters() {
+        if let Some(Outcome::NotCompiled { error }) =
+            progress.chapters.get(chapter.id).map(|s| &s.outcome)
+        {
+            if said.insert(chapter.number) {
+                println!(
+                    "{}",
+                    fill("course.compile_error", &[("chapter", &chapter.number)])
+                );
+                println!("  {}", cut(error, 100));
+            }
+        }
+    }
+    if !said.is_empty() {
+        println!("{}", text("course.compile_fix"));
+        println!();
     }
     let Some(exercise) = progress.next(course) else {
         println!("{}", text("course.all_done"));
         return;
     };
-    if let Some(Outcome::NotCompiled { error }) =
-        progress.chapters.get(exercise.chapter).map(|s| &s.outcome)
-    {
-        let number = course_catalog::exercises::chapter(exercise.chapter)
-            .map(|c| c.number)
-            .unwrap_or(0);
-        println!("{}", fill("course.compile_error", &[("chapter", &number)]));
-        println!("  {error}");
-        println!("{}", text("course.compile_fix"));
-        println!();
-    }
     show_exercise(exercise, lang());
+    show_failing(course, progress, exercise, 5, REASON_LINES);
+}
+
+/// Lines of a failing test's message that `cargo run` shows.
+pub const REASON_LINES: usize = 12;
+
+/// The names of `exercise`'s failing tests (at most `names`), then the first one's message
+/// (at most `lines` lines, each cut to the width of a terminal).
+pub fn show_failing(
+    course: &Course,
+    progress: &Progress,
+    exercise: &Exercise,
+    names: usize,
+    lines: usize,
+) {
     let failing = progress.failing(exercise);
-    if !failing.is_empty() {
-        println!("  {}", text("course.failing"));
-        for name in failing.iter().take(5) {
-            println!("    {name}");
+    if failing.is_empty() {
+        return;
+    }
+    println!("  {}", text("course.failing"));
+    for name in failing.iter().take(names) {
+        println!("    {name}");
+    }
+    if failing.len() > names {
+        println!(
+            "    {}",
+            fill(
+                "course.more_failing",
+                &[("count", &(failing.len() - names))]
+            )
+        );
+    }
+    if let Some(message) = failure_message(course, exercise.chapter, &failing[0]) {
+        println!();
+        println!("  {}", fill("course.reason", &[("name", &failing[0])]));
+        let all: Vec<&str> = message.lines().collect();
+        for line in all.iter().take(lines) {
+            println!("    {}", cut(line, 100));
         }
-        if failing.len() > 5 {
+        if all.len() > lines {
             println!(
                 "    {}",
-                fill("course.more_failing", &[("count", &(failing.len() - 5))])
+                fill(
+                    "course.more_lines",
+                    &[
+                        ("count", &(all.len() - lines)),
+                        ("chapter", &exercise.chapter)
+                    ]
+                )
             );
         }
     }
+}
+
+/// `text` cut to `columns` terminal columns, with `…` where it was cut. Control characters
+/// (the learner's own output can hold any) are shown as `?`.
+pub fn cut(text: &str, columns: usize) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let c = if c.is_control() { '?' } else { c };
+        let w = width(c.encode_utf8(&mut [0; 4]));
+        if used + w > columns.saturating_sub(1) {
+            out.push('…');
+            return out;
+        }
+        used += w;
+        out.push(c);
+    }
+    out
 }
 
 /// The exercise's title, file, book section, grading command and hint command.

@@ -3,12 +3,15 @@
 //! A chapter is run again only when one of its files changed (its exercise folder, its test
 //! file, or what every chapter shares: the switch, the programs, the harness, the manifests);
 //! the fingerprint of those files (path, size, modification time) is stored with its results
-//! in `target/course/`. A run builds the test binaries with `cargo test --no-run` and runs each
-//! stale chapter's binary with `--logfile`: libtest writes one `ok NAME` or `failed NAME` line
-//! per test there, which learner code cannot fake by printing.
+//! in `.course/` at the course's root (git-ignored; `cargo clean` keeps it). A run builds the
+//! stale chapters' test binaries (`cargo test --no-run`, see [`crate::build`]) and runs each
+//! with `--logfile`: libtest writes one `ok NAME` or `failed NAME` line per test there, which
+//! learner code cannot fake by printing.
 //!
-//! When the build fails, the compiler's first error in each chapter's files marks that chapter
-//! as not compiling; the other chapters keep their last known results.
+//! When a chapter's files do not compile, that chapter is marked with the compiler's first
+//! error (file:line: message), and the other stale chapters are built and run in a copy of
+//! the course (`target/course/shadow/`) where the broken chapters are put back to their
+//! committed stubs: a broken chapter costs that chapter only.
 
 use std::collections::BTreeMap;
 use std::collections::hash_map::DefaultHasher;
@@ -20,6 +23,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use course_catalog::exercises::{CHAPTERS, Chapter, EXERCISES, Exercise};
+
+use crate::build::{self, BuildError, Cargo, Step, chapter_number};
 
 /// How long one chapter's tests may run before they are stopped (a learner's loop that never
 /// ends is stopped by the harness's deadlines long before this).
@@ -93,9 +98,15 @@ impl Course {
             .collect()
     }
 
-    /// `target/course/` (or under `CARGO_TARGET_DIR`): results and hint steps.
+    /// `.course/` at the root: results, test output and hint steps (git-ignored, and kept by
+    /// `cargo clean`).
     pub fn state_dir(&self) -> PathBuf {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
+        self.root.join(".course")
+    }
+
+    /// The target folder cargo uses for this course.
+    pub fn target_dir(&self) -> PathBuf {
+        std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .map(|t| {
                 if t.is_absolute() {
@@ -104,17 +115,7 @@ impl Course {
                     self.root.join(t)
                 }
             })
-            .unwrap_or_else(|| self.root.join("target"));
-        target.join("course")
-    }
-
-    fn cargo(&self) -> Command {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut command = Command::new(cargo);
-        command
-            .current_dir(&self.root)
-            .env("CARGO_TERM_COLOR", "never");
-        command
+            .unwrap_or_else(|| self.root.join("target"))
     }
 
     /// The fingerprint of what chapter `id`'s results depend on.
@@ -310,61 +311,81 @@ impl Progress {
         let _ = fs::write(Self::file(course), text);
     }
 
-    /// The saved results, with every chapter whose files changed since run again. `note` is
-    /// told what is happening (for a line on stderr while the learner waits).
-    pub fn refresh(course: &Course, note: &mut dyn FnMut(String)) -> Result<Progress, String> {
+    /// The saved results, with every chapter whose files changed since run again. `only`
+    /// limits the chapters looked at (`watch` runs the current exercise's chapter only);
+    /// `force` runs them even when nothing changed. `note` is told what is happening.
+    pub fn refresh(
+        course: &Course,
+        only: Option<&[&str]>,
+        force: bool,
+        note: &mut dyn FnMut(Note),
+    ) -> Result<Progress, String> {
         let mut progress = Progress::load(course);
         progress.other_error = None;
         let stale: Vec<(&Chapter, u64)> = course
             .chapters()
             .into_iter()
+            .filter(|c| only.is_none_or(|only| only.contains(&c.id)))
             .map(|c| (c, course.fingerprint(c.id)))
             .filter(|(c, fp)| {
-                progress
-                    .chapters
-                    .get(c.id)
-                    .is_none_or(|state| state.fingerprint != *fp)
+                force
+                    || progress
+                        .chapters
+                        .get(c.id)
+                        .is_none_or(|state| state.fingerprint != *fp)
             })
             .collect();
         if stale.is_empty() {
             return Ok(progress);
         }
 
-        note(course_catalog::text("course.building").to_string());
-        let built = build(course, &course.chapters())?;
-        let executables = match built {
-            Build::Failed { errors, first } => {
-                for (chapter, fingerprint) in &stale {
-                    if let Some(error) = errors.get(chapter.id) {
-                        progress.chapters.insert(
-                            chapter.id.to_string(),
-                            ChapterState {
-                                fingerprint: *fingerprint,
-                                outcome: Outcome::NotCompiled {
-                                    error: error.clone(),
-                                },
-                            },
-                        );
-                    }
-                }
-                if errors.is_empty() {
-                    progress.other_error = Some(first);
-                }
+        let ids: Vec<&str> = stale.iter().map(|(c, _)| c.id).collect();
+        let cargo = Cargo {
+            dir: &course.root,
+            solutions: course.solutions,
+            env: Vec::new(),
+            remove: &[],
+        };
+        let built = build::test_binaries(&cargo, &ids, &mut |step| note(Note::Build(step)));
+        let (executables, broken, dir) = match built {
+            Ok(executables) => (executables, BTreeMap::new(), course.root.clone()),
+            Err(BuildError::Other(message)) => {
+                progress.other_error = Some(message);
                 progress.save(course);
                 return Ok(progress);
             }
-            Build::Ok(executables) => executables,
+            Err(BuildError::Chapters(broken)) => {
+                // Mark the broken chapters now: the copy below may take a while.
+                progress.mark_broken(&stale, &broken);
+                progress.save(course);
+                let others: Vec<&str> = stale
+                    .iter()
+                    .filter(|(c, _)| !chapter_number(c.id).is_some_and(|n| broken.contains_key(n)))
+                    .map(|(c, _)| c.id)
+                    .collect();
+                if others.is_empty() {
+                    return Ok(progress);
+                }
+                note(Note::Shadow);
+                match shadow_build(course, &others, broken, &mut |step| note(Note::Build(step))) {
+                    Ok((built, shadow)) => (built.executables, built.broken, shadow),
+                    Err(message) => {
+                        progress.other_error = Some(message);
+                        progress.save(course);
+                        return Ok(progress);
+                    }
+                }
+            }
         };
+        progress.mark_broken(&stale, &broken);
+        progress.save(course);
 
         for (chapter, fingerprint) in stale {
             let Some(exe) = executables.get(chapter.id) else {
                 continue;
             };
-            note(course_catalog::fill(
-                "course.checking",
-                &[("chapter", &chapter.number)],
-            ));
-            let outcome = run_chapter(course, chapter, exe)?;
+            note(Note::Running(chapter));
+            let outcome = run_chapter(course, &dir, chapter, exe)?;
             progress.chapters.insert(
                 chapter.id.to_string(),
                 ChapterState {
@@ -375,6 +396,24 @@ impl Progress {
             progress.save(course);
         }
         Ok(progress)
+    }
+
+    /// Marks the chapters of `stale` whose number is in `broken` as not compiling.
+    fn mark_broken(&mut self, stale: &[(&Chapter, u64)], broken: &BTreeMap<String, String>) {
+        for (chapter, fingerprint) in stale {
+            let Some(error) = chapter_number(chapter.id).and_then(|n| broken.get(n)) else {
+                continue;
+            };
+            self.chapters.insert(
+                chapter.id.to_string(),
+                ChapterState {
+                    fingerprint: *fingerprint,
+                    outcome: Outcome::NotCompiled {
+                        error: error.clone(),
+                    },
+                },
+            );
+        }
     }
 
     /// What the last results say about `exercise`.
@@ -401,6 +440,17 @@ impl Progress {
                     }
                 }
             }
+        }
+    }
+
+    /// How many of `exercise`'s tests ran last time.
+    pub fn tests_of(&self, exercise: &Exercise) -> usize {
+        match self.chapters.get(exercise.chapter).map(|s| &s.outcome) {
+            Some(Outcome::Ran { tests, .. }) => tests
+                .iter()
+                .filter(|(name, _)| exercise.grades(name))
+                .count(),
+            _ => 0,
         }
     }
 
@@ -435,126 +485,165 @@ impl Progress {
     }
 }
 
-enum Build {
-    /// Each chapter's test binary.
-    Ok(BTreeMap<String, PathBuf>),
-    /// The first error line of each chapter whose files have errors, and the first error line.
-    Failed {
-        errors: BTreeMap<String, String>,
-        first: String,
-    },
+/// What [`Progress::refresh`] tells its caller while it works.
+pub enum Note<'a> {
+    /// cargo is building.
+    Build(Step<'a>),
+    /// Some chapters do not compile: the others are built in a copy of the course.
+    Shadow,
+    /// A chapter's tests are running.
+    Running(&'a Chapter),
 }
 
-/// `cargo test --no-run` for the given chapters.
-fn build(course: &Course, chapters: &[&Chapter]) -> Result<Build, String> {
-    let mut command = course.cargo();
-    command.args(["test", "--no-run", "--message-format", "short"]);
-    if course.solutions {
-        command.args(["--features", "solutions"]);
-    }
-    for chapter in chapters {
-        command.args(["--test", chapter.id]);
-    }
-    let output = command
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| course_catalog::fill("course.cargo_failed", &[("error", &e)]))?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if output.status.success() {
-        let mut executables = BTreeMap::new();
-        for line in stderr.lines() {
-            // `  Executable tests/ch01_addresses.rs (target/debug/deps/ch01_addresses-1a2b)`
-            let Some(rest) = line.trim_start().strip_prefix("Executable ") else {
-                continue;
-            };
-            let Some((source, exe)) = rest.split_once(" (") else {
-                continue;
-            };
-            // Windows writes `tests\ch01_addresses.rs`.
-            let source = source.replace('\\', "/");
-            let Some(id) = source
-                .strip_prefix("tests/")
-                .and_then(|s| s.strip_suffix(".rs"))
-            else {
-                continue;
-            };
-            let exe = PathBuf::from(exe.trim_end_matches(')'));
-            let exe = if exe.is_absolute() {
-                exe
-            } else {
-                course.root.join(exe)
-            };
-            executables.insert(id.to_string(), exe);
+/// Builds `chapters` in a copy of the course (`target/course/shadow/`) where the chapters in
+/// `broken` (and any other that rustc names) are their committed stubs. Returns what was
+/// built and the copy's folder. The copy builds in `target/course/shadow-target/` (the first
+/// time, its dependencies too).
+fn shadow_build(
+    course: &Course,
+    chapters: &[&str],
+    broken: BTreeMap<String, String>,
+    progress: &mut dyn FnMut(Step),
+) -> Result<(build::Built, PathBuf), String> {
+    let target = course.target_dir();
+    let shadow = target.join("course").join("shadow");
+    let stubs = committed_stubs(course)?;
+    let skip: Vec<String> = broken.keys().cloned().collect();
+    sync_course(&course.root, &shadow, &skip).map_err(|e| format!("copying the course: {e}"))?;
+    let cargo = Cargo {
+        dir: &shadow,
+        solutions: course.solutions,
+        env: shadow_env(course),
+        remove: &[],
+    };
+    let built = build::build_with_stubs(&cargo, &stubs, chapters, broken, progress)?;
+    Ok((built, shadow))
+}
+
+/// The copy's environment: a target folder of its own. (Not only its programs: cargo names a
+/// workspace member's build by its path inside the workspace, so a copy sharing the course's
+/// build folder would replace the course's own builds and look up to date in both places.)
+fn shadow_env(course: &Course) -> Vec<(&'static str, PathBuf)> {
+    let target = course.target_dir();
+    vec![(
+        "CARGO_TARGET_DIR",
+        target.join("course").join("shadow-target"),
+    )]
+}
+
+/// The committed stubs (`git show HEAD:exercises/src/...`), in
+/// `target/course/stubs/<commit>/`, laid out like `exercises/src`.
+fn committed_stubs(course: &Course) -> Result<PathBuf, String> {
+    let git = |args: &[&str]| -> Result<Vec<u8>, String> {
+        let output = Command::new("git")
+            .arg("-C")
+            .arg(&course.root)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| course_catalog::fill("course.no_stubs", &[("error", &e)]))?;
+        if !output.status.success() {
+            let error = String::from_utf8_lossy(&output.stderr).trim().to_string();
+            return Err(course_catalog::fill(
+                "course.no_stubs",
+                &[("error", &error)],
+            ));
         }
-        return Ok(Build::Ok(executables));
+        Ok(output.stdout)
+    };
+    let head = String::from_utf8_lossy(&git(&["rev-parse", "HEAD"])?)
+        .trim()
+        .to_string();
+    let dir = course.target_dir().join("course").join("stubs").join(&head);
+    if dir.join(".complete").is_file() {
+        return Ok(dir);
     }
-    Ok(compile_errors(&stderr, &course.chapters()))
-}
-
-/// Reads `--message-format short` output: `path:line:col: error[E0308]: message`.
-fn compile_errors(stderr: &str, chapters: &[&Chapter]) -> Build {
-    let mut errors = BTreeMap::new();
-    let mut first = None;
-    for line in stderr.lines() {
-        let is_error = line.contains(": error") || line.starts_with("error");
-        if !is_error || line.starts_with("error: could not compile") {
+    let listing = git(&["ls-tree", "-r", "--name-only", "HEAD", "exercises/src"])?;
+    for file in String::from_utf8_lossy(&listing).lines() {
+        let Some(relative) = file.strip_prefix("exercises/src/") else {
             continue;
-        }
-        if first.is_none() {
-            first = Some(line.to_string());
-        }
-        let path = line.split(':').next().unwrap_or("").replace('\\', "/");
-        // An error in an exercise's file belongs to that exercise's chapter; otherwise to
-        // the chapter whose folder or test file holds it.
-        let owner = EXERCISES
-            .iter()
-            .find(|e| path.ends_with(e.file))
-            .map(|e| e.chapter);
-        for chapter in chapters {
-            let in_chapter = match owner {
-                Some(owner) => owner == chapter.id,
-                None => {
-                    path.contains(&format!("/{}/", chapter.id))
-                        || path.ends_with(&format!("tests/{}.rs", chapter.id))
-                }
-            };
-            if in_chapter {
-                errors
-                    .entry(chapter.id.to_string())
-                    .or_insert_with(|| line.to_string());
-            }
-        }
+        };
+        let text = git(&["show", &format!("HEAD:{file}")])?;
+        write_state(&dir.join(relative), &text).map_err(|e| e.to_string())?;
     }
-    Build::Failed {
-        errors,
-        first: first.unwrap_or_else(|| {
-            stderr
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("")
-                .to_string()
-        }),
-    }
+    write_state(&dir.join(".complete"), b"").map_err(|e| e.to_string())?;
+    Ok(dir)
 }
 
-/// Runs one chapter's test binary and reads its log.
-fn run_chapter(course: &Course, chapter: &Chapter, exe: &Path) -> Result<Outcome, String> {
-    let dir = course.state_dir();
-    let _ = fs::create_dir_all(&dir);
-    let log = dir.join(format!("{}.log", chapter.id));
+/// Folders and files of the course that the copy needs (the workspace's members, the tests,
+/// what the tests read), without `target/`, `.git/` or `.course/`.
+const COPIED: &[&str] = &[
+    "Cargo.toml",
+    "Cargo.lock",
+    ".cargo",
+    "src",
+    "exercises",
+    "solutions",
+    "given",
+    "harness",
+    "relay",
+    "wire-record",
+    "catalog",
+    "programs",
+    "course",
+    "tests",
+    "examples",
+    "benches",
+];
+
+/// Makes `to` a copy of the course at `from`, writing only files whose content differs (so
+/// cargo sees unchanged files as unchanged), and leaving the chapter folders whose number is
+/// in `skip` to [`build::put_back_stub`].
+fn sync_course(from: &Path, to: &Path, skip: &[String]) -> io::Result<()> {
+    for name in COPIED {
+        let source = from.join(name);
+        if source.is_dir() {
+            let mut skip_here = Vec::new();
+            if *name == "exercises" {
+                for dir in build::chapter_dirs(&source.join("src")) {
+                    if chapter_number(&dir).is_some_and(|n| skip.iter().any(|s| s == n)) {
+                        skip_here.push(PathBuf::from("src").join(dir));
+                    }
+                }
+            }
+            build::sync_tree(&source, &to.join(name), &skip_here)?;
+        } else if source.is_file() {
+            build::sync_file(&source, &to.join(name))?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs one chapter's test binary (built in `dir`) and reads its log.
+fn run_chapter(
+    course: &Course,
+    dir: &Path,
+    chapter: &Chapter,
+    exe: &Path,
+) -> Result<Outcome, String> {
+    let state = course.state_dir();
+    let _ = fs::create_dir_all(&state);
+    let log = state.join(format!("{}.log", chapter.id));
     let _ = fs::remove_file(&log);
-    // What the tests print goes to a file the learner can read; the results come from the log.
+    // What the tests print goes to a file the learner can read (and `cargo run` shows the
+    // first failure from it); the results come from the log.
     let out =
-        fs::File::create(dir.join(format!("{}.out", chapter.id))).map_err(|e| e.to_string())?;
+        fs::File::create(state.join(format!("{}.out", chapter.id))).map_err(|e| e.to_string())?;
     let err = out.try_clone().map_err(|e| e.to_string())?;
-    let mut child = Command::new(exe)
+    let mut command = Command::new(exe);
+    command
         .arg("--logfile")
         .arg(&log)
-        .current_dir(&course.root)
+        .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err)
+        // The failure messages without a backtrace: `cargo run` shows them.
+        .env("RUST_BACKTRACE", "0");
+    if dir != course.root {
+        command.envs(shadow_env(course));
+    }
+    let mut child = command
         .spawn()
         .map_err(|e| course_catalog::fill("course.cargo_failed", &[("error", &e)]))?;
     let started = Instant::now();
@@ -579,6 +668,26 @@ fn run_chapter(course: &Course, chapter: &Chapter, exe: &Path) -> Result<Outcome
     })
 }
 
+/// The message of failing test `name` from what chapter `id`'s tests printed (libtest's
+/// `---- NAME stdout ----` section), without libtest's backtrace note.
+pub fn failure_message(course: &Course, id: &str, name: &str) -> Option<String> {
+    let out = fs::read_to_string(course.state_dir().join(format!("{id}.out"))).ok()?;
+    let header = format!("---- {name} stdout ----");
+    let start = out.find(&header)? + header.len();
+    let rest = &out[start..];
+    let end = [rest.find("\n---- "), rest.find("\nfailures:\n")]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(rest.len());
+    let text: Vec<&str> = rest[..end]
+        .lines()
+        .filter(|l| !l.starts_with("note: run with `RUST_BACKTRACE"))
+        .collect();
+    let text = text.join("\n").trim().to_string();
+    (!text.is_empty()).then_some(text)
+}
+
 /// libtest's log: `ok NAME`, `failed NAME`, `ignored NAME` (and `failed (time limit
 /// exceeded) NAME` on some versions) per test.
 pub fn parse_log(text: &str) -> Vec<(String, bool)> {
@@ -595,7 +704,7 @@ pub fn parse_log(text: &str) -> Vec<(String, bool)> {
 }
 
 /// Writes `text` to `path`, creating its folder.
-pub fn write_state(path: &Path, text: &str) -> io::Result<()> {
+pub fn write_state(path: &Path, text: impl AsRef<[u8]>) -> io::Result<()> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent)?;
     }

@@ -1,28 +1,47 @@
-//! The `course` program, run on a miniature course: a folder with two chapters' files, a
-//! stand-in `cargo` (a shell script, through the `CARGO` variable the program honours) that
-//! "builds" test binaries, and stand-in test binaries that write libtest's `--logfile`
-//! lines. So these tests check what the program concludes from test results (the table, the
-//! next exercise, both languages, a chapter that does not compile, hints in steps) without
-//! compiling anything. Unix only: the stand-ins are shell scripts.
+//! The `course` program, run on a miniature course: a git repository with three chapters'
+//! files, a stand-in `cargo` (a shell script, through the `CARGO` variable the program honours)
+//! that "builds" test binaries and prints cargo's JSON messages, and stand-in test binaries
+//! that write libtest's `--logfile` lines and its failure report. So these tests check what
+//! the program concludes from test results (the table, the next exercise and why it fails,
+//! both languages, a chapter that does not compile, hints in steps, list, reset, watch)
+//! without compiling anything. Unix only: the stand-ins are shell scripts.
 #![cfg(unix)]
 
 use std::fs;
+use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use course_catalog::exercises::of_chapter;
 
-/// A miniature course in a temporary folder: chapter 1 passes, chapter 2 fails.
+/// The chapters of the miniature course: chapter 1 passes, chapters 2 and 3 fail.
+const CHAPTERS: [&str; 3] = ["ch01_addresses", "ch02_udp", "ch03_tcp"];
+
+/// What the stand-in test binaries print for a failing test (libtest's report).
+const REASON: &str = "expected the reply `hello` from 127.0.0.1:40000";
+
+/// A miniature course in a temporary folder, committed to git (the committed files are the
+/// stubs the program puts back).
 fn miniature() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    for chapter in ["ch01_addresses", "ch02_udp"] {
+    fs::create_dir_all(root.join("tests")).unwrap();
+    for chapter in CHAPTERS {
         fs::create_dir_all(root.join("exercises/src").join(chapter)).unwrap();
-        fs::write(root.join("exercises/src").join(chapter).join("mod.rs"), "").unwrap();
-        fs::create_dir_all(root.join("tests")).unwrap();
+        fs::write(
+            root.join("exercises/src").join(chapter).join("mod.rs"),
+            "// stub\n",
+        )
+        .unwrap();
+        for exercise in of_chapter(chapter) {
+            fs::write(root.join(exercise.file), "// stub\n").unwrap();
+        }
         fs::write(root.join("tests").join(format!("{chapter}.rs")), "").unwrap();
-        // The test binary: one line per test of each exercise, as libtest logs it.
+        // The test binary: one line per test of each exercise, as libtest logs it, and for
+        // a failing chapter libtest's report of the first test on stdout.
         let verdict = if chapter == "ch01_addresses" {
             "ok"
         } else {
@@ -34,23 +53,63 @@ fn miniature() -> tempfile::TempDir {
                 lines.push_str(&format!("{verdict} {prefix}some_test\n"));
             }
         }
+        let first = format!("{}some_test", of_chapter(chapter).next().unwrap().tests[0]);
+        let report = if verdict == "failed" {
+            format!(
+                "failures:\n\n---- {first} stdout ----\n\nthread '{first}' panicked at tests/{chapter}.rs:10:5:\n{REASON}\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n\n\nfailures:\n    {first}\n"
+            )
+        } else {
+            String::new()
+        };
         script(
             &root.join("bin").join(chapter),
-            &format!("[ \"$1\" = --logfile ] || exit 9\nprintf '%s' '{lines}' > \"$2\"\n"),
+            &format!(
+                "[ \"$1\" = --logfile ] || exit 9\nprintf '%s' '{lines}' > \"$2\"\nprintf '%s' '{report}'\n"
+            ),
         );
     }
-    // `cargo test --no-run`: fails with a compile error while the file `broken` exists.
+    // `cargo test --no-run --message-format=json --test ...`: every call is logged; a compile
+    // error while chapter 2's mod.rs (in the folder it runs in) says BROKEN.
     script(
         &root.join("bin/cargo"),
         &format!(
-            "if [ -f {root}/broken ]; then\n\
-             echo 'exercises/src/ch02_udp/mod.rs:3:5: error[E0425]: cannot find value `x` in this scope' >&2\n\
+            "echo \"$PWD $*\" >> {root}/cargo-calls\n\
+             tests=''\n\
+             while [ $# -gt 0 ]; do [ \"$1\" = --test ] && {{ tests=\"$tests $2\"; shift; }}; shift; done\n\
+             if grep -q BROKEN exercises/src/ch02_udp/mod.rs; then\n\
+             echo '{{\"reason\":\"compiler-message\",\"message\":{{\"level\":\"error\",\"message\":\"cannot find value `x` in this scope\",\"spans\":[{{\"file_name\":\"exercises/src/ch02_udp/mod.rs\",\"line_start\":3,\"is_primary\":true}}]}}}}'\n\
              exit 101\nfi\n\
-             echo '  Executable tests/ch01_addresses.rs ({root}/bin/ch01_addresses)' >&2\n\
-             echo '  Executable tests/ch02_udp.rs ({root}/bin/ch02_udp)' >&2\n",
+             for t in $tests; do\n\
+             echo \"{{\\\"reason\\\":\\\"compiler-artifact\\\",\\\"target\\\":{{\\\"kind\\\":[\\\"test\\\"],\\\"name\\\":\\\"$t\\\"}},\\\"executable\\\":\\\"{root}/bin/$t\\\"}}\"\n\
+             done\n",
             root = root.display()
         ),
     );
+    for args in [
+        &["init", "-q"][..],
+        &["add", "exercises", "tests"],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "stubs",
+        ],
+    ] {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    }
+    // Chapter 1 is solved (its stand-in passes whatever the file says).
+    for exercise in of_chapter("ch01_addresses") {
+        fs::write(root.join(exercise.file), "// solved\n").unwrap();
+    }
     dir
 }
 
@@ -60,17 +119,35 @@ fn script(path: &Path, body: &str) {
     fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-/// Runs `course ARGS` on the miniature course in `lang`; returns its stdout.
-fn course(root: &Path, lang: &str, args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_course"))
+/// The `course` program on the miniature course at `root`, in `lang`.
+fn command(root: &Path, lang: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_course"));
+    command
         .args(args)
         .current_dir(root)
         .env("CARGO_MANIFEST_DIR", root)
         .env("CARGO_TARGET_DIR", root.join("target"))
         .env("CARGO", root.join("bin/cargo"))
-        .env("COURSE_LANG", lang)
-        .output()
+        .env("COURSE_LANG", lang);
+    command
+}
+
+/// Runs `course ARGS` on the miniature course in `lang` with `stdin`; returns its stdout
+/// (after checking it exited 0).
+fn course_with(root: &Path, lang: &str, args: &[&str], stdin: &str) -> String {
+    let mut child = command(root, lang, args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).to_string();
     assert!(
         output.status.success(),
@@ -80,8 +157,12 @@ fn course(root: &Path, lang: &str, args: &[&str]) -> String {
     stdout
 }
 
+fn course(root: &Path, lang: &str, args: &[&str]) -> String {
+    course_with(root, lang, args, "")
+}
+
 #[test]
-fn with_chapter_1_solved_it_points_at_chapter_2s_first_exercise_in_both_languages() {
+fn with_chapter_1_solved_it_points_at_chapter_2s_first_exercise_and_says_why_it_fails() {
     let dir = miniature();
     let first = of_chapter("ch02_udp").next().unwrap();
     let ch01 = of_chapter("ch01_addresses").count();
@@ -93,41 +174,68 @@ fn with_chapter_1_solved_it_points_at_chapter_2s_first_exercise_in_both_language
     assert!(en.contains("book/en/src/ch02-udp.md"), "{en}");
     assert!(en.contains(&first.command()), "{en}");
     assert!(en.contains(&format!("{}some_test", first.tests[0])), "{en}");
+    // The reason: the failing test's own message, without libtest's backtrace note.
+    assert!(en.contains(REASON), "{en}");
+    assert!(en.contains("tests/ch02_udp.rs:10:5"), "{en}");
+    assert!(!en.contains("RUST_BACKTRACE"), "{en}");
 
     let ja = course(dir.path(), "ja", &[]);
     assert!(ja.contains(&format!("次は演習 {}", first.id)), "{ja}");
     assert!(ja.contains("book/ja/src/ch02-udp.md"), "{ja}");
     assert!(ja.contains(&format!("{ch01}/{ch01} 完了")), "{ja}");
+    assert!(
+        ja.contains("あなたの演習") && !ja.contains("(exercises)"),
+        "{ja}"
+    );
 }
 
 #[test]
-fn a_chapter_that_does_not_compile_is_named_and_the_others_keep_their_results() {
+fn a_chapter_that_does_not_compile_costs_that_chapter_only() {
     let dir = miniature();
-    course(dir.path(), "en", &[]);
-    fs::write(dir.path().join("broken"), "").unwrap();
-    fs::write(
-        dir.path().join("exercises/src/ch02_udp/mod.rs"),
-        "let y = x;\n",
-    )
-    .unwrap();
-    let out = course(dir.path(), "en", &[]);
+    let root = dir.path();
+    course(root, "en", &[]);
+    // Chapter 2 breaks, and chapter 1 changes: chapter 1 must still be graded (in a copy of
+    // the course where chapter 2 is its committed stub).
+    fs::write(root.join("exercises/src/ch02_udp/mod.rs"), "BROKEN\n").unwrap();
+    for exercise in of_chapter("ch01_addresses") {
+        fs::write(root.join(exercise.file), "// solved, and changed\n").unwrap();
+    }
+    let _ = fs::remove_file(root.join("cargo-calls"));
+    let out = course(root, "en", &[]);
     assert!(out.contains("Chapter 2 does not compile"), "{out}");
     assert!(
-        out.contains("exercises/src/ch02_udp/mod.rs:3:5: error[E0425]"),
+        out.contains("exercises/src/ch02_udp/mod.rs:3: error: cannot find value `x`"),
         "{out}"
     );
     let ch01 = of_chapter("ch01_addresses").count();
     assert!(out.contains(&format!("{ch01}/{ch01} done")), "{out}");
+    let calls = fs::read_to_string(root.join("cargo-calls")).unwrap();
+    assert!(
+        calls
+            .lines()
+            .any(|l| l.contains("target/course/shadow ") && l.contains("ch01_addresses")),
+        "chapter 1 was not built again in the copy:\n{calls}"
+    );
+    // The copy holds chapter 2's stub, never the learner's broken file.
+    let copy = fs::read_to_string(root.join("target/course/shadow/exercises/src/ch02_udp/mod.rs"));
+    assert_eq!(copy.unwrap(), "// stub\n");
+    // The learner's file is untouched.
+    assert_eq!(
+        fs::read_to_string(root.join("exercises/src/ch02_udp/mod.rs")).unwrap(),
+        "BROKEN\n"
+    );
+    // hint and list still answer.
+    assert!(course(root, "en", &["list"]).contains("does not compile"));
+    assert!(course(root, "en", &["hint"]).contains("Hint 1 of"));
 
     // Fixed: it is run again.
-    fs::remove_file(dir.path().join("broken")).unwrap();
-    fs::write(dir.path().join("exercises/src/ch02_udp/mod.rs"), "").unwrap();
-    let out = course(dir.path(), "en", &[]);
+    fs::write(root.join("exercises/src/ch02_udp/mod.rs"), "// fixed\n").unwrap();
+    let out = course(root, "en", &[]);
     assert!(!out.contains("does not compile"), "{out}");
 }
 
 #[test]
-fn hints_come_in_steps_and_the_step_is_remembered() {
+fn hints_come_in_steps_and_the_step_is_remembered_outside_target() {
     let dir = miniature();
     let ex = of_chapter("ch02_udp").next().unwrap();
     let idea = course_catalog::text_in(course_catalog::Lang::En, &format!("ex.{}.idea", ex.id));
@@ -137,6 +245,8 @@ fn hints_come_in_steps_and_the_step_is_remembered() {
         first.contains(&format!("Exercise {}", ex.id)) && first.contains(idea),
         "{first}"
     );
+    // `cargo clean` removes target/: the step is kept in .course/.
+    let _ = fs::remove_dir_all(dir.path().join("target"));
     let second = course(dir.path(), "en", &["hint", ex.id]);
     assert!(second.contains(api) && !second.contains(idea), "{second}");
     let third = course(dir.path(), "en", &["hint", ex.id]);
@@ -149,18 +259,230 @@ fn hints_come_in_steps_and_the_step_is_remembered() {
     let again = course(dir.path(), "ja", &["hint", ex.id]);
     let idea_ja = course_catalog::text_in(course_catalog::Lang::Ja, &format!("ex.{}.idea", ex.id));
     assert!(again.contains(idea_ja), "{again}");
+    assert!(dir.path().join(".course/hints.txt").is_file());
 }
 
 #[test]
-fn list_shows_every_exercise_of_the_chapters_present_with_its_state() {
+fn list_shows_every_exercise_of_the_chapters_present_with_its_state_and_file() {
     let dir = miniature();
     let out = course(dir.path(), "en", &["list"]);
-    for exercise in of_chapter("ch01_addresses").chain(of_chapter("ch02_udp")) {
+    for exercise in CHAPTERS.iter().flat_map(|c| of_chapter(c)) {
         assert!(out.contains(exercise.id), "{out}");
+        assert!(out.contains(exercise.file), "{out}");
     }
     assert!(
-        !out.contains("3.1"),
-        "chapter 3 is not in the miniature course:\n{out}"
+        !out.contains("4.1"),
+        "chapter 4 is not in the miniature course:\n{out}"
     );
     assert_eq!(out.matches("<- next").count(), 1, "{out}");
+}
+
+#[test]
+fn list_json_gives_each_exercise_its_state_counts_file_and_grade_command() {
+    let dir = miniature();
+    let out = course(dir.path(), "en", &["list", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&out).expect(&out);
+    assert_eq!(json["side"], "exercises");
+    let listed = json["exercises"].as_array().unwrap();
+    let expected: Vec<_> = CHAPTERS.iter().flat_map(|c| of_chapter(c)).collect();
+    assert_eq!(listed.len(), expected.len(), "{out}");
+    for (row, exercise) in listed.iter().zip(&expected) {
+        assert_eq!(row["id"], exercise.id);
+        assert_eq!(row["file"], exercise.file);
+        assert_eq!(row["command"], exercise.command());
+        let number = course_catalog::exercises::chapter(exercise.chapter)
+            .unwrap()
+            .number;
+        assert_eq!(row["chapter"], number);
+        let total = exercise.tests.len() as u64;
+        if exercise.chapter == "ch01_addresses" {
+            assert_eq!(row["state"], "done", "{row}");
+            assert_eq!(
+                (row["passed"].as_u64(), row["total"].as_u64()),
+                (Some(total), Some(total))
+            );
+        } else {
+            assert_eq!(row["state"], "failing", "{row}");
+            assert_eq!(
+                (row["passed"].as_u64(), row["total"].as_u64()),
+                (Some(0), Some(total))
+            );
+        }
+        assert!(
+            row["title"].as_str().is_some_and(|t| !t.is_empty()),
+            "{row}"
+        );
+    }
+}
+
+#[test]
+fn reset_asks_first_keeps_a_backup_and_puts_the_committed_stub_back() {
+    let dir = miniature();
+    let root = dir.path();
+    let exercise = of_chapter("ch02_udp").next().unwrap();
+    let file = root.join(exercise.file);
+    fs::write(&file, "my work\n").unwrap();
+
+    let out = course_with(root, "en", &["reset", exercise.id], "n\n");
+    assert!(out.contains("Nothing changed"), "{out}");
+    assert_eq!(fs::read_to_string(&file).unwrap(), "my work\n");
+
+    let out = course_with(root, "ja", &["reset", exercise.id], "y\n");
+    assert!(out.contains("コミットされた状態に戻しました"), "{out}");
+    assert_eq!(fs::read_to_string(&file).unwrap(), "// stub\n");
+    let backups: Vec<_> = fs::read_dir(
+        root.join(".course/backup")
+            .join(Path::new(exercise.file).parent().unwrap()),
+    )
+    .unwrap()
+    .flatten()
+    .map(|e| fs::read_to_string(e.path()).unwrap())
+    .collect();
+    assert_eq!(backups, ["my work\n"]);
+
+    let out = course(root, "en", &["reset", exercise.id, "--yes"]);
+    assert!(out.contains("already as committed"), "{out}");
+}
+
+#[test]
+fn help_is_in_japanese_under_course_lang_ja() {
+    let dir = miniature();
+    let ja = course(dir.path(), "ja", &["--help"]);
+    for word in ["使い方", "コマンド", "ヒント", "オプション"] {
+        assert!(ja.contains(word), "{ja}");
+    }
+    assert!(!ja.contains("Usage:") && !ja.contains("Print help"), "{ja}");
+    let sub = course(dir.path(), "ja", &["reset", "--help"]);
+    assert!(sub.contains("確認せずに戻します"), "{sub}");
+    let en = course(dir.path(), "en", &["--help"]);
+    assert!(en.contains("Usage:"), "{en}");
+}
+
+/// `course watch` with its output read on a thread: each screen starts by clearing it.
+struct Watch {
+    child: std::process::Child,
+    output: mpsc::Receiver<String>,
+    seen: String,
+}
+
+impl Watch {
+    fn start(root: &Path) -> Watch {
+        let mut child = command(root, "en", &["watch"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let (tx, output) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buffer) {
+                if n == 0
+                    || tx
+                        .send(String::from_utf8_lossy(&buffer[..n]).into_owned())
+                        .is_err()
+                {
+                    return;
+                }
+            }
+        });
+        Watch {
+            child,
+            output,
+            seen: String::new(),
+        }
+    }
+
+    /// Everything printed until `quiet` passes with nothing new (or 10 s in all).
+    fn settle(&mut self, quiet: Duration) -> &str {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            match self.output.recv_timeout(quiet) {
+                Ok(text) => self.seen.push_str(&text),
+                Err(_) => break,
+            }
+        }
+        &self.seen
+    }
+
+    fn screens(&self) -> usize {
+        self.seen.matches("\x1b[2J").count()
+    }
+
+    fn key(&mut self, key: &str) {
+        let stdin = self.child.stdin.as_mut().unwrap();
+        stdin.write_all(key.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn watch_redraws_once_per_change_of_content_and_shows_the_compiler_error() {
+    let dir = miniature();
+    let root = dir.path();
+    let mut watch = Watch::start(root);
+    let first = watch.settle(Duration::from_millis(1500)).to_string();
+    assert!(first.contains("keys: n next"), "{first}");
+    assert!(
+        first.contains(REASON),
+        "the first failure's message:\n{first}"
+    );
+    assert_eq!(watch.screens(), 1, "{first}");
+
+    // Idle, and a file only read or rewritten with the same content: no redraw.
+    let file = root.join("exercises/src/ch02_udp/mod.rs");
+    let _ = fs::read(&file).unwrap();
+    fs::write(&file, fs::read(&file).unwrap()).unwrap();
+    watch.settle(Duration::from_millis(1500));
+    assert_eq!(watch.screens(), 1, "{}", watch.seen);
+
+    // A change of content: one redraw, and only chapter 2 is built.
+    let _ = fs::remove_file(root.join("cargo-calls"));
+    fs::write(&file, "// a change\n").unwrap();
+    watch.settle(Duration::from_millis(1500));
+    assert_eq!(watch.screens(), 2, "{}", watch.seen);
+    let calls = fs::read_to_string(root.join("cargo-calls")).unwrap();
+    assert!(
+        calls
+            .lines()
+            .all(|l| l.contains("--test ch02_udp") && !l.contains("ch01")),
+        "{calls}"
+    );
+
+    // A compile error in the current exercise's chapter: shown with its file and line.
+    fs::write(&file, "BROKEN\n").unwrap();
+    let seen = watch.settle(Duration::from_millis(1500)).to_string();
+    assert_eq!(watch.screens(), 3, "{seen}");
+    let last = seen.rsplit("\x1b[2J").next().unwrap();
+    assert!(last.contains("does not compile"), "{last}");
+    assert!(last.contains("exercises/src/ch02_udp/mod.rs:3"), "{last}");
+
+    // h shows a hint without running anything; q quits.
+    watch.key("h");
+    let seen = watch.settle(Duration::from_millis(1000)).to_string();
+    assert!(
+        seen.rsplit("\x1b[2J").next().unwrap().contains("Hint 1 of"),
+        "{seen}"
+    );
+    watch.key("q");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = watch.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "watch did not quit on q"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success());
 }

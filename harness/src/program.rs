@@ -71,7 +71,12 @@ fn build(name: &str, root: &Path, solutions: bool) -> Result<PathBuf, String> {
         command.args(["--features", "solutions"]);
     }
     if let Some((target, profile)) = target_and_profile() {
-        command.arg("--target-dir").arg(target);
+        // A target folder named in the environment wins (the `course` program builds a copy
+        // of the course in a target folder of its own, and runs its tests with
+        // CARGO_TARGET_DIR naming that folder).
+        if std::env::var_os("CARGO_TARGET_DIR").is_none() {
+            command.arg("--target-dir").arg(target);
+        }
         command.args(["--profile", profile]);
     }
     let output = command.output().map_err(|e| e.to_string())?;
