@@ -1,14 +1,41 @@
 //! The two books stay in step and include only code that exists: same pages in the same order,
 //! a link from every page to its twin, and every `{{#include}}` anchor present in its file.
+//!
+//! The book shows the exercise stubs as committed. On a learner's clone the files under
+//! `exercises/` hold the learner's own code, so the checks that read them (anchors, widths,
+//! quoted panic locations) run only where `COURSE_CHECK_STUBS=1` says the files are the stubs:
+//! `.ci/run` sets it. Elsewhere they say so and check the rest, so `cargo test --features
+//! solutions` passes whatever a learner has written.
 
 use std::path::Path;
 
-use course_harness::book::check_books;
+use course_harness::book::check_books_skipping;
+
+/// Whether the files under `exercises/` are the committed stubs (the course's own CI).
+fn stubs_checked() -> bool {
+    let checked = std::env::var("COURSE_CHECK_STUBS").is_ok_and(|v| v == "1");
+    if !checked {
+        println!(
+            "the includes of exercises/ are checked by .ci/run (COURSE_CHECK_STUBS=1), \
+             where they are the committed stubs"
+        );
+    }
+    checked
+}
 
 #[test]
 fn both_books_have_the_same_pages_and_every_include_resolves() {
-    let books = Path::new(env!("CARGO_MANIFEST_DIR")).join("book");
-    let problems = check_books(&books, &["en", "ja"]);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let books = root.join("book");
+    let exercises = root.join("exercises");
+    let check_stubs = stubs_checked();
+    let skip = |path: &Path| {
+        !check_stubs
+            && path
+                .canonicalize()
+                .is_ok_and(|p| p.starts_with(exercises.canonicalize().unwrap_or_default()))
+    };
+    let problems = check_books_skipping(&books, &["en", "ja"], &skip);
     assert!(
         problems.is_empty(),
         "the books have {} problem(s):\n- {}",
@@ -21,6 +48,9 @@ fn both_books_have_the_same_pages_and_every_include_resolves() {
 /// points at the stub's `todo!()`: reformatting a file must not leave the book's output stale.
 #[test]
 fn quoted_stub_locations_point_at_the_todo() {
+    if !stubs_checked() {
+        return;
+    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut problems = Vec::new();
     for lang in ["en", "ja"] {

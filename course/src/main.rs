@@ -28,6 +28,7 @@ mod list;
 mod progress;
 mod reset;
 mod run;
+mod shadow;
 mod watch;
 
 use std::process::ExitCode;

@@ -16,18 +16,20 @@
 //! costs chapter 3 only. Each chapter's test run has a time limit.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::fs;
-use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use crate::build::{Cargo, build_with_stubs, chapter_dirs, chapter_number, copy_tree};
 
-use crate::build::{Cargo, MAX_FILE, build_with_stubs, chapter_dirs, chapter_number, copy_tree};
+mod report;
+mod scan;
+
+pub use report::render;
+use scan::{modified_outside_exercises, scan_for_escapes};
 
 #[derive(clap::Args, Debug)]
 pub struct GradeArgs {
@@ -490,166 +492,6 @@ fn wait_within(mut child: Child, timeout: Duration) -> bool {
     }
 }
 
-/// Lines of the overlaid exercise files that pull code from elsewhere (`include!`,
-/// `include_str!`, `include_bytes!`, `#[path]`): reported as `file:line: what`.
-fn scan_for_escapes(dir: &Path, shown: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let Ok(entries) = fs::read_dir(dir) else {
-        return found;
-    };
-    let mut entries: Vec<_> = entries.flatten().collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if path.is_dir() {
-            found.extend(scan_for_escapes(&path, &format!("{shown}/{name}")));
-            continue;
-        }
-        let Ok(text) = fs::read_to_string(&path) else {
-            continue;
-        };
-        let code = strip_comments(&text);
-        for (number, line) in code.lines().enumerate() {
-            let squeezed: String = line.chars().filter(|c| !c.is_whitespace()).collect();
-            for (needle, what) in [
-                ("include!(", "include!"),
-                ("include_str!(", "include_str!"),
-                ("include_bytes!(", "include_bytes!"),
-                ("#[path", "#[path]"),
-                ("#![path", "#![path]"),
-            ] {
-                if squeezed.contains(needle) {
-                    found.push(format!(
-                        "{shown}/{name}:{}: uses {what} to pull in code from outside exercises/",
-                        number + 1
-                    ));
-                }
-            }
-        }
-    }
-    found
-}
-
-/// `text` with `//` and `/* */` comments blanked (line structure kept), so a comment that
-/// mentions `include!` is not flagged. String contents are kept as they are.
-fn strip_comments(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    let (mut in_string, mut block_depth) = (false, 0usize);
-    while let Some(c) = chars.next() {
-        if block_depth > 0 {
-            if c == '*' && chars.peek() == Some(&'/') {
-                chars.next();
-                block_depth -= 1;
-            } else if c == '/' && chars.peek() == Some(&'*') {
-                chars.next();
-                block_depth += 1;
-            } else if c == '\n' {
-                out.push('\n');
-            }
-            continue;
-        }
-        if in_string {
-            out.push(c);
-            if c == '\\' {
-                if let Some(next) = chars.next() {
-                    out.push(next);
-                }
-            } else if c == '"' {
-                in_string = false;
-            }
-            continue;
-        }
-        match (c, chars.peek()) {
-            ('/', Some('/')) => {
-                for rest in chars.by_ref() {
-                    if rest == '\n' {
-                        out.push('\n');
-                        break;
-                    }
-                }
-            }
-            ('/', Some('*')) => {
-                chars.next();
-                block_depth = 1;
-            }
-            ('"', _) => {
-                in_string = true;
-                out.push(c);
-            }
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// Files of `submission` that differ from the pristine course outside `exercises/`: changed,
-/// added, or missing. (Information for the teacher: none of them is used for grading.)
-fn modified_outside_exercises(pristine: &Path, submission: &Path) -> Vec<String> {
-    let mut theirs = BTreeSet::new();
-    list_files(submission, Path::new(""), &mut theirs);
-    let mut ours = BTreeSet::new();
-    list_files(pristine, Path::new(""), &mut ours);
-    let mut out = Vec::new();
-    for path in theirs.union(&ours) {
-        if path.starts_with("exercises/") || path.starts_with(".course-grade") {
-            continue;
-        }
-        let (a, b) = (pristine.join(path), submission.join(path));
-        let same = match (fs::metadata(&a), fs::metadata(&b)) {
-            (Ok(ma), Ok(mb)) => ma.len() == mb.len() && same_bytes(&a, &b),
-            _ => false,
-        };
-        if !same {
-            out.push(path.clone());
-        }
-    }
-    out
-}
-
-fn same_bytes(a: &Path, b: &Path) -> bool {
-    let read = |p: &Path| -> io::Result<Vec<u8>> {
-        let mut bytes = Vec::new();
-        fs::File::open(p)?
-            .take(MAX_FILE * 64)
-            .read_to_end(&mut bytes)?;
-        Ok(bytes)
-    };
-    matches!((read(a), read(b)), (Ok(x), Ok(y)) if x == y)
-}
-
-/// Every file under `dir` as a `/`-separated relative path, skipping `.git`, `target` and
-/// `node_modules` folders and the built books.
-fn list_files(root: &Path, relative: &Path, out: &mut BTreeSet<String>) {
-    let Ok(entries) = fs::read_dir(root.join(relative)) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let rel = relative.join(&name);
-        let Ok(kind) = entry.file_type() else {
-            continue;
-        };
-        if kind.is_dir() {
-            let skip = [".git", "target", "node_modules"];
-            if skip.iter().any(|s| name == *s) || rel == Path::new("book/en/book") {
-                continue;
-            }
-            list_files(root, &rel, out);
-        } else {
-            let text = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join("/");
-            if !text.starts_with(".course-grade") && !text.ends_with(".archive.tar") {
-                out.insert(text);
-            }
-        }
-    }
-}
-
 fn command_output(command: &mut Command) -> Result<String, String> {
     let output = command
         .stdin(Stdio::null())
@@ -663,175 +505,6 @@ fn command_output(command: &mut Command) -> Result<String, String> {
         ));
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
-/// The results in the chosen format.
-pub fn render(results: &[Submission], format: Format) -> String {
-    match format {
-        Format::Json => {
-            let mut text = serde_json::to_string_pretty(&to_json(results)).unwrap_or_default();
-            text.push('\n');
-            text
-        }
-        Format::Csv => to_csv(results),
-        Format::Junit => to_junit(results),
-        Format::Table => to_table(results),
-    }
-}
-
-fn to_json(results: &[Submission]) -> Value {
-    let submissions: Vec<Value> = results
-        .iter()
-        .map(|s| {
-            let chapters: Vec<Value> = s
-                .chapters
-                .iter()
-                .map(|c| {
-                    json!({
-                        "chapter": c.chapter,
-                        "passed": c.passed,
-                        "total": c.total,
-                        "compiled": c.compiled,
-                        "timed_out": c.timed_out,
-                        "flagged": c.flagged,
-                    })
-                })
-                .collect();
-            let mut value = json!({
-                "submission": s.path.display().to_string(),
-                "chapters": chapters,
-                "passed": s.passed(),
-                "total": s.total(),
-                "modified_outside_exercises": s.modified_outside_exercises,
-                "flagged": s.flagged,
-            });
-            if let Some(error) = &s.error {
-                value["error"] = json!(error);
-            }
-            value
-        })
-        .collect();
-    json!({ "submissions": submissions })
-}
-
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
-}
-
-fn to_csv(results: &[Submission]) -> String {
-    let mut out = String::from(
-        "submission,chapter,passed,total,compiled,timed_out,modified_outside_exercises,flagged\n",
-    );
-    for s in results {
-        for c in &s.chapters {
-            let _ = writeln!(
-                out,
-                "{},{},{},{},{},{},{},{}",
-                csv_field(&s.path.display().to_string()),
-                csv_field(&c.chapter),
-                c.passed,
-                c.total,
-                c.compiled,
-                c.timed_out,
-                s.modified_outside_exercises.len(),
-                s.flagged.len()
-            );
-        }
-    }
-    out
-}
-
-fn xml(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn to_junit(results: &[Submission]) -> String {
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
-    for s in results {
-        for c in &s.chapters {
-            let failures = c.tests.iter().filter(|(_, ok)| !ok).count();
-            let _ = writeln!(
-                out,
-                "  <testsuite name=\"{}\" package=\"{}\" tests=\"{}\" failures=\"{failures}\">",
-                xml(&c.chapter),
-                xml(&s.path.display().to_string()),
-                c.tests.len()
-            );
-            for (name, ok) in &c.tests {
-                let _ = write!(
-                    out,
-                    "    <testcase classname=\"{}\" name=\"{}\"",
-                    xml(&c.chapter),
-                    xml(name)
-                );
-                if *ok {
-                    out.push_str("/>\n");
-                } else {
-                    let why = if !c.compiled {
-                        "did not compile"
-                    } else if c.timed_out {
-                        "failed or did not finish in time"
-                    } else {
-                        "failed"
-                    };
-                    let _ = writeln!(out, "><failure message=\"{why}\"/></testcase>");
-                }
-            }
-            out.push_str("  </testsuite>\n");
-        }
-    }
-    out.push_str("</testsuites>\n");
-    out
-}
-
-fn to_table(results: &[Submission]) -> String {
-    let mut out = String::new();
-    for s in results {
-        let _ = writeln!(
-            out,
-            "{}  {}/{} tests",
-            s.path.display(),
-            s.passed(),
-            s.total()
-        );
-        if let Some(error) = &s.error {
-            let _ = writeln!(out, "  error: {error}");
-        }
-        for c in &s.chapters {
-            let note = if c.flagged {
-                "  flagged: graded as its stub"
-            } else if !c.compiled {
-                "  not compiled (graded as its stub)"
-            } else if c.timed_out {
-                "  timed out (finished tests counted)"
-            } else {
-                ""
-            };
-            let _ = writeln!(
-                out,
-                "  {:<22} {:>4}/{:<4}{note}",
-                c.chapter, c.passed, c.total
-            );
-        }
-        if !s.modified_outside_exercises.is_empty() {
-            let _ = writeln!(
-                out,
-                "  changed outside exercises/ (not used for grading): {}",
-                s.modified_outside_exercises.join(", ")
-            );
-        }
-        for flag in &s.flagged {
-            let _ = writeln!(out, "  FLAGGED: {flag}");
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -854,29 +527,5 @@ mod tests {
             Some("ch08")
         );
         assert_eq!(file_chapter("harness/src/show.rs"), None);
-    }
-
-    #[test]
-    fn includes_in_code_are_flagged_and_those_in_comments_are_not() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::write(
-            dir.path().join("a.rs"),
-            "// include!(\"x\") in a comment\n/* #[path = \"y\"] */\nfn f() {}\ninclude ! (\"../../solutions/src/x.rs\");\nconst S: &str = \"//\"; #[path=\"z.rs\"] mod z;\n",
-        )
-        .unwrap();
-        let found = scan_for_escapes(dir.path(), "ex");
-        assert_eq!(
-            found,
-            vec![
-                "ex/a.rs:4: uses include! to pull in code from outside exercises/",
-                "ex/a.rs:5: uses #[path] to pull in code from outside exercises/",
-            ]
-        );
-    }
-
-    #[test]
-    fn csv_and_xml_fields_are_escaped() {
-        assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
-        assert_eq!(xml("<a&\"b\">"), "&lt;a&amp;&quot;b&quot;&gt;");
     }
 }
