@@ -83,3 +83,35 @@ fn quoted_stub_locations_point_at_the_todo() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The README speaks to both languages alike: the Japanese part has a section for each
+/// section of the English one, and shows the same commands.
+#[test]
+fn the_japanese_readme_has_every_section_and_command_of_the_english_one() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .unwrap();
+    let (english, japanese) = readme.split_once("\n## 日本語\n").expect("a `## 日本語` part");
+    let sections = |text: &str, mark: &str| {
+        text.lines()
+            .filter(|l| l.starts_with(mark) && !l.starts_with(&format!("{mark}#")))
+            .count()
+    };
+    assert_eq!(
+        sections(english, "## "),
+        sections(japanese, "### "),
+        "English sections (##) and Japanese sections (###) differ in number"
+    );
+    // Every `cargo ...`/`python3 ...` command shown after a `$` prompt in English is shown in
+    // Japanese too (comments after `#` are the language's own).
+    let commands = |text: &str| -> std::collections::BTreeSet<String> {
+        text.lines()
+            .filter_map(|l| l.trim_start().strip_prefix("$ "))
+            .map(|c| c.split(" #").next().unwrap_or(c).trim().to_string())
+            .collect()
+    };
+    let missing: Vec<_> = commands(english)
+        .difference(&commands(japanese))
+        .cloned()
+        .collect();
+    assert!(missing.is_empty(), "not in the Japanese part: {missing:?}");
+}
