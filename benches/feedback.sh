@@ -11,9 +11,11 @@
 #     RUNS=9 bash benches/feedback.sh 2.1      # more runs per exercise (default 5)
 #     BREAKDOWN=3.1 bash benches/feedback.sh   # break down 3.1 instead; BREAKDOWN=none: no breakdown
 #     VARIANT='CARGO_PROFILE_DEV_DEBUG=line-tables-only' bash benches/feedback.sh 2.1
+#     VARIANT_ARGS='--config profile.dev.package."*".debug=false' bash benches/feedback.sh 2.1
 #         # A/B experiment: each run of the baseline is followed by a run with these variables set
-#         # (its own target folder, target/feedback-variant, built once first), so both see the
-#         # same load on a shared machine.
+#         # (VARIANT) or these arguments given to cargo (VARIANT_ARGS), in its own target folder,
+#         # target/feedback-variant, built on the first run (minutes), so both see the same load on
+#         # a shared machine. The table then shows both medians; the breakdown is the baseline's.
 #
 # What one run is: append a comment (different each run, so the content changes, as when you
 # save) to the exercise's file, then time `cargo test --test <chapter> <filter>` until it exits.
@@ -42,6 +44,7 @@ fi
 RUNS=${RUNS:-5}
 BREAKDOWN=${BREAKDOWN:-2.1}
 VARIANT=${VARIANT:-}
+VARIANT_ARGS=${VARIANT_ARGS:-}
 
 # id | chapter test | filter | file   (filters from catalog/src/exercises.rs; 4.2 rather than 4.1,
 # whose table entry is a pattern libtest does not expand)
@@ -84,6 +87,13 @@ load1() {
     fi
 }
 
+# CPU seconds (user + system) of all the children this shell has waited for, in $CPU: `times`
+# must run in this shell (in a $(...) it would count a fresh process's children: none).
+cpu_mark() {
+    times >"$LOG.times"
+    CPU=$(awk 'NR == 2 { split($1, u, "m"); split($2, s, "m"); printf "%.3f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$LOG.times")
+}
+
 median() { # numbers on stdin -> median
     sort -n | awk '{ v[NR] = $1 } END {
         if (NR == 0) { print "-"; exit }
@@ -120,7 +130,7 @@ restore_files() {
 }
 cleanup() {
     restore_files
-    rm -rf "$BACKUP_DIR" "$LOG"
+    rm -rf "$BACKUP_DIR" "$LOG" "$LOG.times" "$LOG.verdict"
 }
 trap cleanup EXIT
 trap 'echo; echo "interrupted: files restored" >&2; exit 130' INT TERM
@@ -133,11 +143,18 @@ edit() { # edit FILE: the original plus a comment that differs each time
     { cat "$copy"; echo "// feedback.sh edit $EDITS"; } >"$file"
 }
 
-# grade CHAPTER FILTER [ENV...]: the grade command, output in $LOG; prints the verdict
+# grade CHAPTER FILTER [B]: the grade command (B: the variant's), output in $LOG; prints the verdict
 grade() {
     local chapter=$1 filter=$2
-    shift 2
-    env "$@" cargo test --test "$chapter" "$filter" >"$LOG" 2>&1
+    if [ "${3:-}" = B ]; then
+        # word splitting on purpose, without globbing (a --config value may hold "*")
+        set -f
+        # shellcheck disable=SC2086
+        env CARGO_TARGET_DIR="$VARIANT_TARGET" $VARIANT cargo $VARIANT_ARGS test --test "$chapter" "$filter" >"$LOG" 2>&1
+        set +f
+    else
+        cargo test --test "$chapter" "$filter" >"$LOG" 2>&1
+    fi
     verdict
 }
 verdict() {
@@ -156,15 +173,12 @@ verdict() {
 
 # ---- one exercise: warm-up, then RUNS timed edits ------------------------------------------
 
-VARIANT_ENV=""
-if [ -n "$VARIANT" ]; then
-    VARIANT_ENV="CARGO_TARGET_DIR=$VARIANT_TARGET $VARIANT"
-fi
 
-printf '%s\n' "save -> verdict of \`cargo test --test <chapter> <filter>\`, warm, median of $RUNS; (load) = 1-min load average at that run"
+printf '%s\n' "save -> verdict of \`cargo test --test <chapter> <filter>\`, warm, median of $RUNS (seconds of wall time;"
+printf '%s\n' "cpu = CPU seconds, user + system, of cargo and all it ran); (load) = 1-min load average at that run"
 printf '%s\n' "$(uname -s) $(uname -m), $(getconf _NPROCESSORS_ONLN 2>/dev/null || sysctl -n hw.ncpu) cores, $(rustc --version)"
-if [ -n "$VARIANT" ]; then
-    printf '%s\n' "A = as is, B = $VARIANT (target: $VARIANT_TARGET)"
+if [ -n "$VARIANT$VARIANT_ARGS" ]; then
+    printf '%s\n' "A = as is, B = $VARIANT cargo $VARIANT_ARGS (target: $VARIANT_TARGET)"
 fi
 echo
 
@@ -183,46 +197,61 @@ for id in $IDS; do
     edit "$file"
     grade "$chapter" "$filter" >/dev/null
     tests=$(cargo test --test "$chapter" "$filter" -- --list 2>/dev/null | grep -c ': test$')
-    if [ -n "$VARIANT" ]; then
-        # shellcheck disable=SC2086
-        grade "$chapter" "$filter" $VARIANT_ENV >/dev/null
+    if [ -n "$VARIANT$VARIANT_ARGS" ]; then
+        grade "$chapter" "$filter" B >/dev/null
     fi
 
     if [ -z "$header_done" ]; then
-        if [ -n "$VARIANT" ]; then
-            printf '%-4s %-18s %-16s %5s %-8s  %-9s %-9s %s\n' id test filter tests verdict "A median" "B median" "runs A | B: seconds(load)"
+        if [ -n "$VARIANT$VARIANT_ARGS" ]; then
+            printf '%-4s %-18s %-16s %5s %-8s  %-8s %-6s %-8s %-6s %s\n' id test filter tests verdict "A median" "A cpu" "B median" "B cpu" "runs A | B: seconds(load)"
         else
-            printf '%-4s %-18s %-16s %5s %-8s  %-6s %-7s %s\n' id test filter tests verdict median load "runs: seconds(load)"
+            printf '%-4s %-18s %-16s %5s %-8s  %-6s %-5s %-7s %s\n' id test filter tests verdict median cpu load "runs: seconds(load)"
         fi
         header_done=1
     fi
 
-    times_a="" times_b="" runs_a="" runs_b="" loads=""
+    times_a="" times_b="" cpus_a="" cpus_b="" runs_a="" runs_b="" loads="" n=0
     for _ in $(seq "$RUNS"); do
-        edit "$file"
-        start=$(now)
-        v=$(grade "$chapter" "$filter")
-        t=$(since "$start")
-        l=$(load1)
-        times_a="$times_a $t" runs_a="$runs_a $t($l)" loads="$loads $l"
-        if [ -n "$VARIANT" ]; then
+        n=$((n + 1))
+        # with a variant, the order alternates (A B, B A, ...) so that neither always goes first
+        order=A
+        if [ -n "$VARIANT$VARIANT_ARGS" ]; then
+            if [ $((n % 2)) = 1 ]; then order="A B"; else order="B A"; fi
+        fi
+        for side in $order; do
             edit "$file"
             start=$(now)
-            # shellcheck disable=SC2086
-            vb=$(grade "$chapter" "$filter" $VARIANT_ENV)
+            cpu_mark
+            cpu_start=$CPU
+            if [ "$side" = A ]; then
+                grade "$chapter" "$filter" >"$LOG.verdict"
+            else
+                grade "$chapter" "$filter" B >"$LOG.verdict"
+            fi
             t=$(since "$start")
+            cpu_mark
+            c=$(awk -v a="$cpu_start" -v b="$CPU" 'BEGIN { printf "%.2f", b - a }')
             l=$(load1)
-            times_b="$times_b $t" runs_b="$runs_b $t($l)"
-            if [ "$vb" != "$v" ]; then v="$v|B:$vb"; fi
-        fi
+            if [ "$side" = A ]; then
+                v=$(cat "$LOG.verdict")
+                times_a="$times_a $t" cpus_a="$cpus_a $c" runs_a="$runs_a $t($l)" loads="$loads $l"
+            else
+                vb=$(cat "$LOG.verdict")
+                times_b="$times_b $t" cpus_b="$cpus_b $c" runs_b="$runs_b $t($l)"
+            fi
+        done
     done
+    if [ -n "$VARIANT$VARIANT_ARGS" ] && [ "$vb" != "$v" ]; then v="$v|B:$vb"; fi
     med_a=$(echo "$times_a" | tr ' ' '\n' | grep . | median)
+    cpu_a=$(echo "$cpus_a" | tr ' ' '\n' | grep . | median)
     load_med=$(echo "$loads" | tr ' ' '\n' | grep . | median)
-    if [ -n "$VARIANT" ]; then
+    if [ -n "$VARIANT$VARIANT_ARGS" ]; then
         med_b=$(echo "$times_b" | tr ' ' '\n' | grep . | median)
-        printf '%-4s %-18s %-16s %5s %-8s  %-9s %-9s%s |%s\n' "$id" "$chapter" "$filter" "$tests" "$v" "${med_a} s" "${med_b} s" "$runs_a" "$runs_b"
+        cpu_b=$(echo "$cpus_b" | tr ' ' '\n' | grep . | median)
+        printf '%-4s %-18s %-16s %5s %-8s  %-8s %-6s %-8s %-6s%s |%s\n' "$id" "$chapter" "$filter" "$tests" "$v" \
+            "${med_a} s" "$cpu_a" "${med_b} s" "$cpu_b" "$runs_a" "$runs_b"
     else
-        printf '%-4s %-18s %-16s %5s %-8s  %-6s %-7s%s\n' "$id" "$chapter" "$filter" "$tests" "$v" "${med_a} s" "($load_med)" "$runs_a"
+        printf '%-4s %-18s %-16s %5s %-8s  %-6s %-5s %-7s%s\n' "$id" "$chapter" "$filter" "$tests" "$v" "${med_a} s" "$cpu_a" "($load_med)" "$runs_a"
     fi
     restore_files
 done
