@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Feedback benchmark: how long from saving an exercise file to the verdict of its grade command
 # (`cargo test --test <chapter> <filter>`, warm), for one exercise of each chapter, and where
-# that time goes for one of them. Issue 24, point 7: at most 2 s for 2.1 (`recv_one::`).
+# that time goes for one of them. The goal: at most 2 s for 2.1 (`recv_one::`) on a 2-core machine.
 #
 # Run it from a clone (Linux or macOS, bash 3.2 or later; nothing to install):
 #
