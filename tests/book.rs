@@ -88,9 +88,11 @@ fn quoted_stub_locations_point_at_the_todo() {
 /// section of the English one, and shows the same commands.
 #[test]
 fn the_japanese_readme_has_every_section_and_command_of_the_english_one() {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .unwrap();
-    let (english, japanese) = readme.split_once("\n## 日本語\n").expect("a `## 日本語` part");
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let (english, japanese) = readme
+        .split_once("\n## 日本語\n")
+        .expect("a `## 日本語` part");
     let sections = |text: &str, mark: &str| {
         text.lines()
             .filter(|l| l.starts_with(mark) && !l.starts_with(&format!("{mark}#")))
