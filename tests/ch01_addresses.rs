@@ -14,7 +14,7 @@ use socket_course::ch01_addresses::parse_addr::{
 };
 use socket_course::ch01_addresses::{AddrError, PortRange, bind_ephemeral, classify_port};
 
-/// Exercise 1.1: `cargo test --test ch01_addresses port_range`
+/// Exercise 1.1: `cargo test --test ch01_addresses port_range::`
 mod port_range {
     use super::*;
 
@@ -40,7 +40,7 @@ mod port_range {
     }
 }
 
-/// Exercise 1.2a: `cargo test --test ch01_addresses split_host_port`
+/// Exercise 1.2a: `cargo test --test ch01_addresses split_host_port::`
 mod split_host_port {
     use super::*;
 
@@ -75,7 +75,7 @@ mod split_host_port {
     }
 }
 
-/// Exercise 1.2b: `cargo test --test ch01_addresses parse_port`
+/// Exercise 1.2b: `cargo test --test ch01_addresses parse_port::`
 mod parse_port {
     use super::*;
 
@@ -106,7 +106,7 @@ mod parse_port {
     }
 }
 
-/// Exercise 1.2c: `cargo test --test ch01_addresses parse_host`
+/// Exercise 1.2c: `cargo test --test ch01_addresses parse_host::`
 mod parse_host {
     use super::*;
 
@@ -148,7 +148,7 @@ fn expect_error_kind(call: &str, got: Result<(), AddrError>, expected: AddrError
     }
 }
 
-/// Exercise 1.2d: `cargo test --test ch01_addresses parse_addr`
+/// Exercise 1.2d: `cargo test --test ch01_addresses parse_addr::`
 mod parse_addr {
     use super::*;
 
@@ -198,7 +198,8 @@ mod parse_addr {
     }
 }
 
-/// Exercise 1.3: `cargo test --test ch01_addresses ephemeral_port`
+/// Exercise 1.3, with `addr_info::`:
+/// `cargo test --test ch01_addresses -- ephemeral_port:: addr_info::`
 mod ephemeral_port {
     use super::*;
 
@@ -264,7 +265,7 @@ mod ephemeral_port {
     }
 }
 
-/// The `addr-info` program runs the same code: `cargo test --test ch01_addresses addr_info`
+/// The `addr-info` program runs the same code: `cargo test --test ch01_addresses addr_info::`
 mod addr_info {
     use super::*;
 

@@ -109,7 +109,7 @@ fn replying_server(
     (addr, handle)
 }
 
-/// Exercise 2.1: `cargo test --test ch02_udp recv_one`
+/// Exercise 2.1: `cargo test --test ch02_udp recv_one::`
 mod recv_one {
     use super::*;
 
@@ -152,7 +152,7 @@ mod recv_one {
     }
 }
 
-/// Exercise 2.2: `cargo test --test ch02_udp limits`
+/// Exercise 2.2: `cargo test --test ch02_udp limits::`
 mod limits {
     use super::*;
 
@@ -228,7 +228,7 @@ mod limits {
     }
 }
 
-/// Exercise 2.3: `cargo test --test ch02_udp reply_server`
+/// Exercise 2.3: `cargo test --test ch02_udp reply_server::`
 mod reply_server {
     use super::*;
 
@@ -332,8 +332,8 @@ mod reply_server {
     }
 }
 
-/// Exercise 2.4: `cargo test --test ch02_udp client`
-mod client {
+/// Exercise 2.4: `cargo test --test ch02_udp request::`
+mod request {
     use super::*;
 
     #[test]
@@ -430,7 +430,7 @@ mod client {
     }
 }
 
-/// Exercise 2.5a: `cargo test --test ch02_udp run_server`
+/// Exercise 2.5a: `cargo test --test ch02_udp run_server::`
 mod run_server {
     use super::*;
     use std::sync::mpsc;
@@ -552,7 +552,7 @@ mod run_server {
     }
 }
 
-/// Exercise 2.5b: `cargo test --test ch02_udp run_client`
+/// Exercise 2.5b, with `programs::`: `cargo test --test ch02_udp -- run_client:: programs::`
 mod run_client {
     use super::*;
 
@@ -620,7 +620,8 @@ mod run_client {
     }
 }
 
-/// The programs udp-server, udp-client, udp-send and udp-recv: `cargo test --test ch02_udp programs`
+/// The programs udp-server, udp-client, udp-send and udp-recv:
+/// `cargo test --test ch02_udp programs::`
 mod programs {
     use super::*;
 

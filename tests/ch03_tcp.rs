@@ -99,7 +99,7 @@ fn test_server(
     (addr, handle)
 }
 
-/// Exercise 3.1: `cargo test --test ch03_tcp echo`
+/// Exercise 3.1: `cargo test --test ch03_tcp echo::`
 mod echo {
     use super::*;
 
@@ -273,7 +273,7 @@ mod echo {
     }
 }
 
-/// Exercise 3.2a: `cargo test --test ch03_tcp copy_until_eof`
+/// Exercise 3.2a: `cargo test --test ch03_tcp copy_until_eof::`
 mod copy_until_eof {
     use super::*;
 
@@ -318,7 +318,7 @@ mod copy_until_eof {
     }
 }
 
-/// Exercise 3.2b: `cargo test --test ch03_tcp send_lines`
+/// Exercise 3.2b: `cargo test --test ch03_tcp send_lines::`
 mod send_lines {
     use super::*;
 
@@ -347,7 +347,7 @@ mod send_lines {
     }
 }
 
-/// Exercise 3.2c: `cargo test --test ch03_tcp client`
+/// Exercise 3.2c: `cargo test --test ch03_tcp client::`
 mod client {
     use super::*;
 
@@ -404,8 +404,8 @@ mod client {
     }
 }
 
-/// Exercise 3.3: `cargo test --test ch03_tcp lines`
-mod lines {
+/// Exercise 3.3, with `programs::`: `cargo test --test ch03_tcp -- line_reader:: programs::`
+mod line_reader {
     use super::*;
 
     /// Sends `bytes` in one write, closes the sending side, and lets your `LineReader` read
@@ -534,7 +534,7 @@ mod lines {
     }
 }
 
-/// The programs tcp-server and tcp-client: `cargo test --test ch03_tcp programs`
+/// The programs tcp-server and tcp-client: `cargo test --test ch03_tcp programs::`
 mod programs {
     use super::*;
 

@@ -309,7 +309,7 @@ fn numbers(count: usize) -> Vec<String> {
     (1..=count).map(|n| n.to_string()).collect()
 }
 
-/// Exercise 5.3: `cargo test --test ch05_udp_vs_tcp tcp::`
+/// Exercise 5.3, with `program::`: `cargo test --test ch05_udp_vs_tcp -- tcp:: program::`
 mod tcp {
     use super::*;
 

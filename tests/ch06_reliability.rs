@@ -79,7 +79,7 @@ fn fail_with_diagram(relay: &Relay, headline: &str, details: &[(&str, String)]) 
     report.exchange(&relay.exchange()).fail()
 }
 
-/// Module 6.1: `cargo test --test ch06_reliability header::`
+/// Exercise 6.1: `cargo test --test ch06_reliability header::`
 mod header {
     use super::*;
 
@@ -144,7 +144,7 @@ mod header {
     }
 }
 
-/// Module 6.2: `cargo test --test ch06_reliability receiver::`
+/// Exercise 6.2: `cargo test --test ch06_reliability receiver::`
 mod receiver {
     use super::*;
 
@@ -650,7 +650,8 @@ mod sender {
     }
 }
 
-/// Module 6.4: `cargo test --test ch06_reliability rto::`
+/// Exercise 6.4, with `soak::` and `programs::`:
+/// `cargo test --test ch06_reliability -- rto:: soak:: programs::`
 mod rto {
     use super::*;
 

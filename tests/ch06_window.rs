@@ -61,7 +61,7 @@ fn ack(cumulative: u32, window: u16, selective: &[u32]) -> Ack {
     ack
 }
 
-/// Module 6.5: `cargo test --test ch06_window send_window::`
+/// Exercise 6.5: `cargo test --test ch06_window send_window::`
 mod send_window {
     use super::*;
 
@@ -252,7 +252,7 @@ mod send_window {
     }
 }
 
-/// Module 6.6: `cargo test --test ch06_window recv_window::`
+/// Exercise 6.6: `cargo test --test ch06_window recv_window::`
 mod recv_window {
     use super::*;
 
@@ -396,7 +396,8 @@ mod recv_window {
     }
 }
 
-/// Module 6.7: `cargo test --test ch06_window sender::`
+/// Exercise 6.7, with `soak::`, `versions::` and `programs::`:
+/// `cargo test --test ch06_window -- sender:: soak:: versions:: programs::`
 mod sender {
     use super::*;
 

@@ -64,7 +64,7 @@ fn b64_encode(bytes: &[u8]) -> String {
     out
 }
 
-/// Module 7.1: `cargo test --test ch07_security token::`
+/// Exercise 7.1: `cargo test --test ch07_security token::`
 mod token {
     use super::*;
 
@@ -208,11 +208,11 @@ mod token {
     }
 }
 
-/// Modules 7.2 to 7.4: `cargo test --test ch07_security guard::`
+/// What the tests of exercises 7.2 to 7.4 share: a guard, and datagrams run through it.
 mod guard {
     use super::*;
 
-    fn peer(port: u16) -> SocketAddr {
+    pub(super) fn peer(port: u16) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], port))
     }
 
@@ -225,7 +225,7 @@ mod guard {
     }
 
     /// Runs `datagrams` (sender port, bytes, now) through one guard.
-    fn check_all(
+    pub(super) fn check_all(
         allow: &'static [&'static str],
         datagrams: Vec<(u16, Vec<u8>, u64)>,
     ) -> (Vec<Result<Vec<u8>, Refusal>>, usize) {
@@ -238,6 +238,12 @@ mod guard {
             (results, guard.remembered())
         })
     }
+}
+
+/// Exercise 7.2, the guard opens and answers: `cargo test --test ch07_security guard_opens::`
+mod guard_opens {
+    use super::guard::check_all;
+    use super::*;
 
     #[test]
     fn a_valid_token_is_accepted_and_garbage_refused() {
@@ -255,6 +261,76 @@ mod guard {
         assert_eq!(results[2], Err(Refusal::Open(OpenError::Rejected)));
         assert_eq!(results[3], Ok(b"again".to_vec()));
     }
+
+    /// The given server loop with your guard, on a real socket, through a storm of bad input.
+    #[test]
+    fn the_server_answers_valid_tokens_through_a_storm() {
+        let socket = course_harness::net::udp_socket();
+        let server = socket.local_addr().unwrap();
+        let mut running = start_learner(move || {
+            run_secure_server(&socket, Guard::new(key(KEY), TTL, Vec::new()), |_, _| {})
+        });
+        let exchange = Exchange::new();
+        exchange.name(server, "your server");
+        let client = Peer::new(&exchange, "client");
+        let attacker = Peer::new(&exchange, "attacker");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let old = token(b"old", now - 3600);
+        let fresh = token(b"fresh", now);
+        let mut storm: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            vec![b'A'; 65_507],
+            b"!!! not base64 !!!".to_vec(),
+            b64_encode(&[0x80; 100]).into_bytes(),
+            fresh.as_bytes()[..40].to_vec(),
+            token(b"future", now + 86_400).into_bytes(),
+            old.into_bytes(),
+        ];
+        storm.extend(std::iter::repeat_n(fresh.clone().into_bytes(), 20)); // a replay storm
+        client.send_to(fresh.as_bytes(), server);
+        let check = |peer: &Peer,
+                     running: &mut course_harness::Running<std::io::Result<()>>,
+                     what: &str| match peer.recv_checking(|| running.check()) {
+            Ok((reply, _)) => {
+                let opened = key(KEY).decrypt(&String::from_utf8_lossy(&reply));
+                assert_eq!(
+                    opened.ok(),
+                    Some(REPLY.to_vec()),
+                    "the reply to {what} should be a sealed {:?}",
+                    String::from_utf8_lossy(REPLY)
+                );
+            }
+            Err(e) => Report::new(format!("no reply to {what}"))
+                .line("error", e.to_string())
+                .exchange(&exchange)
+                .fail(),
+        };
+        check(&client, &mut running, "the first valid token");
+        for bad in &storm {
+            attacker.send_to(bad, server);
+        }
+        client.send_to(token(b"still there?", now).as_bytes(), server);
+        check(&client, &mut running, "a valid token after the storm");
+        attacker
+            .socket()
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        if let Ok((reply, _)) = attacker.recv() {
+            Report::new("the server answered something in the storm")
+                .bytes("reply", &reply)
+                .exchange(&exchange)
+                .fail();
+        }
+    }
+}
+
+/// Exercise 7.3, the guard refuses replays: `cargo test --test ch07_security guard_replays::`
+mod guard_replays {
+    use super::guard::{check_all, peer};
+    use super::*;
 
     #[test]
     fn a_replayed_token_is_refused() {
@@ -337,6 +413,13 @@ mod guard {
         assert_eq!(before, Err(Refusal::BeforeStart));
         assert_eq!(at_start, Ok(b"new".to_vec()));
     }
+}
+
+/// Exercise 7.4, the guard's allowlist (with `programs::`):
+/// `cargo test --test ch07_security -- guard_allowlist:: programs::`
+mod guard_allowlist {
+    use super::guard::check_all;
+    use super::*;
 
     #[rstest]
     #[case::ip_only(&["127.0.0.1"], 5000, true)]
@@ -355,70 +438,6 @@ mod guard {
             assert_eq!(results[0], Ok(b"hi".to_vec()));
         } else {
             assert_eq!(results[0], Err(Refusal::NotAllowed));
-        }
-    }
-
-    /// The given server loop with your guard, on a real socket, through a storm of bad input.
-    #[test]
-    fn the_server_answers_valid_tokens_through_a_storm() {
-        let socket = course_harness::net::udp_socket();
-        let server = socket.local_addr().unwrap();
-        let mut running = start_learner(move || {
-            run_secure_server(&socket, Guard::new(key(KEY), TTL, Vec::new()), |_, _| {})
-        });
-        let exchange = Exchange::new();
-        exchange.name(server, "your server");
-        let client = Peer::new(&exchange, "client");
-        let attacker = Peer::new(&exchange, "attacker");
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        let old = token(b"old", now - 3600);
-        let fresh = token(b"fresh", now);
-        let mut storm: Vec<Vec<u8>> = vec![
-            Vec::new(),
-            vec![b'A'; 65_507],
-            b"!!! not base64 !!!".to_vec(),
-            b64_encode(&[0x80; 100]).into_bytes(),
-            fresh.as_bytes()[..40].to_vec(),
-            token(b"future", now + 86_400).into_bytes(),
-            old.into_bytes(),
-        ];
-        storm.extend(std::iter::repeat_n(fresh.clone().into_bytes(), 20)); // a replay storm
-        client.send_to(fresh.as_bytes(), server);
-        let check = |peer: &Peer,
-                     running: &mut course_harness::Running<std::io::Result<()>>,
-                     what: &str| match peer.recv_checking(|| running.check()) {
-            Ok((reply, _)) => {
-                let opened = key(KEY).decrypt(&String::from_utf8_lossy(&reply));
-                assert_eq!(
-                    opened.ok(),
-                    Some(REPLY.to_vec()),
-                    "the reply to {what} should be a sealed {:?}",
-                    String::from_utf8_lossy(REPLY)
-                );
-            }
-            Err(e) => Report::new(format!("no reply to {what}"))
-                .line("error", e.to_string())
-                .exchange(&exchange)
-                .fail(),
-        };
-        check(&client, &mut running, "the first valid token");
-        for bad in &storm {
-            attacker.send_to(bad, server);
-        }
-        client.send_to(token(b"still there?", now).as_bytes(), server);
-        check(&client, &mut running, "a valid token after the storm");
-        attacker
-            .socket()
-            .set_read_timeout(Some(Duration::from_millis(200)))
-            .unwrap();
-        if let Ok((reply, _)) = attacker.recv() {
-            Report::new("the server answered something in the storm")
-                .bytes("reply", &reply)
-                .exchange(&exchange)
-                .fail();
         }
     }
 }

@@ -29,7 +29,7 @@ fn at(instant: Instant, unix_ms: u64) -> Now {
     Now { instant, unix_ms }
 }
 
-/// Module 8.1: `cargo test --test ch08_chat payload::`
+/// Exercise 8.1: `cargo test --test ch08_chat payload::`
 mod payload {
     use super::*;
 
@@ -172,7 +172,7 @@ mod payload {
     }
 }
 
-/// Module 8.2: `cargo test --test ch08_chat relay::`
+/// Exercise 8.2, with `server::`: `cargo test --test ch08_chat -- relay:: server::`
 mod relay {
     use super::*;
 
@@ -391,7 +391,7 @@ mod relay {
     }
 }
 
-/// Module 8.4 (the server half): `cargo test --test ch08_chat presence::`
+/// Exercise 8.4, with `programs::`: `cargo test --test ch08_chat -- presence:: programs::`
 mod presence {
     use super::*;
 

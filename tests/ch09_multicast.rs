@@ -41,7 +41,7 @@ fn next_text(socket: &UdpSocket, who: &str, expected: &str) -> (String, SocketAd
     }
 }
 
-/// Module 9.1: `cargo test --test ch09_multicast sender_socket::`
+/// Exercise 9.1: `cargo test --test ch09_multicast sender_socket::`
 mod sender_socket {
     use super::*;
 
@@ -91,7 +91,7 @@ mod sender_socket {
     }
 }
 
-/// Module 9.2: `cargo test --test ch09_multicast receiver_socket::`
+/// Exercise 9.2: `cargo test --test ch09_multicast receiver_socket::`
 mod receiver_socket {
     use super::*;
 
@@ -198,7 +198,7 @@ mod receiver_socket {
     }
 }
 
-/// Module 9.3: `cargo test --test ch09_multicast receive_loop::`
+/// Exercise 9.3, with `programs::`: `cargo test --test ch09_multicast -- receive_loop:: programs::`
 mod receive_loop {
     use super::*;
 
