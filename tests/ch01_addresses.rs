@@ -5,6 +5,7 @@ use std::mem::discriminant;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use course_catalog::fill;
 use course_harness::show::{Report, expect_bytes, expect_eq, expect_exit};
 use course_harness::{ChildGuard, Exchange, call_learner, net};
 use rstest::rstest;
@@ -34,8 +35,16 @@ mod port_range {
     fn a_port_falls_in_its_iana_range(#[case] port: u16, #[case] expected: PortRange) {
         let got = call_learner(move || classify_port(port));
         assert_eq!(
-            got, expected,
-            "classify_port({port}) should be {expected:?}"
+            got,
+            expected,
+            "{}",
+            fill(
+                "test.should_be",
+                &[
+                    ("call", &format!("classify_port({port})")),
+                    ("expected", &format!("{expected:?}"))
+                ]
+            )
         );
     }
 }
@@ -144,8 +153,20 @@ mod parse_host {
 fn expect_error_kind(call: &str, got: Result<(), AddrError>, expected: AddrError) {
     match got {
         Err(e) if discriminant(&e) == discriminant(&expected) => {}
-        other => panic!("{call} returned {other:?}; expected an error like {expected:?}"),
+        other => panic!("{}", error_like(call, &other, &expected)),
     }
+}
+
+/// "`call` returned `got`; expected an error like `expected`", in the learner's language.
+fn error_like(call: &str, got: &dyn std::fmt::Debug, expected: &AddrError) -> String {
+    fill(
+        "test.error_like",
+        &[
+            ("call", &call),
+            ("got", &format!("{got:?}")),
+            ("expected", &format!("{expected:?}")),
+        ],
+    )
 }
 
 /// Exercise 1.2d: `cargo test --test ch01_addresses parse_addr::`
@@ -189,11 +210,10 @@ mod parse_addr {
         // The error's kind is the spec; the text it carries is yours to choose.
         match got {
             Err(e) if discriminant(&e) == discriminant(&expected) => {}
-            other => {
-                panic!(
-                    "parse_addr({text:?}) returned {other:?}; expected an error like {expected:?}"
-                )
-            }
+            other => panic!(
+                "{}",
+                error_like(&format!("parse_addr({text:?})"), &other, &expected)
+            ),
         }
     }
 }
@@ -202,29 +222,35 @@ mod parse_addr {
 /// `cargo test --test ch01_addresses -- ephemeral_port:: addr_info::`
 mod ephemeral_port {
     use super::*;
+    use course_catalog::text;
+
+    fn returned_error() -> String {
+        fill("test.returned_error", &[("call", &"bind_ephemeral")])
+    }
+
+    fn nth_call_error(n: usize) -> String {
+        fill(
+            "test.nth_call_error",
+            &[("n", &n), ("call", &"bind_ephemeral")],
+        )
+    }
 
     #[test]
     fn ephemeral_port_is_the_one_the_socket_is_bound_to() {
-        let (socket, port) =
-            call_learner(bind_ephemeral).expect("bind_ephemeral returned an error");
-        assert_ne!(
-            port, 0,
-            "port 0 only means \"any port\": return the port the OS actually chose"
-        );
-        let bound = socket
-            .local_addr()
-            .expect("the returned socket has no local address");
+        let (socket, port) = call_learner(bind_ephemeral).expect(&returned_error());
+        assert_ne!(port, 0, "{}", text("ch01.port_zero"));
+        let bound = socket.local_addr().expect(text("ch01.no_local_addr"));
         assert_eq!(
             bound,
             SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
-            "the socket should be bound to 127.0.0.1 and the port you returned"
+            "{}",
+            text("ch01.bound_to")
         );
     }
 
     #[test]
     fn ephemeral_socket_receives_what_is_sent_to_its_port() {
-        let (socket, port) =
-            call_learner(bind_ephemeral).expect("bind_ephemeral returned an error");
+        let (socket, port) = call_learner(bind_ephemeral).expect(&returned_error());
         socket.set_read_timeout(Some(net::IO_TIMEOUT)).unwrap();
         let target = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let sender = net::udp_socket();
@@ -254,14 +280,9 @@ mod ephemeral_port {
     #[test]
     fn ephemeral_ports_of_two_open_sockets_differ() {
         // Both sockets stay open, so a port that was chosen by hand could not be bound twice.
-        let (_first, first_port) =
-            call_learner(bind_ephemeral).expect("first call returned an error");
-        let (_second, second_port) =
-            call_learner(bind_ephemeral).expect("second call returned an error");
-        assert_ne!(
-            first_port, second_port,
-            "two open sockets cannot share a port"
-        );
+        let (_first, first_port) = call_learner(bind_ephemeral).expect(&nth_call_error(1));
+        let (_second, second_port) = call_learner(bind_ephemeral).expect(&nth_call_error(2));
+        assert_ne!(first_port, second_port, "{}", text("ch01.ports_differ"));
     }
 }
 
@@ -306,7 +327,8 @@ mod addr_info {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(
             stderr.contains("65536"),
-            "the error should name the port: {stderr:?}"
+            "{}",
+            fill("ch01.names_the_port", &[("stderr", &format!("{stderr:?}"))])
         );
     }
 
@@ -316,7 +338,12 @@ mod addr_info {
         expect_exit("addr-info port 80 8890 50000", &output, 0);
         let stdout = String::from_utf8_lossy(&output.stdout);
         let lines: Vec<&str> = stdout.lines().collect();
-        assert_eq!(lines.len(), 3, "one line per port, got {stdout:?}");
+        assert_eq!(
+            lines.len(),
+            3,
+            "{}",
+            fill("ch01.line_per_port", &[("stdout", &format!("{stdout:?}"))])
+        );
         for (line, range) in lines.iter().zip([
             PortRange::WellKnown,
             PortRange::Registered,
@@ -324,7 +351,11 @@ mod addr_info {
         ]) {
             assert!(
                 line.ends_with(&range.to_string()),
-                "{line:?} should name {range}"
+                "{}",
+                fill(
+                    "ch01.names_range",
+                    &[("line", &format!("{line:?}")), ("range", &range)]
+                )
             );
         }
     }

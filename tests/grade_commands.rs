@@ -170,7 +170,11 @@ fn shown_commands() -> Vec<(String, String)> {
     let mut found = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap_or_default();
-        let name = file.strip_prefix(root).unwrap_or(&file).display().to_string();
+        let name = file
+            .strip_prefix(root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
         for (number, line) in text.lines().enumerate() {
             let mut rest = line;
             while let Some(at) = rest.find("cargo test --test ch") {
