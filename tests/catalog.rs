@@ -386,7 +386,7 @@ fn allowed_in_a_message(text: &str) -> bool {
 }
 
 /// Where `tests/chNN_*.rs` has a string literal in the message of an `assert!`, `assert_eq!`,
-/// `assert_ne!`, `panic!`, `unreachable!` or `.expect(`: (file:line, literal).
+/// `assert_ne!`, `panic!`, `unreachable!`, `.expect(` or `.or_fail(`: (file:line, literal).
 fn english_in_assertions(file: &str, source: &str) -> Vec<(String, String)> {
     let tokens = tokens(source);
     let mut found = Vec::new();
@@ -397,7 +397,7 @@ fn english_in_assertions(file: &str, source: &str) -> Vec<(String, String)> {
             ("assert", Some((Token::Punct('!'), _)), Some(_)) => (1, at + 2),
             ("assert_eq" | "assert_ne", Some((Token::Punct('!'), _)), Some(_)) => (2, at + 2),
             ("panic" | "unreachable", Some((Token::Punct('!'), _)), Some(_)) => (0, at + 2),
-            ("expect", Some((Token::Punct('('), _)), _)
+            ("expect" | "or_fail", Some((Token::Punct('('), _)), _)
                 if at > 0 && tokens[at - 1].0 == Token::Punct('.') =>
             {
                 (0, at + 1)
@@ -432,7 +432,8 @@ fn english_in_assertions(file: &str, source: &str) -> Vec<(String, String)> {
 /// The chapter tests' failure messages come from the catalog, so a learner reads them in
 /// their language. This scans `tests/chNN_*.rs` for string literals in the message of an
 /// assertion (`assert!`, `assert_eq!`, `assert_ne!`: after the compared values; `panic!`,
-/// `unreachable!`, `.expect(`: all of it, which covers `unwrap_or_else(|e| panic!(..))`).
+/// `unreachable!`, `.expect(`, the harness's `.or_fail(`: all of it, which covers
+/// `unwrap_or_else(|e| panic!(..))`).
 /// Allowed, so the rule stays simple:
 /// - a format string of placeholders and punctuation only (`"{}"`, `"{why}: {detail}"`);
 /// - one lowercase identifier, dots allowed: a catalog key or a placeholder name (`"call"`);
@@ -485,6 +486,7 @@ fn the_assertion_scan_finds_english_and_lets_keys_and_setup_pass() {
         let t = s.expect("test setup: a socket");
         let u = r.unwrap_or_else(|e| panic!(r#"no "reply": {e}"#));
         let v = s.expect(&text("ch02.no_reply"));
+        let r = s.or_fail("Not a key", &[]);
         panic!("{}", fill("k", &[("call", &format!("recv_one({n})"))]));
         let w = w.expect(
             "spread over
@@ -502,7 +504,8 @@ fn the_assertion_scan_finds_english_and_lets_keys_and_setup_pass() {
             "f.rs:3 x should be 1, not {x}",
             "f.rs:5 they differ",
             "f.rs:7 no \"reply\": {e}",
-            "f.rs:11 spread over\n             two lines",
+            "f.rs:9 Not a key",
+            "f.rs:12 spread over\n             two lines",
         ]
     );
 }

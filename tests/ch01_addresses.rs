@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use course_catalog::fill;
-use course_harness::show::{Report, expect_bytes, expect_eq, expect_exit};
+use course_harness::show::{OrFail, Report, expect_bytes, expect_eq, expect_exit};
 use course_harness::{ChildGuard, Exchange, call_learner, net};
 use rstest::rstest;
 // `parse_addr` is also the name of a module there: import only the function.
@@ -224,22 +224,12 @@ mod ephemeral_port {
     use super::*;
     use course_catalog::text;
 
-    fn returned_error() -> String {
-        fill("test.returned_error", &[("call", &"bind_ephemeral")])
-    }
-
-    fn nth_call_error(n: usize) -> String {
-        fill(
-            "test.nth_call_error",
-            &[("n", &n), ("call", &"bind_ephemeral")],
-        )
-    }
-
     #[test]
     fn ephemeral_port_is_the_one_the_socket_is_bound_to() {
-        let (socket, port) = call_learner(bind_ephemeral).expect(&returned_error());
+        let (socket, port) = call_learner(bind_ephemeral)
+            .or_fail("test.returned_error", &[("call", &"bind_ephemeral")]);
         assert_ne!(port, 0, "{}", text("ch01.port_zero"));
-        let bound = socket.local_addr().expect(text("ch01.no_local_addr"));
+        let bound = socket.local_addr().or_fail("ch01.no_local_addr", &[]);
         assert_eq!(
             bound,
             SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
@@ -250,7 +240,8 @@ mod ephemeral_port {
 
     #[test]
     fn ephemeral_socket_receives_what_is_sent_to_its_port() {
-        let (socket, port) = call_learner(bind_ephemeral).expect(&returned_error());
+        let (socket, port) = call_learner(bind_ephemeral)
+            .or_fail("test.returned_error", &[("call", &"bind_ephemeral")]);
         socket.set_read_timeout(Some(net::IO_TIMEOUT)).unwrap();
         let target = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let sender = net::udp_socket();
@@ -280,8 +271,14 @@ mod ephemeral_port {
     #[test]
     fn ephemeral_ports_of_two_open_sockets_differ() {
         // Both sockets stay open, so a port that was chosen by hand could not be bound twice.
-        let (_first, first_port) = call_learner(bind_ephemeral).expect(&nth_call_error(1));
-        let (_second, second_port) = call_learner(bind_ephemeral).expect(&nth_call_error(2));
+        let (_first, first_port) = call_learner(bind_ephemeral).or_fail(
+            "test.nth_call_error",
+            &[("n", &1), ("call", &"bind_ephemeral")],
+        );
+        let (_second, second_port) = call_learner(bind_ephemeral).or_fail(
+            "test.nth_call_error",
+            &[("n", &2), ("call", &"bind_ephemeral")],
+        );
         assert_ne!(first_port, second_port, "{}", text("ch01.ports_differ"));
     }
 }
