@@ -7,9 +7,10 @@ use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
+use course_catalog::{fill, text};
 use course_harness::child::Stream;
 use course_harness::net::{self, accept_within};
-use course_harness::show::{self, Report, expect_bytes};
+use course_harness::show::{self, OrFail, Report, expect_bytes};
 use course_harness::{ChildGuard, Running, SharedOutput, SplitReads, call_learner, start_learner};
 use rstest::rstest;
 use socket_course::ch03_tcp::{
@@ -61,7 +62,7 @@ fn expect_echo<T>(
 ) {
     if let Err(e) = stream.write_all(message) {
         learner.check();
-        panic!("could not send to your server: {e}");
+        panic!("{}", fill("test.could_not_send", &[("error", &e)]));
     }
     let got = read_reply(stream, expected.len(), learner, message);
     expect_bytes("the echo", expected, &got, None);
@@ -78,7 +79,7 @@ fn test_server(
     let addr = listener.local_addr().unwrap();
     let handle = thread::spawn(move || {
         let (mut stream, _) =
-            accept_within(&listener, net::IO_TIMEOUT).expect("your client never connected");
+            accept_within(&listener, net::IO_TIMEOUT).or_fail("test.client_never_connected", &[]);
         stream.write_all(greeting).unwrap();
         let mut received = Vec::new();
         let mut buf = [0u8; 4096];
@@ -116,11 +117,14 @@ mod echo {
         let mut learner = start_learner(move || echo_connection(your_end, prefix));
         expect_echo(&mut client, message, expected, &mut learner);
         client.shutdown(Shutdown::Write).unwrap();
-        let received = learner.finish().expect("echo_connection returned an error");
+        let received = learner
+            .finish()
+            .or_fail("test.returned_error", &[("call", &"echo_connection")]);
         assert_eq!(
             received,
             message.len() as u64,
-            "echo_connection should return how many bytes it received"
+            "{}",
+            text("ch03.returns_count")
         );
     }
 
@@ -130,17 +134,19 @@ mod echo {
         let learner = start_learner(move || echo_connection(your_end, b""));
         client.shutdown(Shutdown::Write).unwrap();
         assert_eq!(
-            learner.finish().expect("echo_connection returned an error"),
+            learner
+                .finish()
+                .or_fail("test.returned_error", &[("call", &"echo_connection")]),
             0
         );
         let mut rest = Vec::new();
         client
             .read_to_end(&mut rest)
-            .expect("after echo_connection returns, the client should read end-of-file");
+            .or_fail("ch03.eof_after_return", &[]);
         assert!(
             rest.is_empty(),
-            "unexpected bytes after the end: {}",
-            show::bytes(&rest)
+            "{}",
+            fill("test.bytes_after_end", &[("bytes", &show::bytes(&rest))])
         );
     }
 
@@ -163,11 +169,13 @@ mod echo {
         sending
             .join()
             .unwrap()
-            .expect("sending the megabyte failed");
-        assert!(got == message, "the megabyte came back changed");
+            .or_fail("ch03.sending_megabyte", &[]);
+        assert!(got == message, "{}", text("ch03.megabyte_changed"));
         client.shutdown(Shutdown::Write).unwrap();
         assert_eq!(
-            learner.finish().expect("echo_connection returned an error"),
+            learner
+                .finish()
+                .or_fail("test.returned_error", &[("call", &"echo_connection")]),
             1_000_000
         );
     }
@@ -186,7 +194,10 @@ mod echo {
     fn connect<T>(addr: SocketAddr, learner: &mut Running<T>) -> TcpStream {
         net::connect(addr).unwrap_or_else(|e| {
             learner.check();
-            panic!("could not connect to your server at {addr}: {e}")
+            panic!(
+                "{}",
+                fill("test.could_not_connect", &[("addr", &addr), ("error", &e)])
+            )
         })
     }
 
@@ -262,7 +273,8 @@ mod echo {
                 ) => {}
             other => {
                 panic!(
-                    "the second client should wait while the first is served, but read {other:?}"
+                    "{}",
+                    fill("ch03.second_waits", &[("got", &format!("{other:?}"))])
                 )
             }
         }
@@ -284,7 +296,8 @@ mod copy_until_eof {
         let output = SharedOutput::new();
         let printed = output.clone();
         let from = SplitReads::new(Cursor::new(data), &[1, 7, 4096, 3]);
-        call_learner(move || copy_until_eof(from, output)).expect("copy_until_eof failed");
+        call_learner(move || copy_until_eof(from, output))
+            .or_fail("test.returned_error", &[("call", &"copy_until_eof")]);
         expect_bytes(
             "what copy_until_eof wrote",
             &expected,
@@ -314,7 +327,9 @@ mod copy_until_eof {
             None,
         );
         test_end.shutdown(Shutdown::Write).unwrap();
-        learner.finish().expect("copy_until_eof failed");
+        learner
+            .finish()
+            .or_fail("test.returned_error", &[("call", &"copy_until_eof")]);
     }
 }
 
@@ -337,7 +352,7 @@ mod send_lines {
             let mut sent = Vec::new();
             send_lines(Cursor::new(input), &mut sent).map(|()| sent)
         })
-        .expect("send_lines failed");
+        .or_fail("test.returned_error", &[("call", &"send_lines")]);
         expect_bytes(
             &format!("what send_lines sent for {input:?}"),
             expected,
@@ -357,7 +372,7 @@ mod client {
         let output = SharedOutput::new();
         let printed = output.clone();
         call_learner(move || talk(stream, Cursor::new(input), output))
-            .expect("talk returned an error");
+            .or_fail("test.returned_error", &[("call", &"talk")]);
         printed.contents()
     }
 
@@ -481,10 +496,15 @@ mod line_reader {
                 expect_bytes("the partial line", b"partial", &partial, None)
             }
             other => panic!(
-                "a stream ending in the middle of a line should be Err(UnexpectedEof), got {other:?}"
+                "{}",
+                fill("ch03.eof_mid_line", &[("got", &format!("{other:?}"))])
             ),
         }
     }
+
+    /// What the next test sends and expects, as its failure message shows them.
+    const INPUT: &str = r#""ok\n\xff\xfe bad\nnext\n""#;
+    const EXPECTED: &str = r#"Ok(Some("ok")), Err(InvalidUtf8([255, 254, 32, 98, 97, 100])), Ok(Some("next")), Ok(None)"#;
 
     #[test]
     fn a_line_that_is_not_utf8_is_rejected_and_the_next_one_still_arrives() {
@@ -493,9 +513,18 @@ mod line_reader {
         let bad = got.remove(1);
         assert!(
             matches!(&bad, Err(LineError::InvalidUtf8(bytes)) if bytes == b"\xff\xfe bad"),
-            "input: \"ok\\n\\xff\\xfe bad\\nnext\\n\"\n  expected: Ok(Some(\"ok\")), Err(InvalidUtf8([255, 254, 32, 98, 97, 100])), Ok(Some(\"next\")), Ok(None)\n  got:      {all}"
+            "{}",
+            fill(
+                "ch03.not_utf8",
+                &[("input", &INPUT), ("expected", &EXPECTED), ("got", &all)]
+            )
         );
         expect_lines(got, &[Some("ok"), Some("next"), None]);
+    }
+
+    /// A result of `read_line` with the line's length instead of the line.
+    fn length(got: &Result<Option<String>, LineError>) -> String {
+        format!("{:?}", got.as_ref().map(|l| l.as_ref().map(String::len)))
     }
 
     #[test]
@@ -507,13 +536,13 @@ mod line_reader {
         let got = read_lines(&bytes, &[4096], 2);
         assert!(
             matches!(&got[0], Ok(Some(line)) if line.len() == MAX_LINE),
-            "a line of MAX_LINE bytes: {:?}",
-            got[0].as_ref().map(|l| l.as_ref().map(String::len))
+            "{}",
+            fill("ch03.line_of_limit", &[("got", &length(&got[0]))])
         );
         assert!(
             matches!(got[1], Err(LineError::TooLong)),
-            "a line of MAX_LINE + 1 bytes: {:?}",
-            got[1].as_ref().map(|l| l.as_ref().map(String::len))
+            "{}",
+            fill("ch03.line_over_limit", &[("got", &length(&got[1]))])
         );
     }
 
@@ -528,7 +557,11 @@ mod line_reader {
         let got = call_learner(move || LineReader::new(your_end).read_line());
         assert!(
             matches!(got, Err(LineError::TooLong)),
-            "expected Err(TooLong), got {got:?}"
+            "{}",
+            fill(
+                "test.expected_got",
+                &[("expected", &"Err(TooLong)"), ("got", &format!("{got:?}"))]
+            )
         );
         drop(writer.join());
     }
@@ -569,7 +602,7 @@ mod programs {
             }
             Err(e) => {
                 server.assert_running();
-                panic!("no echo from tcp-server: {e}")
+                panic!("{}", fill("ch03.no_echo", &[("error", &e)]))
             }
         }
     }
@@ -584,7 +617,11 @@ mod programs {
             b"Hello world",
         ));
         let line = server.stdout_line();
-        assert!(line.contains("Hello world"), "stdout: {line:?}");
+        assert!(
+            line.contains("Hello world"),
+            "{}",
+            fill("test.stdout_was", &[("stdout", &format!("{line:?}"))])
+        );
     }
 
     #[test]
@@ -642,7 +679,8 @@ mod programs {
                 .filter(|l| l.contains("idle for 0.3 s"))
                 .count()
                 >= 1,
-            "tcp-server should say it closed an idle client: {lines:?}"
+            "{}",
+            fill("ch03.said_idle", &[("lines", &format!("{lines:?}"))])
         );
     }
 
