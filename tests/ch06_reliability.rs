@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use course_harness::show::Report;
+use course_catalog::{fill, text};
+use course_harness::show::{OrFail, Report};
 use course_harness::{
     ChildGuard, Exchange, Peer, call_learner, call_learner_within, net, start_learner,
 };
@@ -90,7 +91,12 @@ mod header {
     #[case::end(Message::end(0x0102_0304), "03 01020304 0000")]
     fn messages_encode_to_the_documented_bytes(#[case] message: Message, #[case] expected: &str) {
         let got = call_learner(move || message.encode());
-        assert_eq!(got, hex(expected), "encode, compared with {expected}");
+        assert_eq!(
+            got,
+            hex(expected),
+            "{}",
+            fill("ch06.encode_compared", &[("expected", &expected)])
+        );
     }
 
     #[rstest]
@@ -286,9 +292,10 @@ mod receiver {
         }
         let (result, delivered) = learner.finish();
         assert_eq!(
-            result.expect("run_receiver failed"),
+            result.or_fail("test.returned_error", &[("call", &"run_receiver")]),
             6,
-            "payload bytes delivered"
+            "{}",
+            text("ch06.bytes_delivered")
         );
         assert_eq!(delivered, [b"one".to_vec(), b"two".to_vec()]);
     }
@@ -324,7 +331,14 @@ mod wait_for_ack {
             let mut waiter = Waiter::new(&yours)?;
             wait_for_ack(&mut waiter, 3, Instant::now() + Duration::from_secs(3))
         });
-        assert!(matches!(got, Ok(true)), "expected Ok(true), got {got:?}");
+        assert!(
+            matches!(got, Ok(true)),
+            "{}",
+            fill(
+                "test.expected_got",
+                &[("expected", &"Ok(true)"), ("got", &format!("{got:?}"))]
+            )
+        );
     }
 
     #[test]
@@ -342,10 +356,24 @@ mod wait_for_ack {
             wait_for_ack(&mut waiter, 3, Instant::now() + wait)
         });
         let took = started.elapsed();
-        assert!(matches!(got, Ok(false)), "expected Ok(false), got {got:?}");
+        assert!(
+            matches!(got, Ok(false)),
+            "{}",
+            fill(
+                "test.expected_got",
+                &[("expected", &"Ok(false)"), ("got", &format!("{got:?}"))]
+            )
+        );
         assert!(
             took >= wait,
-            "it gave up after {took:?}, before the deadline ({wait:?})"
+            "{}",
+            fill(
+                "test.gave_up_early",
+                &[
+                    ("took", &format!("{took:?}")),
+                    ("deadline", &format!("{wait:?}"))
+                ]
+            )
         );
     }
 }
@@ -409,20 +437,27 @@ mod send_one {
                 break;
             }
         }
-        let (result, timer) = learner.finish().expect("could not make a Waiter");
+        let (result, timer) = learner
+            .finish()
+            .expect("test setup: could not make a Waiter");
         (result, timer, copies)
     }
 
     #[test]
     fn acked_at_once_it_is_sent_once_and_the_timer_gets_a_sample() {
         let (result, timer, copies) = run(3, 0);
-        assert_eq!(result.ok(), Some(1), "send_one should return 1 (sent once)");
+        assert_eq!(
+            result.ok(),
+            Some(1),
+            "{}",
+            fill("ch06.should_return", &[("count", &1)])
+        );
         assert_eq!(copies, 1);
         assert_eq!(timer.timeouts, 0);
         assert!(
             matches!(timer.acks.as_slice(), [Some(_)]),
-            "one on_ack with a round trip, got {:?}",
-            timer.acks
+            "{}",
+            fill("ch06.one_sample", &[("acks", &format!("{:?}", timer.acks))])
         );
     }
 
@@ -432,15 +467,12 @@ mod send_one {
         assert_eq!(
             result.ok(),
             Some(2),
-            "send_one should return 2 (sent twice)"
+            "{}",
+            fill("ch06.should_return", &[("count", &2)])
         );
         assert_eq!(copies, 2);
-        assert_eq!(timer.timeouts, 1, "one on_timeout for the lost copy");
-        assert_eq!(
-            timer.acks,
-            vec![None],
-            "Karn's rule: no round trip from a message sent twice"
-        );
+        assert_eq!(timer.timeouts, 1, "{}", text("ch06.one_timeout"));
+        assert_eq!(timer.acks, vec![None], "{}", text("ch06.karn"));
     }
 
     #[test]
@@ -449,7 +481,14 @@ mod send_one {
         let (result, timer, copies) = run(3, usize::MAX);
         assert!(
             matches!(result, Err(SendError::GaveUp { seq: 1, tries: 3 })),
-            "expected GaveUp {{ seq: 1, tries: 3 }}, got {result:?}"
+            "{}",
+            fill(
+                "test.expected_got",
+                &[
+                    ("expected", &"Err(GaveUp { seq: 1, tries: 3 })"),
+                    ("got", &format!("{result:?}"))
+                ]
+            )
         );
         assert_eq!(copies, 3);
         assert_eq!(timer.timeouts, 3);
@@ -507,7 +546,8 @@ mod sender {
         assert_eq!(
             send_through(Script::new(), &THREE),
             [1, 1, 1, 1],
-            "sends of DATA 1-3 and END"
+            "{}",
+            text("ch06.sends_per_message")
         );
     }
 
@@ -561,12 +601,20 @@ mod sender {
         });
         assert!(
             matches!(result, Err(SendError::GaveUp { seq: 1, tries: 3 })),
-            "expected GaveUp {{ seq: 1, tries: 3 }}, got {result:?}"
+            "{}",
+            fill(
+                "test.expected_got",
+                &[
+                    ("expected", &"Err(GaveUp { seq: 1, tries: 3 })"),
+                    ("got", &format!("{result:?}"))
+                ]
+            )
         );
         assert_eq!(
             relay.stats().to_server.total(),
             3,
-            "DATA 1 should have been sent exactly 3 times"
+            "{}",
+            text("ch06.sent_three_times")
         );
     }
 
@@ -585,7 +633,14 @@ mod sender {
         });
         assert!(
             matches!(result, Err(SendError::PeerGone { seq: 1 })),
-            "expected PeerGone {{ seq: 1 }}, got {result:?}"
+            "{}",
+            fill(
+                "test.expected_got",
+                &[
+                    ("expected", &"Err(PeerGone { seq: 1 })"),
+                    ("got", &format!("{result:?}"))
+                ]
+            )
         );
     }
 
@@ -606,7 +661,7 @@ mod sender {
             .socket()
             .set_read_timeout(Some(Duration::from_millis(100)))
             .unwrap();
-        assert!(watcher.recv().is_err(), "nothing should have been sent");
+        assert!(watcher.recv().is_err(), "{}", text("test.nothing_sent"));
     }
 
     /// A timer that records what the sender tells it.
@@ -641,7 +696,7 @@ mod sender {
         let mut spy = Spy(Arc::clone(&events));
         let socket = net::udp_socket();
         call_learner(move || send_all(&socket, to, &[b"a".to_vec(), b"b".to_vec()], &mut spy, 10))
-            .expect("send_all failed");
+            .or_fail("test.returned_error", &[("call", &"send_all")]);
         // DATA 1 lost once: a timeout, then its ACK without a sample (Karn's rule).
         assert_eq!(
             *events.lock().unwrap(),
@@ -757,16 +812,20 @@ mod rto {
             });
             send_all(&socket, to, &payloads, &mut rto, 10).map(|_| rto)
         })
-        .expect("send_all failed");
-        let srtt = rto.srtt().expect("no round trip was measured");
+        .or_fail("test.returned_error", &[("call", &"send_all")]);
+        let srtt = rto.srtt().or_fail("ch06.no_rtt", &[]);
         assert!(
             (25 * MS..=80 * MS).contains(&srtt),
-            "smoothed round trip {srtt:?}, expected about 30 ms"
+            "{}",
+            fill("ch06.srtt_about", &[("srtt", &format!("{srtt:?}"))])
         );
         assert!(
             rto.timeout() < 300 * MS,
-            "the timeout should have come down from 1 s, is {:?}",
-            rto.timeout()
+            "{}",
+            fill(
+                "ch06.timeout_down",
+                &[("timeout", &format!("{:?}", rto.timeout()))]
+            )
         );
     }
 }
@@ -827,7 +886,7 @@ mod soak {
             fail_with_diagram(&relay, "send_all failed", &[("error", format!("{e:?}"))]);
         }
         let (received, delivered) = receiving.finish();
-        received.expect("run_receiver failed");
+        received.or_fail("test.returned_error", &[("call", &"run_receiver")]);
         if delivered != payloads {
             let first_bad = delivered
                 .iter()
@@ -904,15 +963,34 @@ mod programs {
         let data = noise(seed as u32, 64 * 1024);
         let mut sender = send_program(relay_addr, &data, &[]);
         let sent = sender.wait_exit_while_running(&mut receiver, Duration::from_secs(10));
-        assert!(sent.status.success(), "reliable-send: {sent:?}");
+        assert!(
+            sent.status.success(),
+            "{}",
+            fill(
+                "test.exited",
+                &[("name", &"reliable-send"), ("exited", &format!("{sent:?}"))]
+            )
+        );
         let received = receiver.wait_exit(Duration::from_secs(5));
-        assert!(received.status.success(), "reliable-recv: {received:?}");
+        assert!(
+            received.status.success(),
+            "{}",
+            fill(
+                "test.exited",
+                &[
+                    ("name", &"reliable-recv"),
+                    ("exited", &format!("{received:?}"))
+                ]
+            )
+        );
         let copy = std::fs::read(&out).unwrap();
         assert!(
             copy == data,
-            "the copy differs: {} bytes sent, {} received",
-            data.len(),
-            copy.len()
+            "{}",
+            fill(
+                "ch06.copy_sizes",
+                &[("sent", &data.len()), ("received", &copy.len())]
+            )
         );
     }
 
@@ -956,12 +1034,30 @@ mod programs {
         let mut sender = send_program(addr, &data, &[]);
         let sent = sender.wait_exit_while_running(&mut receiver, Duration::from_secs(10));
         attack.join().unwrap();
-        assert!(sent.status.success(), "reliable-send: {sent:?}");
+        assert!(
+            sent.status.success(),
+            "{}",
+            fill(
+                "test.exited",
+                &[("name", &"reliable-send"), ("exited", &format!("{sent:?}"))]
+            )
+        );
         let received = receiver.wait_exit(Duration::from_secs(5));
-        assert!(received.status.success(), "reliable-recv: {received:?}");
+        assert!(
+            received.status.success(),
+            "{}",
+            fill(
+                "test.exited",
+                &[
+                    ("name", &"reliable-recv"),
+                    ("exited", &format!("{received:?}"))
+                ]
+            )
+        );
         assert!(
             std::fs::read(&out).unwrap() == data,
-            "the copy differs from what was sent"
+            "{}",
+            text("ch06.copy_differs")
         );
     }
 
@@ -993,8 +1089,15 @@ mod programs {
             Ok((ack, _)) => match reference::Packet::decode(&ack) {
                 Ok(reference::Packet::Ack(ack)) if ack.cumulative == seq + 1 => {}
                 other => panic!(
-                    "the reply to message {seq}: expected ACK {}, got {other:?}",
-                    seq + 1
+                    "{}",
+                    fill(
+                        "ch06.reply_to",
+                        &[
+                            ("seq", &seq),
+                            ("ack", &(seq + 1)),
+                            ("got", &format!("{other:?}"))
+                        ]
+                    )
                 ),
             },
             Err(e) => rx.fail(&format!("no ACK for message {seq}: {e}")),
@@ -1034,7 +1137,7 @@ mod programs {
             .socket()
             .set_read_timeout(Some(Duration::from_millis(100)))
             .unwrap();
-        assert!(stranger.recv().is_err(), "the stranger must get no ACK");
+        assert!(stranger.recv().is_err(), "{}", text("ch06.stranger_no_ack"));
     }
 
     #[test]
@@ -1051,7 +1154,8 @@ mod programs {
         exited.expect_code("reliable-recv --idle-timeout 0.3", 1);
         assert!(
             exited.stderr_text().contains("no datagram from"),
-            "one clear line: {exited:?}"
+            "{}",
+            fill("test.one_clear_line", &[("exited", &format!("{exited:?}"))])
         );
         assert_eq!(std::fs::read(&out).unwrap(), b"part one");
     }
