@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
-use course_harness::show::Report;
+use course_catalog::{fill, text};
+use course_harness::show::{OrFail, Report};
 use course_harness::{ChildGuard, Exchange, Peer, call_learner, start_learner};
 use rstest::rstest;
 use socket_course::ch07_security::{
@@ -84,13 +85,15 @@ mod token {
         // The reference opens it: dated T0, it is fresh at T0 and expired at T0 + 61 with a 60 s limit.
         assert!(
             key(KEY).decrypt_at_time(&sealed, Some(60), T0).is_ok(),
-            "the token should be dated {T0}"
+            "{}",
+            fill("ch07.dated", &[("t0", &T0)])
         );
         assert!(
             key(KEY)
                 .decrypt_at_time(&sealed, Some(60), T0 + 61)
                 .is_err(),
-            "the token should be dated {T0}"
+            "{}",
+            fill("ch07.dated", &[("t0", &T0)])
         );
     }
 
@@ -126,7 +129,12 @@ mod token {
         bytes[at] ^= 0x01;
         let tampered = b64_encode(&bytes);
         let got = call_learner(move || open(&key(KEY), &tampered, TTL, T0));
-        assert_eq!(got, Err(OpenError::Rejected), "byte {at} flipped");
+        assert_eq!(
+            got,
+            Err(OpenError::Rejected),
+            "{}",
+            fill("ch07.byte_flipped", &[("at", &at)])
+        );
     }
 
     #[rstest]
@@ -164,11 +172,7 @@ mod token {
                 open(&key(KEY), &far, TTL, T0),
             )
         });
-        assert_eq!(
-            near,
-            Ok(b"x".to_vec()),
-            "30 s ahead is within the clock skew"
-        );
+        assert_eq!(near, Ok(b"x".to_vec()), "{}", text("ch07.within_skew"));
         assert_eq!(far, Err(OpenError::FromTheFuture { ahead_secs: 3600 }));
     }
 
@@ -180,7 +184,12 @@ mod token {
         assert_eq!(got, Err(OpenError::Rejected));
         let full = b64_encode(&[[0x80].as_slice(), &[0xff; 8], &[0; 16 + 16 + 32]].concat());
         let got = call_learner(move || open(&key(KEY), &full, TTL, T0));
-        assert_eq!(got, Err(OpenError::Rejected), "a full-length forgery");
+        assert_eq!(
+            got,
+            Err(OpenError::Rejected),
+            "{}",
+            text("ch07.full_forgery")
+        );
     }
 
     #[rstest]
@@ -188,10 +197,11 @@ mod token {
     #[case::with_a_newline("cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=\n")]
     fn a_key_loads(#[case] text: &'static str) {
         let got = call_learner(move || load_key(text).map(|k| k.encrypt_at_time(b"x", T0)));
-        let sealed = got.expect("the key should load");
+        let sealed = got.or_fail("ch07.key_should_load", &[]);
         assert!(
             key(KEY).decrypt_at_time(&sealed, None, T0).is_ok(),
-            "the loaded key is not the one in the text"
+            "{}",
+            course_catalog::text("ch07.wrong_key")
         );
     }
 
@@ -203,7 +213,14 @@ mod token {
         let got = call_learner(move || load_key(text).map(|_| ()));
         assert!(
             matches!(got, Err(KeyError::Malformed)),
-            "load_key({text:?}) = {got:?}"
+            "{}",
+            fill(
+                "test.returned",
+                &[
+                    ("call", &format!("load_key({text:?})")),
+                    ("got", &format!("{got:?}"))
+                ]
+            )
         );
     }
 }
@@ -299,8 +316,14 @@ mod guard_opens {
                 assert_eq!(
                     opened.ok(),
                     Some(REPLY.to_vec()),
-                    "the reply to {what} should be a sealed {:?}",
-                    String::from_utf8_lossy(REPLY)
+                    "{}",
+                    fill(
+                        "ch07.reply_sealed",
+                        &[
+                            ("what", &what),
+                            ("reply", &format!("{:?}", String::from_utf8_lossy(REPLY)))
+                        ]
+                    )
                 );
             }
             Err(e) => Report::new(format!("no reply to {what}"))
@@ -347,13 +370,10 @@ mod guard_replays {
         assert_eq!(
             results[1],
             Err(Refusal::Replayed),
-            "the same token from another address"
+            "{}",
+            text("ch07.other_address")
         );
-        assert_eq!(
-            results[2],
-            Err(Refusal::Replayed),
-            "the same token later, within the limit"
-        );
+        assert_eq!(results[2], Err(Refusal::Replayed), "{}", text("ch07.later"));
     }
 
     #[test]
@@ -372,7 +392,8 @@ mod guard_replays {
         assert_ne!(
             results[1],
             Ok(b"once".to_vec()),
-            "the unpadded copy must not be accepted a second time"
+            "{}",
+            text("ch07.unpadded")
         );
     }
 
@@ -391,11 +412,13 @@ mod guard_replays {
         let (results, remembered) = check_all(&[], datagrams);
         assert!(
             results.iter().all(Result::is_ok),
-            "all 100 fresh tokens should be accepted"
+            "{}",
+            text("ch07.all_fresh")
         );
         assert!(
             remembered <= 62,
-            "{remembered} tokens remembered; older than the limit can be forgotten"
+            "{}",
+            fill("ch07.remembered", &[("remembered", &remembered)])
         );
     }
 
@@ -525,7 +548,8 @@ mod programs {
         let stderr = exited.stderr_text();
         assert!(
             stderr.contains("60000 bytes") && stderr.contains("65507 bytes"),
-            "one clear line with the limit, got: {stderr}"
+            "{}",
+            fill("ch02.one_clear_line", &[("stderr", &stderr)])
         );
         server.stdout_line_ending_with(": after");
     }
@@ -586,12 +610,14 @@ mod programs {
         let refusal = server.stderr_line();
         assert!(
             refusal.contains("before this server started"),
-            "the replayed token should be refused, but the server said: {refusal}"
+            "{}",
+            fill("ch07.replay_refused", &[("refusal", &refusal)])
         );
         recorder.send_to(token(b"fresh", now()).as_bytes(), addr);
         assert!(
             recorder.recv_while_running(&mut server).is_ok(),
-            "a fresh token should still be answered"
+            "{}",
+            text("ch07.fresh_answered")
         );
         server.assert_running();
         assert_eq!(
