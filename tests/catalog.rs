@@ -433,7 +433,7 @@ fn english_in_assertions(file: &str, source: &str) -> Vec<(String, String)> {
 /// The chapters whose tests' messages are in the catalog so far (the others still speak
 /// English only).
 const CATALOGUED: &[&str] = &[
-    "ch01_", "ch02_", "ch03_", "ch04_", "ch05_", "ch06_", "ch07_",
+    "ch01_", "ch02_", "ch03_", "ch04_", "ch05_", "ch06_", "ch07_", "ch08_",
 ];
 
 /// The chapter tests' failure messages come from the catalog, so a learner reads them in
