@@ -392,24 +392,34 @@ fn allowed_in_a_message(text: &str) -> bool {
 }
 
 /// Where `tests/chNN_*.rs` has a string literal in the message of an `assert!`, `assert_eq!`,
-/// `assert_ne!`, `panic!`, `unreachable!`, `.expect(` or `.or_fail(`: (file:line, literal).
+/// `assert_ne!`, `panic!`, `unreachable!`, `.expect(` or `.or_fail(`, or in the headline or
+/// description of a harness report (`Report::new(`, `expect_bytes(`, `expect_eq(`, `.fail(`,
+/// `fail_with_diagram(`): (file:line, literal).
 fn english_in_assertions(file: &str, source: &str) -> Vec<(String, String)> {
     let tokens = tokens(source);
     let mut found = Vec::new();
     for (at, (token, _)) in tokens.iter().enumerate() {
         let Token::Ident(name) = token else { continue };
-        // How many arguments come before the message.
-        let (skip, open) = match (name.as_str(), tokens.get(at + 1), tokens.get(at + 2)) {
-            ("assert", Some((Token::Punct('!'), _)), Some(_)) => (1, at + 2),
-            ("assert_eq" | "assert_ne", Some((Token::Punct('!'), _)), Some(_)) => (2, at + 2),
-            ("panic" | "unreachable", Some((Token::Punct('!'), _)), Some(_)) => (0, at + 2),
-            ("expect" | "or_fail", Some((Token::Punct('('), _)), _)
-                if at > 0 && tokens[at - 1].0 == Token::Punct('.') =>
-            {
-                (0, at + 1)
-            }
+        let after = |k: usize| tokens.get(at + k).map(|(t, _)| t);
+        let method = at > 0 && tokens[at - 1].0 == Token::Punct('.');
+        let of_report = at > 2 && tokens[at - 3].0 == Token::Ident("Report".into());
+        // Which arguments are the message (from `skip`, before `until`), and where the
+        // arguments open.
+        let (skip, until, open) = match (name.as_str(), after(1)) {
+            ("assert", Some(Token::Punct('!'))) => (1, usize::MAX, at + 2),
+            ("assert_eq" | "assert_ne", Some(Token::Punct('!'))) => (2, usize::MAX, at + 2),
+            ("panic" | "unreachable", Some(Token::Punct('!'))) => (0, usize::MAX, at + 2),
+            ("expect" | "or_fail", Some(Token::Punct('('))) if method => (0, usize::MAX, at + 1),
+            // The harness's reports: their headline or the description of what is compared.
+            ("new", Some(Token::Punct('('))) if of_report => (0, 1, at + 1),
+            ("expect_bytes" | "expect_eq", Some(Token::Punct('('))) => (0, 1, at + 1),
+            ("fail", Some(Token::Punct('('))) if method => (0, 1, at + 1),
+            ("fail_with_diagram", Some(Token::Punct('('))) => (1, 2, at + 1),
             _ => continue,
         };
+        if open >= tokens.len() {
+            continue;
+        }
         if !matches!(tokens[open].0, Token::Punct('(' | '[' | '{')) {
             continue;
         }
@@ -425,7 +435,9 @@ fn english_in_assertions(file: &str, source: &str) -> Vec<(String, String)> {
                     }
                 }
                 Token::Punct(',') if depth == 1 => argument += 1,
-                Token::Str(text) if argument >= skip && !allowed_in_a_message(text) => {
+                Token::Str(text)
+                    if (skip..until).contains(&argument) && !allowed_in_a_message(text) =>
+                {
                     found.push((format!("{file}:{line}"), text.clone()));
                 }
                 _ => {}
@@ -439,7 +451,9 @@ fn english_in_assertions(file: &str, source: &str) -> Vec<(String, String)> {
 /// their language. This scans `tests/chNN_*.rs` for string literals in the message of an
 /// assertion (`assert!`, `assert_eq!`, `assert_ne!`: after the compared values; `panic!`,
 /// `unreachable!`, `.expect(`, the harness's `.or_fail(`: all of it, which covers
-/// `unwrap_or_else(|e| panic!(..))`).
+/// `unwrap_or_else(|e| panic!(..))`), and the first words of the harness's reports
+/// (`Report::new(headline)`, `expect_bytes(what, ..)`, `expect_eq(what, ..)`, `.fail(headline)`,
+/// `fail_with_diagram(relay, headline, ..)`): the values they compare are not scanned.
 /// Allowed, so the rule stays simple:
 /// - a format string of placeholders and punctuation only (`"{}"`, `"{why}: {detail}"`);
 /// - one lowercase word (letters, digits, `_`, `.`, `-`): a catalog key, a placeholder name, a
@@ -450,8 +464,8 @@ fn english_in_assertions(file: &str, source: &str) -> Vec<(String, String)> {
 ///   could not bind, a program that did not build), not of the learner's code; it is for
 ///   whoever maintains the course and stays English, like the harness's self-tests.
 ///
-/// Messages built elsewhere (a `format!` passed to a helper, `Report::new`) are not seen here.
-
+/// Messages built elsewhere (a `format!` kept in a variable, a report's `.line(..)` values)
+/// are not seen here.
 #[test]
 fn chapter_tests_assert_in_the_learners_language() {
     let mut found = Vec::new();
@@ -493,6 +507,8 @@ fn the_assertion_scan_finds_english_and_lets_keys_and_setup_pass() {
         let r = s.or_fail("Not a key", &[]);
         assert_eq!(a, b, "{}", fill("ch09.option", &[("option", &"IP_MULTICAST_TTL")]));
         assert!(ok, "ERROR");
+        expect_bytes("the echo", b"data", &got, None);
+        Report::new(format!("no reply to {what}")).line("got", "data").fail();
         panic!("{}", fill("k", &[("call", &format!("recv_one({n})"))]));
         let w = w.expect(
             "spread over
@@ -512,7 +528,9 @@ fn the_assertion_scan_finds_english_and_lets_keys_and_setup_pass() {
             "f.rs:7 no \"reply\": {e}",
             "f.rs:9 Not a key",
             "f.rs:11 ERROR",
-            "f.rs:14 spread over\n             two lines",
+            "f.rs:12 the echo",
+            "f.rs:13 no reply to {what}",
+            "f.rs:16 spread over\n             two lines",
         ]
     );
 }

@@ -253,18 +253,16 @@ mod ephemeral_port {
         exchange.sent(sender.local_addr().unwrap(), target, b"hello, port");
         match net::recv_datagram(&socket) {
             Ok((data, _from)) => expect_bytes(
-                "the datagram your socket received",
+                &fill("what.datagram_received", &[]),
                 b"hello, port",
                 &data,
                 Some(&exchange),
             ),
-            Err(e) => {
-                Report::new("the datagram sent to the port you reported never reached your socket")
-                    .addr("sent to", target)
-                    .line("error", e.to_string())
-                    .exchange(&exchange)
-                    .fail()
-            }
+            Err(e) => Report::new(fill("ch01.never_reached", &[]))
+                .addr("sent to", target)
+                .line("error", e.to_string())
+                .exchange(&exchange)
+                .fail(),
         }
     }
 
@@ -310,7 +308,7 @@ mod addr_info {
         let output = run(&["parse", "localhost:8890"]);
         expect_exit("addr-info parse localhost:8890", &output, 0);
         expect_bytes(
-            "what addr-info printed",
+            &fill("what.printed", &[("name", &"addr-info")]),
             b"127.0.0.1:8890\n[::1]:8890\n",
             &output.stdout,
             None,

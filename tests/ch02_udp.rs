@@ -32,13 +32,13 @@ fn your_socket(exchange: &Exchange) -> (Peer, UdpSocket) {
 #[track_caller]
 fn expect_datagram(got: Datagram, data: &[u8], from: SocketAddr, exchange: &Exchange) {
     expect_bytes(
-        "the datagram your code returned",
+        &fill("what.datagram_returned", &[]),
         data,
         &got.data,
         Some(exchange),
     );
     if got.from != from {
-        Report::new("your code returned the wrong sender")
+        Report::new(fill("ch02.wrong_sender", &[]))
             .addr("expected", from)
             .addr("got", got.from)
             .exchange(exchange)
@@ -73,14 +73,14 @@ fn check_reply(
 ) {
     match received {
         Ok((data, sender)) if sender == from => {
-            expect_bytes("the reply", expected, &data, Some(exchange))
+            expect_bytes(&fill("what.reply", &[]), expected, &data, Some(exchange))
         }
-        Ok((_, sender)) => Report::new("a reply came from the wrong address")
+        Ok((_, sender)) => Report::new(fill("ch02.reply_wrong_address", &[]))
             .addr("expected from", from)
             .addr("came from", sender)
             .exchange(exchange)
             .fail(),
-        Err(e) => Report::new("no reply arrived")
+        Err(e) => Report::new(fill("test.no_reply", &[]))
             .bytes("expected", expected)
             .line("error", format!("{:?} (nothing came in time)", e.kind()))
             .line("hint", course_catalog::text("hint.reply_to_sender"))
@@ -349,7 +349,7 @@ mod reply_server {
             .set_read_timeout(Some(Duration::from_millis(200)))
             .unwrap();
         if let Ok((extra, _)) = client.recv() {
-            Report::new("the datagram over the limit was answered too")
+            Report::new(fill("ch02.over_limit_answered", &[]))
                 .bytes("extra reply", &extra)
                 .exchange(&exchange)
                 .fail();
@@ -371,12 +371,12 @@ mod request {
         let requests = handle.join().unwrap();
         match got {
             Ok(reply) => expect_bytes(
-                "the reply request returned",
+                &fill("what.request_returned", &[("call", &"request")]),
                 b"reply:ping",
                 &reply,
                 Some(&exchange),
             ),
-            Err(e) => Report::new("request failed")
+            Err(e) => Report::new(fill("test.returned_error", &[("call", &"request")]))
                 .line("error", format!("{e:?}"))
                 .exchange(&exchange)
                 .fail(),
@@ -463,12 +463,12 @@ mod request {
         handle.join().unwrap();
         match got {
             Ok(reply) => expect_bytes(
-                "the reply request returned",
+                &fill("what.request_returned", &[("call", &"request")]),
                 b"reply:ping",
                 &reply,
                 Some(&exchange),
             ),
-            Err(e) => Report::new("request failed")
+            Err(e) => Report::new(fill("test.returned_error", &[("call", &"request")]))
                 .line("error", format!("{e:?}"))
                 .exchange(&exchange)
                 .fail(),
@@ -624,7 +624,7 @@ mod run_client {
             text("test.server_received")
         );
         expect_bytes(
-            "what run_client printed",
+            &fill("what.printed", &[("name", &"run_client")]),
             b"reply:hello\nreply:world\n",
             &printed.contents(),
             Some(&exchange),
@@ -649,7 +649,7 @@ mod run_client {
         );
         assert_eq!(handle.join().unwrap(), [b"only line".to_vec()]);
         expect_bytes(
-            "what run_client printed",
+            &fill("what.printed", &[("name", &"run_client")]),
             b"reply:only line\n",
             &printed.contents(),
             None,

@@ -37,7 +37,7 @@ fn read_reply<T>(
     let result = Read::by_ref(stream).take(len as u64).read_to_end(&mut got);
     if result.is_err() || got.len() < len {
         learner.check();
-        Report::new("the echo did not come back whole")
+        Report::new(fill("ch04.echo_incomplete", &[]))
             .bytes("sent", sent)
             .line("expected", format!("{len} bytes back"))
             .bytes("got", &got)
@@ -65,7 +65,7 @@ fn expect_echo<T>(
         panic!("{}", fill("test.could_not_send", &[("error", &e)]));
     }
     let got = read_reply(stream, expected.len(), learner, message);
-    expect_bytes("the echo", expected, &got, None);
+    expect_bytes(&fill("what.echo", &[]), expected, &got, None);
 }
 
 /// A test server for one connection: optionally greets, reads to the end of the stream
@@ -281,7 +281,7 @@ mod echo {
         drop(first);
         second.set_read_timeout(Some(net::IO_TIMEOUT)).unwrap();
         let got = read_reply(&mut second, 3, &mut learner, b"two");
-        expect_bytes("the second client's echo", b"two", &got, None);
+        expect_bytes(&fill("what.second_echo", &[]), b"two", &got, None);
     }
 }
 
@@ -299,7 +299,7 @@ mod copy_until_eof {
         call_learner(move || copy_until_eof(from, output))
             .or_fail("test.returned_error", &[("call", &"copy_until_eof")]);
         expect_bytes(
-            "what copy_until_eof wrote",
+            &fill("what.wrote", &[("call", &"copy_until_eof")]),
             &expected,
             &printed.contents(),
             None,
@@ -321,7 +321,7 @@ mod copy_until_eof {
             thread::sleep(Duration::from_millis(5));
         }
         expect_bytes(
-            "what copy_until_eof wrote while the connection was open",
+            &fill("what.wrote_while_open", &[("call", &"copy_until_eof")]),
             b"first chunk\n",
             &printed.contents(),
             None,
@@ -354,7 +354,10 @@ mod send_lines {
         })
         .or_fail("test.returned_error", &[("call", &"send_lines")]);
         expect_bytes(
-            &format!("what send_lines sent for {input:?}"),
+            &fill(
+                "what.sent_for",
+                &[("call", &"send_lines"), ("input", &format!("{input:?}"))],
+            ),
             expected,
             &sent,
             None,
@@ -382,12 +385,17 @@ mod client {
         let printed = run_talk(addr, "hello\nworld\n");
         let received = server.join().unwrap();
         expect_bytes(
-            "what the server received",
+            &fill("test.server_received", &[]),
             b"hello\nworld\n",
             &received,
             None,
         );
-        expect_bytes("what talk printed", b"hello\nworld\n", &printed, None);
+        expect_bytes(
+            &fill("what.printed", &[("name", &"talk")]),
+            b"hello\nworld\n",
+            &printed,
+            None,
+        );
     }
 
     #[test]
@@ -395,12 +403,17 @@ mod client {
         let (addr, server) = test_server(b"", true, b"");
         let printed = run_talk(addr, "first\n\nnot sent\n");
         expect_bytes(
-            "what the server received",
+            &fill("test.server_received", &[]),
             b"first\n",
             &server.join().unwrap(),
             None,
         );
-        expect_bytes("what talk printed", b"first\n", &printed, None);
+        expect_bytes(
+            &fill("what.printed", &[("name", &"talk")]),
+            b"first\n",
+            &printed,
+            None,
+        );
     }
 
     #[test]
@@ -410,12 +423,17 @@ mod client {
         let (addr, server) = test_server(b"welcome\n", false, b"goodbye\n");
         let printed = run_talk(addr, "hello\n");
         expect_bytes(
-            "what the server received",
+            &fill("test.server_received", &[]),
             b"hello\n",
             &server.join().unwrap(),
             None,
         );
-        expect_bytes("what talk printed", b"welcome\ngoodbye\n", &printed, None);
+        expect_bytes(
+            &fill("what.printed", &[("name", &"talk")]),
+            b"welcome\ngoodbye\n",
+            &printed,
+            None,
+        );
     }
 }
 
@@ -447,7 +465,7 @@ mod line_reader {
             .map(|l| format!("{:?}", Ok::<_, ()>(l.map(str::to_string))))
             .collect();
         if got != expected {
-            Report::new("read_line returned something else, in order")
+            Report::new(fill("ch03.read_line_results", &[]))
                 .line("expected", expected.join(", "))
                 .line("got", got.join(", "))
                 .fail();
@@ -493,7 +511,7 @@ mod line_reader {
         expect_lines(got, &[Some("complete")]);
         match second {
             Err(LineError::UnexpectedEof { partial }) => {
-                expect_bytes("the partial line", b"partial", &partial, None)
+                expect_bytes(&fill("what.partial_line", &[]), b"partial", &partial, None)
             }
             other => panic!(
                 "{}",
@@ -597,7 +615,7 @@ mod programs {
         };
         match attempt() {
             Ok((stream, got)) => {
-                expect_bytes("the echo", expected, &got, None);
+                expect_bytes(&fill("what.echo", &[]), expected, &got, None);
                 stream
             }
             Err(e) => {
@@ -697,13 +715,13 @@ mod programs {
         exited.expect_code("tcp-client", 0);
         let printed: String = exited.stdout.iter().map(|l| format!("{l}\n")).collect();
         expect_bytes(
-            "what tcp-client printed",
+            &fill("what.printed", &[("name", &"tcp-client")]),
             b"Hello world\nsecond line\n",
             printed.as_bytes(),
             None,
         );
         expect_bytes(
-            "what the server received",
+            &fill("test.server_received", &[]),
             b"Hello world\nsecond line\n",
             &server.join().unwrap(),
             None,

@@ -185,7 +185,7 @@ impl Server {
             panic!("{}", fill("test.could_not_send", &[("error", &e)]));
         }
         let got = self.read_exact(stream, message.len(), message);
-        show::expect_bytes("the echo", message, &got, None);
+        show::expect_bytes(&fill("what.echo", &[]), message, &got, None);
     }
 
     /// Stops the server and expects `serve` to return `Ok(())` soon.
@@ -324,7 +324,7 @@ mod connection {
         assert_eq!(connection.pending(), 0, "{}", text("ch04.echo_written"));
         let mut got = vec![0u8; sent.len()];
         client.read_exact(&mut got).or_fail("ch04.no_echo", &[]);
-        show::expect_bytes("the echo", sent, &got, None);
+        show::expect_bytes(&fill("what.echo", &[]), sent, &got, None);
     }
 
     #[test]
@@ -350,7 +350,7 @@ mod connection {
         drop((connection, probe)); // closes the server's end: the client reads end-of-file
         let mut rest = Vec::new();
         client.read_to_end(&mut rest).unwrap();
-        show::expect_bytes("what came back", b"bye", &rest, None);
+        show::expect_bytes(&fill("what.came_back", &[]), b"bye", &rest, None);
     }
 
     #[test]
@@ -585,7 +585,7 @@ mod spec {
             for (i, client) in clients.iter_mut().enumerate() {
                 let sent = message(i, round);
                 let got = server.read_exact(client, sent.len(), &sent);
-                show::expect_bytes(&format!("the echo to client {i}"), &sent, &got, None);
+                show::expect_bytes(&fill("what.echo_to", &[("client", &i)]), &sent, &got, None);
             }
         }
         server.stop();
@@ -773,7 +773,7 @@ mod spec {
         for (i, client) in clients.iter_mut().enumerate() {
             let sent = message(i, 0);
             let got = server.read_exact(client, sent.len(), &sent);
-            show::expect_bytes(&format!("the echo to client {i}"), &sent, &got, None);
+            show::expect_bytes(&fill("what.echo_to", &[("client", &i)]), &sent, &got, None);
         }
         server.stop();
     }
@@ -871,10 +871,11 @@ mod program {
         for _ in 0..CLIENTS {
             match net::connect(addr) {
                 Ok(stream) => clients.push(stream),
-                Err(e) => child.fail(&format!(
-                    "client {} of {CLIENTS} could not connect: {e}",
-                    clients.len()
-                )),
+                Err(e) => {
+                    let args: [(&str, &dyn std::fmt::Display); 3] =
+                        [("n", &clients.len()), ("total", &CLIENTS), ("error", &e)];
+                    child.fail(&fill("ch04.client_n_connect", &args))
+                }
             }
         }
         for (i, client) in clients.iter_mut().enumerate() {
@@ -884,9 +885,11 @@ mod program {
             let sent = message(i, 0);
             let mut got = vec![0u8; sent.len()];
             if let Err(e) = client.read_exact(&mut got) {
-                child.fail(&format!("client {i} of {CLIENTS} got no echo: {e}"));
+                let args: [(&str, &dyn std::fmt::Display); 3] =
+                    [("n", &i), ("total", &CLIENTS), ("error", &e)];
+                child.fail(&fill("ch04.client_n_no_echo", &args));
             }
-            show::expect_bytes(&format!("the echo to client {i}"), &sent, &got, None);
+            show::expect_bytes(&fill("what.echo_to", &[("client", &i)]), &sent, &got, None);
         }
         child.assert_running();
     }

@@ -154,7 +154,7 @@ mod udp {
         });
         match trips {
             Ok(trips) => (trips, relay),
-            Err(e) => Report::new("udp_round_trips returned an error")
+            Err(e) => Report::new(fill("test.returned_error", &[("call", &"udp_round_trips")]))
                 .line("error", e.to_string())
                 .exchange(&relay.exchange())
                 .fail(),
@@ -166,7 +166,7 @@ mod udp {
     fn expect(trips: &UdpTrips, relay: &Relay, count: u32, lost: &[u32], stale: u32) {
         let answered = count as usize - lost.len();
         if trips.lost != lost || trips.rtts.len() != answered || trips.stale != stale {
-            Report::new("udp_round_trips did not count what happened on the wire")
+            Report::new(fill("ch05.did_not_count", &[]))
                 .line(
                     "expected",
                     format!("lost {lost:?}, {answered} round-trip times, {stale} stale"),
@@ -460,7 +460,10 @@ mod program {
         let exited = child.wait_exit(Duration::from_secs(30));
         let stdout = exited.stdout.join("\n");
         if !exited.status.success() {
-            child.fail(&format!("udp-vs-tcp failed ({})", exited.status));
+            child.fail(&fill(
+                "test.exited",
+                &[("name", &"udp-vs-tcp"), ("exited", &exited.status)],
+            ));
         }
         for row in [
             "UDP round trip",

@@ -281,7 +281,7 @@ mod receiver {
             if let Some(ack) = expected_ack {
                 match sender.recv_checking(|| learner.check()) {
                     Ok((got, _)) if got == hex(ack) => {}
-                    other => Report::new("your receiver did not answer with the expected ACK")
+                    other => Report::new(fill("ch06.expected_ack", &[]))
                         .bytes("sent", &hex(datagram))
                         .bytes("expected", &hex(ack))
                         .line("got", format!("{other:?}"))
@@ -515,14 +515,18 @@ mod sender {
             call_learner(move || send_all(&socket, to, &sent, &mut FixedTimer(TIMEOUT), 10));
         let report = match result {
             Ok(report) => report,
-            Err(e) => fail_with_diagram(&relay, "send_all failed", &[("error", format!("{e:?}"))]),
+            Err(e) => fail_with_diagram(
+                &relay,
+                &fill("test.returned_error", &[("call", &"send_all")]),
+                &[("error", format!("{e:?}"))],
+            ),
         };
         // send_all returned Ok: END was acknowledged, so the receiver delivered everything.
         let got = delivered.lock().unwrap().clone();
         if got != owned {
             fail_with_diagram(
                 &relay,
-                "the receiver did not get every message exactly once, in order",
+                &fill("ch06.exactly_once_in_order", &[]),
                 &[
                     ("sent", format!("{:?}", texts(&owned))),
                     ("delivered", format!("{:?}", texts(&got))),
@@ -883,7 +887,11 @@ mod soak {
             send_all(&sender, to, &sent, &mut rto, 30)
         });
         if let Err(e) = result {
-            fail_with_diagram(&relay, "send_all failed", &[("error", format!("{e:?}"))]);
+            fail_with_diagram(
+                &relay,
+                &fill("test.returned_error", &[("call", &"send_all")]),
+                &[("error", format!("{e:?}"))],
+            );
         }
         let (received, delivered) = receiving.finish();
         received.or_fail("test.returned_error", &[("call", &"run_receiver")]);
@@ -895,7 +903,7 @@ mod soak {
                 .unwrap_or(delivered.len().min(payloads.len()));
             fail_with_diagram(
                 &relay,
-                "not every message arrived exactly once and in order",
+                &fill("ch06.exactly_once_in_order", &[]),
                 &[
                     ("delivered", format!("{} messages", delivered.len())),
                     ("first difference", format!("at message {first_bad}")),
@@ -1100,7 +1108,7 @@ mod programs {
                     )
                 ),
             },
-            Err(e) => rx.fail(&format!("no ACK for message {seq}: {e}")),
+            Err(e) => rx.fail(&fill("ch06.no_ack_for", &[("seq", &seq), ("error", &e)])),
         }
     }
 

@@ -461,15 +461,17 @@ mod sender {
         let result = call_learner(move || send_window(&socket, to, &sent, window, &mut timer, 10));
         let report = match result {
             Ok(report) => report,
-            Err(e) => {
-                fail_with_diagram(&relay, "send_window failed", &[("error", format!("{e:?}"))])
-            }
+            Err(e) => fail_with_diagram(
+                &relay,
+                &fill("test.returned_error", &[("call", &"send_window")]),
+                &[("error", format!("{e:?}"))],
+            ),
         };
         let got = delivered.lock().unwrap().clone();
         if got != payloads(TEN) {
             fail_with_diagram(
                 &relay,
-                "the receiver did not get every message exactly once, in order",
+                &fill("ch06.exactly_once_in_order", &[]),
                 &[("delivered", format!("{:?}", texts(&got)))],
             );
         }
@@ -589,11 +591,7 @@ mod sender {
             }
         });
         if !alternating {
-            fail_with_diagram(
-                &relay,
-                "with window 1, each message must wait for the ACK of the one before",
-                &[],
-            );
+            fail_with_diagram(&relay, &fill("ch06w.stop_and_wait", &[]), &[]);
         }
     }
 
@@ -627,11 +625,14 @@ mod sender {
                                 reference::Packet::Data { seq, .. }
                                 | reference::Packet::End { seq },
                             ) => seqs.push(seq),
-                            other => self.fail("not a DATA or END", format!("{other:?}")),
+                            other => self.fail(&fill("ch06w.not_data", &[]), format!("{other:?}")),
                         }
                     }
                     Err(e) => self.fail(
-                        &format!("expected {n} datagrams, got {seqs:?}"),
+                        &fill(
+                            "ch06w.expected_n",
+                            &[("n", &n), ("got", &format!("{seqs:?}"))],
+                        ),
                         e.to_string(),
                     ),
                 }
@@ -649,7 +650,7 @@ mod sender {
                 .unwrap();
             if let Ok((bytes, _)) = got {
                 self.fail(
-                    "your sender sent more than the receiver's window allows",
+                    &fill("ch06w.beyond_window", &[]),
                     format!("{:?}", reference::Packet::decode(&bytes)),
                 );
             }
@@ -939,7 +940,11 @@ mod soak {
             )
         });
         if let Err(e) = result {
-            fail_with_diagram(&relay, "send_window failed", &[("error", format!("{e:?}"))]);
+            fail_with_diagram(
+                &relay,
+                &fill("test.returned_error", &[("call", &"send_window")]),
+                &[("error", format!("{e:?}"))],
+            );
         }
         let (received, delivered) = receiving.finish();
         received.or_fail("test.returned_error", &[("call", &"run_window_receiver")]);
@@ -951,7 +956,7 @@ mod soak {
                 .unwrap_or(delivered.len().min(payloads.len()));
             fail_with_diagram(
                 &relay,
-                "not every message arrived exactly once and in order",
+                &fill("ch06.exactly_once_in_order", &[]),
                 &[
                     ("delivered", format!("{} messages", delivered.len())),
                     ("first difference", format!("at message {first_bad}")),

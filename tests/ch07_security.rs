@@ -311,6 +311,7 @@ mod guard_opens {
         let check = |peer: &Peer,
                      running: &mut course_harness::Running<std::io::Result<()>>,
                      what: &str| match peer.recv_checking(|| running.check()) {
+            // `what` is a catalog key.
             Ok((reply, _)) => {
                 let opened = key(KEY).decrypt(&String::from_utf8_lossy(&reply));
                 assert_eq!(
@@ -320,29 +321,29 @@ mod guard_opens {
                     fill(
                         "ch07.reply_sealed",
                         &[
-                            ("what", &what),
+                            ("what", &fill(what, &[])),
                             ("reply", &format!("{:?}", String::from_utf8_lossy(REPLY)))
                         ]
                     )
                 );
             }
-            Err(e) => Report::new(format!("no reply to {what}"))
+            Err(e) => Report::new(fill("ch07.no_reply_to", &[("what", &fill(what, &[]))]))
                 .line("error", e.to_string())
                 .exchange(&exchange)
                 .fail(),
         };
-        check(&client, &mut running, "the first valid token");
+        check(&client, &mut running, "ch07.first_valid");
         for bad in &storm {
             attacker.send_to(bad, server);
         }
         client.send_to(token(b"still there?", now).as_bytes(), server);
-        check(&client, &mut running, "a valid token after the storm");
+        check(&client, &mut running, "ch07.valid_after_storm");
         attacker
             .socket()
             .set_read_timeout(Some(Duration::from_millis(200)))
             .unwrap();
         if let Ok((reply, _)) = attacker.recv() {
-            Report::new("the server answered something in the storm")
+            Report::new(fill("ch07.answered_storm", &[]))
                 .bytes("reply", &reply)
                 .exchange(&exchange)
                 .fail();
@@ -589,7 +590,7 @@ mod programs {
         attacker.send_to(token(b"still alive?", now()).as_bytes(), addr);
         match attacker.recv_while_running(&mut server) {
             Ok((reply, _)) => assert!(key(KEY).decrypt(&String::from_utf8_lossy(&reply)).is_ok()),
-            Err(e) => Report::new("no reply after the forged timestamp")
+            Err(e) => Report::new(fill("ch07.no_reply_forged", &[]))
                 .line("error", e.to_string())
                 .exchange(&exchange)
                 .fail(),

@@ -530,7 +530,7 @@ mod server {
                 }
                 match receiver.recv_checking(|| running.check()) {
                     Ok((got, _)) if got == text.as_bytes() => {}
-                    other => Report::new("a client did not get the message")
+                    other => Report::new(fill("ch08.client_missed", &[]))
                         .line("expected", text.clone())
                         .line("got", format!("{other:?}"))
                         .exchange(&exchange)
@@ -545,7 +545,7 @@ mod server {
                 .set_read_timeout(Some(Duration::from_millis(100)))
                 .unwrap();
             if let Ok((extra, _)) = client.recv() {
-                Report::new("an extra datagram arrived")
+                Report::new(fill("ch08.extra_datagram", &[]))
                     .bytes("extra", &extra)
                     .exchange(&exchange)
                     .fail();
