@@ -5,7 +5,8 @@ use std::mem::discriminant;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use course_harness::show::{Report, expect_bytes, expect_eq, expect_exit};
+use course_catalog::fill;
+use course_harness::show::{OrFail, Report, expect_bytes, expect_eq, expect_exit};
 use course_harness::{ChildGuard, Exchange, call_learner, net};
 use rstest::rstest;
 // `parse_addr` is also the name of a module there: import only the function.
@@ -14,7 +15,7 @@ use socket_course::ch01_addresses::parse_addr::{
 };
 use socket_course::ch01_addresses::{AddrError, PortRange, bind_ephemeral, classify_port};
 
-/// Exercise 1.1: `cargo test --test ch01_addresses port_range`
+/// Exercise 1.1: `cargo test --test ch01_addresses port_range::`
 mod port_range {
     use super::*;
 
@@ -34,13 +35,21 @@ mod port_range {
     fn a_port_falls_in_its_iana_range(#[case] port: u16, #[case] expected: PortRange) {
         let got = call_learner(move || classify_port(port));
         assert_eq!(
-            got, expected,
-            "classify_port({port}) should be {expected:?}"
+            got,
+            expected,
+            "{}",
+            fill(
+                "test.should_be",
+                &[
+                    ("call", &format!("classify_port({port})")),
+                    ("expected", &format!("{expected:?}"))
+                ]
+            )
         );
     }
 }
 
-/// Exercise 1.2a: `cargo test --test ch01_addresses split_host_port`
+/// Exercise 1.2a: `cargo test --test ch01_addresses split_host_port::`
 mod split_host_port {
     use super::*;
 
@@ -75,7 +84,7 @@ mod split_host_port {
     }
 }
 
-/// Exercise 1.2b: `cargo test --test ch01_addresses parse_port`
+/// Exercise 1.2b: `cargo test --test ch01_addresses parse_port::`
 mod parse_port {
     use super::*;
 
@@ -106,7 +115,7 @@ mod parse_port {
     }
 }
 
-/// Exercise 1.2c: `cargo test --test ch01_addresses parse_host`
+/// Exercise 1.2c: `cargo test --test ch01_addresses parse_host::`
 mod parse_host {
     use super::*;
 
@@ -144,11 +153,23 @@ mod parse_host {
 fn expect_error_kind(call: &str, got: Result<(), AddrError>, expected: AddrError) {
     match got {
         Err(e) if discriminant(&e) == discriminant(&expected) => {}
-        other => panic!("{call} returned {other:?}; expected an error like {expected:?}"),
+        other => panic!("{}", error_like(call, &other, &expected)),
     }
 }
 
-/// Exercise 1.2d: `cargo test --test ch01_addresses parse_addr`
+/// "`call` returned `got`; expected an error like `expected`", in the learner's language.
+fn error_like(call: &str, got: &dyn std::fmt::Debug, expected: &AddrError) -> String {
+    fill(
+        "test.error_like",
+        &[
+            ("call", &call),
+            ("got", &format!("{got:?}")),
+            ("expected", &format!("{expected:?}")),
+        ],
+    )
+}
+
+/// Exercise 1.2d: `cargo test --test ch01_addresses parse_addr::`
 mod parse_addr {
     use super::*;
 
@@ -189,41 +210,38 @@ mod parse_addr {
         // The error's kind is the spec; the text it carries is yours to choose.
         match got {
             Err(e) if discriminant(&e) == discriminant(&expected) => {}
-            other => {
-                panic!(
-                    "parse_addr({text:?}) returned {other:?}; expected an error like {expected:?}"
-                )
-            }
+            other => panic!(
+                "{}",
+                error_like(&format!("parse_addr({text:?})"), &other, &expected)
+            ),
         }
     }
 }
 
-/// Exercise 1.3: `cargo test --test ch01_addresses ephemeral_port`
+/// Exercise 1.3, with `addr_info::`:
+/// `cargo test --test ch01_addresses -- ephemeral_port:: addr_info::`
 mod ephemeral_port {
     use super::*;
+    use course_catalog::text;
 
     #[test]
     fn ephemeral_port_is_the_one_the_socket_is_bound_to() {
-        let (socket, port) =
-            call_learner(bind_ephemeral).expect("bind_ephemeral returned an error");
-        assert_ne!(
-            port, 0,
-            "port 0 only means \"any port\": return the port the OS actually chose"
-        );
-        let bound = socket
-            .local_addr()
-            .expect("the returned socket has no local address");
+        let (socket, port) = call_learner(bind_ephemeral)
+            .or_fail("test.returned_error", &[("call", &"bind_ephemeral")]);
+        assert_ne!(port, 0, "{}", text("ch01.port_zero"));
+        let bound = socket.local_addr().or_fail("ch01.no_local_addr", &[]);
         assert_eq!(
             bound,
             SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
-            "the socket should be bound to 127.0.0.1 and the port you returned"
+            "{}",
+            text("ch01.bound_to")
         );
     }
 
     #[test]
     fn ephemeral_socket_receives_what_is_sent_to_its_port() {
-        let (socket, port) =
-            call_learner(bind_ephemeral).expect("bind_ephemeral returned an error");
+        let (socket, port) = call_learner(bind_ephemeral)
+            .or_fail("test.returned_error", &[("call", &"bind_ephemeral")]);
         socket.set_read_timeout(Some(net::IO_TIMEOUT)).unwrap();
         let target = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let sender = net::udp_socket();
@@ -235,36 +253,35 @@ mod ephemeral_port {
         exchange.sent(sender.local_addr().unwrap(), target, b"hello, port");
         match net::recv_datagram(&socket) {
             Ok((data, _from)) => expect_bytes(
-                "the datagram your socket received",
+                &fill("what.datagram_received", &[]),
                 b"hello, port",
                 &data,
                 Some(&exchange),
             ),
-            Err(e) => {
-                Report::new("the datagram sent to the port you reported never reached your socket")
-                    .addr("sent to", target)
-                    .line("error", e.to_string())
-                    .exchange(&exchange)
-                    .fail()
-            }
+            Err(e) => Report::new(fill("ch01.never_reached", &[]))
+                .addr("sent to", target)
+                .line("error", e.to_string())
+                .exchange(&exchange)
+                .fail(),
         }
     }
 
     #[test]
     fn ephemeral_ports_of_two_open_sockets_differ() {
         // Both sockets stay open, so a port that was chosen by hand could not be bound twice.
-        let (_first, first_port) =
-            call_learner(bind_ephemeral).expect("first call returned an error");
-        let (_second, second_port) =
-            call_learner(bind_ephemeral).expect("second call returned an error");
-        assert_ne!(
-            first_port, second_port,
-            "two open sockets cannot share a port"
+        let (_first, first_port) = call_learner(bind_ephemeral).or_fail(
+            "test.nth_call_error",
+            &[("n", &1), ("call", &"bind_ephemeral")],
         );
+        let (_second, second_port) = call_learner(bind_ephemeral).or_fail(
+            "test.nth_call_error",
+            &[("n", &2), ("call", &"bind_ephemeral")],
+        );
+        assert_ne!(first_port, second_port, "{}", text("ch01.ports_differ"));
     }
 }
 
-/// The `addr-info` program runs the same code: `cargo test --test ch01_addresses addr_info`
+/// The `addr-info` program runs the same code: `cargo test --test ch01_addresses addr_info::`
 mod addr_info {
     use super::*;
 
@@ -291,7 +308,7 @@ mod addr_info {
         let output = run(&["parse", "localhost:8890"]);
         expect_exit("addr-info parse localhost:8890", &output, 0);
         expect_bytes(
-            "what addr-info printed",
+            &fill("what.printed", &[("name", &"addr-info")]),
             b"127.0.0.1:8890\n[::1]:8890\n",
             &output.stdout,
             None,
@@ -305,7 +322,8 @@ mod addr_info {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(
             stderr.contains("65536"),
-            "the error should name the port: {stderr:?}"
+            "{}",
+            fill("ch01.names_the_port", &[("stderr", &format!("{stderr:?}"))])
         );
     }
 
@@ -315,7 +333,12 @@ mod addr_info {
         expect_exit("addr-info port 80 8890 50000", &output, 0);
         let stdout = String::from_utf8_lossy(&output.stdout);
         let lines: Vec<&str> = stdout.lines().collect();
-        assert_eq!(lines.len(), 3, "one line per port, got {stdout:?}");
+        assert_eq!(
+            lines.len(),
+            3,
+            "{}",
+            fill("ch01.line_per_port", &[("stdout", &format!("{stdout:?}"))])
+        );
         for (line, range) in lines.iter().zip([
             PortRange::WellKnown,
             PortRange::Registered,
@@ -323,7 +346,11 @@ mod addr_info {
         ]) {
             assert!(
                 line.ends_with(&range.to_string()),
-                "{line:?} should name {range}"
+                "{}",
+                fill(
+                    "ch01.names_range",
+                    &[("line", &format!("{line:?}")), ("range", &range)]
+                )
             );
         }
     }

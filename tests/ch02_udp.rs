@@ -7,8 +7,9 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use course_catalog::{fill, text};
 use course_harness::child::{NoLine, Stream};
-use course_harness::show::{Report, expect_bytes};
+use course_harness::show::{OrFail, Report, expect_bytes};
 use course_harness::start_learner;
 use course_harness::{ChildGuard, Exchange, Peer, Running, SharedOutput, call_learner, net};
 use rstest::rstest;
@@ -31,13 +32,13 @@ fn your_socket(exchange: &Exchange) -> (Peer, UdpSocket) {
 #[track_caller]
 fn expect_datagram(got: Datagram, data: &[u8], from: SocketAddr, exchange: &Exchange) {
     expect_bytes(
-        "the datagram your code returned",
+        &fill("what.datagram_returned", &[]),
         data,
         &got.data,
         Some(exchange),
     );
     if got.from != from {
-        Report::new("your code returned the wrong sender")
+        Report::new(fill("ch02.wrong_sender", &[]))
             .addr("expected", from)
             .addr("got", got.from)
             .exchange(exchange)
@@ -72,14 +73,14 @@ fn check_reply(
 ) {
     match received {
         Ok((data, sender)) if sender == from => {
-            expect_bytes("the reply", expected, &data, Some(exchange))
+            expect_bytes(&fill("what.reply", &[]), expected, &data, Some(exchange))
         }
-        Ok((_, sender)) => Report::new("a reply came from the wrong address")
+        Ok((_, sender)) => Report::new(fill("ch02.reply_wrong_address", &[]))
             .addr("expected from", from)
             .addr("came from", sender)
             .exchange(exchange)
             .fail(),
-        Err(e) => Report::new("no reply arrived")
+        Err(e) => Report::new(fill("test.no_reply", &[]))
             .bytes("expected", expected)
             .line("error", format!("{:?} (nothing came in time)", e.kind()))
             .line("hint", course_catalog::text("hint.reply_to_sender"))
@@ -109,7 +110,7 @@ fn replying_server(
     (addr, handle)
 }
 
-/// Exercise 2.1: `cargo test --test ch02_udp recv_one`
+/// Exercise 2.1: `cargo test --test ch02_udp recv_one::`
 mod recv_one {
     use super::*;
 
@@ -125,7 +126,8 @@ mod recv_one {
         let client = Peer::new(&exchange, "client");
         // Sent before your code runs: the datagram waits in the receive buffer.
         client.send_to(payload, server.addr());
-        let got = call_learner(move || recv_one(&learner)).expect("recv_one returned an error");
+        let got = call_learner(move || recv_one(&learner))
+            .or_fail("test.returned_error", &[("call", &"recv_one")]);
         expect_datagram(got, payload, client.addr(), &exchange);
     }
 
@@ -138,13 +140,13 @@ mod recv_one {
         client.send_to(b"second", server.addr());
         let (first, second) = call_learner(move || (recv_one(&learner), recv_one(&learner)));
         expect_datagram(
-            first.expect("first recv_one failed"),
+            first.or_fail("test.nth_call_error", &[("n", &1), ("call", &"recv_one")]),
             b"first",
             client.addr(),
             &exchange,
         );
         expect_datagram(
-            second.expect("second recv_one failed"),
+            second.or_fail("test.nth_call_error", &[("n", &2), ("call", &"recv_one")]),
             b"second",
             client.addr(),
             &exchange,
@@ -152,7 +154,7 @@ mod recv_one {
     }
 }
 
-/// Exercise 2.2: `cargo test --test ch02_udp limits`
+/// Exercise 2.2: `cargo test --test ch02_udp limits::`
 mod limits {
     use super::*;
 
@@ -169,7 +171,10 @@ mod limits {
         match call_learner(move || recv_limited(&learner, limit)) {
             Ok(got) => expect_datagram(got, &payload, client.addr(), &exchange),
             Err(e) => {
-                panic!("recv_limited(limit {limit}) rejected a datagram of {size} bytes: {e:?}")
+                let error = format!("{e:?}");
+                let args: [(&str, &dyn std::fmt::Display); 3] =
+                    [("limit", &limit), ("size", &size), ("error", &error)];
+                panic!("{}", fill("ch02.rejected_within", &args))
             }
         }
     }
@@ -195,13 +200,15 @@ mod limits {
                 assert_eq!(
                     (from, len, reported),
                     (client.addr(), size, limit),
-                    "TooLong {{ from, len, limit }}"
+                    "{}",
+                    text("ch02.too_long_fields")
                 );
             }
             other => {
-                panic!(
-                    "a datagram of {size} bytes with limit {limit} should be TooLong, got {other:?}"
-                )
+                let got = format!("{other:?}");
+                let args: [(&str, &dyn std::fmt::Display); 3] =
+                    [("size", &size), ("limit", &limit), ("got", &got)];
+                panic!("{}", fill("ch02.should_be_too_long", &args))
             }
         }
     }
@@ -217,10 +224,18 @@ mod limits {
             call_learner(move || (recv_limited(&learner, 1024), recv_limited(&learner, 1024)));
         assert!(
             matches!(first, Err(RecvError::TooLong { len: 2000, .. })),
-            "first: {first:?}"
+            "{}",
+            fill(
+                "ch02.should_be_too_long",
+                &[
+                    ("size", &2000),
+                    ("limit", &1024),
+                    ("got", &format!("{first:?}"))
+                ]
+            )
         );
         expect_datagram(
-            second.expect("the second datagram fits"),
+            second.or_fail("ch02.next_fits", &[("call", &"recv_limited")]),
             b"fits",
             client.addr(),
             &exchange,
@@ -228,7 +243,7 @@ mod limits {
     }
 }
 
-/// Exercise 2.3: `cargo test --test ch02_udp reply_server`
+/// Exercise 2.3: `cargo test --test ch02_udp reply_server::`
 mod reply_server {
     use super::*;
 
@@ -238,8 +253,8 @@ mod reply_server {
         let (server, learner) = your_socket(&exchange);
         let client = Peer::new(&exchange, "client");
         client.send_to(b"hello", server.addr());
-        let got =
-            call_learner(move || answer_one(&learner, 1024)).expect("answer_one returned an error");
+        let got = call_learner(move || answer_one(&learner, 1024))
+            .or_fail("test.returned_error", &[("call", &"answer_one")]);
         expect_datagram(got, b"hello", client.addr(), &exchange);
         expect_reply(&client, REPLY, server.addr(), &exchange);
     }
@@ -251,14 +266,16 @@ mod reply_server {
         let client = Peer::new(&exchange, "client");
         let started = Instant::now();
         client.send_to(b"are you there?", server.addr());
-        call_learner(move || answer_one(&learner, 1024)).expect("answer_one returned an error");
+        call_learner(move || answer_one(&learner, 1024))
+            .or_fail("test.returned_error", &[("call", &"answer_one")]);
         expect_reply(&client, REPLY, server.addr(), &exchange);
         // Article A sleeps 1 s before replying; the client's receive buffer makes that needless.
         // The bound is far above any real delay on loopback, so only a deliberate sleep fails it.
         let took = started.elapsed();
         assert!(
             took < Duration::from_millis(800),
-            "the reply took {took:?}: no need to sleep before replying"
+            "{}",
+            fill("ch02.no_sleep", &[("took", &format!("{took:?}"))])
         );
     }
 
@@ -278,7 +295,7 @@ mod reply_server {
             }
             Ok::<(), RecvError>(())
         })
-        .expect("answer_one returned an error");
+        .or_fail("test.returned_error", &[("call", &"answer_one")]);
         for client in &clients {
             expect_reply(client, REPLY, server.addr(), &exchange);
         }
@@ -292,8 +309,8 @@ mod reply_server {
         let (server, learner) = your_socket(&exchange);
         let client = Peer::new(&exchange, "client");
         client.send_to(payload, server.addr());
-        let got =
-            call_learner(move || answer_one(&learner, 1024)).expect("answer_one returned an error");
+        let got = call_learner(move || answer_one(&learner, 1024))
+            .or_fail("test.returned_error", &[("call", &"answer_one")]);
         expect_datagram(got, payload, client.addr(), &exchange);
         expect_reply(&client, REPLY, server.addr(), &exchange);
     }
@@ -309,10 +326,18 @@ mod reply_server {
             call_learner(move || (answer_one(&learner, 1024), answer_one(&learner, 1024)));
         assert!(
             matches!(big, Err(RecvError::TooLong { len: 2000, .. })),
-            "the 2,000-byte datagram: {big:?}"
+            "{}",
+            fill(
+                "ch02.should_be_too_long",
+                &[
+                    ("size", &2000),
+                    ("limit", &1024),
+                    ("got", &format!("{big:?}"))
+                ]
+            )
         );
         expect_datagram(
-            small.expect("the small datagram"),
+            small.or_fail("ch02.next_fits", &[("call", &"answer_one")]),
             b"small",
             client.addr(),
             &exchange,
@@ -324,7 +349,7 @@ mod reply_server {
             .set_read_timeout(Some(Duration::from_millis(200)))
             .unwrap();
         if let Ok((extra, _)) = client.recv() {
-            Report::new("the datagram over the limit was answered too")
+            Report::new(fill("ch02.over_limit_answered", &[]))
                 .bytes("extra reply", &extra)
                 .exchange(&exchange)
                 .fail();
@@ -332,8 +357,8 @@ mod reply_server {
     }
 }
 
-/// Exercise 2.4: `cargo test --test ch02_udp client`
-mod client {
+/// Exercise 2.4: `cargo test --test ch02_udp request::`
+mod request {
     use super::*;
 
     #[test]
@@ -346,17 +371,22 @@ mod client {
         let requests = handle.join().unwrap();
         match got {
             Ok(reply) => expect_bytes(
-                "the reply request returned",
+                &fill("what.request_returned", &[("call", &"request")]),
                 b"reply:ping",
                 &reply,
                 Some(&exchange),
             ),
-            Err(e) => Report::new("request failed")
+            Err(e) => Report::new(fill("test.returned_error", &[("call", &"request")]))
                 .line("error", format!("{e:?}"))
                 .exchange(&exchange)
                 .fail(),
         }
-        assert_eq!(requests, [b"ping".to_vec()], "what the server received");
+        assert_eq!(
+            requests,
+            [b"ping".to_vec()],
+            "{}",
+            text("test.server_received")
+        );
     }
 
     #[test]
@@ -372,14 +402,26 @@ mod client {
         let took = started.elapsed();
         assert!(
             matches!(got, Err(RequestError::NoReply)),
-            "expected Err(NoReply), got {got:?}"
+            "{}",
+            fill(
+                "test.expected_got",
+                &[("expected", &"Err(NoReply)"), ("got", &format!("{got:?}"))]
+            )
         );
         assert!(
             took >= timeout,
-            "request gave up after {took:?}, before its timeout of {timeout:?}"
+            "{}",
+            fill(
+                "ch02.gave_up_early",
+                &[
+                    ("call", &"request"),
+                    ("took", &format!("{took:?}")),
+                    ("timeout", &format!("{timeout:?}"))
+                ]
+            )
         );
         // The request itself did go out.
-        let (data, _) = silent.recv().expect("the request never reached the server");
+        let (data, _) = silent.recv().or_fail("ch02.request_not_received", &[]);
         assert_eq!(data, b"anyone?");
     }
 
@@ -394,7 +436,11 @@ mod client {
         let got = call_learner(move || request(&socket, gone, b"hello?", Duration::from_secs(3)));
         assert!(
             matches!(got, Err(RequestError::Refused)),
-            "expected Err(Refused), got {got:?}"
+            "{}",
+            fill(
+                "test.expected_got",
+                &[("expected", &"Err(Refused)"), ("got", &format!("{got:?}"))]
+            )
         );
     }
 
@@ -406,7 +452,7 @@ mod client {
         let client = Peer::new(&exchange, "your client");
         let server_addr = server.addr();
         let handle = thread::spawn(move || {
-            let (data, from) = server.recv().expect("the request never arrived");
+            let (data, from) = server.recv().or_fail("ch02.request_not_received", &[]);
             // Before the real reply, someone else sends to the client's port.
             stranger.send_to(b"fake reply", from);
             server.send_to(&[b"reply:".as_slice(), &data].concat(), from);
@@ -417,12 +463,12 @@ mod client {
         handle.join().unwrap();
         match got {
             Ok(reply) => expect_bytes(
-                "the reply request returned",
+                &fill("what.request_returned", &[("call", &"request")]),
                 b"reply:ping",
                 &reply,
                 Some(&exchange),
             ),
-            Err(e) => Report::new("request failed")
+            Err(e) => Report::new(fill("test.returned_error", &[("call", &"request")]))
                 .line("error", format!("{e:?}"))
                 .exchange(&exchange)
                 .fail(),
@@ -430,7 +476,7 @@ mod client {
     }
 }
 
-/// Exercise 2.5a: `cargo test --test ch02_udp run_server`
+/// Exercise 2.5a: `cargo test --test ch02_udp run_server::`
 mod run_server {
     use super::*;
     use std::sync::mpsc;
@@ -455,14 +501,10 @@ mod run_server {
             Ok(addr) => addr,
             Err(_) => {
                 server.check();
-                panic!("run_server never called `ready` with its socket");
+                panic!("{}", text("ch02.no_ready"));
             }
         };
-        assert_ne!(
-            addr.port(),
-            0,
-            "`ready` got a socket on port 0: bind first, then call `ready`"
-        );
+        assert_ne!(addr.port(), 0, "{}", text("ch02.ready_port_zero"));
         (addr, server, out, log)
     }
 
@@ -497,7 +539,7 @@ mod run_server {
             format!("from {}: hello", client.addr()),
             format!("from {}: こんにちは", client.addr()),
         ];
-        assert_eq!(printed, expected, "the lines run_server wrote to `out`");
+        assert_eq!(printed, expected, "{}", text("ch02.out_lines"));
     }
 
     #[test]
@@ -509,7 +551,8 @@ mod run_server {
         let warning = lines(&log, 1, &mut server);
         assert!(
             warning.first().is_some_and(|w| w.starts_with("warning:")),
-            "expected a `warning: ...` line in `log` for the 9-byte datagram, got {warning:?}"
+            "{}",
+            fill("ch02.expected_warning", &[("got", &format!("{warning:?}"))])
         );
         client.send_to(b"fits", addr);
         expect_reply_while(&client, REPLY, addr, &exchange, &mut server);
@@ -530,7 +573,8 @@ mod run_server {
         assert_eq!(
             printed,
             vec![format!("from {}: two\\nlines\\u{{1b}}[2J", client.addr())],
-            "one datagram is one line, its control characters escaped (use `printable`)"
+            "{}",
+            text("ch02.escaped")
         );
     }
 
@@ -552,7 +596,7 @@ mod run_server {
     }
 }
 
-/// Exercise 2.5b: `cargo test --test ch02_udp run_client`
+/// Exercise 2.5b, with `programs::`: `cargo test --test ch02_udp -- run_client:: programs::`
 mod run_client {
     use super::*;
 
@@ -564,15 +608,23 @@ mod run_client {
         let printed = out.clone();
         let input = io::Cursor::new("hello\r\nworld\nend\nnot sent\n");
         let got = call_learner(move || run_client(server, input, out, Duration::from_secs(2)));
-        assert!(got.is_ok(), "run_client returned {got:?}");
+        assert!(
+            got.is_ok(),
+            "{}",
+            fill(
+                "test.returned",
+                &[("call", &"run_client"), ("got", &format!("{got:?}"))]
+            )
+        );
         let requests = handle.join().unwrap();
         assert_eq!(
             requests,
             [b"hello".to_vec(), b"world".to_vec()],
-            "what the server received"
+            "{}",
+            text("test.server_received")
         );
         expect_bytes(
-            "what run_client printed",
+            &fill("what.printed", &[("name", &"run_client")]),
             b"reply:hello\nreply:world\n",
             &printed.contents(),
             Some(&exchange),
@@ -587,10 +639,17 @@ mod run_client {
         let printed = out.clone();
         let input = io::Cursor::new("only line");
         let got = call_learner(move || run_client(server, input, out, Duration::from_secs(2)));
-        assert!(got.is_ok(), "run_client returned {got:?}");
+        assert!(
+            got.is_ok(),
+            "{}",
+            fill(
+                "test.returned",
+                &[("call", &"run_client"), ("got", &format!("{got:?}"))]
+            )
+        );
         assert_eq!(handle.join().unwrap(), [b"only line".to_vec()]);
         expect_bytes(
-            "what run_client printed",
+            &fill("what.printed", &[("name", &"run_client")]),
             b"reply:only line\n",
             &printed.contents(),
             None,
@@ -607,20 +666,24 @@ mod run_client {
             call_learner(move || run_client(to, input, io::sink(), Duration::from_millis(300)));
         assert!(
             matches!(got, Err(RequestError::NoReply)),
-            "expected Err(NoReply), got {got:?}"
+            "{}",
+            fill(
+                "test.expected_got",
+                &[("expected", &"Err(NoReply)"), ("got", &format!("{got:?}"))]
+            )
         );
-        let (data, from) = silent
-            .recv()
-            .expect("the first line never reached the server");
+        let (data, from) = silent.recv().or_fail("ch02.first_line_not_received", &[]);
         assert_eq!(data, b"anyone?");
         assert!(
             from.ip().is_loopback(),
-            "the client should bind to loopback, bound {from}"
+            "{}",
+            fill("ch02.bind_loopback", &[("from", &from)])
         );
     }
 }
 
-/// The programs udp-server, udp-client, udp-send and udp-recv: `cargo test --test ch02_udp programs`
+/// The programs udp-server, udp-client, udp-send and udp-recv:
+/// `cargo test --test ch02_udp programs::`
 mod programs {
     use super::*;
 
@@ -648,7 +711,8 @@ mod programs {
         let line = server.stdout_line();
         assert!(
             line.contains("hello") && line.contains(&client.addr().to_string()),
-            "stdout line: {line:?}"
+            "{}",
+            fill("test.stdout_was", &[("stdout", &format!("{line:?}"))])
         );
     }
 
@@ -668,10 +732,18 @@ mod programs {
         let warning = server.stderr_line();
         assert!(
             warning.contains("65507"),
-            "the oversized datagram should be reported on stderr: {warning:?}"
+            "{}",
+            fill(
+                "ch02.oversized_reported",
+                &[("stderr", &format!("{warning:?}"))]
+            )
         );
         let lines: Vec<String> = (0..3).map(|_| server.stdout_line()).collect();
-        assert!(lines[2].contains("still there?"), "stdout: {lines:?}");
+        assert!(
+            lines[2].contains("still there?"),
+            "{}",
+            fill("test.stdout_was", &[("stdout", &format!("{lines:?}"))])
+        );
     }
 
     #[test]
@@ -707,12 +779,18 @@ mod programs {
         let (server, handle) = replying_server(&exchange, 2);
         let (code, stdout, stderr) =
             run_client(&["--server", &server.to_string()], "one\ntwo\nend\nthree\n");
-        assert_eq!(code, Some(0), "stderr: {stderr}");
+        assert_eq!(
+            code,
+            Some(0),
+            "{}",
+            fill("test.stderr_was", &[("stderr", &stderr)])
+        );
         assert_eq!(stdout, "reply:one\nreply:two\n");
         assert_eq!(
             handle.join().unwrap(),
             [b"one".to_vec(), b"two".to_vec()],
-            "what the server received"
+            "{}",
+            text("test.server_received")
         );
     }
 
@@ -724,8 +802,17 @@ mod programs {
             &["--server", &silent.addr().to_string(), "--timeout", "0.3"],
             "hello\n",
         );
-        assert_eq!(code, Some(1), "stderr: {stderr}");
-        assert!(stderr.contains("no reply"), "stderr: {stderr}");
+        assert_eq!(
+            code,
+            Some(1),
+            "{}",
+            fill("test.stderr_was", &[("stderr", &stderr)])
+        );
+        assert!(
+            stderr.contains("no reply"),
+            "{}",
+            fill("test.stderr_was", &[("stderr", &stderr)])
+        );
     }
 
     #[test]
@@ -734,15 +821,18 @@ mod programs {
         let (server, handle) = replying_server(&exchange, 1);
         let input = format!("{}\nafter\n", "x".repeat(70_000));
         let (code, stdout, stderr) = run_client(&["--server", &server.to_string()], &input);
-        assert_eq!(code, Some(0), "stderr: {stderr}");
+        assert_eq!(
+            code,
+            Some(0),
+            "{}",
+            fill("test.stderr_was", &[("stderr", &stderr)])
+        );
         assert!(
             stderr.contains("70000 bytes") && stderr.contains("65507 bytes"),
-            "one clear line with the limit, got: {stderr}"
+            "{}",
+            fill("ch02.one_clear_line", &[("stderr", &stderr)])
         );
-        assert_eq!(
-            stdout, "reply:after\n",
-            "the next line should still be sent"
-        );
+        assert_eq!(stdout, "reply:after\n", "{}", text("ch02.next_line_sent"));
         assert_eq!(handle.join().unwrap(), [b"after".to_vec()]);
     }
 
@@ -755,12 +845,26 @@ mod programs {
             &["--server", &silent.addr().to_string(), "--timeout", "0.3"],
             &input,
         );
-        assert_eq!(code, Some(1), "stderr: {stderr}");
+        assert_eq!(
+            code,
+            Some(1),
+            "{}",
+            fill("test.stderr_was", &[("stderr", &stderr)])
+        );
         assert!(
             stderr.contains("2000 bytes") && stderr.contains("1024 bytes"),
-            "the message should name the limit, got: {stderr}"
+            "{}",
+            fill("ch02.names_limit", &[("stderr", &stderr)])
         );
-        assert!(silent.recv().is_ok(), "the line should have been sent");
+        assert!(silent.recv().is_ok(), "{}", text("ch02.line_sent"));
+    }
+
+    fn printed(stdout: &[String]) -> String {
+        let output = format!("{stdout:?}");
+        fill(
+            "test.printed",
+            &[("name", &"udp-recv"), ("output", &output)],
+        )
     }
 
     #[test]
@@ -777,17 +881,19 @@ mod programs {
         ]);
         ChildGuard::run_to_end(command, b"", Duration::from_secs(10)).expect_code("udp-send", 0);
         let exited = receiver.wait_exit(Duration::from_secs(5));
-        assert!(exited.status.success(), "udp-recv: {exited:?}");
+        assert!(
+            exited.status.success(),
+            "{}",
+            fill(
+                "test.exited",
+                &[("name", &"udp-recv"), ("exited", &format!("{exited:?}"))]
+            )
+        );
         let expected = ["Hello world : 1", "Hello world : 2", "Hello world : 3"];
         for (line, text) in exited.stdout.iter().zip(expected) {
-            assert!(line.ends_with(text), "udp-recv printed {:?}", exited.stdout);
+            assert!(line.ends_with(text), "{}", printed(&exited.stdout));
         }
-        assert_eq!(
-            exited.stdout.len(),
-            3,
-            "udp-recv printed {:?}",
-            exited.stdout
-        );
+        assert_eq!(exited.stdout.len(), 3, "{}", printed(&exited.stdout));
         assert_eq!(
             receiver.next_line(Stream::Stdout, Duration::from_millis(10)),
             Err(NoLine::Ended)

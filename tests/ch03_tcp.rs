@@ -7,9 +7,10 @@ use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
+use course_catalog::{fill, text};
 use course_harness::child::Stream;
 use course_harness::net::{self, accept_within};
-use course_harness::show::{self, Report, expect_bytes};
+use course_harness::show::{self, OrFail, Report, expect_bytes};
 use course_harness::{ChildGuard, Running, SharedOutput, SplitReads, call_learner, start_learner};
 use rstest::rstest;
 use socket_course::ch03_tcp::{
@@ -36,7 +37,7 @@ fn read_reply<T>(
     let result = Read::by_ref(stream).take(len as u64).read_to_end(&mut got);
     if result.is_err() || got.len() < len {
         learner.check();
-        Report::new("the echo did not come back whole")
+        Report::new(fill("ch04.echo_incomplete", &[]))
             .bytes("sent", sent)
             .line("expected", format!("{len} bytes back"))
             .bytes("got", &got)
@@ -61,10 +62,10 @@ fn expect_echo<T>(
 ) {
     if let Err(e) = stream.write_all(message) {
         learner.check();
-        panic!("could not send to your server: {e}");
+        panic!("{}", fill("test.could_not_send", &[("error", &e)]));
     }
     let got = read_reply(stream, expected.len(), learner, message);
-    expect_bytes("the echo", expected, &got, None);
+    expect_bytes(&fill("what.echo", &[]), expected, &got, None);
 }
 
 /// A test server for one connection: optionally greets, reads to the end of the stream
@@ -78,7 +79,7 @@ fn test_server(
     let addr = listener.local_addr().unwrap();
     let handle = thread::spawn(move || {
         let (mut stream, _) =
-            accept_within(&listener, net::IO_TIMEOUT).expect("your client never connected");
+            accept_within(&listener, net::IO_TIMEOUT).or_fail("test.client_never_connected", &[]);
         stream.write_all(greeting).unwrap();
         let mut received = Vec::new();
         let mut buf = [0u8; 4096];
@@ -99,7 +100,7 @@ fn test_server(
     (addr, handle)
 }
 
-/// Exercise 3.1: `cargo test --test ch03_tcp echo`
+/// Exercise 3.1: `cargo test --test ch03_tcp echo::`
 mod echo {
     use super::*;
 
@@ -116,11 +117,14 @@ mod echo {
         let mut learner = start_learner(move || echo_connection(your_end, prefix));
         expect_echo(&mut client, message, expected, &mut learner);
         client.shutdown(Shutdown::Write).unwrap();
-        let received = learner.finish().expect("echo_connection returned an error");
+        let received = learner
+            .finish()
+            .or_fail("test.returned_error", &[("call", &"echo_connection")]);
         assert_eq!(
             received,
             message.len() as u64,
-            "echo_connection should return how many bytes it received"
+            "{}",
+            text("ch03.returns_count")
         );
     }
 
@@ -130,17 +134,19 @@ mod echo {
         let learner = start_learner(move || echo_connection(your_end, b""));
         client.shutdown(Shutdown::Write).unwrap();
         assert_eq!(
-            learner.finish().expect("echo_connection returned an error"),
+            learner
+                .finish()
+                .or_fail("test.returned_error", &[("call", &"echo_connection")]),
             0
         );
         let mut rest = Vec::new();
         client
             .read_to_end(&mut rest)
-            .expect("after echo_connection returns, the client should read end-of-file");
+            .or_fail("ch03.eof_after_return", &[]);
         assert!(
             rest.is_empty(),
-            "unexpected bytes after the end: {}",
-            show::bytes(&rest)
+            "{}",
+            fill("test.bytes_after_end", &[("bytes", &show::bytes(&rest))])
         );
     }
 
@@ -163,11 +169,13 @@ mod echo {
         sending
             .join()
             .unwrap()
-            .expect("sending the megabyte failed");
-        assert!(got == message, "the megabyte came back changed");
+            .or_fail("ch03.sending_megabyte", &[]);
+        assert!(got == message, "{}", text("ch03.megabyte_changed"));
         client.shutdown(Shutdown::Write).unwrap();
         assert_eq!(
-            learner.finish().expect("echo_connection returned an error"),
+            learner
+                .finish()
+                .or_fail("test.returned_error", &[("call", &"echo_connection")]),
             1_000_000
         );
     }
@@ -186,7 +194,10 @@ mod echo {
     fn connect<T>(addr: SocketAddr, learner: &mut Running<T>) -> TcpStream {
         net::connect(addr).unwrap_or_else(|e| {
             learner.check();
-            panic!("could not connect to your server at {addr}: {e}")
+            panic!(
+                "{}",
+                fill("test.could_not_connect", &[("addr", &addr), ("error", &e)])
+            )
         })
     }
 
@@ -262,18 +273,19 @@ mod echo {
                 ) => {}
             other => {
                 panic!(
-                    "the second client should wait while the first is served, but read {other:?}"
+                    "{}",
+                    fill("ch03.second_waits", &[("got", &format!("{other:?}"))])
                 )
             }
         }
         drop(first);
         second.set_read_timeout(Some(net::IO_TIMEOUT)).unwrap();
         let got = read_reply(&mut second, 3, &mut learner, b"two");
-        expect_bytes("the second client's echo", b"two", &got, None);
+        expect_bytes(&fill("what.second_echo", &[]), b"two", &got, None);
     }
 }
 
-/// Exercise 3.2a: `cargo test --test ch03_tcp copy_until_eof`
+/// Exercise 3.2a: `cargo test --test ch03_tcp copy_until_eof::`
 mod copy_until_eof {
     use super::*;
 
@@ -284,9 +296,10 @@ mod copy_until_eof {
         let output = SharedOutput::new();
         let printed = output.clone();
         let from = SplitReads::new(Cursor::new(data), &[1, 7, 4096, 3]);
-        call_learner(move || copy_until_eof(from, output)).expect("copy_until_eof failed");
+        call_learner(move || copy_until_eof(from, output))
+            .or_fail("test.returned_error", &[("call", &"copy_until_eof")]);
         expect_bytes(
-            "what copy_until_eof wrote",
+            &fill("what.wrote", &[("call", &"copy_until_eof")]),
             &expected,
             &printed.contents(),
             None,
@@ -308,17 +321,19 @@ mod copy_until_eof {
             thread::sleep(Duration::from_millis(5));
         }
         expect_bytes(
-            "what copy_until_eof wrote while the connection was open",
+            &fill("what.wrote_while_open", &[("call", &"copy_until_eof")]),
             b"first chunk\n",
             &printed.contents(),
             None,
         );
         test_end.shutdown(Shutdown::Write).unwrap();
-        learner.finish().expect("copy_until_eof failed");
+        learner
+            .finish()
+            .or_fail("test.returned_error", &[("call", &"copy_until_eof")]);
     }
 }
 
-/// Exercise 3.2b: `cargo test --test ch03_tcp send_lines`
+/// Exercise 3.2b: `cargo test --test ch03_tcp send_lines::`
 mod send_lines {
     use super::*;
 
@@ -337,9 +352,12 @@ mod send_lines {
             let mut sent = Vec::new();
             send_lines(Cursor::new(input), &mut sent).map(|()| sent)
         })
-        .expect("send_lines failed");
+        .or_fail("test.returned_error", &[("call", &"send_lines")]);
         expect_bytes(
-            &format!("what send_lines sent for {input:?}"),
+            &fill(
+                "what.sent_for",
+                &[("call", &"send_lines"), ("input", &format!("{input:?}"))],
+            ),
             expected,
             &sent,
             None,
@@ -347,7 +365,7 @@ mod send_lines {
     }
 }
 
-/// Exercise 3.2c: `cargo test --test ch03_tcp client`
+/// Exercise 3.2c: `cargo test --test ch03_tcp client::`
 mod client {
     use super::*;
 
@@ -357,7 +375,7 @@ mod client {
         let output = SharedOutput::new();
         let printed = output.clone();
         call_learner(move || talk(stream, Cursor::new(input), output))
-            .expect("talk returned an error");
+            .or_fail("test.returned_error", &[("call", &"talk")]);
         printed.contents()
     }
 
@@ -367,12 +385,17 @@ mod client {
         let printed = run_talk(addr, "hello\nworld\n");
         let received = server.join().unwrap();
         expect_bytes(
-            "what the server received",
+            &fill("test.server_received", &[]),
             b"hello\nworld\n",
             &received,
             None,
         );
-        expect_bytes("what talk printed", b"hello\nworld\n", &printed, None);
+        expect_bytes(
+            &fill("what.printed", &[("name", &"talk")]),
+            b"hello\nworld\n",
+            &printed,
+            None,
+        );
     }
 
     #[test]
@@ -380,12 +403,17 @@ mod client {
         let (addr, server) = test_server(b"", true, b"");
         let printed = run_talk(addr, "first\n\nnot sent\n");
         expect_bytes(
-            "what the server received",
+            &fill("test.server_received", &[]),
             b"first\n",
             &server.join().unwrap(),
             None,
         );
-        expect_bytes("what talk printed", b"first\n", &printed, None);
+        expect_bytes(
+            &fill("what.printed", &[("name", &"talk")]),
+            b"first\n",
+            &printed,
+            None,
+        );
     }
 
     #[test]
@@ -395,17 +423,22 @@ mod client {
         let (addr, server) = test_server(b"welcome\n", false, b"goodbye\n");
         let printed = run_talk(addr, "hello\n");
         expect_bytes(
-            "what the server received",
+            &fill("test.server_received", &[]),
             b"hello\n",
             &server.join().unwrap(),
             None,
         );
-        expect_bytes("what talk printed", b"welcome\ngoodbye\n", &printed, None);
+        expect_bytes(
+            &fill("what.printed", &[("name", &"talk")]),
+            b"welcome\ngoodbye\n",
+            &printed,
+            None,
+        );
     }
 }
 
-/// Exercise 3.3: `cargo test --test ch03_tcp lines`
-mod lines {
+/// Exercise 3.3, with `programs::`: `cargo test --test ch03_tcp -- line_reader:: programs::`
+mod line_reader {
     use super::*;
 
     /// Sends `bytes` in one write, closes the sending side, and lets your `LineReader` read
@@ -432,7 +465,7 @@ mod lines {
             .map(|l| format!("{:?}", Ok::<_, ()>(l.map(str::to_string))))
             .collect();
         if got != expected {
-            Report::new("read_line returned something else, in order")
+            Report::new(fill("ch03.read_line_results", &[]))
                 .line("expected", expected.join(", "))
                 .line("got", got.join(", "))
                 .fail();
@@ -478,13 +511,18 @@ mod lines {
         expect_lines(got, &[Some("complete")]);
         match second {
             Err(LineError::UnexpectedEof { partial }) => {
-                expect_bytes("the partial line", b"partial", &partial, None)
+                expect_bytes(&fill("what.partial_line", &[]), b"partial", &partial, None)
             }
             other => panic!(
-                "a stream ending in the middle of a line should be Err(UnexpectedEof), got {other:?}"
+                "{}",
+                fill("ch03.eof_mid_line", &[("got", &format!("{other:?}"))])
             ),
         }
     }
+
+    /// What the next test sends and expects, as its failure message shows them.
+    const INPUT: &str = r#""ok\n\xff\xfe bad\nnext\n""#;
+    const EXPECTED: &str = r#"Ok(Some("ok")), Err(InvalidUtf8([255, 254, 32, 98, 97, 100])), Ok(Some("next")), Ok(None)"#;
 
     #[test]
     fn a_line_that_is_not_utf8_is_rejected_and_the_next_one_still_arrives() {
@@ -493,9 +531,18 @@ mod lines {
         let bad = got.remove(1);
         assert!(
             matches!(&bad, Err(LineError::InvalidUtf8(bytes)) if bytes == b"\xff\xfe bad"),
-            "input: \"ok\\n\\xff\\xfe bad\\nnext\\n\"\n  expected: Ok(Some(\"ok\")), Err(InvalidUtf8([255, 254, 32, 98, 97, 100])), Ok(Some(\"next\")), Ok(None)\n  got:      {all}"
+            "{}",
+            fill(
+                "ch03.not_utf8",
+                &[("input", &INPUT), ("expected", &EXPECTED), ("got", &all)]
+            )
         );
         expect_lines(got, &[Some("ok"), Some("next"), None]);
+    }
+
+    /// A result of `read_line` with the line's length instead of the line.
+    fn length(got: &Result<Option<String>, LineError>) -> String {
+        format!("{:?}", got.as_ref().map(|l| l.as_ref().map(String::len)))
     }
 
     #[test]
@@ -507,13 +554,13 @@ mod lines {
         let got = read_lines(&bytes, &[4096], 2);
         assert!(
             matches!(&got[0], Ok(Some(line)) if line.len() == MAX_LINE),
-            "a line of MAX_LINE bytes: {:?}",
-            got[0].as_ref().map(|l| l.as_ref().map(String::len))
+            "{}",
+            fill("ch03.line_of_limit", &[("got", &length(&got[0]))])
         );
         assert!(
             matches!(got[1], Err(LineError::TooLong)),
-            "a line of MAX_LINE + 1 bytes: {:?}",
-            got[1].as_ref().map(|l| l.as_ref().map(String::len))
+            "{}",
+            fill("ch03.line_over_limit", &[("got", &length(&got[1]))])
         );
     }
 
@@ -528,13 +575,17 @@ mod lines {
         let got = call_learner(move || LineReader::new(your_end).read_line());
         assert!(
             matches!(got, Err(LineError::TooLong)),
-            "expected Err(TooLong), got {got:?}"
+            "{}",
+            fill(
+                "test.expected_got",
+                &[("expected", &"Err(TooLong)"), ("got", &format!("{got:?}"))]
+            )
         );
         drop(writer.join());
     }
 }
 
-/// The programs tcp-server and tcp-client: `cargo test --test ch03_tcp programs`
+/// The programs tcp-server and tcp-client: `cargo test --test ch03_tcp programs::`
 mod programs {
     use super::*;
 
@@ -564,12 +615,12 @@ mod programs {
         };
         match attempt() {
             Ok((stream, got)) => {
-                expect_bytes("the echo", expected, &got, None);
+                expect_bytes(&fill("what.echo", &[]), expected, &got, None);
                 stream
             }
             Err(e) => {
                 server.assert_running();
-                panic!("no echo from tcp-server: {e}")
+                panic!("{}", fill("ch03.no_echo", &[("error", &e)]))
             }
         }
     }
@@ -584,7 +635,11 @@ mod programs {
             b"Hello world",
         ));
         let line = server.stdout_line();
-        assert!(line.contains("Hello world"), "stdout: {line:?}");
+        assert!(
+            line.contains("Hello world"),
+            "{}",
+            fill("test.stdout_was", &[("stdout", &format!("{line:?}"))])
+        );
     }
 
     #[test]
@@ -642,7 +697,8 @@ mod programs {
                 .filter(|l| l.contains("idle for 0.3 s"))
                 .count()
                 >= 1,
-            "tcp-server should say it closed an idle client: {lines:?}"
+            "{}",
+            fill("ch03.said_idle", &[("lines", &format!("{lines:?}"))])
         );
     }
 
@@ -659,13 +715,13 @@ mod programs {
         exited.expect_code("tcp-client", 0);
         let printed: String = exited.stdout.iter().map(|l| format!("{l}\n")).collect();
         expect_bytes(
-            "what tcp-client printed",
+            &fill("what.printed", &[("name", &"tcp-client")]),
             b"Hello world\nsecond line\n",
             printed.as_bytes(),
             None,
         );
         expect_bytes(
-            "what the server received",
+            &fill("test.server_received", &[]),
             b"Hello world\nsecond line\n",
             &server.join().unwrap(),
             None,

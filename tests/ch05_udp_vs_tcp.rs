@@ -14,8 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use course_catalog::{fill, text};
 use course_harness::net::{self, accept_within};
-use course_harness::show::Report;
+use course_harness::show::{OrFail, Report};
 use course_harness::{Deadline, call_learner, call_learner_within};
 use lossy_relay::{Relay, RelayConfig, Script};
 use rstest::rstest;
@@ -81,8 +82,8 @@ mod stats {
         assert_eq!(
             got,
             expected,
-            "summarize of {} samples (nanoseconds)",
-            nanos.len()
+            "{}",
+            fill("ch05.summarize_of", &[("count", &nanos.len())])
         );
     }
 
@@ -153,7 +154,7 @@ mod udp {
         });
         match trips {
             Ok(trips) => (trips, relay),
-            Err(e) => Report::new("udp_round_trips returned an error")
+            Err(e) => Report::new(fill("test.returned_error", &[("call", &"udp_round_trips")]))
                 .line("error", e.to_string())
                 .exchange(&relay.exchange())
                 .fail(),
@@ -165,7 +166,7 @@ mod udp {
     fn expect(trips: &UdpTrips, relay: &Relay, count: u32, lost: &[u32], stale: u32) {
         let answered = count as usize - lost.len();
         if trips.lost != lost || trips.rtts.len() != answered || trips.stale != stale {
-            Report::new("udp_round_trips did not count what happened on the wire")
+            Report::new(fill("ch05.did_not_count", &[]))
                 .line(
                     "expected",
                     format!("lost {lost:?}, {answered} round-trip times, {stale} stale"),
@@ -226,7 +227,7 @@ mod udp {
         let server = net::udp_socket();
         let server_addr = server.local_addr().unwrap();
         let noise = thread::spawn(move || {
-            let (_, client) = net::recv_datagram(&server).expect("no request arrived");
+            let (_, client) = net::recv_datagram(&server).or_fail("ch05.no_request", &[]);
             let deadline = Deadline::after(Duration::from_secs(3));
             while !deadline.expired() {
                 if server.send_to(b"999", client).is_err() {
@@ -239,10 +240,10 @@ mod udp {
         let trips = call_learner_within(Duration::from_millis(1500), move || {
             udp_round_trips(&socket, server_addr, 1, ms(200))
         })
-        .expect("udp_round_trips returned an error");
-        assert_eq!(trips.lost, [1], "request 1 was never answered");
-        assert!(trips.rtts.is_empty(), "request 1 was never answered");
-        assert!(trips.stale > 0, "the wrong datagrams should count as stale");
+        .or_fail("test.returned_error", &[("call", &"udp_round_trips")]);
+        assert_eq!(trips.lost, [1], "{}", text("ch05.never_answered"));
+        assert!(trips.rtts.is_empty(), "{}", text("ch05.never_answered"));
+        assert!(trips.stale > 0, "{}", text("ch05.stale"));
         drop(noise);
     }
 
@@ -257,11 +258,7 @@ mod udp {
         let socket = net::udp_socket();
         let got = call_learner(move || udp_round_trips(&socket, addr, 2, ms(200)));
         if let Ok(trips) = got {
-            assert_eq!(
-                trips.lost,
-                [1, 2],
-                "nothing listens: nothing can be answered"
-            );
+            assert_eq!(trips.lost, [1, 2], "{}", text("ch05.nothing_answered"));
         }
     }
 }
@@ -309,7 +306,7 @@ fn numbers(count: usize) -> Vec<String> {
     (1..=count).map(|n| n.to_string()).collect()
 }
 
-/// Exercise 5.3: `cargo test --test ch05_udp_vs_tcp tcp::`
+/// Exercise 5.3, with `program::`: `cargo test --test ch05_udp_vs_tcp -- tcp:: program::`
 mod tcp {
     use super::*;
 
@@ -320,12 +317,14 @@ mod tcp {
         let (test_end, your_end) = connected_pair();
         let server = line_server(test_end, byte_by_byte, |_, line| Some(format!("{line}\n")));
         let rtts = call_learner(move || tcp_round_trips(your_end, 50))
-            .expect("tcp_round_trips returned an error");
-        assert_eq!(rtts.len(), 50, "one round-trip time per request");
+            .or_fail("test.returned_error", &[("call", &"tcp_round_trips")]);
+        assert_eq!(rtts.len(), 50, "{}", text("ch05.one_rtt_each"));
         // Your code has returned and dropped the connection: the server read to the end.
         let seen = server.join().unwrap();
-        assert_eq!(seen, numbers(50), "the lines the server received, in order");
+        assert_eq!(seen, numbers(50), "{}", text("ch05.lines_in_order"));
     }
+
+    const MISMATCH: &str = r#"Err(Mismatch { seq: 3, reply: "4" })"#;
 
     #[test]
     fn a_wrong_reply_is_a_mismatch() {
@@ -340,7 +339,11 @@ mod tcp {
         let got = call_learner(move || tcp_round_trips(your_end, 5));
         assert!(
             matches!(&got, Err(TripError::Mismatch { seq: 3, reply }) if reply == "4"),
-            "expected Err(Mismatch {{ seq: 3, reply: \"4\" }}), got {got:?}"
+            "{}",
+            fill(
+                "test.expected_got",
+                &[("expected", &MISMATCH), ("got", &format!("{got:?}"))]
+            )
         );
     }
 
@@ -353,7 +356,14 @@ mod tcp {
         let got = call_learner(move || tcp_round_trips(your_end, 5));
         assert!(
             matches!(got, Err(TripError::Closed { seq: 3 })),
-            "the server closed after two replies: expected Err(Closed {{ seq: 3 }}), got {got:?}"
+            "{}",
+            fill(
+                "ch05.closed_after_two",
+                &[
+                    ("expected", &"Err(Closed { seq: 3 })"),
+                    ("got", &format!("{got:?}"))
+                ]
+            )
         );
     }
 
@@ -394,18 +404,17 @@ mod tcp {
         let listener = net::tcp_listener();
         let addr = listener.local_addr().unwrap();
         let server = one_line_per_connection(listener, 20);
-        let rtts = call_learner(move || tcp_connect_per_request(addr, 20, ms(3000)))
-            .expect("tcp_connect_per_request returned an error");
-        assert_eq!(rtts.len(), 20, "one time per request");
+        let rtts = call_learner(move || tcp_connect_per_request(addr, 20, ms(3000))).or_fail(
+            "test.returned_error",
+            &[("call", &"tcp_connect_per_request")],
+        );
+        assert_eq!(rtts.len(), 20, "{}", text("ch05.one_time_each"));
         let seen = server.join().unwrap();
         let expected: Vec<(String, String)> = numbers(20)
             .into_iter()
             .map(|n| (n, String::new()))
             .collect();
-        assert_eq!(
-            seen, expected,
-            "per connection: (the request line, anything after it before the close)"
-        );
+        assert_eq!(seen, expected, "{}", text("ch05.per_connection"));
     }
 
     #[test]
@@ -416,7 +425,15 @@ mod tcp {
         let got = call_learner(move || tcp_connect_per_request(addr, 3, ms(2000)));
         assert!(
             matches!(&got, Err(TripError::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused),
-            "nothing listens at {addr}: expected Err(Io(ConnectionRefused)), got {got:?}"
+            "{}",
+            fill(
+                "ch05.refused",
+                &[
+                    ("addr", &addr),
+                    ("expected", &"Err(Io(ConnectionRefused))"),
+                    ("got", &format!("{got:?}"))
+                ]
+            )
         );
     }
 }
@@ -443,7 +460,10 @@ mod program {
         let exited = child.wait_exit(Duration::from_secs(30));
         let stdout = exited.stdout.join("\n");
         if !exited.status.success() {
-            child.fail(&format!("udp-vs-tcp failed ({})", exited.status));
+            child.fail(&fill(
+                "test.exited",
+                &[("name", &"udp-vs-tcp"), ("exited", &exited.status)],
+            ));
         }
         for row in [
             "UDP round trip",
@@ -455,7 +475,11 @@ mod program {
             "TCP bulk transfer",
             "UDP via relay, loss 0.05",
         ] {
-            assert!(stdout.contains(row), "no row \"{row}\" in:\n{stdout}");
+            assert!(
+                stdout.contains(row),
+                "{}",
+                fill("ch05.no_row", &[("row", &row), ("stdout", &stdout)])
+            );
         }
     }
 }

@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use course_harness::show::Report;
+use course_catalog::{fill, text};
+use course_harness::show::{OrFail, Report};
 use course_harness::{
     ChildGuard, Exchange, Peer, call_learner, call_learner_within, net, start_learner,
 };
@@ -79,7 +80,7 @@ fn fail_with_diagram(relay: &Relay, headline: &str, details: &[(&str, String)]) 
     report.exchange(&relay.exchange()).fail()
 }
 
-/// Module 6.1: `cargo test --test ch06_reliability header::`
+/// Exercise 6.1: `cargo test --test ch06_reliability header::`
 mod header {
     use super::*;
 
@@ -90,7 +91,12 @@ mod header {
     #[case::end(Message::end(0x0102_0304), "03 01020304 0000")]
     fn messages_encode_to_the_documented_bytes(#[case] message: Message, #[case] expected: &str) {
         let got = call_learner(move || message.encode());
-        assert_eq!(got, hex(expected), "encode, compared with {expected}");
+        assert_eq!(
+            got,
+            hex(expected),
+            "{}",
+            fill("ch06.encode_compared", &[("expected", &expected)])
+        );
     }
 
     #[rstest]
@@ -144,7 +150,7 @@ mod header {
     }
 }
 
-/// Module 6.2: `cargo test --test ch06_reliability receiver::`
+/// Exercise 6.2: `cargo test --test ch06_reliability receiver::`
 mod receiver {
     use super::*;
 
@@ -275,7 +281,7 @@ mod receiver {
             if let Some(ack) = expected_ack {
                 match sender.recv_checking(|| learner.check()) {
                     Ok((got, _)) if got == hex(ack) => {}
-                    other => Report::new("your receiver did not answer with the expected ACK")
+                    other => Report::new(fill("ch06.expected_ack", &[]))
                         .bytes("sent", &hex(datagram))
                         .bytes("expected", &hex(ack))
                         .line("got", format!("{other:?}"))
@@ -286,9 +292,10 @@ mod receiver {
         }
         let (result, delivered) = learner.finish();
         assert_eq!(
-            result.expect("run_receiver failed"),
+            result.or_fail("test.returned_error", &[("call", &"run_receiver")]),
             6,
-            "payload bytes delivered"
+            "{}",
+            text("ch06.bytes_delivered")
         );
         assert_eq!(delivered, [b"one".to_vec(), b"two".to_vec()]);
     }
@@ -324,7 +331,14 @@ mod wait_for_ack {
             let mut waiter = Waiter::new(&yours)?;
             wait_for_ack(&mut waiter, 3, Instant::now() + Duration::from_secs(3))
         });
-        assert!(matches!(got, Ok(true)), "expected Ok(true), got {got:?}");
+        assert!(
+            matches!(got, Ok(true)),
+            "{}",
+            fill(
+                "test.expected_got",
+                &[("expected", &"Ok(true)"), ("got", &format!("{got:?}"))]
+            )
+        );
     }
 
     #[test]
@@ -342,10 +356,24 @@ mod wait_for_ack {
             wait_for_ack(&mut waiter, 3, Instant::now() + wait)
         });
         let took = started.elapsed();
-        assert!(matches!(got, Ok(false)), "expected Ok(false), got {got:?}");
+        assert!(
+            matches!(got, Ok(false)),
+            "{}",
+            fill(
+                "test.expected_got",
+                &[("expected", &"Ok(false)"), ("got", &format!("{got:?}"))]
+            )
+        );
         assert!(
             took >= wait,
-            "it gave up after {took:?}, before the deadline ({wait:?})"
+            "{}",
+            fill(
+                "test.gave_up_early",
+                &[
+                    ("took", &format!("{took:?}")),
+                    ("deadline", &format!("{wait:?}"))
+                ]
+            )
         );
     }
 }
@@ -409,20 +437,27 @@ mod send_one {
                 break;
             }
         }
-        let (result, timer) = learner.finish().expect("could not make a Waiter");
+        let (result, timer) = learner
+            .finish()
+            .expect("test setup: could not make a Waiter");
         (result, timer, copies)
     }
 
     #[test]
     fn acked_at_once_it_is_sent_once_and_the_timer_gets_a_sample() {
         let (result, timer, copies) = run(3, 0);
-        assert_eq!(result.ok(), Some(1), "send_one should return 1 (sent once)");
+        assert_eq!(
+            result.ok(),
+            Some(1),
+            "{}",
+            fill("ch06.should_return", &[("count", &1)])
+        );
         assert_eq!(copies, 1);
         assert_eq!(timer.timeouts, 0);
         assert!(
             matches!(timer.acks.as_slice(), [Some(_)]),
-            "one on_ack with a round trip, got {:?}",
-            timer.acks
+            "{}",
+            fill("ch06.one_sample", &[("acks", &format!("{:?}", timer.acks))])
         );
     }
 
@@ -432,15 +467,12 @@ mod send_one {
         assert_eq!(
             result.ok(),
             Some(2),
-            "send_one should return 2 (sent twice)"
+            "{}",
+            fill("ch06.should_return", &[("count", &2)])
         );
         assert_eq!(copies, 2);
-        assert_eq!(timer.timeouts, 1, "one on_timeout for the lost copy");
-        assert_eq!(
-            timer.acks,
-            vec![None],
-            "Karn's rule: no round trip from a message sent twice"
-        );
+        assert_eq!(timer.timeouts, 1, "{}", text("ch06.one_timeout"));
+        assert_eq!(timer.acks, vec![None], "{}", text("ch06.karn"));
     }
 
     #[test]
@@ -449,7 +481,14 @@ mod send_one {
         let (result, timer, copies) = run(3, usize::MAX);
         assert!(
             matches!(result, Err(SendError::GaveUp { seq: 1, tries: 3 })),
-            "expected GaveUp {{ seq: 1, tries: 3 }}, got {result:?}"
+            "{}",
+            fill(
+                "test.expected_got",
+                &[
+                    ("expected", &"Err(GaveUp { seq: 1, tries: 3 })"),
+                    ("got", &format!("{result:?}"))
+                ]
+            )
         );
         assert_eq!(copies, 3);
         assert_eq!(timer.timeouts, 3);
@@ -476,14 +515,18 @@ mod sender {
             call_learner(move || send_all(&socket, to, &sent, &mut FixedTimer(TIMEOUT), 10));
         let report = match result {
             Ok(report) => report,
-            Err(e) => fail_with_diagram(&relay, "send_all failed", &[("error", format!("{e:?}"))]),
+            Err(e) => fail_with_diagram(
+                &relay,
+                &fill("test.returned_error", &[("call", &"send_all")]),
+                &[("error", format!("{e:?}"))],
+            ),
         };
         // send_all returned Ok: END was acknowledged, so the receiver delivered everything.
         let got = delivered.lock().unwrap().clone();
         if got != owned {
             fail_with_diagram(
                 &relay,
-                "the receiver did not get every message exactly once, in order",
+                &fill("ch06.exactly_once_in_order", &[]),
                 &[
                     ("sent", format!("{:?}", texts(&owned))),
                     ("delivered", format!("{:?}", texts(&got))),
@@ -507,7 +550,8 @@ mod sender {
         assert_eq!(
             send_through(Script::new(), &THREE),
             [1, 1, 1, 1],
-            "sends of DATA 1-3 and END"
+            "{}",
+            text("ch06.sends_per_message")
         );
     }
 
@@ -561,12 +605,20 @@ mod sender {
         });
         assert!(
             matches!(result, Err(SendError::GaveUp { seq: 1, tries: 3 })),
-            "expected GaveUp {{ seq: 1, tries: 3 }}, got {result:?}"
+            "{}",
+            fill(
+                "test.expected_got",
+                &[
+                    ("expected", &"Err(GaveUp { seq: 1, tries: 3 })"),
+                    ("got", &format!("{result:?}"))
+                ]
+            )
         );
         assert_eq!(
             relay.stats().to_server.total(),
             3,
-            "DATA 1 should have been sent exactly 3 times"
+            "{}",
+            text("ch06.sent_three_times")
         );
     }
 
@@ -585,7 +637,14 @@ mod sender {
         });
         assert!(
             matches!(result, Err(SendError::PeerGone { seq: 1 })),
-            "expected PeerGone {{ seq: 1 }}, got {result:?}"
+            "{}",
+            fill(
+                "test.expected_got",
+                &[
+                    ("expected", &"Err(PeerGone { seq: 1 })"),
+                    ("got", &format!("{result:?}"))
+                ]
+            )
         );
     }
 
@@ -606,7 +665,7 @@ mod sender {
             .socket()
             .set_read_timeout(Some(Duration::from_millis(100)))
             .unwrap();
-        assert!(watcher.recv().is_err(), "nothing should have been sent");
+        assert!(watcher.recv().is_err(), "{}", text("test.nothing_sent"));
     }
 
     /// A timer that records what the sender tells it.
@@ -641,7 +700,7 @@ mod sender {
         let mut spy = Spy(Arc::clone(&events));
         let socket = net::udp_socket();
         call_learner(move || send_all(&socket, to, &[b"a".to_vec(), b"b".to_vec()], &mut spy, 10))
-            .expect("send_all failed");
+            .or_fail("test.returned_error", &[("call", &"send_all")]);
         // DATA 1 lost once: a timeout, then its ACK without a sample (Karn's rule).
         assert_eq!(
             *events.lock().unwrap(),
@@ -650,7 +709,8 @@ mod sender {
     }
 }
 
-/// Module 6.4: `cargo test --test ch06_reliability rto::`
+/// Exercise 6.4, with `soak::` and `programs::`:
+/// `cargo test --test ch06_reliability -- rto:: soak:: programs::`
 mod rto {
     use super::*;
 
@@ -756,16 +816,20 @@ mod rto {
             });
             send_all(&socket, to, &payloads, &mut rto, 10).map(|_| rto)
         })
-        .expect("send_all failed");
-        let srtt = rto.srtt().expect("no round trip was measured");
+        .or_fail("test.returned_error", &[("call", &"send_all")]);
+        let srtt = rto.srtt().or_fail("ch06.no_rtt", &[]);
         assert!(
             (25 * MS..=80 * MS).contains(&srtt),
-            "smoothed round trip {srtt:?}, expected about 30 ms"
+            "{}",
+            fill("ch06.srtt_about", &[("srtt", &format!("{srtt:?}"))])
         );
         assert!(
             rto.timeout() < 300 * MS,
-            "the timeout should have come down from 1 s, is {:?}",
-            rto.timeout()
+            "{}",
+            fill(
+                "ch06.timeout_down",
+                &[("timeout", &format!("{:?}", rto.timeout()))]
+            )
         );
     }
 }
@@ -823,10 +887,14 @@ mod soak {
             send_all(&sender, to, &sent, &mut rto, 30)
         });
         if let Err(e) = result {
-            fail_with_diagram(&relay, "send_all failed", &[("error", format!("{e:?}"))]);
+            fail_with_diagram(
+                &relay,
+                &fill("test.returned_error", &[("call", &"send_all")]),
+                &[("error", format!("{e:?}"))],
+            );
         }
         let (received, delivered) = receiving.finish();
-        received.expect("run_receiver failed");
+        received.or_fail("test.returned_error", &[("call", &"run_receiver")]);
         if delivered != payloads {
             let first_bad = delivered
                 .iter()
@@ -835,7 +903,7 @@ mod soak {
                 .unwrap_or(delivered.len().min(payloads.len()));
             fail_with_diagram(
                 &relay,
-                "not every message arrived exactly once and in order",
+                &fill("ch06.exactly_once_in_order", &[]),
                 &[
                     ("delivered", format!("{} messages", delivered.len())),
                     ("first difference", format!("at message {first_bad}")),
@@ -903,15 +971,34 @@ mod programs {
         let data = noise(seed as u32, 64 * 1024);
         let mut sender = send_program(relay_addr, &data, &[]);
         let sent = sender.wait_exit_while_running(&mut receiver, Duration::from_secs(10));
-        assert!(sent.status.success(), "reliable-send: {sent:?}");
+        assert!(
+            sent.status.success(),
+            "{}",
+            fill(
+                "test.exited",
+                &[("name", &"reliable-send"), ("exited", &format!("{sent:?}"))]
+            )
+        );
         let received = receiver.wait_exit(Duration::from_secs(5));
-        assert!(received.status.success(), "reliable-recv: {received:?}");
+        assert!(
+            received.status.success(),
+            "{}",
+            fill(
+                "test.exited",
+                &[
+                    ("name", &"reliable-recv"),
+                    ("exited", &format!("{received:?}"))
+                ]
+            )
+        );
         let copy = std::fs::read(&out).unwrap();
         assert!(
             copy == data,
-            "the copy differs: {} bytes sent, {} received",
-            data.len(),
-            copy.len()
+            "{}",
+            fill(
+                "ch06.copy_sizes",
+                &[("sent", &data.len()), ("received", &copy.len())]
+            )
         );
     }
 
@@ -955,12 +1042,30 @@ mod programs {
         let mut sender = send_program(addr, &data, &[]);
         let sent = sender.wait_exit_while_running(&mut receiver, Duration::from_secs(10));
         attack.join().unwrap();
-        assert!(sent.status.success(), "reliable-send: {sent:?}");
+        assert!(
+            sent.status.success(),
+            "{}",
+            fill(
+                "test.exited",
+                &[("name", &"reliable-send"), ("exited", &format!("{sent:?}"))]
+            )
+        );
         let received = receiver.wait_exit(Duration::from_secs(5));
-        assert!(received.status.success(), "reliable-recv: {received:?}");
+        assert!(
+            received.status.success(),
+            "{}",
+            fill(
+                "test.exited",
+                &[
+                    ("name", &"reliable-recv"),
+                    ("exited", &format!("{received:?}"))
+                ]
+            )
+        );
         assert!(
             std::fs::read(&out).unwrap() == data,
-            "the copy differs from what was sent"
+            "{}",
+            text("ch06.copy_differs")
         );
     }
 
@@ -992,11 +1097,18 @@ mod programs {
             Ok((ack, _)) => match reference::Packet::decode(&ack) {
                 Ok(reference::Packet::Ack(ack)) if ack.cumulative == seq + 1 => {}
                 other => panic!(
-                    "the reply to message {seq}: expected ACK {}, got {other:?}",
-                    seq + 1
+                    "{}",
+                    fill(
+                        "ch06.reply_to",
+                        &[
+                            ("seq", &seq),
+                            ("ack", &(seq + 1)),
+                            ("got", &format!("{other:?}"))
+                        ]
+                    )
                 ),
             },
-            Err(e) => rx.fail(&format!("no ACK for message {seq}: {e}")),
+            Err(e) => rx.fail(&fill("ch06.no_ack_for", &[("seq", &seq), ("error", &e)])),
         }
     }
 
@@ -1033,7 +1145,7 @@ mod programs {
             .socket()
             .set_read_timeout(Some(Duration::from_millis(100)))
             .unwrap();
-        assert!(stranger.recv().is_err(), "the stranger must get no ACK");
+        assert!(stranger.recv().is_err(), "{}", text("ch06.stranger_no_ack"));
     }
 
     #[test]
@@ -1050,7 +1162,8 @@ mod programs {
         exited.expect_code("reliable-recv --idle-timeout 0.3", 1);
         assert!(
             exited.stderr_text().contains("no datagram from"),
-            "one clear line: {exited:?}"
+            "{}",
+            fill("test.one_clear_line", &[("exited", &format!("{exited:?}"))])
         );
         assert_eq!(std::fs::read(&out).unwrap(), b"part one");
     }

@@ -14,7 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use course_harness::show::Report;
+use course_catalog::{fill, text};
+use course_harness::show::{OrFail, Report};
 use course_harness::{
     ChildGuard, Exchange, Peer, call_learner, call_learner_within, net, start_learner,
 };
@@ -61,7 +62,7 @@ fn ack(cumulative: u32, window: u16, selective: &[u32]) -> Ack {
     ack
 }
 
-/// Module 6.5: `cargo test --test ch06_window send_window::`
+/// Exercise 6.5: `cargo test --test ch06_window send_window::`
 mod send_window {
     use super::*;
 
@@ -71,7 +72,7 @@ mod send_window {
     fn send_new(window: &mut SendWindow, now: Instant) -> Vec<u32> {
         let mut sent = Vec::new();
         while let Some(seq) = window.next_new() {
-            assert!(sent.len() < 1000, "next_new never says None");
+            assert!(sent.len() < 1000, "{}", text("ch06w.never_none"));
             window.on_sent(seq, now, T);
             sent.push(seq);
         }
@@ -84,7 +85,7 @@ mod send_window {
             let mut window = SendWindow::new(10, 8);
             send_new(&mut window, Instant::now())
         });
-        assert_eq!(got, [1], "messages sent before any ACK came");
+        assert_eq!(got, [1], "{}", text("ch06w.before_ack"));
     }
 
     #[rstest]
@@ -103,7 +104,12 @@ mod send_window {
             window.on_ack(&Ack::new(2, theirs), t0 + MS);
             send_new(&mut window, t0 + MS)
         });
-        assert_eq!(got, expected, "messages sent after ACK 2 (window {theirs})");
+        assert_eq!(
+            got,
+            expected,
+            "{}",
+            fill("ch06w.after_ack", &[("theirs", &theirs)])
+        );
     }
 
     #[test]
@@ -118,17 +124,15 @@ mod send_window {
             let acked: Vec<bool> = (2..=5).map(|s| window.slot(s).unwrap().acked).collect();
             (progress, window.base(), acked, window.next_new())
         });
-        assert_eq!(
-            progress.newly_acked, 2,
-            "ACK 2 + {{4, 5}} acknowledges 4 and 5"
-        );
+        assert_eq!(progress.newly_acked, 2, "{}", text("ch06w.selective"));
         assert_eq!(
             acked,
             [false, false, true, true],
-            "acked flags of messages 2-5"
+            "{}",
+            text("ch06w.acked_flags")
         );
-        assert_eq!(base, 2, "base stays at the first gap");
-        assert_eq!(more, None, "2 + window 4: nothing new may be sent yet");
+        assert_eq!(base, 2, "{}", text("ch06w.base_at_gap"));
+        assert_eq!(more, None, "{}", text("ch06w.nothing_new"));
     }
 
     #[test]
@@ -144,9 +148,9 @@ mod send_window {
             let progress = window.on_ack(&Ack::new(4, 64), t0 + MS);
             (progress, window.base(), send_new(&mut window, t0 + MS))
         });
-        assert_eq!(progress.newly_acked, 2, "ACK 4 acknowledges 2 and 3");
-        assert_eq!(base, 6, "base after 2-5 are all acknowledged");
-        assert_eq!(more, [6, 7, 8, 9], "messages sent after that");
+        assert_eq!(progress.newly_acked, 2, "{}", text("ch06w.cumulative"));
+        assert_eq!(base, 6, "{}", text("ch06w.base_after"));
+        assert_eq!(more, [6, 7, 8, 9], "{}", text("ch06w.sent_after"));
     }
 
     #[test]
@@ -158,12 +162,9 @@ mod send_window {
             let progress = window.on_ack(&ack(9, 64, &[10]), t0 + MS);
             (progress, window.base(), window.slot(3).unwrap().acked)
         });
-        assert_eq!(progress.newly_acked, 1, "only message 1 was sent");
+        assert_eq!(progress.newly_acked, 1, "{}", text("ch06w.only_one_sent"));
         assert_eq!(base, 2);
-        assert!(
-            !third,
-            "message 3 was never sent: it cannot be acknowledged"
-        );
+        assert!(!third, "{}", text("ch06w.never_sent"));
     }
 
     #[test]
@@ -181,16 +182,9 @@ mod send_window {
             let second = window.due(t0 + T);
             (before, first, second)
         });
-        assert_eq!(
-            got.0, None,
-            "1 ms before the timers run out, nothing is due"
-        );
-        assert_eq!(got.1, Some(2), "at the deadline, the oldest (2) is due");
-        assert_eq!(
-            got.2,
-            Some(4),
-            "then 4: 2 was just resent and 3 is acknowledged"
-        );
+        assert_eq!(got.0, None, "{}", text("ch06w.nothing_due"));
+        assert_eq!(got.1, Some(2), "{}", text("ch06w.oldest_due"));
+        assert_eq!(got.2, Some(4), "{}", text("ch06w.then_four"));
     }
 
     #[test]
@@ -210,7 +204,8 @@ mod send_window {
                 newly_acked: 2,
                 rtt: Some(3 * MS)
             },
-            "message 3 was sent at 2 ms, the ACK came at 5 ms"
+            "{}",
+            text("ch06w.sample_from")
         );
     }
 
@@ -229,7 +224,8 @@ mod send_window {
                 newly_acked: 1,
                 rtt: None
             },
-            "Karn's rule: nobody knows which copy the ACK answers"
+            "{}",
+            text("ch06w.karn")
         );
     }
 
@@ -245,14 +241,14 @@ mod send_window {
             window.on_ack(&Ack::new(4, 64), t0);
             (sent, before, window.is_done(), window.next_new())
         });
-        assert_eq!(got.0, [2, 3], "DATA 2 and END 3");
-        assert!(!got.1, "done before END was acknowledged");
-        assert!(got.2, "not done after the ACK of END");
-        assert_eq!(got.3, None, "nothing after END");
+        assert_eq!(got.0, [2, 3], "{}", text("ch06w.data2_end3"));
+        assert!(!got.1, "{}", text("ch06w.done_too_early"));
+        assert!(got.2, "{}", text("ch06w.not_done"));
+        assert_eq!(got.3, None, "{}", text("ch06w.nothing_after_end"));
     }
 }
 
-/// Module 6.6: `cargo test --test ch06_window recv_window::`
+/// Exercise 6.6: `cargo test --test ch06_window recv_window::`
 mod recv_window {
     use super::*;
 
@@ -297,7 +293,7 @@ mod recv_window {
                 (vec![], Ack::new(4, 8)),
             ]
         );
-        assert!(finished, "END was reached");
+        assert!(finished, "{}", text("ch06w.end_reached"));
     }
 
     #[test]
@@ -310,7 +306,8 @@ mod recv_window {
                 (vec![], ack(1, 8, &[2, 3])),
                 (payloads(&[1, 2, 3]), Ack::new(4, 8)),
             ],
-            "3 and 2 wait for 1; then all three are delivered, in order"
+            "{}",
+            text("ch06w.wait_for_one")
         );
     }
 
@@ -328,9 +325,19 @@ mod recv_window {
     fn messages_beyond_the_window_are_dropped() {
         // Window 4 from message 1: 1, 2, 3, 4. Message 5 is too far ahead.
         let (steps, _) = feed(4, vec![data(5), data(4), data(1), data(2), data(3)]);
-        assert_eq!(steps[0], (vec![], Ack::new(1, 4)), "5 is outside 1..=4");
-        assert_eq!(steps[1], (vec![], ack(1, 4, &[4])), "4 is inside");
-        assert_eq!(steps[4].0, payloads(&[3, 4]), "3 fills the gap: 3 and 4");
+        assert_eq!(
+            steps[0],
+            (vec![], Ack::new(1, 4)),
+            "{}",
+            text("ch06w.outside")
+        );
+        assert_eq!(
+            steps[1],
+            (vec![], ack(1, 4, &[4])),
+            "{}",
+            text("ch06w.inside")
+        );
+        assert_eq!(steps[4].0, payloads(&[3, 4]), "{}", text("ch06w.fills_gap"));
         assert_eq!(steps[4].1, Ack::new(5, 4));
     }
 
@@ -362,11 +369,7 @@ mod recv_window {
             ],
         );
         let delivered: Vec<Vec<u8>> = steps.iter().flat_map(|(d, _)| d.clone()).collect();
-        assert_eq!(
-            delivered,
-            payloads(&[1, 2]),
-            "3 is END's number; 4 comes after END"
-        );
+        assert_eq!(delivered, payloads(&[1, 2]), "{}", text("ch06w.after_end"));
         assert_eq!(steps[5].1, Ack::new(4, 8));
         assert!(finished);
     }
@@ -391,12 +394,14 @@ mod recv_window {
         });
         assert!(
             buffered <= 7,
-            "window 8 while waiting for 1: at most 7 buffered, got {buffered}"
+            "{}",
+            fill("ch06w.buffered", &[("buffered", &buffered)])
         );
     }
 }
 
-/// Module 6.7: `cargo test --test ch06_window sender::`
+/// Exercise 6.7, with `soak::`, `versions::` and `programs::`:
+/// `cargo test --test ch06_window -- sender:: soak:: versions:: programs::`
 mod sender {
     use super::*;
 
@@ -456,15 +461,17 @@ mod sender {
         let result = call_learner(move || send_window(&socket, to, &sent, window, &mut timer, 10));
         let report = match result {
             Ok(report) => report,
-            Err(e) => {
-                fail_with_diagram(&relay, "send_window failed", &[("error", format!("{e:?}"))])
-            }
+            Err(e) => fail_with_diagram(
+                &relay,
+                &fill("test.returned_error", &[("call", &"send_window")]),
+                &[("error", format!("{e:?}"))],
+            ),
         };
         let got = delivered.lock().unwrap().clone();
         if got != payloads(TEN) {
             fail_with_diagram(
                 &relay,
-                "the receiver did not get every message exactly once, in order",
+                &fill("ch06.exactly_once_in_order", &[]),
                 &[("delivered", format!("{:?}", texts(&got)))],
             );
         }
@@ -494,7 +501,12 @@ mod sender {
     #[test]
     fn without_loss_each_message_is_sent_once() {
         let (sent, _) = send_through(Script::new(), 4, FixedTimer(TIMEOUT));
-        assert_eq!(sent, once_except(&[]), "sends of DATA 1-10 and END 11");
+        assert_eq!(
+            sent,
+            once_except(&[]),
+            "{}",
+            text("ch06w.sends_per_message")
+        );
     }
 
     #[test]
@@ -579,11 +591,7 @@ mod sender {
             }
         });
         if !alternating {
-            fail_with_diagram(
-                &relay,
-                "with window 1, each message must wait for the ACK of the one before",
-                &[],
-            );
+            fail_with_diagram(&relay, &fill("ch06w.stop_and_wait", &[]), &[]);
         }
     }
 
@@ -617,11 +625,14 @@ mod sender {
                                 reference::Packet::Data { seq, .. }
                                 | reference::Packet::End { seq },
                             ) => seqs.push(seq),
-                            other => self.fail("not a DATA or END", format!("{other:?}")),
+                            other => self.fail(&fill("ch06w.not_data", &[]), format!("{other:?}")),
                         }
                     }
                     Err(e) => self.fail(
-                        &format!("expected {n} datagrams, got {seqs:?}"),
+                        &fill(
+                            "ch06w.expected_n",
+                            &[("n", &n), ("got", &format!("{seqs:?}"))],
+                        ),
                         e.to_string(),
                     ),
                 }
@@ -639,7 +650,7 @@ mod sender {
                 .unwrap();
             if let Ok((bytes, _)) = got {
                 self.fail(
-                    "your sender sent more than the receiver's window allows",
+                    &fill("ch06w.beyond_window", &[]),
                     format!("{:?}", reference::Packet::decode(&bytes)),
                 );
             }
@@ -691,13 +702,11 @@ mod sender {
         // The ACKs of 2, 3 and 4 "were lost": only one ACK, for everything up to 5.
         receiver.answer(reference::Ack::new(6, 4), from);
         let (next, _) = receiver.expect(4, &mut learner);
-        assert_eq!(
-            next,
-            [6, 7, 8, 9],
-            "the sender must move on, not resend 2-5"
-        );
+        assert_eq!(next, [6, 7, 8, 9], "{}", text("ch06w.move_on"));
         receiver.answer(reference::Ack::new(10, 4), from);
-        let report = learner.finish().expect("send_window failed");
+        let report = learner
+            .finish()
+            .or_fail("test.returned_error", &[("call", &"send_window")]);
         assert_eq!(report.transmissions, [1; 9]);
     }
 
@@ -709,13 +718,15 @@ mod sender {
         assert_eq!(first, [1]);
         receiver.answer(reference::Ack::new(2, 2), from);
         let (two, _) = receiver.expect(2, &mut learner);
-        assert_eq!(two, [2, 3], "the receiver's window is 2");
+        assert_eq!(two, [2, 3], "{}", text("ch06w.their_window"));
         receiver.expect_silence(Duration::from_millis(300));
         receiver.answer(reference::Ack::new(4, 2), from);
         let (rest, _) = receiver.expect(2, &mut learner);
-        assert_eq!(rest, [4, 5], "DATA 4 and END 5");
+        assert_eq!(rest, [4, 5], "{}", text("ch06w.data4_end5"));
         receiver.answer(reference::Ack::new(6, 2), from);
-        learner.finish().expect("send_window failed");
+        learner
+            .finish()
+            .or_fail("test.returned_error", &[("call", &"send_window")]);
     }
 
     /// A timer that records what the sender tells it.
@@ -752,8 +763,14 @@ mod sender {
         assert_eq!(
             timeouts,
             backoffs,
-            "on_timeout calls with DATA {lost:?} lost (events: {:?})",
-            events.lock().unwrap()
+            "{}",
+            fill(
+                "ch06w.timeouts_with",
+                &[
+                    ("lost", &format!("{lost:?}")),
+                    ("events", &format!("{:?}", events.lock().unwrap()))
+                ]
+            )
         );
     }
 
@@ -777,19 +794,25 @@ mod sender {
         assert_eq!(first, [1]);
         receiver.answer(reference::Ack::new(2, 4), from);
         let (window, _) = receiver.expect(2, &mut learner);
-        assert_eq!(window, [2, 3], "DATA 2 and END 3");
+        assert_eq!(window, [2, 3], "{}", text("ch06w.data2_end3"));
         // The same ACK again, before either timer runs out: it acknowledges nothing new.
         receiver.answer(reference::Ack::new(2, 4), from);
         let (again, _) = receiver.expect(2, &mut learner);
-        assert_eq!(again, [2, 3], "both sent again after the timeout");
+        assert_eq!(again, [2, 3], "{}", text("ch06w.both_again"));
         receiver.answer(reference::Ack::new(4, 4), from);
-        learner.finish().expect("send_window failed");
+        learner
+            .finish()
+            .or_fail("test.returned_error", &[("call", &"send_window")]);
         let events = events.lock().unwrap();
         let timeouts = events.iter().filter(|e| **e == "timeout").count();
         assert_eq!(
-            timeouts, 1,
-            "on_timeout calls when the only ACK during the timeout acknowledged nothing \
-             new (events: {events:?})"
+            timeouts,
+            1,
+            "{}",
+            fill(
+                "ch06w.timeouts_nothing_new",
+                &[("events", &format!("{events:?}"))]
+            )
         );
     }
 
@@ -804,12 +827,20 @@ mod sender {
         });
         assert!(
             matches!(result, Err(SendError::GaveUp { seq: 1, tries: 3 })),
-            "expected GaveUp {{ seq: 1, tries: 3 }}, got {result:?}"
+            "{}",
+            fill(
+                "test.expected_got",
+                &[
+                    ("expected", &"Err(GaveUp { seq: 1, tries: 3 })"),
+                    ("got", &format!("{result:?}"))
+                ]
+            )
         );
         assert_eq!(
             relay.stats().to_server.total(),
             3,
-            "DATA 1 sent exactly 3 times"
+            "{}",
+            text("ch06.sent_three_times")
         );
     }
 
@@ -822,7 +853,14 @@ mod sender {
         });
         assert!(
             matches!(result, Err(SendError::PeerGone { seq: 1 })),
-            "expected PeerGone {{ seq: 1 }}, got {result:?}"
+            "{}",
+            fill(
+                "test.expected_got",
+                &[
+                    ("expected", &"Err(PeerGone { seq: 1 })"),
+                    ("got", &format!("{result:?}"))
+                ]
+            )
         );
     }
 
@@ -841,7 +879,7 @@ mod sender {
             "{result:?}"
         );
         watcher.socket().set_read_timeout(Some(100 * MS)).unwrap();
-        assert!(watcher.recv().is_err(), "nothing should have been sent");
+        assert!(watcher.recv().is_err(), "{}", text("test.nothing_sent"));
     }
 }
 
@@ -902,10 +940,14 @@ mod soak {
             )
         });
         if let Err(e) = result {
-            fail_with_diagram(&relay, "send_window failed", &[("error", format!("{e:?}"))]);
+            fail_with_diagram(
+                &relay,
+                &fill("test.returned_error", &[("call", &"send_window")]),
+                &[("error", format!("{e:?}"))],
+            );
         }
         let (received, delivered) = receiving.finish();
-        received.expect("run_window_receiver failed");
+        received.or_fail("test.returned_error", &[("call", &"run_window_receiver")]);
         if delivered != payloads {
             let first_bad = delivered
                 .iter()
@@ -914,7 +956,7 @@ mod soak {
                 .unwrap_or(delivered.len().min(payloads.len()));
             fail_with_diagram(
                 &relay,
-                "not every message arrived exactly once and in order",
+                &fill("ch06.exactly_once_in_order", &[]),
                 &[
                     ("delivered", format!("{} messages", delivered.len())),
                     ("first difference", format!("at message {first_bad}")),
@@ -982,15 +1024,34 @@ mod programs {
         sender.write_stdin_bytes(&data);
         sender.close_stdin();
         let sent = sender.wait_exit_while_running(&mut receiver, Duration::from_secs(10));
-        assert!(sent.status.success(), "reliable-send: {sent:?}");
+        assert!(
+            sent.status.success(),
+            "{}",
+            fill(
+                "test.exited",
+                &[("name", &"reliable-send"), ("exited", &format!("{sent:?}"))]
+            )
+        );
         let received = receiver.wait_exit(Duration::from_secs(5));
-        assert!(received.status.success(), "reliable-recv: {received:?}");
+        assert!(
+            received.status.success(),
+            "{}",
+            fill(
+                "test.exited",
+                &[
+                    ("name", &"reliable-recv"),
+                    ("exited", &format!("{received:?}"))
+                ]
+            )
+        );
         let copy = std::fs::read(&out).unwrap();
         assert!(
             copy == data,
-            "the copy differs: {} bytes sent, {} received",
-            data.len(),
-            copy.len()
+            "{}",
+            fill(
+                "ch06.copy_sizes",
+                &[("sent", &data.len()), ("received", &copy.len())]
+            )
         );
     }
 
@@ -1010,11 +1071,22 @@ mod programs {
         sender.write_stdin_bytes(b"window protocol");
         sender.close_stdin();
         let sent = sender.wait_exit_while_running(&mut receiver, Duration::from_secs(10));
-        assert!(sent.status.success(), "reliable-send: {sent:?}");
+        assert!(
+            sent.status.success(),
+            "{}",
+            fill(
+                "test.exited",
+                &[("name", &"reliable-send"), ("exited", &format!("{sent:?}"))]
+            )
+        );
         let received = receiver.wait_exit(Duration::from_secs(5));
         assert!(
             received.stderr.iter().any(|l| l.contains("stop-and-wait")),
-            "reliable-recv should name the stop-and-wait message: {received:?}"
+            "{}",
+            fill(
+                "ch06w.names_stop_and_wait",
+                &[("received", &format!("{received:?}"))]
+            )
         );
         assert_eq!(std::fs::read(&out).unwrap(), b"window protocol");
     }

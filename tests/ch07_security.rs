@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
-use course_harness::show::Report;
+use course_catalog::{fill, text};
+use course_harness::show::{OrFail, Report};
 use course_harness::{ChildGuard, Exchange, Peer, call_learner, start_learner};
 use rstest::rstest;
 use socket_course::ch07_security::{
@@ -64,7 +65,7 @@ fn b64_encode(bytes: &[u8]) -> String {
     out
 }
 
-/// Module 7.1: `cargo test --test ch07_security token::`
+/// Exercise 7.1: `cargo test --test ch07_security token::`
 mod token {
     use super::*;
 
@@ -84,13 +85,15 @@ mod token {
         // The reference opens it: dated T0, it is fresh at T0 and expired at T0 + 61 with a 60 s limit.
         assert!(
             key(KEY).decrypt_at_time(&sealed, Some(60), T0).is_ok(),
-            "the token should be dated {T0}"
+            "{}",
+            fill("ch07.dated", &[("t0", &T0)])
         );
         assert!(
             key(KEY)
                 .decrypt_at_time(&sealed, Some(60), T0 + 61)
                 .is_err(),
-            "the token should be dated {T0}"
+            "{}",
+            fill("ch07.dated", &[("t0", &T0)])
         );
     }
 
@@ -126,7 +129,12 @@ mod token {
         bytes[at] ^= 0x01;
         let tampered = b64_encode(&bytes);
         let got = call_learner(move || open(&key(KEY), &tampered, TTL, T0));
-        assert_eq!(got, Err(OpenError::Rejected), "byte {at} flipped");
+        assert_eq!(
+            got,
+            Err(OpenError::Rejected),
+            "{}",
+            fill("ch07.byte_flipped", &[("at", &at)])
+        );
     }
 
     #[rstest]
@@ -164,11 +172,7 @@ mod token {
                 open(&key(KEY), &far, TTL, T0),
             )
         });
-        assert_eq!(
-            near,
-            Ok(b"x".to_vec()),
-            "30 s ahead is within the clock skew"
-        );
+        assert_eq!(near, Ok(b"x".to_vec()), "{}", text("ch07.within_skew"));
         assert_eq!(far, Err(OpenError::FromTheFuture { ahead_secs: 3600 }));
     }
 
@@ -180,7 +184,12 @@ mod token {
         assert_eq!(got, Err(OpenError::Rejected));
         let full = b64_encode(&[[0x80].as_slice(), &[0xff; 8], &[0; 16 + 16 + 32]].concat());
         let got = call_learner(move || open(&key(KEY), &full, TTL, T0));
-        assert_eq!(got, Err(OpenError::Rejected), "a full-length forgery");
+        assert_eq!(
+            got,
+            Err(OpenError::Rejected),
+            "{}",
+            text("ch07.full_forgery")
+        );
     }
 
     #[rstest]
@@ -188,10 +197,11 @@ mod token {
     #[case::with_a_newline("cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=\n")]
     fn a_key_loads(#[case] text: &'static str) {
         let got = call_learner(move || load_key(text).map(|k| k.encrypt_at_time(b"x", T0)));
-        let sealed = got.expect("the key should load");
+        let sealed = got.or_fail("ch07.key_should_load", &[]);
         assert!(
             key(KEY).decrypt_at_time(&sealed, None, T0).is_ok(),
-            "the loaded key is not the one in the text"
+            "{}",
+            course_catalog::text("ch07.wrong_key")
         );
     }
 
@@ -203,16 +213,23 @@ mod token {
         let got = call_learner(move || load_key(text).map(|_| ()));
         assert!(
             matches!(got, Err(KeyError::Malformed)),
-            "load_key({text:?}) = {got:?}"
+            "{}",
+            fill(
+                "test.returned",
+                &[
+                    ("call", &format!("load_key({text:?})")),
+                    ("got", &format!("{got:?}"))
+                ]
+            )
         );
     }
 }
 
-/// Modules 7.2 to 7.4: `cargo test --test ch07_security guard::`
+/// What the tests of exercises 7.2 to 7.4 share: a guard, and datagrams run through it.
 mod guard {
     use super::*;
 
-    fn peer(port: u16) -> SocketAddr {
+    pub(super) fn peer(port: u16) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], port))
     }
 
@@ -225,7 +242,7 @@ mod guard {
     }
 
     /// Runs `datagrams` (sender port, bytes, now) through one guard.
-    fn check_all(
+    pub(super) fn check_all(
         allow: &'static [&'static str],
         datagrams: Vec<(u16, Vec<u8>, u64)>,
     ) -> (Vec<Result<Vec<u8>, Refusal>>, usize) {
@@ -238,6 +255,12 @@ mod guard {
             (results, guard.remembered())
         })
     }
+}
+
+/// Exercise 7.2, the guard opens and answers: `cargo test --test ch07_security guard_opens::`
+mod guard_opens {
+    use super::guard::check_all;
+    use super::*;
 
     #[test]
     fn a_valid_token_is_accepted_and_garbage_refused() {
@@ -254,108 +277,6 @@ mod guard {
         assert_eq!(results[1], Err(Refusal::NotAToken));
         assert_eq!(results[2], Err(Refusal::Open(OpenError::Rejected)));
         assert_eq!(results[3], Ok(b"again".to_vec()));
-    }
-
-    #[test]
-    fn a_replayed_token_is_refused() {
-        let sealed = token(b"transfer 100 yen", T0).into_bytes();
-        let (results, _) = check_all(
-            &[],
-            vec![
-                (1, sealed.clone(), T0),
-                (2, sealed.clone(), T0 + 10),
-                (1, sealed, T0 + 59),
-            ],
-        );
-        assert_eq!(results[0], Ok(b"transfer 100 yen".to_vec()));
-        assert_eq!(
-            results[1],
-            Err(Refusal::Replayed),
-            "the same token from another address"
-        );
-        assert_eq!(
-            results[2],
-            Err(Refusal::Replayed),
-            "the same token later, within the limit"
-        );
-    }
-
-    #[test]
-    fn a_replay_in_another_encoding_is_still_a_replay() {
-        let sealed = token(b"once", T0);
-        // The same bytes, base64 padding removed: a different text for the same token.
-        let unpadded = sealed.trim_end_matches('=').to_string();
-        let (results, _) = check_all(
-            &[],
-            vec![
-                (1, sealed.into_bytes(), T0),
-                (1, unpadded.into_bytes(), T0 + 1),
-            ],
-        );
-        assert_eq!(results[0], Ok(b"once".to_vec()));
-        assert_ne!(
-            results[1],
-            Ok(b"once".to_vec()),
-            "the unpadded copy must not be accepted a second time"
-        );
-    }
-
-    #[test]
-    fn memory_of_accepted_tokens_stays_bounded() {
-        // 100 tokens, one per second; with a 60 s limit, at most about 60 are worth remembering.
-        let datagrams = (0..100u64)
-            .map(|i| {
-                (
-                    1,
-                    token(format!("m{i}").as_bytes(), T0 + i).into_bytes(),
-                    T0 + i,
-                )
-            })
-            .collect();
-        let (results, remembered) = check_all(&[], datagrams);
-        assert!(
-            results.iter().all(Result::is_ok),
-            "all 100 fresh tokens should be accepted"
-        );
-        assert!(
-            remembered <= 62,
-            "{remembered} tokens remembered; older than the limit can be forgotten"
-        );
-    }
-
-    #[test]
-    fn a_token_dated_before_the_server_started_is_refused() {
-        // A server that started at T0 forgot what it accepted before: a token from T0 - 1
-        // may be a recording of one it accepted then.
-        let (before, at_start) = call_learner(|| {
-            let mut guard = Guard::new(key(KEY), TTL, Vec::new()).not_before(T0);
-            (
-                guard.check(peer(1), token(b"old", T0 - 1).as_bytes(), T0 + 5),
-                guard.check(peer(1), token(b"new", T0).as_bytes(), T0 + 5),
-            )
-        });
-        assert_eq!(before, Err(Refusal::BeforeStart));
-        assert_eq!(at_start, Ok(b"new".to_vec()));
-    }
-
-    #[rstest]
-    #[case::ip_only(&["127.0.0.1"], 5000, true)]
-    #[case::ip_and_port(&["127.0.0.1:5000"], 5000, true)]
-    #[case::wrong_port(&["127.0.0.1:5000"], 5001, false)]
-    #[case::other_ip(&["127.0.0.2"], 5000, false)]
-    #[case::one_of_several(&["127.0.0.2", "127.0.0.1:5000"], 5000, true)]
-    #[case::empty_list_allows_all(&[], 5000, true)]
-    fn the_allowlist_decides_who_is_heard(
-        #[case] allow: &'static [&'static str],
-        #[case] port: u16,
-        #[case] allowed: bool,
-    ) {
-        let (results, _) = check_all(allow, vec![(port, token(b"hi", T0).into_bytes(), T0)]);
-        if allowed {
-            assert_eq!(results[0], Ok(b"hi".to_vec()));
-        } else {
-            assert_eq!(results[0], Err(Refusal::NotAllowed));
-        }
     }
 
     /// The given server loop with your guard, on a real socket, through a storm of bad input.
@@ -390,35 +311,157 @@ mod guard {
         let check = |peer: &Peer,
                      running: &mut course_harness::Running<std::io::Result<()>>,
                      what: &str| match peer.recv_checking(|| running.check()) {
+            // `what` is a catalog key.
             Ok((reply, _)) => {
                 let opened = key(KEY).decrypt(&String::from_utf8_lossy(&reply));
                 assert_eq!(
                     opened.ok(),
                     Some(REPLY.to_vec()),
-                    "the reply to {what} should be a sealed {:?}",
-                    String::from_utf8_lossy(REPLY)
+                    "{}",
+                    fill(
+                        "ch07.reply_sealed",
+                        &[
+                            ("what", &fill(what, &[])),
+                            ("reply", &format!("{:?}", String::from_utf8_lossy(REPLY)))
+                        ]
+                    )
                 );
             }
-            Err(e) => Report::new(format!("no reply to {what}"))
+            Err(e) => Report::new(fill("ch07.no_reply_to", &[("what", &fill(what, &[]))]))
                 .line("error", e.to_string())
                 .exchange(&exchange)
                 .fail(),
         };
-        check(&client, &mut running, "the first valid token");
+        check(&client, &mut running, "ch07.first_valid");
         for bad in &storm {
             attacker.send_to(bad, server);
         }
         client.send_to(token(b"still there?", now).as_bytes(), server);
-        check(&client, &mut running, "a valid token after the storm");
+        check(&client, &mut running, "ch07.valid_after_storm");
         attacker
             .socket()
             .set_read_timeout(Some(Duration::from_millis(200)))
             .unwrap();
         if let Ok((reply, _)) = attacker.recv() {
-            Report::new("the server answered something in the storm")
+            Report::new(fill("ch07.answered_storm", &[]))
                 .bytes("reply", &reply)
                 .exchange(&exchange)
                 .fail();
+        }
+    }
+}
+
+/// Exercise 7.3, the guard refuses replays: `cargo test --test ch07_security guard_replays::`
+mod guard_replays {
+    use super::guard::{check_all, peer};
+    use super::*;
+
+    #[test]
+    fn a_replayed_token_is_refused() {
+        let sealed = token(b"transfer 100 yen", T0).into_bytes();
+        let (results, _) = check_all(
+            &[],
+            vec![
+                (1, sealed.clone(), T0),
+                (2, sealed.clone(), T0 + 10),
+                (1, sealed, T0 + 59),
+            ],
+        );
+        assert_eq!(results[0], Ok(b"transfer 100 yen".to_vec()));
+        assert_eq!(
+            results[1],
+            Err(Refusal::Replayed),
+            "{}",
+            text("ch07.other_address")
+        );
+        assert_eq!(results[2], Err(Refusal::Replayed), "{}", text("ch07.later"));
+    }
+
+    #[test]
+    fn a_replay_in_another_encoding_is_still_a_replay() {
+        let sealed = token(b"once", T0);
+        // The same bytes, base64 padding removed: a different text for the same token.
+        let unpadded = sealed.trim_end_matches('=').to_string();
+        let (results, _) = check_all(
+            &[],
+            vec![
+                (1, sealed.into_bytes(), T0),
+                (1, unpadded.into_bytes(), T0 + 1),
+            ],
+        );
+        assert_eq!(results[0], Ok(b"once".to_vec()));
+        assert_ne!(
+            results[1],
+            Ok(b"once".to_vec()),
+            "{}",
+            text("ch07.unpadded")
+        );
+    }
+
+    #[test]
+    fn memory_of_accepted_tokens_stays_bounded() {
+        // 100 tokens, one per second; with a 60 s limit, at most about 60 are worth remembering.
+        let datagrams = (0..100u64)
+            .map(|i| {
+                (
+                    1,
+                    token(format!("m{i}").as_bytes(), T0 + i).into_bytes(),
+                    T0 + i,
+                )
+            })
+            .collect();
+        let (results, remembered) = check_all(&[], datagrams);
+        assert!(
+            results.iter().all(Result::is_ok),
+            "{}",
+            text("ch07.all_fresh")
+        );
+        assert!(
+            remembered <= 62,
+            "{}",
+            fill("ch07.remembered", &[("remembered", &remembered)])
+        );
+    }
+
+    #[test]
+    fn a_token_dated_before_the_server_started_is_refused() {
+        // A server that started at T0 forgot what it accepted before: a token from T0 - 1
+        // may be a recording of one it accepted then.
+        let (before, at_start) = call_learner(|| {
+            let mut guard = Guard::new(key(KEY), TTL, Vec::new()).not_before(T0);
+            (
+                guard.check(peer(1), token(b"old", T0 - 1).as_bytes(), T0 + 5),
+                guard.check(peer(1), token(b"new", T0).as_bytes(), T0 + 5),
+            )
+        });
+        assert_eq!(before, Err(Refusal::BeforeStart));
+        assert_eq!(at_start, Ok(b"new".to_vec()));
+    }
+}
+
+/// Exercise 7.4, the guard's allowlist (with `programs::`):
+/// `cargo test --test ch07_security -- guard_allowlist:: programs::`
+mod guard_allowlist {
+    use super::guard::check_all;
+    use super::*;
+
+    #[rstest]
+    #[case::ip_only(&["127.0.0.1"], 5000, true)]
+    #[case::ip_and_port(&["127.0.0.1:5000"], 5000, true)]
+    #[case::wrong_port(&["127.0.0.1:5000"], 5001, false)]
+    #[case::other_ip(&["127.0.0.2"], 5000, false)]
+    #[case::one_of_several(&["127.0.0.2", "127.0.0.1:5000"], 5000, true)]
+    #[case::empty_list_allows_all(&[], 5000, true)]
+    fn the_allowlist_decides_who_is_heard(
+        #[case] allow: &'static [&'static str],
+        #[case] port: u16,
+        #[case] allowed: bool,
+    ) {
+        let (results, _) = check_all(allow, vec![(port, token(b"hi", T0).into_bytes(), T0)]);
+        if allowed {
+            assert_eq!(results[0], Ok(b"hi".to_vec()));
+        } else {
+            assert_eq!(results[0], Err(Refusal::NotAllowed));
         }
     }
 }
@@ -506,7 +549,8 @@ mod programs {
         let stderr = exited.stderr_text();
         assert!(
             stderr.contains("60000 bytes") && stderr.contains("65507 bytes"),
-            "one clear line with the limit, got: {stderr}"
+            "{}",
+            fill("ch02.one_clear_line", &[("stderr", &stderr)])
         );
         server.stdout_line_ending_with(": after");
     }
@@ -546,7 +590,7 @@ mod programs {
         attacker.send_to(token(b"still alive?", now()).as_bytes(), addr);
         match attacker.recv_while_running(&mut server) {
             Ok((reply, _)) => assert!(key(KEY).decrypt(&String::from_utf8_lossy(&reply)).is_ok()),
-            Err(e) => Report::new("no reply after the forged timestamp")
+            Err(e) => Report::new(fill("ch07.no_reply_forged", &[]))
                 .line("error", e.to_string())
                 .exchange(&exchange)
                 .fail(),
@@ -567,12 +611,14 @@ mod programs {
         let refusal = server.stderr_line();
         assert!(
             refusal.contains("before this server started"),
-            "the replayed token should be refused, but the server said: {refusal}"
+            "{}",
+            fill("ch07.replay_refused", &[("refusal", &refusal)])
         );
         recorder.send_to(token(b"fresh", now()).as_bytes(), addr);
         assert!(
             recorder.recv_while_running(&mut server).is_ok(),
-            "a fresh token should still be answered"
+            "{}",
+            text("ch07.fresh_answered")
         );
         server.assert_running();
         assert_eq!(

@@ -8,7 +8,8 @@ use std::process::Command;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use course_harness::show::Report;
+use course_catalog::fill;
+use course_harness::show::{OrFail, Report};
 use course_harness::{
     ChildGuard, Deadline, Exchange, Peer, SharedOutput, call_learner, input_pipe, net,
     start_learner,
@@ -29,7 +30,7 @@ fn at(instant: Instant, unix_ms: u64) -> Now {
     Now { instant, unix_ms }
 }
 
-/// Module 8.1: `cargo test --test ch08_chat payload::`
+/// Exercise 8.1: `cargo test --test ch08_chat payload::`
 mod payload {
     use super::*;
 
@@ -138,7 +139,10 @@ mod payload {
     fn the_plain_text_limit_is_the_one_named() {
         let got = call_learner(|| parse(&vec![b'x'; 1793]));
         let Err(e) = got else {
-            panic!("1,793 bytes of plain text should be refused, got {got:?}")
+            panic!(
+                "{}",
+                fill("ch08.plain_limit", &[("got", &format!("{got:?}"))])
+            )
         };
         assert_eq!(
             e,
@@ -168,11 +172,22 @@ mod payload {
     fn names_are_checked_by_characters(#[case] name: &str, #[case] valid: bool) {
         let owned = name.to_string();
         let got = call_learner(move || validate_name(&owned));
-        assert_eq!(got.is_ok(), valid, "validate_name({name:?}) = {got:?}");
+        assert_eq!(
+            got.is_ok(),
+            valid,
+            "{}",
+            fill(
+                "test.returned",
+                &[
+                    ("call", &format!("validate_name({name:?})")),
+                    ("got", &format!("{got:?}"))
+                ]
+            )
+        );
     }
 }
 
-/// Module 8.2: `cargo test --test ch08_chat relay::`
+/// Exercise 8.2, with `server::`: `cargo test --test ch08_chat -- relay:: server::`
 mod relay {
     use super::*;
 
@@ -226,7 +241,8 @@ mod relay {
         assert_eq!(
             results[0],
             Ok(vec![]),
-            "the first member has nobody to tell"
+            "{}",
+            fill("ch08.nobody_to_tell", &[])
         );
         assert_eq!(
             results[1],
@@ -300,24 +316,27 @@ mod relay {
         assert_eq!(
             results[8],
             Err(ParseError::NameTaken("127.0.0.1:9".into())),
-            "a name that is another address"
+            "{}",
+            fill("ch08.name_is_address", &[])
         );
-        for (step, what) in [(2, "a message"), (3, "a leave"), (4, "a join")] {
+        for (step, kind) in [(2, "msg"), (3, "leave"), (4, "join")] {
             assert_eq!(
                 results[step],
                 Err(ParseError::NameTaken("alice".into())),
-                "{what} under alice's name from another address"
+                "{}",
+                fill("ch08.under_alices_name", &[("kind", &kind)])
             );
         }
         assert_eq!(
             results[5],
             Ok(vec![(addr(2), "chat/1 msg 6 alice\nstill me".to_string())]),
-            "alice's own message"
+            "{}",
+            fill("ch08.alices_own", &[])
         );
         assert!(
             matches!(&results[7], Ok(sends) if sends.len() == 1),
-            "once alice has left, her name is free: {:?}",
-            results[7]
+            "{}",
+            fill("ch08.name_free", &[("got", &format!("{:?}", results[7]))])
         );
     }
 
@@ -371,7 +390,8 @@ mod relay {
                 addr(9),
                 "taro: hello\\n* hanako left\\u{1b}[2J".to_string()
             )]),
-            "article C's client prints what it gets as it is: a newline would start a forged line"
+            "{}",
+            fill("ch08.forged_line", &[])
         );
     }
 
@@ -386,12 +406,12 @@ mod relay {
             let admitted = (0..20).filter(|_| relay.admit(addr(1), t0).is_ok()).count();
             (admitted, relay.counters())
         });
-        assert_eq!(admitted, 5, "a full bucket of 5 lets 5 through");
+        assert_eq!(admitted, 5, "{}", fill("ch08.full_bucket", &[]));
         assert_eq!(counters.rate_limited, 15);
     }
 }
 
-/// Module 8.4 (the server half): `cargo test --test ch08_chat presence::`
+/// Exercise 8.4, with `programs::`: `cargo test --test ch08_chat -- presence:: programs::`
 mod presence {
     use super::*;
 
@@ -419,9 +439,10 @@ mod presence {
         assert_eq!(
             results.0,
             [Ok(0), Ok(1), Ok(0), Ok(1), Ok(0)],
-            "datagrams sent after join a, join b, ping, leave b, msg"
+            "{}",
+            fill("ch08.sent_after", &[])
         );
-        assert_eq!(results.1, [addr(1)], "b left");
+        assert_eq!(results.1, [addr(1)], "{}", fill("ch08.b_left", &[]));
     }
 
     #[test]
@@ -496,7 +517,7 @@ mod server {
             for _ in i + 1..clients.len() {
                 client
                     .recv_checking(|| running.check())
-                    .expect("a join announcement is missing");
+                    .or_fail("ch08.join_missing", &[]);
             }
         }
         for (i, sender) in clients.iter().enumerate() {
@@ -509,7 +530,7 @@ mod server {
                 }
                 match receiver.recv_checking(|| running.check()) {
                     Ok((got, _)) if got == text.as_bytes() => {}
-                    other => Report::new("a client did not get the message")
+                    other => Report::new(fill("ch08.client_missed", &[]))
                         .line("expected", text.clone())
                         .line("got", format!("{other:?}"))
                         .exchange(&exchange)
@@ -524,7 +545,7 @@ mod server {
                 .set_read_timeout(Some(Duration::from_millis(100)))
                 .unwrap();
             if let Ok((extra, _)) = client.recv() {
-                Report::new("an extra datagram arrived")
+                Report::new(fill("ch08.extra_datagram", &[]))
                     .bytes("extra", &extra)
                     .exchange(&exchange)
                     .fail();
@@ -539,7 +560,7 @@ mod server {
         let a = join(&exchange, server, "a");
         let b = join(&exchange, server, "b");
         a.recv_checking(|| running.check())
-            .expect("b's join was not announced");
+            .or_fail("ch08.b_join_missing", &[]);
         let rogue = Peer::new(&exchange, "rogue");
         for bad in [
             Vec::new(),
@@ -554,7 +575,7 @@ mod server {
         b.send_to(b"chat/1 msg 99999999999999 b\nstill here", server);
         let (got, _) = a
             .recv_checking(|| running.check())
-            .expect("the valid message after the bad ones is missing");
+            .or_fail("ch08.valid_missing", &[]);
         assert_eq!(got, b"chat/1 msg 99999999999999 b\nstill here");
         running.check();
     }
@@ -569,7 +590,7 @@ mod server {
             for _ in i + 1..clients.len() {
                 client
                     .recv_checking(|| running.check())
-                    .expect("a join announcement is missing");
+                    .or_fail("ch08.join_missing", &[]);
             }
         }
         let mut received: BTreeMap<usize, Vec<Vec<u8>>> = BTreeMap::new();
@@ -587,7 +608,9 @@ mod server {
                     let (got, _) = client
                         .recv_checking(|| running.check())
                         .unwrap_or_else(|e| {
-                            panic!("client {j} lost a message in round {round}: {e}")
+                            let args: [(&str, &dyn std::fmt::Display); 3] =
+                                [("client", &j), ("round", &round), ("error", &e)];
+                            panic!("{}", fill("ch08.lost_message", &args))
                         });
                     received.entry(j).or_default().push(got);
                 }
@@ -606,7 +629,8 @@ mod server {
             got.sort();
             assert!(
                 got == expected,
-                "client {j} did not get each of the 950 others' messages exactly once"
+                "{}",
+                fill("ch08.exactly_once", &[("client", &j)])
             );
         }
     }
@@ -667,7 +691,7 @@ mod receive {
         let (_, from) = l
             .server
             .recv_checking(|| running.check())
-            .expect("no ping came");
+            .or_fail("ch08.no_ping", &[]);
         from
     }
 
@@ -688,10 +712,13 @@ mod receive {
         assert_eq!(
             lines(&mut l, expected.len()),
             expected,
-            "what receive printed"
+            "{}",
+            fill("ch08.receive_printed", &[])
         );
         l.stop.store(true, Ordering::Relaxed);
-        l.running.finish().expect("receive returned an error");
+        l.running
+            .finish()
+            .or_fail("test.returned_error", &[("call", &"receive")]);
     }
 
     #[test]
@@ -702,10 +729,13 @@ mod receive {
             let (bytes, _) = l
                 .server
                 .recv_checking(|| running.check())
-                .expect("no ping came");
+                .or_fail("ch08.no_ping", &[]);
             match parse(&bytes) {
                 Ok(Payload::Chat(m)) if m.kind == Kind::Ping && m.name == "taro" => {}
-                other => panic!("expected a ping from taro, got {other:?}"),
+                other => panic!(
+                    "{}",
+                    fill("ch08.ping_from_taro", &[("got", &format!("{other:?}"))])
+                ),
             }
         }
         l.joined.store(false, Ordering::Relaxed);
@@ -722,9 +752,11 @@ mod receive {
                 late += 1;
             }
         }
-        assert!(late <= 1, "{late} pings after `joined` was cleared");
+        assert!(late <= 1, "{}", fill("ch08.late_pings", &[("late", &late)]));
         l.stop.store(true, Ordering::Relaxed);
-        l.running.finish().expect("receive returned an error");
+        l.running
+            .finish()
+            .or_fail("test.returned_error", &[("call", &"receive")]);
     }
 
     #[test]
@@ -754,12 +786,15 @@ mod receive {
             running.check();
             assert!(
                 !running.is_finished(),
-                "receive returned while the server was away"
+                "{}",
+                fill("ch08.returned_while_away", &[])
             );
             std::thread::sleep(Duration::from_millis(20));
         }
         stop.store(true, Ordering::Relaxed);
-        running.finish().expect("receive returned an error");
+        running
+            .finish()
+            .or_fail("test.returned_error", &[("call", &"receive")]);
     }
 }
 
@@ -799,7 +834,7 @@ mod client {
         loop {
             let (bytes, from) = server
                 .recv_checking(|| running.check())
-                .expect("the client sent nothing more");
+                .or_fail("ch08.sent_nothing_more", &[]);
             let text = String::from_utf8_lossy(&bytes).into_owned();
             if !text.starts_with("chat/1 ping ") {
                 return (text, from);
@@ -821,7 +856,14 @@ mod client {
             })
             && &line[9..11] == "] "
             && line.ends_with(rest);
-        assert!(ok, "expected \"[HH:MM:SS] {rest}\", got {line:?}");
+        assert!(
+            ok,
+            "{}",
+            fill(
+                "ch08.line_format",
+                &[("rest", &rest), ("line", &format!("{line:?}"))]
+            )
+        );
     }
 
     /// Waits until the screen shows at least `count` lines.
@@ -864,7 +906,9 @@ mod client {
             leave.starts_with("chat/1 leave ") && leave.ends_with(" taro\n"),
             "{leave:?}"
         );
-        running.finish().expect("run_client returned an error");
+        running
+            .finish()
+            .or_fail("test.returned_error", &[("call", &"run_client")]);
     }
 
     #[test]
@@ -879,13 +923,16 @@ mod client {
         assert_eq!(
             shown.len(),
             3,
-            "expected 3 lines on the screen (the ping is not shown), got {shown:?}"
+            "{}",
+            fill("ch08.three_lines", &[("shown", &format!("{shown:?}"))])
         );
         assert_line(&shown[0], "* hanako joined");
         assert_line(&shown[1], "hanako: hi taro");
         assert_line(&shown[2], &format!("{}: plain words", server.addr()));
         drop(keyboard);
-        running.finish().expect("run_client returned an error");
+        running
+            .finish()
+            .or_fail("test.returned_error", &[("call", &"run_client")]);
     }
 
     #[test]
@@ -902,12 +949,14 @@ mod client {
         let text = screen.contents();
         assert!(
             !text.contains(&0x1b),
-            "an escape byte reached the screen: {shown:?}"
+            "{}",
+            fill("ch08.escape_on_screen", &[("shown", &format!("{shown:?}"))])
         );
         assert_eq!(
             shown.len(),
             3,
-            "three datagrams must show as three lines, got {shown:?}"
+            "{}",
+            fill("ch08.three_datagrams", &[("shown", &format!("{shown:?}"))])
         );
         assert_line(
             &shown[0],
@@ -921,7 +970,9 @@ mod client {
             ),
         );
         drop(keyboard);
-        running.finish().expect("run_client returned an error");
+        running
+            .finish()
+            .or_fail("test.returned_error", &[("call", &"run_client")]);
     }
 
     #[test]
@@ -937,14 +988,22 @@ mod client {
         let (longest, _) = next(&server, &mut running);
         assert!(
             longest.ends_with(&"z".repeat(limit)) && longest.len() <= MAX_DATAGRAM,
-            "expected the line of exactly {limit} bytes (the limit) first, got {} bytes: {:?}",
-            longest.len(),
-            &longest[..longest.len().min(60)]
+            "{}",
+            fill(
+                "ch08.limit_line_first",
+                &[
+                    ("limit", &limit),
+                    ("len", &longest.len()),
+                    ("start", &format!("{:?}", &longest[..longest.len().min(60)]))
+                ]
+            )
         );
         let (message, _) = next(&server, &mut running);
         assert!(message.ends_with(" taro\nstill here"), "{message:?}");
         drop(keyboard);
-        running.finish().expect("run_client returned an error");
+        running
+            .finish()
+            .or_fail("test.returned_error", &[("call", &"run_client")]);
     }
 
     #[test]
@@ -954,7 +1013,9 @@ mod client {
         drop(keyboard);
         let (leave, _) = next(&server, &mut running);
         assert!(leave.starts_with("chat/1 leave "), "{leave:?}");
-        running.finish().expect("run_client returned an error");
+        running
+            .finish()
+            .or_fail("test.returned_error", &[("call", &"run_client")]);
     }
 
     #[test]
@@ -966,18 +1027,23 @@ mod client {
         while pings < 3 {
             let (bytes, _) = server
                 .recv_checking(|| running.check())
-                .expect("no keepalive came");
+                .or_fail("ch08.no_keepalive", &[]);
             if bytes.starts_with(b"chat/1 ping ") {
                 pings += 1;
             }
         }
         assert!(
             started.elapsed() < Duration::from_secs(3),
-            "three pings at 50 ms took {:?}",
-            started.elapsed()
+            "{}",
+            fill(
+                "ch08.pings_took",
+                &[("took", &format!("{:?}", started.elapsed()))]
+            )
         );
         drop(keyboard);
-        running.finish().expect("run_client returned an error");
+        running
+            .finish()
+            .or_fail("test.returned_error", &[("call", &"run_client")]);
     }
 
     #[test]
@@ -998,7 +1064,9 @@ mod client {
         let (message, _) = next(&server, &mut running);
         assert!(message.ends_with(" jiro\nI am back"), "{message:?}");
         drop(keyboard);
-        running.finish().expect("run_client returned an error");
+        running
+            .finish()
+            .or_fail("test.returned_error", &[("call", &"run_client")]);
     }
 
     #[test]
@@ -1014,17 +1082,17 @@ mod client {
             .set_read_timeout(Some(Duration::from_millis(300)))
             .unwrap();
         if let Ok((extra, _)) = server.recv_checking(|| running.check()) {
-            panic!(
-                "after /leave the client sent {:?}",
-                String::from_utf8_lossy(&extra)
-            );
+            let sent = format!("{:?}", String::from_utf8_lossy(&extra));
+            panic!("{}", fill("ch08.after_leave", &[("sent", &sent)]));
         }
         server
             .socket()
             .set_read_timeout(Some(net::IO_TIMEOUT))
             .unwrap();
         drop(keyboard);
-        running.finish().expect("run_client returned an error");
+        running
+            .finish()
+            .or_fail("test.returned_error", &[("call", &"run_client")]);
     }
 }
 
@@ -1088,23 +1156,25 @@ mod programs {
         let exchange = Exchange::new();
         let server = Peer::new(&exchange, "test server");
         let mut client = chat_client(server.addr(), "taro");
-        let (join, _) = server.recv().expect("no join came");
+        let (join, _) = server.recv().or_fail("ch08.no_join", &[]);
         assert!(join.starts_with(b"chat/1 join "));
         client.write_stdin(&format!("{}\n", "x".repeat(3000)));
         let complaint = client.stderr_line();
         let limit = text_limit("taro");
         assert!(
             complaint.contains(&limit.to_string()) && complaint.contains("3000 bytes"),
-            "the line should say its length (3000 bytes) and the limit ({limit}): {complaint:?}"
+            "{}",
+            fill(
+                "ch08.says_length",
+                &[("limit", &limit), ("complaint", &format!("{complaint:?}"))]
+            )
         );
         client.write_stdin_bytes(b"\xff\xfe\n");
         client.stderr_line();
         client.write_stdin(&format!("{}\nhello\n", "y".repeat(70_000)));
         client.stderr_line();
         loop {
-            let (got, _) = server
-                .recv()
-                .expect("the line after the long ones never came");
+            let (got, _) = server.recv().or_fail("ch08.next_line_missing", &[]);
             if !got.starts_with(b"chat/1 ping ") {
                 assert!(
                     got.ends_with(b" taro\nhello"),

@@ -9,12 +9,14 @@ use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use course_catalog::fill;
 use course_harness::child::Stream;
 use course_harness::multicast::NOTHING_WITHIN;
 use course_harness::multicast::{
     LOOPBACK, anything_within, free_port, group, retry_if_in_use, test_receiver, test_sender,
 };
 use course_harness::net::{self, prepare_udp, recv_datagram};
+use course_harness::show::OrFail;
 use course_harness::{ChildGuard, call_learner};
 use rstest::rstest;
 use socket_course::ch09_multicast::{SenderOptions, leave, receive, receiver, sender};
@@ -26,22 +28,30 @@ const FAMILY: u8 = 9;
 /// Your `receiver`, called on its own thread; the socket gets the harness's timeouts.
 #[track_caller]
 fn your_receiver(group: Ipv4Addr, port: u16) -> UdpSocket {
-    let socket = retry_if_in_use(|| call_learner(move || receiver(group, port, LOOPBACK)))
-        .unwrap_or_else(|e| panic!("receiver({group}, {port}, 127.0.0.1) failed: {e}"));
+    let socket = retry_if_in_use(|| call_learner(move || receiver(group, port, LOOPBACK))).or_fail(
+        "test.returned_error",
+        &[("call", &format!("receiver({group}, {port}, 127.0.0.1)"))],
+    );
     prepare_udp(&socket).expect("test setup: timeouts on your receiver");
     socket
 }
 
-/// The next datagram on `socket` as text, or a failure that names who missed what.
+/// The next datagram on `socket` as text, or a failure that names who missed what (`who`:
+/// a catalog key).
 #[track_caller]
 fn next_text(socket: &UdpSocket, who: &str, expected: &str) -> (String, SocketAddr) {
     match recv_datagram(socket) {
         Ok((data, from)) => (String::from_utf8_lossy(&data).into_owned(), from),
-        Err(e) => panic!("{who} should have received {expected:?}, but got nothing ({e})"),
+        Err(e) => {
+            let (who, expected) = (fill(who, &[]), format!("{expected:?}"));
+            let args: [(&str, &dyn std::fmt::Display); 3] =
+                [("who", &who), ("expected", &expected), ("error", &e)];
+            panic!("{}", fill("ch09.should_have_received", &args))
+        }
     }
 }
 
-/// Module 9.1: `cargo test --test ch09_multicast sender_socket::`
+/// Exercise 9.1: `cargo test --test ch09_multicast sender_socket::`
 mod sender_socket {
     use super::*;
 
@@ -54,25 +64,34 @@ mod sender_socket {
             ttl: 0,
             loopback,
         };
-        let socket = call_learner(move || sender(&options)).expect("sender(...) failed");
+        let socket = call_learner(move || sender(&options))
+            .or_fail("test.returned_error", &[("call", &"sender(..)")]);
         let sock = SockRef::from(&socket);
         // The OS defaults are interface 0.0.0.0 (the routing table decides), TTL 1, loop on.
         assert_eq!(
             sock.multicast_if_v4().unwrap(),
             LOOPBACK,
-            "IP_MULTICAST_IF: datagrams to a group must leave by 127.0.0.1"
+            "{}",
+            fill("ch09.multicast_if", &[])
         );
-        assert_eq!(sock.multicast_ttl_v4().unwrap(), 0, "IP_MULTICAST_TTL");
+        assert_eq!(
+            sock.multicast_ttl_v4().unwrap(),
+            0,
+            "{}",
+            fill("ch09.option", &[("option", &"IP_MULTICAST_TTL")])
+        );
         assert_eq!(
             sock.multicast_loop_v4().unwrap(),
             loopback,
-            "IP_MULTICAST_LOOP"
+            "{}",
+            fill("ch09.option", &[("option", &"IP_MULTICAST_LOOP")])
         );
         let local = socket.local_addr().unwrap();
         assert_eq!(
             local.ip(),
             LOOPBACK,
-            "the sender should be bound to the interface's address, port 0 (it is bound to {local})"
+            "{}",
+            fill("ch09.bound_to", &[("local", &local)])
         );
     }
 
@@ -80,18 +99,23 @@ mod sender_socket {
     fn datagrams_from_the_sender_reach_a_receiver_of_the_group() {
         let (group, port) = (group(FAMILY, 1), free_port());
         let receiver = test_receiver(group, port);
-        let socket =
-            call_learner(|| sender(&SenderOptions::default())).expect("sender(...) failed");
+        let socket = call_learner(|| sender(&SenderOptions::default()))
+            .or_fail("test.returned_error", &[("call", &"sender(..)")]);
         socket
             .send_to(b"Hello world : 1", (group, port))
-            .expect("sending to the group from your socket failed");
-        let (text, from) = next_text(&receiver, "a receiver of the group", "Hello world : 1");
+            .or_fail("ch09.send_failed", &[]);
+        let (text, from) = next_text(&receiver, "ch09.who_group", "Hello world : 1");
         assert_eq!(text, "Hello world : 1");
-        assert_eq!(from, socket.local_addr().unwrap(), "the datagram's sender");
+        assert_eq!(
+            from,
+            socket.local_addr().unwrap(),
+            "{}",
+            fill("ch09.datagram_sender", &[])
+        );
     }
 }
 
-/// Module 9.2: `cargo test --test ch09_multicast receiver_socket::`
+/// Exercise 9.2: `cargo test --test ch09_multicast receiver_socket::`
 mod receiver_socket {
     use super::*;
 
@@ -106,14 +130,22 @@ mod receiver_socket {
         for message in &sent {
             sender.send_to(message.as_bytes(), (group, port)).unwrap();
         }
-        for (who, socket) in [
-            ("the first receiver", &first),
-            ("the second receiver", &second),
-        ] {
+        for (who, socket) in [("ch09.who_first", &first), ("ch09.who_second", &second)] {
             for message in &sent {
                 let (text, from) = next_text(socket, who, message);
-                assert_eq!(&text, message, "{who}: datagrams in the order sent");
-                assert_eq!(from, sender.local_addr().unwrap(), "{who}: the sender");
+                let who = fill(who, &[]);
+                assert_eq!(
+                    &text,
+                    message,
+                    "{}",
+                    fill("ch09.in_order", &[("who", &who)])
+                );
+                assert_eq!(
+                    from,
+                    sender.local_addr().unwrap(),
+                    "{}",
+                    fill("ch09.the_sender", &[("who", &who)])
+                );
             }
         }
     }
@@ -125,24 +157,19 @@ mod receiver_socket {
         let b = your_receiver(group_b, port);
         let sender = test_sender();
         sender.send_to(b"for group A", (group_a, port)).unwrap();
-        next_text(&a, "the receiver of group A", "for group A");
+        next_text(&a, "ch09.who_a", "for group A");
         // The kernel hands a datagram to all its receivers at once: A has it, so B would too.
         if let Some((text, _)) = anything_within(&b) {
             panic!(
-                "the receiver of group B got {text:?}, which was sent to group A: on Linux, turn \
-                 IP_MULTICAST_ALL off (set_multicast_all_v4(false)) so a socket gets only the \
-                 groups it joined"
+                "{}",
+                fill("ch09.b_got_a", &[("text", &format!("{text:?}"))])
             );
         }
         // And B is not deaf: it gets what is sent to B.
         sender.send_to(b"for group B", (group_b, port)).unwrap();
-        let (text, _) = next_text(&b, "the receiver of group B", "for group B");
+        let (text, _) = next_text(&b, "ch09.who_b", "for group B");
         assert_eq!(text, "for group B");
-        assert_eq!(
-            anything_within(&a),
-            None,
-            "the receiver of group A got B's datagram"
-        );
+        assert_eq!(anything_within(&a), None, "{}", fill("ch09.a_got_b", &[]));
     }
 
     #[test]
@@ -152,23 +179,24 @@ mod receiver_socket {
         let staying = your_receiver(group, port);
         let sender = test_sender();
         sender.send_to(b"before", (group, port)).unwrap();
-        next_text(&leaving, "the receiver that will leave", "before");
-        next_text(&staying, "the receiver that stays", "before");
+        next_text(&leaving, "ch09.who_leaving", "before");
+        next_text(&staying, "ch09.who_staying", "before");
 
         let socket = leaving.try_clone().unwrap();
-        call_learner(move || leave(&socket, group, LOOPBACK))
-            .unwrap_or_else(|e| panic!("leave(.., {group}, 127.0.0.1) failed: {e}"));
+        call_learner(move || leave(&socket, group, LOOPBACK)).or_fail(
+            "test.returned_error",
+            &[("call", &format!("leave(.., {group}, 127.0.0.1)"))],
+        );
         for n in 1..=3 {
             let message = format!("after {n}");
             sender.send_to(message.as_bytes(), (group, port)).unwrap();
-            let (text, _) = next_text(&staying, "the receiver that stays", &message);
+            let (text, _) = next_text(&staying, "ch09.who_staying", &message);
             assert_eq!(text, message);
         }
         if let Some((text, _)) = anything_within(&leaving) {
             panic!(
-                "the receiver that left still got {text:?}: another socket on this machine is \
-                 still joined, and on Linux IP_MULTICAST_ALL (on by default) hands it the \
-                 group's datagrams anyway; turn it off in `receiver`"
+                "{}",
+                fill("ch09.left_still_got", &[("text", &format!("{text:?}"))])
             );
         }
     }
@@ -178,12 +206,22 @@ mod receiver_socket {
         let (group, port) = (group(FAMILY, 6), free_port());
         let socket = your_receiver(group, port);
         let sock = SockRef::from(&socket);
-        assert_eq!(socket.local_addr().unwrap().port(), port, "the bound port");
-        assert!(sock.reuse_address().unwrap(), "SO_REUSEADDR should be on");
+        assert_eq!(
+            socket.local_addr().unwrap().port(),
+            port,
+            "{}",
+            fill("ch09.bound_port", &[])
+        );
+        assert!(
+            sock.reuse_address().unwrap(),
+            "{}",
+            fill("ch09.reuseaddr", &[])
+        );
         #[cfg(target_os = "linux")]
         assert!(
             !sock.multicast_all_v4().unwrap(),
-            "IP_MULTICAST_ALL should be off (Linux)"
+            "{}",
+            fill("ch09.multicast_all", &[])
         );
     }
 
@@ -191,14 +229,11 @@ mod receiver_socket {
     fn joining_an_address_that_is_not_a_group_is_an_error() {
         let port = free_port();
         let result = call_learner(move || receiver(Ipv4Addr::LOCALHOST, port, LOOPBACK));
-        assert!(
-            result.is_err(),
-            "127.0.0.1 is not a multicast group: receiver should return the OS's error"
-        );
+        assert!(result.is_err(), "{}", fill("ch09.not_a_group", &[]));
     }
 }
 
-/// Module 9.3: `cargo test --test ch09_multicast receive_loop::`
+/// Exercise 9.3, with `programs::`: `cargo test --test ch09_multicast -- receive_loop:: programs::`
 mod receive_loop {
     use super::*;
 
@@ -219,9 +254,9 @@ mod receive_loop {
         let (socket, sender) = receiver_with(10, &sent);
         let got = call_learner(move || receive(&socket, 3, net::IO_TIMEOUT)).unwrap();
         let data: Vec<&[u8]> = got.iter().map(|d| d.data.as_slice()).collect();
-        assert_eq!(data, sent, "what arrived, in order");
+        assert_eq!(data, sent, "{}", fill("ch09.arrived_in_order", &[]));
         for datagram in &got {
-            assert_eq!(datagram.from, sender, "each datagram's sender");
+            assert_eq!(datagram.from, sender, "{}", fill("ch09.each_sender", &[]));
         }
     }
 
@@ -230,11 +265,17 @@ mod receive_loop {
         let (socket, _) = receiver_with(11, &[b"first", b"second"]);
         let started = Instant::now();
         let got = call_learner(move || receive(&socket, 10, Duration::from_millis(100)))
-            .expect("a quiet group is not an error");
-        assert_eq!(got.len(), 2, "two datagrams were sent: {got:?}");
+            .or_fail("ch09.quiet_not_error", &[]);
+        assert_eq!(
+            got.len(),
+            2,
+            "{}",
+            fill("ch09.two_sent", &[("got", &format!("{got:?}"))])
+        );
         assert!(
             started.elapsed() < Duration::from_secs(3),
-            "the loop should stop 0.1 s after the last datagram"
+            "{}",
+            fill("ch09.stop_after", &[])
         );
     }
 
@@ -242,8 +283,12 @@ mod receive_loop {
     fn nothing_at_all_is_an_empty_list() {
         let (socket, _) = receiver_with(12, &[]);
         let got = call_learner(move || receive(&socket, 1, Duration::from_millis(50)))
-            .expect("a quiet group is not an error");
-        assert!(got.is_empty(), "nothing was sent, yet: {got:?}");
+            .or_fail("ch09.quiet_not_error", &[]);
+        assert!(
+            got.is_empty(),
+            "{}",
+            fill("ch09.nothing_sent", &[("got", &format!("{got:?}"))])
+        );
     }
 
     #[test]
@@ -252,7 +297,7 @@ mod receive_loop {
         let (socket, _) = receiver_with(13, &[&big]);
         let got = call_learner(move || receive(&socket, 1, net::IO_TIMEOUT)).unwrap();
         assert_eq!(got.len(), 1);
-        assert_eq!(got[0].data.len(), 65_507, "the datagram was cut");
+        assert_eq!(got[0].data.len(), 65_507, "{}", fill("ch09.cut", &[]));
     }
 }
 
@@ -266,7 +311,7 @@ mod programs {
         command.args(["--count", "3"]);
         let mut receiver = ChildGuard::spawn(command);
         let addr = receiver.listening_addr();
-        assert_eq!(addr.port(), port, "multicast-recv should listen on --port");
+        assert_eq!(addr.port(), port, "{}", fill("ch09.listen_on_port", &[]));
         receiver
     }
 
@@ -292,14 +337,24 @@ mod programs {
                 assert!(
                     line.starts_with("from 127.0.0.1:")
                         && line.ends_with(&format!(": Hello world : {n}")),
-                    "expected `from 127.0.0.1:PORT: Hello world : {n}`, got {line:?}"
+                    "{}",
+                    fill(
+                        "ch09.recv_line",
+                        &[("n", &n), ("line", &format!("{line:?}"))]
+                    )
                 );
             }
             assert!(receiver.wait_exit(Duration::from_secs(5)).status.success());
         }
         // Both receivers of A printed everything, so the kernel has long delivered it all.
         if let Ok(line) = other.next_line(Stream::Stdout, NOTHING_WITHIN) {
-            panic!("multicast-recv of group {group_b} printed {line:?}, sent to {group_a}");
+            let line = format!("{line:?}");
+            let args: [(&str, &dyn std::fmt::Display); 3] = [
+                ("group_b", &group_b),
+                ("line", &line),
+                ("group_a", &group_a),
+            ];
+            panic!("{}", fill("ch09.other_group_printed", &args));
         }
     }
 }

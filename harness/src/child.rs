@@ -102,12 +102,13 @@ impl ChildGuard {
         }
         match child.exited_within(within) {
             Some(exited) => exited,
-            None => child.fail(&format!(
-                "`{}` was still running after {} and was stopped by the test: it should have \
-                 exited by then (a stub that waits forever, or a program waiting for input?)",
-                child.name,
-                format_duration(within)
-            )),
+            None => {
+                let (name, duration) = (child.name.clone(), format_duration(within));
+                child.fail(&course_catalog::fill(
+                    "harness.still_running",
+                    &[("name", &name), ("duration", &duration)],
+                ))
+            }
         }
     }
 
@@ -132,10 +133,13 @@ impl ChildGuard {
             .map(|rest| rest.trim().parse::<SocketAddr>())
         {
             Some(Ok(addr)) => addr,
-            _ => self.fail(&format!(
-                "`{}` should first print `listening on IP:PORT` on stderr, but printed {line:?}",
-                self.name
-            )),
+            _ => {
+                let (name, line) = (self.name.clone(), format!("{line:?}"));
+                self.fail(&course_catalog::fill(
+                    "harness.no_listening_line",
+                    &[("name", &name), ("line", &line)],
+                ))
+            }
         }
     }
 
@@ -144,20 +148,23 @@ impl ChildGuard {
     pub fn expect_line(&mut self, stream: Stream, within: Duration) -> String {
         match self.next_line(stream, within) {
             Ok(line) => line,
-            Err(NoLine::TimedOut) => self.fail(&format!(
-                "`{}` printed no line on {} within {}",
-                self.name,
-                stream_name(stream),
-                format_duration(within)
-            )),
+            Err(NoLine::TimedOut) => {
+                let (name, duration) = (self.name.clone(), format_duration(within));
+                let stream = stream_name(stream);
+                let args: [(&str, &dyn std::fmt::Display); 3] = [
+                    ("name", &name),
+                    ("stream", &stream),
+                    ("duration", &duration),
+                ];
+                self.fail(&course_catalog::fill("harness.no_line_within", &args))
+            }
             Err(NoLine::Ended) => {
                 let status = self.wait_briefly();
-                self.fail(&format!(
-                    "`{}` closed its {} ({}) before printing the expected line",
-                    self.name,
-                    stream_name(stream),
-                    describe(status)
-                ))
+                let (name, stream) = (self.name.clone(), stream_name(stream));
+                let status = describe(status);
+                let args: [(&str, &dyn std::fmt::Display); 3] =
+                    [("name", &name), ("stream", &stream), ("status", &status)];
+                self.fail(&course_catalog::fill("harness.closed_stream", &args))
             }
         }
     }
@@ -213,12 +220,13 @@ impl ChildGuard {
     pub fn write_stdin_bytes(&mut self, bytes: &[u8]) {
         let result = match self.stdin.as_mut() {
             Some(stdin) => stdin.write_all(bytes).and_then(|()| stdin.flush()),
-            None => self.fail("the test wrote to stdin after closing it"),
+            None => self.fail("test setup: the test wrote to stdin after closing it"),
         };
         if let Err(e) = result {
-            self.fail(&format!(
-                "could not write to the stdin of `{}`: {e}",
-                self.name
+            let name = self.name.clone();
+            self.fail(&course_catalog::fill(
+                "harness.could_not_write_stdin",
+                &[("name", &name), ("error", &e)],
             ));
         }
     }
@@ -287,7 +295,11 @@ impl ChildGuard {
     #[track_caller]
     pub fn assert_running(&mut self) {
         if let Ok(Some(status)) = self.child.try_wait() {
-            self.fail(&format!("`{}` exited early ({status})", self.name));
+            let name = self.name.clone();
+            self.fail(&course_catalog::fill(
+                "harness.exited_early",
+                &[("name", &name), ("status", &status)],
+            ));
         }
     }
 
@@ -312,18 +324,14 @@ impl ChildGuard {
                 .filter(|(s, _)| *s == stream)
                 .map(|(_, l)| l.as_str())
                 .collect();
+            let args: [(&str, &dyn std::fmt::Display); 2] =
+                [("stream", &stream_name(stream)), ("name", &self.name)];
             if lines.is_empty() {
-                text.push_str(&format!(
-                    "--- {} of `{}`: (nothing)\n",
-                    stream_name(stream),
-                    self.name
-                ));
+                text.push_str(&course_catalog::fill("harness.output_of_nothing", &args));
+                text.push('\n');
             } else {
-                text.push_str(&format!(
-                    "--- {} of `{}`:\n",
-                    stream_name(stream),
-                    self.name
-                ));
+                text.push_str(&course_catalog::fill("harness.output_of", &args));
+                text.push('\n');
                 for line in lines {
                     text.push_str(&format!("    {line}\n"));
                 }
@@ -438,16 +446,17 @@ fn drain(receiver: &Receiver<String>) -> Vec<String> {
     lines
 }
 
-fn stream_name(stream: Stream) -> &'static str {
-    match stream {
+/// `stdout` or `stderr`, in the learner's language (`標準出力` in Japanese).
+fn stream_name(stream: Stream) -> String {
+    course_catalog::label(match stream {
         Stream::Stdout => "stdout",
         Stream::Stderr => "stderr",
-    }
+    })
 }
 
 fn describe(status: Option<ExitStatus>) -> String {
     match status {
-        Some(status) => format!("it exited with {status}"),
-        None => "it is still running".to_string(),
+        Some(status) => course_catalog::fill("harness.exited_with", &[("status", &status)]),
+        None => course_catalog::text("harness.is_running").to_string(),
     }
 }

@@ -6,6 +6,9 @@
 //! `cargo build -p course-programs --bin NAME` for the same side of the switch (`--features
 //! solutions` when the test was built with it), the same profile and the same target folder,
 //! and later calls reuse the answer.
+//!
+//! [`test_binaries`] finds the chapters' test binaries the same way, for the test that runs
+//! each exercise's grade command against them (`tests/grade_commands.rs`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -59,14 +62,14 @@ fn target_and_profile() -> Option<(PathBuf, &'static str)> {
     Some((target.to_path_buf(), profile))
 }
 
-fn build(name: &str, root: &Path, solutions: bool) -> Result<PathBuf, String> {
+/// `cargo` in `root`, for the side of the switch `solutions` names, and for the same target
+/// folder and profile as the running test binary (`cargo test` builds tests with the `test`
+/// profile, which makes the same binaries as `dev`: `--profile dev` for `build`, nothing for
+/// `test`).
+fn cargo(root: &Path, solutions: bool, args: &[&str]) -> Command {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
-    command
-        .current_dir(root)
-        .args(["build", "--quiet", "-p", "course-programs", "--bin", name])
-        .args(["--message-format", "json-render-diagnostics"])
-        .stdin(Stdio::null());
+    command.current_dir(root).args(args).stdin(Stdio::null());
     if solutions {
         command.args(["--features", "solutions"]);
     }
@@ -77,8 +80,66 @@ fn build(name: &str, root: &Path, solutions: bool) -> Result<PathBuf, String> {
         if std::env::var_os("CARGO_TARGET_DIR").is_none() {
             command.arg("--target-dir").arg(target);
         }
-        command.args(["--profile", profile]);
+        if args.first() != Some(&"test") {
+            command.args(["--profile", profile]);
+        } else if profile == "release" {
+            command.arg("--release");
+        }
     }
+    command
+}
+
+/// The integration-test binaries `names` (`"ch01_addresses"`) of the package in
+/// `manifest_dir`, built if need be (`cargo test --no-run --test NAME ...`) for the side of the
+/// switch `solutions` names, the running test's profile and target folder: name to path.
+pub fn test_binaries(
+    names: &[&str],
+    manifest_dir: &str,
+    solutions: bool,
+) -> Result<BTreeMap<String, PathBuf>, String> {
+    let mut args = vec!["test", "--quiet", "--no-run"];
+    args.extend(["--message-format", "json-render-diagnostics"]);
+    for name in names {
+        args.extend(["--test", name]);
+    }
+    let output = cargo(Path::new(manifest_dir), solutions, &args)
+        .output()
+        .map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!(
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let mut found = BTreeMap::new();
+    for line in stdout.lines() {
+        if !line.contains("\"reason\":\"compiler-artifact\"") {
+            continue;
+        }
+        // `.../deps/ch01_addresses-0123456789abcdef`: the test's name, a dash, a hash.
+        if let Some(path) = json_string(line, "executable") {
+            let stem = Path::new(&path).file_stem().and_then(|s| s.to_str());
+            if let Some((name, _hash)) = stem.and_then(|s| s.rsplit_once('-')) {
+                if names.contains(&name) {
+                    found.insert(name.to_string(), PathBuf::from(&path));
+                }
+            }
+        }
+    }
+    match names.iter().find(|n| !found.contains_key(**n)) {
+        Some(missing) => Err(format!("cargo named no test binary `{missing}`:\n{stdout}")),
+        None => Ok(found),
+    }
+}
+
+fn build(name: &str, root: &Path, solutions: bool) -> Result<PathBuf, String> {
+    let mut command = cargo(
+        root,
+        solutions,
+        &["build", "--quiet", "-p", "course-programs", "--bin", name],
+    );
+    command.args(["--message-format", "json-render-diagnostics"]);
     let output = command.output().map_err(|e| e.to_string())?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {

@@ -194,3 +194,35 @@ pub fn expect_exit(command: &str, output: &std::process::Output, code: i32) {
 fn not_expected(what: &str) -> String {
     course_catalog::fill("harness.not_expected", &[("what", &what)])
 }
+
+/// `expect` with a message from the catalog, in the learner's language: `key` and its
+/// placeholders as for [`course_catalog::fill`]. On `Err(e)` the message is followed by
+/// `: {e:?}`, as `expect` does.
+///
+/// ```ignore
+/// let (socket, port) = call_learner(bind_ephemeral)
+///     .or_fail("test.returned_error", &[("call", &"bind_ephemeral")]);
+/// ```
+pub trait OrFail<T> {
+    fn or_fail(self, key: &str, args: &[(&str, &dyn std::fmt::Display)]) -> T;
+}
+
+impl<T, E: std::fmt::Debug> OrFail<T> for Result<T, E> {
+    #[track_caller]
+    fn or_fail(self, key: &str, args: &[(&str, &dyn std::fmt::Display)]) -> T {
+        match self {
+            Ok(value) => value,
+            Err(e) => panic!("{}: {e:?}", course_catalog::fill(key, args)),
+        }
+    }
+}
+
+impl<T> OrFail<T> for Option<T> {
+    #[track_caller]
+    fn or_fail(self, key: &str, args: &[(&str, &dyn std::fmt::Display)]) -> T {
+        match self {
+            Some(value) => value,
+            None => panic!("{}", course_catalog::fill(key, args)),
+        }
+    }
+}
