@@ -52,8 +52,8 @@ pub fn tcp_listener() -> TcpListener {
 /// read timeout.
 ///
 /// A receive on a socket with a read timeout is never restarted after a signal: Linux fails
-/// it with `Interrupted` instead (signal(7)), which a suite under heavy load has met once (a
-/// stopped and continued test process). It is tried again, a bounded number of times.
+/// it with `Interrupted` instead (signal(7)). A suite run at load 12 met it once (which signal,
+/// not found). It is tried again, a bounded number of times.
 pub fn recv_datagram(socket: &UdpSocket) -> io::Result<(Vec<u8>, SocketAddr)> {
     let mut buf = vec![0u8; MAX_DATAGRAM];
     let mut tries = 0;
