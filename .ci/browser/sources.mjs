@@ -97,7 +97,7 @@ export function glossaryTerms(lang) {
   for (const line of source(lang, "glossary").split("\n")) {
     if (!line.startsWith("|") || /^\|\s*-/.test(line)) continue;
     const cell = line.split("|")[1];
-    for (const part of cell.split(/[／/、（）()]/)) {
+    for (const part of cell.split(/\s\/\s|[／、（）()]/)) {
       const term = part.replace(/`/g, "").trim();
       if (term && !["日本語", "English"].includes(term)) terms.add(term);
     }

@@ -18,6 +18,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
+mod words;
+
 /// The Pagefind release the books are indexed with (the same as `.ci/browser/package.json`).
 pub const PAGEFIND_VERSION: &str = "1.6.0";
 /// The languages, each a folder under `book/` and under `target/book/`.
@@ -81,20 +83,83 @@ fn build(root: &Path, site: &Path) -> Result<(), String> {
             "cargo install --locked mdbook@0.5.4 mdbook-mermaid@0.17.1",
         )?;
         eprintln!("indexing target/book/{lang} for search ...");
-        let mut pagefind = pagefind_command(root);
-        pagefind
-            .arg("--site")
-            .arg(site.join(lang))
-            // The chapters only: print.html repeats them all, 404.html and toc.html are chrome.
-            .args(["--glob", "{introduction,ch*,appendix*,glossary}.html"])
-            // The page text, without the sidebar and the previous/next buttons.
-            .args(["--root-selector", "main", "--exclude-selectors", "nav"])
-            .arg("--quiet");
-        run_tool(&mut pagefind, "pagefind", "cd .ci/browser && npm ci")?;
+        if lang == "ja" {
+            index_japanese(root, site)?;
+        } else {
+            index(
+                root,
+                &site.join(lang),
+                &site.join(lang).join("pagefind"),
+                true,
+            )?;
+        }
     }
     fs::write(site.join("index.html"), SITE_INDEX)
         .map_err(|e| format!("cannot write target/book/index.html: {e}"))?;
     Ok(())
+}
+
+/// Runs the pinned Pagefind over the pages of `pages` (the chapters only: print.html repeats
+/// them all, 404.html and toc.html are chrome) and writes the bundle to `bundle`.
+fn index(root: &Path, pages: &Path, bundle: &Path, chapters_only: bool) -> Result<(), String> {
+    let mut pagefind = pagefind_command(root);
+    pagefind
+        .arg("--site")
+        .arg(pages)
+        .arg("--output-path")
+        .arg(bundle);
+    if chapters_only {
+        pagefind
+            .args(["--glob", "{introduction,ch*,appendix*,glossary}.html"])
+            // The page text, without the sidebar and the previous/next buttons.
+            .args(["--root-selector", "main", "--exclude-selectors", "nav"]);
+    }
+    pagefind.arg("--quiet");
+    run_tool(&mut pagefind, "pagefind", "cd .ci/browser && npm ci")
+}
+
+/// The Japanese book's index, cut into words with the glossary (see [`words`]): a copy of the
+/// pages with word boundaries, indexed as language `und` (which Pagefind does not cut again)
+/// into `ja/pagefind-words/`, with the dictionary the page's script cuts queries with. The
+/// search box's own bundle, `ja/pagefind/`, holds one placeholder page: Pagefind's script cuts
+/// the query of its main bundle by the page's language, so the book's pages are searched as a
+/// merged bundle, whose language can be given.
+fn index_japanese(root: &Path, site: &Path) -> Result<(), String> {
+    let glossary = fs::read_to_string(root.join("book/ja/src/glossary.md"))
+        .map_err(|e| format!("cannot read book/ja/src/glossary.md: {e}"))?;
+    let dictionary = words::Dictionary::from_glossary(&glossary);
+    let stage = root.join("target").join("book-words");
+    let pages = stage.join("ja");
+    let primary = stage.join("ja-primary");
+    let _ = fs::remove_dir_all(&stage);
+    let staged = (|| -> io::Result<()> {
+        fs::create_dir_all(&pages)?;
+        fs::create_dir_all(&primary)?;
+        for entry in fs::read_dir(site.join("ja"))? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "html") {
+                let html = fs::read_to_string(&path)?;
+                let cut = words::segment_html(&html, &dictionary).replacen(
+                    "<html lang=\"ja\"",
+                    "<html lang=\"und\"",
+                    1,
+                );
+                fs::write(pages.join(path.file_name().unwrap_or_default()), cut)?;
+            }
+        }
+        // One word no query can reach: the page's script drops this letter from queries.
+        fs::write(
+            primary.join("index.html"),
+            "<!DOCTYPE html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>-</title></head>\
+             <body><main><p>\u{01C2}\u{01C2}\u{01C2}</p></main></body></html>",
+        )
+    })();
+    staged.map_err(|e| format!("cannot prepare {}: {e}", stage.display()))?;
+    let words_bundle = site.join("ja").join("pagefind-words");
+    index(root, &pages, &words_bundle, true)?;
+    index(root, &primary, &site.join("ja").join("pagefind"), false)?;
+    fs::write(words_bundle.join("dictionary.txt"), dictionary.lines())
+        .map_err(|e| format!("cannot write the search dictionary: {e}"))
 }
 
 /// The site's front page (`/`): both books, and a redirect to the one in the browser's
