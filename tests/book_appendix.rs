@@ -25,7 +25,7 @@ fn rustc() -> Command {
 #[case::receive_on_an_undefined_name(
     "article_e_undefined_name.rs",
     "E0425",
-    "cannot find value `sock` in this scope"
+    "cannot find value `conn` in this scope"
 )]
 #[case::use_after_close("article_e_use_after_close.rs", "E0382", "borrow of moved value: `s`")]
 fn the_wrong_listing_fails_with_exactly_the_error_the_book_shows(
