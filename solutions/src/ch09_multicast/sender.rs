@@ -19,7 +19,8 @@ use super::LOOPBACK;
 pub struct SenderOptions {
     /// The interface's address: datagrams to a group leave by this interface.
     pub interface: Ipv4Addr,
-    /// How many routers a datagram may cross (0: it never leaves this machine).
+    /// How far a datagram may travel: with TTL n it crosses at most n-1 routers
+    /// (1: the local network; 0: it never leaves this machine).
     pub ttl: u32,
     /// Whether this machine's own receivers get a copy (on by default in the OS).
     pub loopback: bool,
