@@ -57,6 +57,8 @@ pub enum BuildError {
 
 /// What [`test_binaries`] reports while cargo works.
 pub enum Step<'a> {
+    /// cargo started: this many test binaries are wanted.
+    Started { total: usize },
     /// cargo started compiling this crate.
     Compiling(&'a str),
     /// One more test binary is ready: `done` of `total`.
@@ -70,6 +72,9 @@ pub fn test_binaries(
     chapters: &[&str],
     progress: &mut dyn FnMut(Step),
 ) -> Result<BTreeMap<String, PathBuf>, BuildError> {
+    progress(Step::Started {
+        total: chapters.len(),
+    });
     let mut command = cargo.command();
     command.args(["test", "--no-run", "--message-format=json"]);
     if cargo.solutions {

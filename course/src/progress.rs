@@ -80,6 +80,10 @@ impl Reporter {
                     self.line(text("course.building"));
                 }
                 let name = match step {
+                    Step::Started { total } => {
+                        self.binaries = (0, total);
+                        ""
+                    }
                     Step::Compiling(name) => {
                         self.crates += 1;
                         name
