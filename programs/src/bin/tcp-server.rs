@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use course_programs::cli::{self, EXIT_FAILURE};
-use socket_course::ch03_tcp::serve;
+use socket_course::ch03_tcp::{Pace, pace, serve};
 
 /// The TCP echo server of articles B and D: one client at a time, each chunk echoed with an
 /// optional prefix. Stop it with Ctrl-C.
@@ -21,9 +21,15 @@ struct Args {
     #[arg(long, default_value = "")]
     prefix: String,
     /// Seconds a client may stay silent, or leave its echo unread, before it is disconnected
-    /// so the next client is served (fractions allowed: 0.5).
+    /// so the next client is served (fractions allowed: 0.5). Also the window over which
+    /// --min-rate is measured.
     #[arg(long, default_value = "30", value_parser = |s: &str| cli::seconds(s, true))]
     idle_timeout: Duration,
+    /// Bytes a second a client must move on average (what it sends plus the echo it reads),
+    /// measured over each --idle-timeout window; a client trickling less is disconnected at
+    /// the end of the window. 0 turns the minimum off.
+    #[arg(long, default_value_t = pace::MIN_RATE)]
+    min_rate: u64,
 }
 
 fn main() -> ExitCode {
@@ -31,7 +37,11 @@ fn main() -> ExitCode {
     let listener = TcpListener::bind(args.bind)
         .unwrap_or_else(|e| cli::fail(EXIT_FAILURE, format!("cannot bind {}: {e}", args.bind)));
     cli::announce(listener.local_addr());
-    match serve(&listener, args.prefix.as_bytes(), args.idle_timeout) {
+    let pace = Pace {
+        idle_timeout: args.idle_timeout,
+        min_rate: args.min_rate,
+    };
+    match serve(&listener, args.prefix.as_bytes(), pace) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => cli::fail(EXIT_FAILURE, format!("accepting connections failed: {e}")),
     }
