@@ -787,6 +787,34 @@ mod programs {
         }
     }
 
+    /// A person typing into tcp-client: one byte every 0.4 s, below `--min-rate 10` (15
+    /// bytes over each 1.5 s window, both directions counted; it moves at most 8), never
+    /// idle. With nobody waiting for the server, the minimum rate does not apply: the
+    /// client is kept over 3 windows.
+    #[test]
+    fn tcp_server_keeps_a_slow_client_while_nobody_waits() {
+        let (mut server, addr) = start_server(&["--idle-timeout", "1.5", "--min-rate", "10"]);
+        let mut slow = net::connect(addr).unwrap();
+        slow.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+        let started = Instant::now();
+        // Pacing: a byte every 0.4 s for 3 windows (4.5 s) and a bit more.
+        while started.elapsed() < Duration::from_millis(5_000) {
+            let mut one = [0u8; 1];
+            let echoed = slow
+                .write_all(b".")
+                .and_then(|()| slow.read_exact(&mut one));
+            if let Err(e) = echoed {
+                server.assert_running();
+                let took = format!("{:.1?}", started.elapsed());
+                panic!(
+                    "{}",
+                    fill("ch03.slow_alone_closed", &[("took", &took), ("error", &e)])
+                );
+            }
+            thread::sleep(Duration::from_millis(400));
+        }
+    }
+
     #[test]
     fn tcp_client_sends_lines_and_prints_the_echo() {
         let (addr, server) = test_server(b"", true, b"");

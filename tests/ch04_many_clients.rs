@@ -776,13 +776,15 @@ mod spec {
 
     pub fn a_client_trickling_bytes_is_closed_at_the_end_of_its_window(design: Design) {
         // 100 bytes a second are asked for over each 0.5 s window; the client sends a
-        // byte every 100 ms: never idle, far too slow.
+        // byte every 100 ms: never idle, far too slow. It holds the only place, so others
+        // wait for it: the minimum rate applies.
         let window = Duration::from_millis(500);
         let mut server = Server::start(
             design,
             Limits {
                 idle_timeout: window,
                 min_rate: 100,
+                max_clients: 1,
                 ..limits()
             },
         );
@@ -1006,6 +1008,47 @@ mod program {
             ];
             panic!("{}", fill("ch04.drip_starves", &args));
         }
+    }
+
+    /// A person typing into tcp-client: one byte every 0.4 s, below `--min-rate 10` (15
+    /// bytes over each 1.5 s window, both directions counted; it moves at most 8), never
+    /// idle. Alone on the server (far from `--max-clients`), the minimum rate does not
+    /// apply: the client is kept over 3 windows.
+    fn a_slow_client_alone_is_kept(design: &str) {
+        let (mut server, addr) = start(design, &["--idle-timeout", "1.5", "--min-rate", "10"]);
+        let mut slow = net::connect(addr).unwrap();
+        slow.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+        let started = Instant::now();
+        // Pacing: a byte every 0.4 s for 3 windows (4.5 s) and a bit more.
+        while started.elapsed() < Duration::from_millis(5_000) {
+            let mut one = [0u8; 1];
+            let echoed = slow
+                .write_all(b".")
+                .and_then(|()| slow.read_exact(&mut one));
+            if let Err(e) = echoed {
+                server.assert_running();
+                let took = format!("{:.1?}", started.elapsed());
+                let args: [(&str, &dyn std::fmt::Display); 3] =
+                    [("design", &design), ("took", &took), ("error", &e)];
+                panic!("{}", fill("ch04.slow_alone_closed", &args));
+            }
+            thread::sleep(Duration::from_millis(400));
+        }
+    }
+
+    #[test]
+    fn threads_keep_a_slow_client_alone() {
+        a_slow_client_alone_is_kept("threads");
+    }
+
+    #[test]
+    fn events_keep_a_slow_client_alone() {
+        a_slow_client_alone_is_kept("events");
+    }
+
+    #[test]
+    fn async_keeps_a_slow_client_alone() {
+        a_slow_client_alone_is_kept("async");
     }
 
     #[test]

@@ -6,7 +6,10 @@
 //! attack. So each connection is measured in windows as long as the idle timeout: in each
 //! window it must move at least `min_rate` bytes a second on average, both directions
 //! counted (what the client sends and the echo it reads). A silent client is closed at
-//! the idle timeout as before; a trickling one at the end of its window.
+//! the idle timeout as before, always. A trickling one is closed only under *pressure*,
+//! while others wait for its place: a person typing a line now and then into a server
+//! nobody else needs is slow too, and harmless. Under pressure, a connection whose last
+//! whole window was below the minimum is closed at its next check.
 //!
 //! - [`Pace`]: the rule (idle timeout and minimum rate), a small `Copy` value.
 //! - [`Meter`]: counts the bytes one connection moves and says when it has stalled.
@@ -15,25 +18,30 @@
 //!   message saying why (idle, or too slow).
 //! - [`Metered`]: a non-blocking stream that only counts (an event loop checks the meters
 //!   itself, now and then).
+//! - [`Pressure`]: whether others wait for a place, asked only about a connection that was
+//!   too slow; [`Queue`] gives it for a server that serves one client at a time.
 
 use std::borrow::Borrow;
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Default minimum rate, in bytes a second (both directions counted): a client typing by
 /// hand passes easily in a short session; a client sending a byte now and then does not.
 pub const MIN_RATE: u64 = 4;
 
-/// How long a connection may stall: silent for `idle_timeout`, or moving fewer than
-/// `min_rate` bytes a second over a window of `idle_timeout` (0: no minimum).
+/// How long a connection may stall: silent for `idle_timeout`, or (while others wait for
+/// its place) moving fewer than `min_rate` bytes a second over a window of `idle_timeout`
+/// (0: no minimum).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pace {
     /// A client that moves no bytes for this long is closed; also the length of the window
     /// over which the rate is measured.
     pub idle_timeout: Duration,
-    /// Bytes a second a client must move on average over each window (0: no minimum).
+    /// Bytes a second a client must move on average over each window while others wait
+    /// for its place (0: no minimum).
     pub min_rate: u64,
 }
 
@@ -95,12 +103,48 @@ impl From<Stall> for io::Error {
     }
 }
 
-/// The bytes one connection moved, in its current window.
+/// Whether others wait for a place (given): the minimum rate is enforced only then. Asked
+/// only about a connection whose last window was too slow, so it may cost a system call.
+/// Clones share the question.
+#[derive(Clone)]
+pub struct Pressure(Arc<dyn Fn() -> bool + Send + Sync>);
+
+impl Pressure {
+    /// Pressure all the time: the minimum rate always applies.
+    pub fn always() -> Self {
+        Pressure::from_fn(|| true)
+    }
+
+    /// Never any pressure: only the idle timeout applies.
+    pub fn never() -> Self {
+        Pressure::from_fn(|| false)
+    }
+
+    /// Pressure whenever `others_wait` says so.
+    pub fn from_fn(others_wait: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        Pressure(Arc::new(others_wait))
+    }
+
+    /// Whether others wait for a place now.
+    pub fn others_wait(&self) -> bool {
+        (self.0)()
+    }
+}
+
+impl fmt::Debug for Pressure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pressure(..)")
+    }
+}
+
+/// The bytes one connection moved, in its current window, and whether its last whole
+/// window was too slow.
 #[derive(Debug, Clone)]
 pub struct Meter {
     window_start: Instant,
     in_window: u64,
     last_active: Instant,
+    too_slow: Option<Stall>,
 }
 
 impl Default for Meter {
@@ -117,6 +161,7 @@ impl Meter {
             window_start: now,
             in_window: 0,
             last_active: now,
+            too_slow: None,
         }
     }
 
@@ -148,9 +193,15 @@ impl Meter {
         }
     }
 
-    /// Whether the connection has stalled at `now`; a window that ended with enough bytes
-    /// makes way for the next one.
-    pub fn check(&mut self, pace: &Pace, now: Instant) -> Result<(), Stall> {
+    /// Whether the connection has stalled at `now`: idle for the idle timeout, or, if
+    /// `others_wait()` (asked only then), too slow over its last whole window. A window
+    /// that ended makes way for the next one.
+    pub fn check(
+        &mut self,
+        pace: &Pace,
+        now: Instant,
+        others_wait: impl FnOnce() -> bool,
+    ) -> Result<(), Stall> {
         if now.saturating_duration_since(self.last_active) >= pace.idle_timeout {
             return Err(Stall::Idle(pace.idle_timeout));
         }
@@ -158,17 +209,18 @@ impl Meter {
             && now.saturating_duration_since(self.window_start) >= pace.idle_timeout
         {
             let expected = pace.min_bytes();
-            if self.in_window < expected {
-                return Err(Stall::TooSlow {
-                    moved: self.in_window,
-                    expected,
-                    window: pace.idle_timeout,
-                });
-            }
+            self.too_slow = (self.in_window < expected).then_some(Stall::TooSlow {
+                moved: self.in_window,
+                expected,
+                window: pace.idle_timeout,
+            });
             self.window_start = now;
             self.in_window = 0;
         }
-        Ok(())
+        match self.too_slow {
+            Some(stall) if pace.min_rate > 0 && others_wait() => Err(stall),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -180,19 +232,28 @@ pub struct Paced<S: Borrow<TcpStream> = TcpStream> {
     stream: S,
     pace: Pace,
     meter: Meter,
+    pressure: Pressure,
     /// The read and write timeouts last set on the socket (`None`: not set yet).
     timeouts: [Option<Option<Duration>>; 2],
 }
 
 impl<S: Borrow<TcpStream>> Paced<S> {
-    /// Wraps `stream`; its first window starts now.
+    /// Wraps `stream`; its first window starts now. The minimum rate applies at all times
+    /// unless [`under`](Self::under) says when.
     pub fn new(stream: S, pace: Pace) -> Self {
         Paced {
             stream,
             pace,
             meter: Meter::new(),
+            pressure: Pressure::always(),
             timeouts: [None, None],
         }
+    }
+
+    /// The same stream, whose minimum rate applies only while `pressure` says others wait.
+    pub fn under(mut self, pressure: Pressure) -> Self {
+        self.pressure = pressure;
+        self
     }
 
     /// The address of the client.
@@ -226,12 +287,18 @@ impl<S: Borrow<TcpStream>> Paced<S> {
             match op(self.stream.borrow()) {
                 Ok(n) => {
                     self.meter.moved(n);
-                    self.meter.check(&self.pace, Instant::now())?;
+                    let pressure = &self.pressure;
+                    (self.meter).check(&self.pace, Instant::now(), || {
+                        pressure.others_wait()
+                    })?;
                     return Ok(n);
                 }
                 Err(e) if is_timeout(&e) => {
                     // Not an error yet: the window may have ended with enough bytes.
-                    self.meter.check(&self.pace, Instant::now())?;
+                    let pressure = &self.pressure;
+                    (self.meter).check(&self.pace, Instant::now(), || {
+                        pressure.others_wait()
+                    })?;
                 }
                 Err(e) => return Err(e),
             }
@@ -341,4 +408,59 @@ impl<S: Write> Write for Metered<S> {
     fn flush(&mut self) -> io::Result<()> {
         self.stream.flush()
     }
+}
+
+/// The listener of a server that serves one client at a time (given), which can tell
+/// whether another client waits: that is the pressure under which the client being served
+/// must keep the minimum rate. Asking accepts the waiting client (the listener is
+/// non-blocking meanwhile); it is served next.
+#[derive(Debug)]
+pub struct Queue {
+    listener: Arc<TcpListener>,
+    next: Arc<Mutex<Option<(TcpStream, SocketAddr)>>>,
+}
+
+impl Queue {
+    /// A queue on (a clone of) `listener`.
+    pub fn new(listener: &TcpListener) -> io::Result<Self> {
+        Ok(Queue {
+            listener: Arc::new(listener.try_clone()?),
+            next: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    /// The next client: the one found waiting, if any, else the next to connect (blocks).
+    pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let waiting = lock(&self.next).take();
+        let (stream, peer) = match waiting {
+            Some(accepted) => accepted,
+            None => {
+                self.listener.set_nonblocking(false)?;
+                let accepted = self.listener.accept();
+                self.listener.set_nonblocking(true)?;
+                accepted?
+            }
+        };
+        stream.set_nonblocking(false)?;
+        Ok((stream, peer))
+    }
+
+    /// Whether another client waits (accepting it, if so, to serve it next).
+    pub fn pressure(&self) -> Pressure {
+        let (listener, next) = (Arc::clone(&self.listener), Arc::clone(&self.next));
+        Pressure::from_fn(move || {
+            let mut next = lock(&next);
+            if next.is_none() {
+                // WouldBlock (nobody waits), or a client that gave up: no pressure.
+                *next = listener.accept().ok();
+            }
+            next.is_some()
+        })
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -3,11 +3,15 @@
 //!
 //! [`Slots::take`] hands out a [`Slot`]; dropping the slot gives the place back, however the
 //! connection ends (a thread that returns or panics, a task that is cancelled). Clones of a
-//! `Slots` share one count.
+//! `Slots` share one count. [`Slot::pressure`] tells whether others wait for a place: the
+//! server is full, or a newcomer from the slot's address was refused its share since one
+//! of that address's places last freed.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::pace::Pressure;
 
 /// The places of one server.
 #[derive(Debug, Clone)]
@@ -25,7 +29,8 @@ struct Inner {
 #[derive(Debug, Default)]
 struct Taken {
     total: usize,
-    per_address: HashMap<IpAddr, usize>,
+    /// Places per address, and whether a newcomer from it was refused since one freed.
+    per_address: HashMap<IpAddr, (usize, bool)>,
 }
 
 /// One place, held by one connection; dropping it gives the place back.
@@ -51,12 +56,21 @@ impl Slots {
     /// address holds its share already.
     pub fn take(&self, address: IpAddr) -> Option<Slot> {
         let mut taken = lock(&self.inner.taken);
-        let mine = taken.per_address.get(&address).copied().unwrap_or(0);
-        if taken.total >= self.inner.max_total || mine >= self.inner.max_per_address {
+        let full = taken.total >= self.inner.max_total;
+        let max_per_address = self.inner.max_per_address;
+        let mine = taken.per_address.entry(address).or_insert((0, false));
+        if mine.0 >= max_per_address {
+            mine.1 = true; // a newcomer waits for a place of this address
             return None;
         }
+        if full {
+            if mine.0 == 0 {
+                taken.per_address.remove(&address); // the map holds only who is here
+            }
+            return None;
+        }
+        mine.0 += 1;
         taken.total += 1;
-        *taken.per_address.entry(address).or_insert(0) += 1;
         Some(Slot {
             inner: Arc::clone(&self.inner),
             address,
@@ -69,13 +83,27 @@ impl Slots {
     }
 }
 
+impl Slot {
+    /// Whether others wait for a place: the server is full, or a newcomer from this
+    /// slot's address was refused since one of its places last freed.
+    pub fn pressure(&self) -> Pressure {
+        let (inner, address) = (Arc::clone(&self.inner), self.address);
+        Pressure::from_fn(move || {
+            let taken = lock(&inner.taken);
+            taken.total >= inner.max_total
+                || taken.per_address.get(&address).is_some_and(|mine| mine.1)
+        })
+    }
+}
+
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut taken = lock(&self.inner.taken);
         taken.total -= 1;
-        if let Some(count) = taken.per_address.get_mut(&self.address) {
-            *count -= 1;
-            if *count == 0 {
+        if let Some(mine) = taken.per_address.get_mut(&self.address) {
+            mine.0 -= 1;
+            mine.1 = false; // a place of this address is free
+            if mine.0 == 0 {
                 taken.per_address.remove(&self.address); // the map holds only who is here
             }
         }

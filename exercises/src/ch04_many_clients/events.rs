@@ -38,7 +38,9 @@ pub const WAKER: Token = Token(1);
 #[derive(Debug)]
 pub struct Clients {
     connections: HashMap<Token, Connection>,
-    per_address: HashMap<IpAddr, usize>,
+    /// Connections per address, and whether a newcomer from it was refused since one
+    /// of them closed (then others wait: the minimum rate applies to them).
+    per_address: HashMap<IpAddr, (usize, bool)>,
     next_token: usize,
 }
 
@@ -74,10 +76,17 @@ impl Clients {
     }
 
     /// Whether one more client from `address` may come in: fewer than
-    /// `limits.max_clients` in all, and fewer than `limits.max_per_address` from it.
-    pub fn has_room_for(&self, address: IpAddr, limits: &Limits) -> bool {
-        let mine = self.per_address.get(&address).copied().unwrap_or(0);
-        self.len() < limits.max_clients && mine < limits.max_per_address
+    /// `limits.max_clients` in all, and fewer than `limits.max_per_address` from it. A
+    /// refusal for the address's share is remembered: the address is under pressure.
+    pub fn has_room_for(&mut self, address: IpAddr, limits: &Limits) -> bool {
+        let full = self.len() >= limits.max_clients;
+        match self.per_address.get_mut(&address) {
+            Some(mine) if mine.0 >= limits.max_per_address => {
+                mine.1 = true;
+                false
+            }
+            _ => !full,
+        }
     }
 
     /// Adds a connection under a new token and returns both (register it with that
@@ -86,7 +95,7 @@ impl Clients {
         let token = Token(self.next_token);
         self.next_token += 1;
         if let Some(address) = connection.peer() {
-            *self.per_address.entry(address).or_insert(0) += 1;
+            self.per_address.entry(address).or_insert((0, false)).0 += 1;
         }
         (token, self.connections.entry(token).or_insert(connection))
     }
@@ -101,9 +110,10 @@ impl Clients {
         if let Some(mut connection) = self.connections.remove(&token) {
             let _ = registry.deregister(connection.stream_mut());
             if let Some(address) = connection.peer() {
-                let count = self.per_address.entry(address).or_insert(1);
-                *count -= 1;
-                if *count == 0 {
+                let mine = self.per_address.entry(address).or_insert((1, false));
+                mine.0 -= 1;
+                mine.1 = false; // a place of this address is free
+                if mine.0 == 0 {
                     self.per_address.remove(&address); // only who is here
                 }
             }
@@ -111,13 +121,23 @@ impl Clients {
     }
 
     /// Closes every connection that has stalled: moved no bytes for
-    /// `limits.idle_timeout`, or fewer than `limits.min_rate` a second over its last
-    /// window. Returns how many.
+    /// `limits.idle_timeout`, or, while others wait for a place (the server is at
+    /// `limits.max_clients`, or a newcomer from the same address was refused its share),
+    /// fewer than `limits.min_rate` a second over its last window. Returns how many.
     pub fn close_stalled(&mut self, registry: &Registry, limits: &Limits) -> usize {
         let (now, pace) = (Instant::now(), limits.pace());
+        let full = self.len() >= limits.max_clients;
+        let per_address = &self.per_address;
         let stalled: Vec<Token> = (self.connections.iter_mut())
             .filter_map(|(token, c)| {
-                c.meter().check(&pace, now).err().map(|_| *token)
+                let crowded = c
+                    .peer()
+                    .and_then(|a| per_address.get(&a))
+                    .is_some_and(|m| m.1);
+                c.meter()
+                    .check(&pace, now, || full || crowded)
+                    .err()
+                    .map(|_| *token)
             })
             .collect();
         for token in &stalled {

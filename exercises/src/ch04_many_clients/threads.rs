@@ -15,7 +15,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use super::pace::Paced;
-use super::{Limits, Shutdown, affects_one_connection, log_accept_error};
+use super::{Limits, Shutdown, Slot, affects_one_connection, log_accept_error};
 
 /// Stack size of a connection thread: the echo needs a few KiB, not std's default 2
 /// MiB.
@@ -23,12 +23,17 @@ pub const STACK_SIZE: usize = 128 * 1024;
 
 // ANCHOR: echo
 /// Echoes one connection until the client closes, stalls (moves no bytes for the
-/// idle timeout, or fewer than the minimum rate), or fails (given).
-pub fn echo_until_idle(stream: &TcpStream, limits: &Limits) -> io::Result<()> {
+/// idle timeout, or fewer than the minimum rate while `slot` says others wait for a
+/// place), or fails (given).
+pub fn echo_until_idle(
+    stream: &TcpStream,
+    limits: &Limits,
+    slot: &Slot,
+) -> io::Result<()> {
     // Deadlines turn "wait forever" into an error: a quiet client, one that does not
     // read its echo (then `write_all` waits for room), or one that trickles a byte
-    // now and then is closed.
-    let mut stream = Paced::new(stream, limits.pace());
+    // now and then while others wait is closed.
+    let mut stream = Paced::new(stream, limits.pace()).under(slot.pressure());
     let mut buf = [0u8; 4096];
     loop {
         let len = match stream.read(&mut buf) {
@@ -54,7 +59,8 @@ pub fn serve(
     // shutdown.is_stopped(). Take a place with limits.slots().take(peer.ip()) (make
     // the Slots once, before the loop); None: drop the stream. Otherwise let stream =
     // shutdown.track(stream), then move it and the slot into a new thread
-    // (thread::Builder with STACK_SIZE) that runs echo_until_idle(&stream, &limits).
+    // (thread::Builder with STACK_SIZE) that runs echo_until_idle(&stream, &limits,
+    // &slot).
     // Keep the JoinHandles, and join them all before returning. Report accept errors
     // with log_accept_error.
     todo!()

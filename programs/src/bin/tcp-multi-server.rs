@@ -46,8 +46,9 @@ struct Args {
     #[arg(long, default_value = "30", value_parser = |s: &str| cli::seconds(s, true))]
     idle_timeout: Duration,
     /// Bytes a second a client must move on average (what it sends plus the echo it reads),
-    /// measured over each --idle-timeout window; a client trickling less is closed at the end
-    /// of the window. 0 turns the minimum off.
+    /// measured over each --idle-timeout window; applied only while others wait for a place
+    /// (the server at --max-clients, or a newcomer's address at --max-per-address): a client
+    /// that trickled less over its last window is then closed. 0 turns the minimum off.
     #[arg(long, default_value_t = pace::MIN_RATE)]
     min_rate: u64,
     /// Most clients served at once; one more is closed at once. Lowered to fit the file

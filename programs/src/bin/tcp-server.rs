@@ -1,5 +1,7 @@
 //! `tcp-server`: the TCP echo server of articles B and D. Serves one client at a time; each
-//! chunk it reads goes back with `--prefix` in front (empty: an exact echo).
+//! chunk it reads goes back with `--prefix` in front (empty: an exact echo). A silent client
+//! is disconnected after `--idle-timeout`; a slow one (below `--min-rate`) only while another
+//! client waits.
 
 use std::net::{SocketAddr, TcpListener};
 use std::process::ExitCode;
@@ -26,8 +28,9 @@ struct Args {
     #[arg(long, default_value = "30", value_parser = |s: &str| cli::seconds(s, true))]
     idle_timeout: Duration,
     /// Bytes a second a client must move on average (what it sends plus the echo it reads),
-    /// measured over each --idle-timeout window; a client trickling less is disconnected at
-    /// the end of the window. 0 turns the minimum off.
+    /// measured over each --idle-timeout window; applied only while others wait for a place
+    /// (another client in the listen queue): a client that trickled less over its last
+    /// window is then disconnected. 0 turns the minimum off.
     #[arg(long, default_value_t = pace::MIN_RATE)]
     min_rate: u64,
 }

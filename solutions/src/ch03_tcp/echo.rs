@@ -5,13 +5,14 @@
 //! must not stop the server. Goal: [`echo_connection`] serves one connection until
 //! the client closes, and [`serve`] accepts clients one after another, forever. The
 //! tests check exact echoes, the prefix, a megabyte that comes back whole, clients
-//! that leave or reset, that a second client waits while the first is served, and that
-//! a client trickling a byte now and then does not keep it waiting for long.
+//! that leave or reset, that a second client waits while the first is served, that
+//! a client trickling a byte now and then does not keep it waiting for long, and that a
+//! slow client is kept while nobody else waits.
 
 use std::io::{self, Read, Write};
 use std::net::TcpListener;
 
-use super::{Pace, Paced};
+use super::{Pace, Paced, Queue};
 use crate::show::Screen;
 
 // ANCHOR: echo_connection
@@ -57,12 +58,14 @@ pub fn echo_connection(mut stream: Paced, prefix: &[u8]) -> io::Result<u64> {
 
 // ANCHOR: serve
 /// Accepts connections on `listener` one at a time and echoes each with
-/// [`echo_connection`]. A client that moves no bytes for `pace.idle_timeout`, or
-/// fewer than `pace.min_rate` a second over that long, is dropped, so the next one
-/// gets its turn. Returns only if accepting itself fails for good.
+/// [`echo_connection`]. A client that moves no bytes for `pace.idle_timeout`, or,
+/// while another client waits, fewer than `pace.min_rate` a second over that long, is
+/// dropped, so the next one gets its turn. [`Queue`] (given) accepts and tells whether
+/// another client waits. Returns only if accepting itself fails for good.
 pub fn serve(listener: &TcpListener, prefix: &[u8], pace: Pace) -> io::Result<()> {
+    let queue = Queue::new(listener)?;
     loop {
-        let (stream, peer) = match listener.accept() {
+        let (stream, peer) = match queue.accept() {
             Ok(accepted) => accepted,
             // A client that gave up before we accepted it: its problem, not the
             // server's.
@@ -79,8 +82,9 @@ pub fn serve(listener: &TcpListener, prefix: &[u8], pace: Pace) -> io::Result<()
         eprintln!("{peer} connected");
         // Without a deadline, a client that stays silent (or never reads, or sends a
         // byte now and then) blocks `read` (or `write_all`) forever, and everybody
-        // waiting behind it with it. Paced gives every call one.
-        let stream = Paced::new(stream, pace);
+        // waiting behind it with it. Paced gives every call one; the minimum rate
+        // applies only while another client waits.
+        let stream = Paced::new(stream, pace).under(queue.pressure());
         // One client's error (a reset, a stall) ends that client only; the loop goes
         // on.
         match echo_connection(stream, prefix) {

@@ -20,13 +20,19 @@ use tokio::task::JoinSet;
 use tokio::time::timeout_at;
 
 use super::pace::Meter;
-use super::{Limits, Shutdown, affects_one_connection, log_accept_error};
+use super::{Limits, Shutdown, Slot, affects_one_connection, log_accept_error};
 
 // ANCHOR: echo
 /// Echoes one connection until the client closes, stalls (moves no bytes for the
-/// idle timeout, or fewer than the minimum rate), or fails (given).
-pub async fn echo_until_idle(mut conn: TcpStream, limits: Limits) -> io::Result<()> {
-    let pace = limits.pace();
+/// idle timeout, or fewer than the minimum rate while `slot` says others wait for a
+/// place), or fails (given). The slot is freed when it returns.
+pub async fn echo_until_idle(
+    mut conn: TcpStream,
+    limits: Limits,
+    slot: Slot,
+) -> io::Result<()> {
+    let (pace, pressure) = (limits.pace(), slot.pressure());
+    let others_wait = || pressure.others_wait();
     let mut meter = Meter::new();
     let mut buf = [0u8; 4096];
     loop {
@@ -36,7 +42,7 @@ pub async fn echo_until_idle(mut conn: TcpStream, limits: Limits) -> io::Result<
             Some(at) => match timeout_at(at, conn.read(&mut buf)).await {
                 Ok(read) => read?,
                 Err(_elapsed) => {
-                    meter.check(&pace, std::time::Instant::now())?;
+                    meter.check(&pace, std::time::Instant::now(), others_wait)?;
                     continue; // the window ended with enough bytes: go on
                 }
             },
@@ -59,9 +65,9 @@ pub async fn echo_until_idle(mut conn: TcpStream, limits: Limits) -> io::Result<
             };
             meter.moved(written);
             echo = &echo[written..];
-            meter.check(&pace, std::time::Instant::now())?;
+            meter.check(&pace, std::time::Instant::now(), others_wait)?;
         }
-        meter.check(&pace, std::time::Instant::now())?;
+        meter.check(&pace, std::time::Instant::now(), others_wait)?;
     }
 }
 
@@ -100,10 +106,8 @@ pub fn serve(
                     // Full, or that address holds its share: `stream` is dropped,
                     // the client reads end-of-file.
                     Ok((stream, peer)) => if let Some(slot) = slots.take(peer.ip()) {
-                        tasks.spawn(async move {
-                            let _slot = slot; // freed when the task ends
-                            echo_until_idle(stream, limits).await
-                        });
+                        // The task owns the slot: freed when the task ends.
+                        tasks.spawn(echo_until_idle(stream, limits, slot));
                     },
                     Err(e) if affects_one_connection(&e) => {}
                     Err(e) => {
