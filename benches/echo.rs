@@ -69,7 +69,7 @@ fn library_udp(socket: UdpSocket) -> io::Result<()> {
 
 fn library_tcp(listener: TcpListener) -> io::Result<()> {
     // The idle timeout tcp-server uses by default.
-    solutions::ch03_tcp::serve(&listener, b"", std::time::Duration::from_secs(30))
+    solutions::ch03_tcp::serve(&listener, b"", solutions::ch03_tcp::Pace::default())
 }
 
 fn serve(kind: &str) -> io::Result<()> {

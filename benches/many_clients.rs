@@ -3,7 +3,9 @@
 //! (`MANY_CLIENTS=1000,5000` picks the sizes; the default is 1,000, 5,000 and 10,000).
 //!
 //! Each server runs in its own process (`tcp-multi-server --design ...` with its defaults,
-//! only the port changed; the Python server). The clients run in this process, on one thread,
+//! only the port changed; the Python server). The clients connect from 500 source addresses
+//! each (127.0.1.1, 127.0.1.2, ...: one address may hold 1,000 places by default, with
+//! `--max-per-address`). They run in this process, on one thread,
 //! with mio: every client connects, sends one message, reads its echo and checks it byte for
 //! byte, and stays connected until every client is done, so all of them are connected at
 //! once. Printed per run: the time until every client was echoed, round trips per second,
@@ -21,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use course_harness::ChildGuard;
 use course_harness::child::Stream;
+use course_harness::drip::spread_source;
 use course_harness::python::python3;
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
@@ -54,6 +57,30 @@ fn message(i: usize) -> Vec<u8> {
     format!("client {i:05} says hello\n").into_bytes()
 }
 
+/// Starts a non-blocking connect to `addr` from `source`.
+fn connect_from(source: std::net::IpAddr, addr: SocketAddr) -> io::Result<TcpStream> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&SocketAddr::new(source, 0).into())?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        // Under way: the first WRITABLE event says how it ended.
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock || in_progress(&e) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(TcpStream::from_std(socket.into()))
+}
+
+#[cfg(unix)]
+fn in_progress(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::EINPROGRESS)
+}
+
+#[cfg(not(unix))]
+fn in_progress(_: &io::Error) -> bool {
+    false // Windows says WouldBlock
+}
+
 /// `n` clients against `addr`, each one round trip; all stay connected until the end.
 fn run_clients(addr: SocketAddr, n: usize) -> io::Result<Outcome> {
     let mut poll = Poll::new()?;
@@ -67,7 +94,7 @@ fn run_clients(addr: SocketAddr, n: usize) -> io::Result<Outcome> {
         // Start more connects, keeping at most CONNECTING_AT_ONCE in progress.
         while clients.len() < n && connecting < CONNECTING_AT_ONCE {
             let i = clients.len();
-            let mut stream = match TcpStream::connect(addr) {
+            let mut stream = match connect_from(spread_source(i / 500), addr) {
                 Ok(stream) => stream,
                 Err(e) => {
                     eprintln!("client {i}: connect failed: {e}");

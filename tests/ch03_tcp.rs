@@ -5,7 +5,7 @@ use std::io::{self, Cursor, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::Command;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use course_catalog::{fill, text};
 use course_harness::child::Stream;
@@ -14,7 +14,7 @@ use course_harness::show::{self, OrFail, Report, expect_bytes};
 use course_harness::{ChildGuard, Running, SharedOutput, SplitReads, call_learner, start_learner};
 use rstest::rstest;
 use socket_course::ch03_tcp::{
-    LineError, LineReader, MAX_LINE, copy_until_eof, echo_connection, send_lines, serve, talk,
+    LineError, LineReader, MAX_LINE, Pace, copy_until_eof, echo_connection, send_lines, serve, talk,
 };
 
 /// A connected pair on loopback: (the test's end, the end for your code). Both have timeouts.
@@ -114,7 +114,7 @@ mod echo {
         #[case] expected: &'static [u8],
     ) {
         let (mut client, your_end) = connected_pair();
-        let mut learner = start_learner(move || echo_connection(your_end, prefix));
+        let mut learner = start_learner(move || echo_connection(your_end.into(), prefix));
         expect_echo(&mut client, message, expected, &mut learner);
         client.shutdown(Shutdown::Write).unwrap();
         let received = learner
@@ -131,7 +131,7 @@ mod echo {
     #[test]
     fn echo_connection_returns_when_the_client_closes_and_closes_too() {
         let (mut client, your_end) = connected_pair();
-        let learner = start_learner(move || echo_connection(your_end, b""));
+        let learner = start_learner(move || echo_connection(your_end.into(), b""));
         client.shutdown(Shutdown::Write).unwrap();
         assert_eq!(
             learner
@@ -153,7 +153,7 @@ mod echo {
     #[test]
     fn a_megabyte_comes_back_whole() {
         let (mut client, your_end) = connected_pair();
-        let mut learner = start_learner(move || echo_connection(your_end, b""));
+        let mut learner = start_learner(move || echo_connection(your_end.into(), b""));
         let message: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
         // Write on another thread: the echo comes back while we are still sending, and nobody
         // reading it would fill the buffers and stop both sides.
@@ -180,14 +180,17 @@ mod echo {
         );
     }
 
-    /// The idle timeout the tests give `serve` (only the idle test waits for it).
-    const IDLE: Duration = Duration::from_secs(20);
+    /// The deadlines the tests give `serve` (only the idle and rate tests wait for them).
+    const PACE: Pace = Pace {
+        idle_timeout: Duration::from_secs(20),
+        min_rate: 0,
+    };
 
     /// Your `serve` on a listener of its own, started in the background (it never returns).
     fn serving(prefix: &'static [u8]) -> (SocketAddr, Running<io::Result<()>>) {
         let listener: TcpListener = net::tcp_listener();
         let addr = listener.local_addr().unwrap();
-        (addr, start_learner(move || serve(&listener, prefix, IDLE)))
+        (addr, start_learner(move || serve(&listener, prefix, PACE)))
     }
 
     #[track_caller]
@@ -245,12 +248,45 @@ mod echo {
     fn a_silent_client_is_dropped_after_the_idle_timeout_and_the_next_is_served() {
         let listener: TcpListener = net::tcp_listener();
         let addr = listener.local_addr().unwrap();
-        let idle = Duration::from_millis(300);
-        let mut learner = start_learner(move || serve(&listener, b"", idle));
+        let pace = Pace {
+            idle_timeout: Duration::from_millis(300),
+            min_rate: 4,
+        };
+        let mut learner = start_learner(move || serve(&listener, b"", pace));
         let silent = connect(addr, &mut learner); // connects, then says nothing
         let mut next = connect(addr, &mut learner);
         expect_echo(&mut next, b"my turn?", b"my turn?", &mut learner);
         drop(silent);
+    }
+
+    #[test]
+    fn a_client_sending_a_byte_now_and_then_is_dropped_and_the_next_is_served() {
+        let listener: TcpListener = net::tcp_listener();
+        let addr = listener.local_addr().unwrap();
+        // Never silent for 0.5 s, but 100 bytes a second are asked for and it sends 10.
+        let pace = Pace {
+            idle_timeout: Duration::from_millis(500),
+            min_rate: 100,
+        };
+        let mut learner = start_learner(move || serve(&listener, b"", pace));
+        let trickler = connect(addr, &mut learner);
+        let dripping = trickler.try_clone().unwrap();
+        // Pacing: the slow client's byte every 100 ms, for at most 3 s.
+        let drip = thread::spawn(move || {
+            for _ in 0..30 {
+                if (&dripping).write_all(b".").is_err() {
+                    break;
+                }
+                thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let mut next = connect(addr, &mut learner);
+        // The window (0.5 s) and a second more: then the next client's echo must be back.
+        next.set_read_timeout(Some(Duration::from_millis(1_500)))
+            .unwrap();
+        expect_echo(&mut next, b"my turn?", b"my turn?", &mut learner);
+        drop(trickler);
+        let _ = drip.join(); // it stops by itself within 3 s
     }
 
     #[test]
@@ -700,6 +736,83 @@ mod programs {
             "{}",
             fill("ch03.said_idle", &[("lines", &format!("{lines:?}"))])
         );
+    }
+
+    /// Slowloris against one-client-at-a-time: a client that sends a byte every second is
+    /// never idle for the 1.5 s idle timeout, yet moves far less than the minimum rate (4
+    /// bytes a second by default, over each idle-timeout window: 6 bytes, and it moves at
+    /// most 4 with their echo). A queued client must be served within the window + 1 s.
+    #[test]
+    fn tcp_server_serves_a_queued_client_while_another_drips() {
+        const WINDOW: Duration = Duration::from_millis(1_500);
+        let (mut server, addr) = start_server(&["--idle-timeout", "1.5"]);
+        let mut dripper = net::connect(addr).unwrap();
+        dripper.write_all(b".").unwrap();
+        let mut one = [0u8; 1];
+        dripper.read_exact(&mut one).unwrap(); // it is the client being served
+        let mut queued = net::connect(addr).unwrap();
+        queued.write_all(b"queued").unwrap();
+        queued.set_nonblocking(true).unwrap();
+        let started = Instant::now();
+        let limit = WINDOW + Duration::from_secs(1);
+        let mut got = Vec::new();
+        let mut dripping = true;
+        // Pacing: one byte every second from the dripper, the queued client looked at every
+        // 50 ms; the whole test is bounded by `limit` plus one slack second.
+        let mut next_drip = Instant::now() + Duration::from_secs(1);
+        while got.len() < 6 && started.elapsed() < limit + Duration::from_secs(1) {
+            if dripping && Instant::now() >= next_drip {
+                dripping = dripper.write_all(b".").is_ok();
+                next_drip += Duration::from_secs(1);
+            }
+            let mut buf = [0u8; 16];
+            match queued.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    thread::sleep(Duration::from_millis(50))
+                }
+                Err(_) => break,
+            }
+        }
+        let took = started.elapsed();
+        if got != b"queued" || took > limit {
+            server.assert_running();
+            let args: [(&str, &dyn std::fmt::Display); 3] = [
+                ("took", &format!("{took:.1?}")),
+                ("limit", &format!("{limit:?}")),
+                ("got", &show::bytes(&got)),
+            ];
+            panic!("{}", fill("ch03.drip_starves", &args));
+        }
+    }
+
+    /// A person typing into tcp-client: one byte every 0.4 s, below `--min-rate 10` (15
+    /// bytes over each 1.5 s window, both directions counted; it moves at most 8), never
+    /// idle. With nobody waiting for the server, the minimum rate does not apply: the
+    /// client is kept over 3 windows.
+    #[test]
+    fn tcp_server_keeps_a_slow_client_while_nobody_waits() {
+        let (mut server, addr) = start_server(&["--idle-timeout", "1.5", "--min-rate", "10"]);
+        let mut slow = net::connect(addr).unwrap();
+        slow.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+        let started = Instant::now();
+        // Pacing: a byte every 0.4 s for 3 windows (4.5 s) and a bit more.
+        while started.elapsed() < Duration::from_millis(5_000) {
+            let mut one = [0u8; 1];
+            let echoed = slow
+                .write_all(b".")
+                .and_then(|()| slow.read_exact(&mut one));
+            if let Err(e) = echoed {
+                server.assert_running();
+                let took = format!("{:.1?}", started.elapsed());
+                panic!(
+                    "{}",
+                    fill("ch03.slow_alone_closed", &[("took", &took), ("error", &e)])
+                );
+            }
+            thread::sleep(Duration::from_millis(400));
+        }
     }
 
     #[test]

@@ -14,7 +14,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use course_catalog::{fill, text};
+use course_harness::child::Stream;
 use course_harness::deadline::Deadline;
+use course_harness::drip::{Drippers, connect_from, probe_echo, spread_source};
 use course_harness::net;
 use course_harness::show::{self, OrFail, Report};
 use course_harness::{ChildGuard, Running, call_learner, start_learner};
@@ -34,7 +36,9 @@ enum Design {
 fn limits() -> Limits {
     Limits {
         idle_timeout: Duration::from_secs(10),
+        min_rate: 0,
         max_clients: 2_000,
+        max_per_address: 2_000,
         max_buffer: 64 * 1024,
     }
 }
@@ -566,6 +570,29 @@ mod accepting {
             text("ch04.first_two_stay")
         );
     }
+
+    #[test]
+    fn accept_ready_closes_a_client_past_its_address_share() {
+        let (mut poll, listener, addr) = setup();
+        // Three from 127.0.0.1, then one from 127.0.0.2; each address may hold two.
+        let mut streams: Vec<TcpStream> = (0..3).map(|_| net::connect(addr).unwrap()).collect();
+        streams.push(connect_from(spread_source(0), addr).unwrap());
+        wait_for(&mut poll, LISTENER);
+        let shared = Limits {
+            max_per_address: 2,
+            ..limits()
+        };
+        let (_listener, clients) = accept(&poll, listener, Clients::new(), shared);
+        assert_eq!(clients.len(), 3, "{}", text("ch04.per_address_three"));
+        if let Err(why) = wait_for_close(&mut streams[2], Duration::from_secs(5)) {
+            panic!("{}", fill("ch04.past_share_closed", &[("why", &why)]));
+        }
+        assert!(
+            is_open_and_quiet(&streams[3]),
+            "{}",
+            text("ch04.other_address_stays")
+        );
+    }
 }
 
 /// The specification every design meets. Its tests are run once per design, each design in a
@@ -726,6 +753,84 @@ mod spec {
         server.stop();
     }
 
+    pub fn one_address_holds_at_most_max_per_address(design: Design) {
+        let mut server = Server::start(
+            design,
+            Limits {
+                max_per_address: 2,
+                ..limits()
+            },
+        );
+        let mut a = server.connect();
+        let mut b = server.connect();
+        server.echo(&mut a, b"a");
+        server.echo(&mut b, b"b");
+        let mut c = server.connect(); // a third from 127.0.0.1
+        if let Err(why) = wait_for_close(&mut c, Duration::from_secs(5)) {
+            panic!("{}", fill("ch04.past_share_closed", &[("why", &why)]));
+        }
+        let mut d = connect_from(spread_source(0), server.addr).unwrap();
+        server.echo(&mut d, b"another address");
+        server.stop();
+    }
+
+    pub fn a_client_trickling_bytes_is_closed_at_the_end_of_its_window(design: Design) {
+        // 100 bytes a second are asked for over each 0.5 s window; the client sends a
+        // byte every 100 ms: never idle, far too slow. It holds the only place, so others
+        // wait for it: the minimum rate applies.
+        let window = Duration::from_millis(500);
+        let mut server = Server::start(
+            design,
+            Limits {
+                idle_timeout: window,
+                min_rate: 100,
+                max_clients: 1,
+                ..limits()
+            },
+        );
+        let trickler = server.connect();
+        let started = Instant::now();
+        let dripping = trickler.try_clone().unwrap();
+        // Pacing: the slow client's byte every 100 ms, for at most 3 s.
+        let drip = thread::spawn(move || {
+            for _ in 0..30 {
+                if (&dripping).write_all(b".").is_err() {
+                    break;
+                }
+                thread::sleep(Duration::from_millis(100));
+            }
+        });
+        // Read (and drop) the echoes until the server closes the connection.
+        let mut reader = &trickler;
+        reader
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let mut buf = [0u8; 64];
+        let closed = loop {
+            if started.elapsed() > window * 2 + Duration::from_secs(1) {
+                break false;
+            }
+            match reader.read(&mut buf) {
+                Ok(0) => break true,
+                Ok(_) => {}
+                Err(e) if is_timeout(&e) => server.check_running(),
+                Err(_reset) => break true,
+            }
+        };
+        let took = started.elapsed();
+        let _ = trickler.shutdown(Both::Both); // ends the dripping thread
+        let _ = drip.join();
+        assert!(
+            closed,
+            "{}",
+            fill("ch04.trickler_kept", &[("took", &format!("{took:.1?}"))])
+        );
+        server.check_running();
+        let mut other = server.connect();
+        server.echo(&mut other, b"still serving");
+        server.stop();
+    }
+
     pub fn past_max_clients_a_new_client_is_closed_until_a_place_frees(design: Design) {
         let mut server = Server::start(
             design,
@@ -827,6 +932,16 @@ macro_rules! spec_tests {
             }
 
             #[test]
+            fn one_address_holds_at_most_max_per_address() {
+                spec::one_address_holds_at_most_max_per_address($design);
+            }
+
+            #[test]
+            fn a_client_trickling_bytes_is_closed_at_the_end_of_its_window() {
+                spec::a_client_trickling_bytes_is_closed_at_the_end_of_its_window($design);
+            }
+
+            #[test]
             fn past_max_clients_a_new_client_is_closed_until_a_place_frees() {
                 spec::past_max_clients_a_new_client_is_closed_until_a_place_frees($design);
             }
@@ -855,6 +970,203 @@ spec_tests!(tasks, Design::Tasks);
 mod program {
     use super::*;
 
+    fn start(design: &str, args: &[&str]) -> (ChildGuard, SocketAddr) {
+        let mut command = Command::new(course_harness::program!("tcp-multi-server"));
+        command
+            .args(["--bind", "127.0.0.1:0", "--design", design])
+            .args(args);
+        let mut child = ChildGuard::spawn(command);
+        let addr = child.listening_addr();
+        (child, addr)
+    }
+
+    /// Slowloris: 300 clients, each from its own address, send one byte every second, so
+    /// the 1.5 s idle timeout never closes them, and hold every place (`--max-clients
+    /// 300`). They move less than the minimum rate (4 bytes a second by default, over each
+    /// idle-timeout window), so a newcomer must be served within the window + 1 s.
+    fn a_probe_is_served_while_300_clients_drip(design: &str) {
+        const DRIPPERS: usize = 300;
+        let _fds = many_sockets(DRIPPERS as u64);
+        let window = Duration::from_millis(1_500);
+        let (mut server, addr) = start(design, &["--idle-timeout", "1.5", "--max-clients", "300"]);
+        let started = Instant::now();
+        let drippers = Drippers::start(
+            addr,
+            DRIPPERS,
+            Duration::from_secs(1),
+            Duration::from_secs(8),
+        )
+        .unwrap_or_else(|e| panic!("test setup: 300 clients could not connect: {e}"));
+        let limit = window + Duration::from_secs(1);
+        let served = probe_echo(addr, b"probe", limit.saturating_sub(started.elapsed()));
+        if served.is_none() {
+            server.assert_running();
+            let args: [(&str, &dyn std::fmt::Display); 3] = [
+                ("design", &design),
+                ("limit", &format!("{limit:?}")),
+                ("open", &drippers.open()),
+            ];
+            panic!("{}", fill("ch04.drip_starves", &args));
+        }
+    }
+
+    /// A person typing into tcp-client: one byte every 0.4 s, below `--min-rate 10` (15
+    /// bytes over each 1.5 s window, both directions counted; it moves at most 8), never
+    /// idle. Alone on the server (far from `--max-clients`), the minimum rate does not
+    /// apply: the client is kept over 3 windows.
+    fn a_slow_client_alone_is_kept(design: &str) {
+        let (mut server, addr) = start(design, &["--idle-timeout", "1.5", "--min-rate", "10"]);
+        let mut slow = net::connect(addr).unwrap();
+        slow.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+        let started = Instant::now();
+        // Pacing: a byte every 0.4 s for 3 windows (4.5 s) and a bit more.
+        while started.elapsed() < Duration::from_millis(5_000) {
+            let mut one = [0u8; 1];
+            let echoed = slow
+                .write_all(b".")
+                .and_then(|()| slow.read_exact(&mut one));
+            if let Err(e) = echoed {
+                server.assert_running();
+                let took = format!("{:.1?}", started.elapsed());
+                let args: [(&str, &dyn std::fmt::Display); 3] =
+                    [("design", &design), ("took", &took), ("error", &e)];
+                panic!("{}", fill("ch04.slow_alone_closed", &args));
+            }
+            thread::sleep(Duration::from_millis(400));
+        }
+    }
+
+    #[test]
+    fn threads_keep_a_slow_client_alone() {
+        a_slow_client_alone_is_kept("threads");
+    }
+
+    #[test]
+    fn events_keep_a_slow_client_alone() {
+        a_slow_client_alone_is_kept("events");
+    }
+
+    #[test]
+    fn async_keeps_a_slow_client_alone() {
+        a_slow_client_alone_is_kept("async");
+    }
+
+    #[test]
+    fn threads_serve_a_probe_while_300_clients_drip() {
+        a_probe_is_served_while_300_clients_drip("threads");
+    }
+
+    #[test]
+    fn events_serve_a_probe_while_300_clients_drip() {
+        a_probe_is_served_while_300_clients_drip("events");
+    }
+
+    #[test]
+    fn async_serves_a_probe_while_300_clients_drip() {
+        a_probe_is_served_while_300_clients_drip("async");
+    }
+
+    /// Out of file descriptors: the server's soft limit is lowered (prlimit, as an
+    /// administrator would) to what it uses, so a new client waits in the kernel's queue and
+    /// `accept` fails with EMFILE, again and again. The failure is logged at most once a
+    /// second, and once a client leaves (a descriptor is free) the waiting client is
+    /// served within 1 s.
+    #[cfg(target_os = "linux")]
+    fn out_of_descriptors_a_waiting_client_is_served_once_one_frees(design: &str) {
+        let (mut server, addr) = start(design, &[]);
+        let mut leaver = net::connect(addr).unwrap();
+        leaver.write_all(b"x").unwrap();
+        let mut one = [0u8; 1];
+        leaver.read_exact(&mut one).unwrap();
+        let pid = server.id() as libc::pid_t;
+        // The lowest descriptor number not in use: the kernel hands out the lowest free
+        // number, so a limit there refuses the next one.
+        let in_use: Vec<u64> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+            .collect();
+        let open = (0..).find(|fd| !in_use.contains(fd)).unwrap();
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: prlimit reads and writes the two structs passed; pid is our own child.
+        let lowered = unsafe {
+            libc::prlimit(pid, libc::RLIMIT_NOFILE, std::ptr::null(), &mut limit) == 0 && {
+                let new = libc::rlimit {
+                    rlim_cur: open,
+                    rlim_max: limit.rlim_max,
+                };
+                libc::prlimit(pid, libc::RLIMIT_NOFILE, &new, std::ptr::null_mut()) == 0
+            }
+        };
+        assert!(
+            lowered,
+            "test setup: prlimit failed: {}",
+            io::Error::last_os_error()
+        );
+        let mut waiting = net::connect(addr).unwrap();
+        waiting.write_all(b"waiting").unwrap();
+        // The server tries to accept it and fails: wait for the first report, then count
+        // reports for one more second.
+        let first = loop {
+            let line = server.expect_line(Stream::Stderr, Duration::from_secs(5));
+            if line.contains("accept") {
+                break line; // earlier lines: the descriptor limit it raised at start
+            }
+        };
+        let counting = Instant::now();
+        let mut reports = vec![first];
+        while let Some(left) = Duration::from_millis(1_100).checked_sub(counting.elapsed()) {
+            match server.next_line(Stream::Stderr, left) {
+                Ok(line) => reports.push(line),
+                Err(_) => break,
+            }
+        }
+        drop(leaver); // the server closes its end: one descriptor is free
+        let freed = Instant::now();
+        waiting
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        let mut got = [0u8; 7];
+        let echoed = waiting.read_exact(&mut got).is_ok() && &got == b"waiting";
+        let took = freed.elapsed();
+        let limit = Duration::from_secs(1);
+        server.assert_running();
+        if !echoed || took > limit + Duration::from_millis(200) {
+            let args: [(&str, &dyn std::fmt::Display); 2] =
+                [("design", &design), ("took", &format!("{took:.1?}"))];
+            panic!("{}", fill("ch04.emfile_stuck", &args));
+        }
+        let args: [(&str, &dyn std::fmt::Display); 2] = [
+            ("count", &reports.len()),
+            ("lines", &format!("{reports:#?}")),
+        ];
+        assert!(
+            reports.len() <= 3,
+            "{}",
+            fill("ch04.emfile_log_flood", &args)
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn threads_recover_when_descriptors_run_out() {
+        out_of_descriptors_a_waiting_client_is_served_once_one_frees("threads");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn events_recover_when_descriptors_run_out() {
+        out_of_descriptors_a_waiting_client_is_served_once_one_frees("events");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn async_recovers_when_descriptors_run_out() {
+        out_of_descriptors_a_waiting_client_is_served_once_one_frees("async");
+    }
+
     /// A soak test: 3,000 connections take a second or two, too long for the everyday suite.
     /// `.ci/run` runs it: `cargo test --features solutions --test ch04_many_clients --
     /// --ignored`.
@@ -868,8 +1180,9 @@ mod program {
         let mut child = ChildGuard::spawn(command);
         let addr = child.listening_addr();
         let mut clients = Vec::with_capacity(CLIENTS);
-        for _ in 0..CLIENTS {
-            match net::connect(addr) {
+        for i in 0..CLIENTS {
+            // 500 clients per source address: one address may hold 1,000 (--max-per-address).
+            match connect_from(spread_source(i / 500), addr) {
                 Ok(stream) => clients.push(stream),
                 Err(e) => {
                     let args: [(&str, &dyn std::fmt::Display); 3] =

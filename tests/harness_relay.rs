@@ -555,6 +555,59 @@ fn an_idle_session_is_closed_and_a_returning_client_gets_a_new_one() {
     assert_eq!(client.recv().unwrap().0, b"welcome back");
 }
 
+/// Session exhaustion: one process opens 1,024 sessions (4 addresses x 256 ports, the most
+/// the relay holds) and keeps them; a newcomer from another address must still be relayed
+/// (the relay limits sessions per address and evicts the longest-idle one when full).
+#[test]
+fn a_newcomer_is_relayed_while_one_process_holds_every_session() {
+    use course_harness::drip::spread_source;
+    let _ = socket_course::fd_limit::raise(4_096);
+    let echo = std::net::UdpSocket::bind(LOOPBACK_ANY).unwrap();
+    echo.set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let server = echo.local_addr().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopping = Arc::clone(&stop);
+    let echoing = thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        while !stopping.load(Ordering::SeqCst) {
+            if let Ok((len, from)) = echo.recv_from(&mut buf) {
+                let _ = echo.send_to(&buf[..len], from);
+            }
+        }
+    });
+    let relay = start(server, |c| c.idle_timeout(Duration::from_secs(60)));
+    let mut hoard = Vec::new();
+    for n in 0..1_024 {
+        let socket = std::net::UdpSocket::bind((spread_source(n / 256), 0)).unwrap();
+        socket.send_to(b"mine", relay.addr()).unwrap();
+        hoard.push(socket);
+        if n % 64 == 63 {
+            // Pacing: let the relay open the sessions before the next burst.
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+    wait_for_decisions(&relay, Direction::ToServer, 1_024);
+    let newcomer = std::net::UdpSocket::bind((spread_source(1_500), 0)).unwrap();
+    newcomer
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut answered = 0;
+    for _ in 0..6 {
+        newcomer.send_to(b"hello?", relay.addr()).unwrap();
+        let mut buf = [0u8; 64];
+        if let Ok((len, _)) = newcomer.recv_from(&mut buf) {
+            answered += usize::from(&buf[..len] == b"hello?");
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    let _ = echoing.join();
+    assert!(
+        answered >= 5,
+        "a newcomer was answered {answered} times of 6 while one process held 1,024 sessions"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The lossy-relay program
 
@@ -636,15 +689,24 @@ fn threads_and_fds(pid: u32) -> (usize, usize) {
 
 #[cfg(target_os = "linux")]
 #[test]
-fn the_program_frees_the_threads_and_descriptors_of_idle_clients() {
+fn the_program_frees_the_descriptors_of_idle_clients_and_starts_no_thread_per_client() {
     const CLIENTS: usize = 200;
     let exchange = Exchange::new();
     let server = Peer::new(&exchange, "server");
     let (mut relay, addr) = lossy_relay(server.addr(), &["--idle-timeout", "0.5"]);
     let (threads_before, fds_before) = threads_and_fds(relay.id());
-    // 200 clients, one datagram each, each from its own port: 200 sessions. (The sockets are
-    // kept open, so that the OS cannot give a closed one's port to the next.)
-    let clients: Vec<_> = (0..CLIENTS).map(|_| net::udp_socket()).collect();
+    // 200 clients, one datagram each, each from its own port, 50 per address (one address
+    // may hold 64 sessions): 200 sessions. (The sockets are kept open, so that the OS cannot
+    // give a closed one's port to the next.)
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            let socket =
+                std::net::UdpSocket::bind((course_harness::drip::spread_source(i / 50), 0));
+            let socket = socket.unwrap();
+            net::prepare_udp(&socket).unwrap();
+            socket
+        })
+        .collect();
     for (i, client) in clients.iter().enumerate() {
         client
             .send_to(format!("client {i}").as_bytes(), addr)
@@ -672,8 +734,8 @@ fn the_program_frees_the_threads_and_descriptors_of_idle_clients() {
          descriptors {fds_before} -> {fds_busy} -> {fds_after}"
     );
     assert!(
-        threads_busy >= threads_before + CLIENTS,
-        "test setup: one thread per session expected ({figures})"
+        fds_busy >= fds_before + CLIENTS && threads_busy <= threads_before,
+        "one socket per session and no thread per session expected ({figures})"
     );
     assert!(
         threads_after <= threads_before && fds_after <= fds_before,
@@ -701,4 +763,96 @@ fn bad_flags_and_scripts_are_usage_errors() {
         let stderr = exited.stderr_text();
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
+}
+
+/// The relay's resident memory in KiB (Linux).
+#[cfg(target_os = "linux")]
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Memory: 1,500 datagrams of 60 KB (90 MB) sent through `--delay-ms 3000` within about a
+/// second; the delay queue holds at most `--max-queued` bytes (32 MiB by default), so the
+/// relay stays far below what it was sent.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_delay_queue_is_bounded_in_bytes() {
+    let sink = std::net::UdpSocket::bind(LOOPBACK_ANY).unwrap();
+    let (mut relay, addr) = lossy_relay(sink.local_addr().unwrap(), &["--delay-ms", "3000"]);
+    let client = net::udp_socket();
+    let payload = vec![b'x'; 60_000];
+    let mut peak = 0;
+    for i in 0..1_500 {
+        client.send_to(&payload, addr).unwrap();
+        if i % 8 == 7 {
+            // Pacing: the relay's receive buffer holds about 16 of these; let it read them.
+            thread::sleep(Duration::from_millis(1));
+            peak = peak.max(rss_kib(relay.id()));
+        }
+    }
+    relay.assert_running();
+    for _ in 0..10 {
+        peak = peak.max(rss_kib(relay.id()));
+        thread::sleep(Duration::from_millis(50)); // sampling the memory, not waiting for it
+    }
+    assert!(
+        peak < 80 * 1024,
+        "90 MB went through a 3 s delay and the relay's memory reached {} MiB (the queue should \
+         hold at most 32 MiB)",
+        peak / 1024
+    );
+}
+
+/// A trace nobody reads: stderr is a pipe the test never empties after the first line (a
+/// paused pager). The relay must go on relaying, dropping trace lines instead of waiting.
+#[test]
+fn a_trace_nobody_reads_does_not_stop_the_relay() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let server = std::net::UdpSocket::bind(LOOPBACK_ANY).unwrap();
+    server
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut child = Command::new(course_harness::program!("lossy-relay"));
+    child
+        .args(["--bind", LOOPBACK_ANY, "--trace", "--server"])
+        .arg(server.local_addr().unwrap().to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = child.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut reader = BufReader::new(stderr);
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    let addr: SocketAddr = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    // From here on nobody reads stderr: its pipe (64 KiB) fills after about 700 lines.
+    let client = net::udp_socket();
+    let mut received = 0;
+    let mut buf = [0u8; 64];
+    for i in 0..3_000 {
+        client
+            .send_to(format!("datagram {i}").as_bytes(), addr)
+            .unwrap();
+        if server.recv_from(&mut buf).is_ok() {
+            received += 1;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(reader);
+    assert!(
+        received >= 2_900,
+        "with a trace nobody reads, the server received {received} of 3,000 datagrams"
+    );
 }

@@ -5,7 +5,9 @@
 //! submission.
 
 pub mod kind;
+pub mod pace;
 pub mod show;
 pub mod shutdown;
+pub mod slots;
 pub mod wait;
 pub mod window_header;

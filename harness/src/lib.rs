@@ -9,6 +9,8 @@
 //!   "timed out: your code did not return within N s" instead of hanging; or start it in the
 //!   background ([`start_learner`]) while the test plays the other side.
 //! - [`net`]: loopback sockets with read/write timeouts, `accept` and `connect` with deadlines.
+//! - [`drip`]: slow clients (one byte now and then, from addresses spread over 127.0.0.0/8)
+//!   and a probe that retries until it is echoed, for the tests of a server's bounds.
 //! - [`child`]: [`ChildGuard`], a spawned program that is killed and reaped on drop, whose
 //!   output is read on threads, and whose early exit is noticed at once.
 //! - [`multicast`]: loopback-only multicast senders and receivers, a group per test.
@@ -29,6 +31,7 @@ pub mod book;
 pub mod capture;
 pub mod child;
 pub mod deadline;
+pub mod drip;
 pub mod multicast;
 pub mod net;
 pub mod peer;

@@ -1,25 +1,30 @@
 //! The running relay.
 //!
-//! Threads and who owns what:
-//! - the *front reader* owns the socket clients send to; for each new client address it opens
-//!   a *session*: an upstream socket towards the server (so the server sees one peer per
-//!   client and its replies find their way back) and an *upstream reader* thread for it. It
-//!   also closes sessions that have been quiet for `idle_timeout` in both directions: their
-//!   reader stops, and the dispatcher drops the socket, so a client that left costs nothing;
-//! - the readers only pass datagrams on, as events, to the *dispatcher*;
+//! Threads and who owns what (three, however many clients):
+//! - the *I/O thread* ([`crate::sessions`]) owns the socket clients send to and, for each
+//!   client address, a *session*: an upstream socket towards the server (so the server sees
+//!   one peer per client and its replies find their way back). It reads every socket through
+//!   one `Poll`, bounds the sessions (in all and per address, evicting the longest-idle), and
+//!   forgets those quiet for `idle_timeout`. It only passes datagrams on, as events, to the
+//!   *dispatcher*;
 //! - the dispatcher alone decides fates, counts, records, holds, delays and sends. With one
 //!   decider, the fates and the record follow the order in which datagrams reached the relay.
+//!   Its delay queue holds at most `max_queued` bytes; past that a delayed datagram is
+//!   dropped and counted;
+//! - the *trace writer* prints the trace lines the dispatcher hands it through a bounded
+//!   queue: a stderr nobody reads (a paused pager) stops the writer, never the relay; lines
+//!   that do not fit are dropped and counted.
 //!
-//! Stopping sets a flag; every reader wakes at least every 50 ms to look at it, and the
-//! dispatcher ends when the readers have dropped their ends of the event channel.
+//! Stopping sets a flag; the I/O thread wakes at least every 50 ms to look at it, and the
+//! dispatcher ends when the I/O thread has dropped its end of the event channel.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -27,17 +32,26 @@ use std::time::{Duration, Instant};
 use wire_record::{Exchange, text};
 
 use crate::fate::{Action, Direction, Fate, Fates, HOLD_LIMIT, Rates, Script};
+use crate::sessions::Sessions;
 
-/// How often blocked readers wake up to check whether the relay is stopping.
-const POLL: Duration = Duration::from_millis(50);
+/// How often the threads wake up to check whether the relay is stopping.
+pub(crate) const POLL: Duration = Duration::from_millis(50);
 /// Receive buffer for one datagram: larger than any datagram.
-const DATAGRAM_BUFFER: usize = 65_536;
+pub(crate) const DATAGRAM_BUFFER: usize = 65_536;
 /// Kernel socket buffers: bursts must not be dropped by the relay itself, only by its fates.
 const SOCKET_BUFFER: usize = 1 << 20;
-/// At most this many sessions at once (each is a thread and a socket): a flood of new source
-/// addresses cannot make the relay take more. Datagrams from further clients are dropped until
-/// a session closes (see `RelayConfig::idle_timeout`).
+/// At most this many sessions at once by default (each is a socket): a flood of new source
+/// ports cannot make the relay take more. A newcomer past it evicts the longest-idle session.
 pub const MAX_SESSIONS: usize = 1024;
+/// At most this many sessions for one client address by default: one process opening
+/// sessions from many ports evicts its own, not everybody else's.
+pub const MAX_PER_ADDRESS: usize = 64;
+/// Bytes the delay queue may hold by default (`--max-queued`).
+pub const MAX_QUEUED: usize = 32 << 20;
+/// Events (datagrams up to 64 KiB each) waiting for the dispatcher, at most.
+const EVENT_QUEUE: usize = 256;
+/// Trace lines waiting for stderr, at most; more are dropped and counted.
+const TRACE_QUEUE: usize = 4_096;
 /// How many characters of a payload the trace shows.
 const PREVIEW_CHARS: usize = 24;
 
@@ -58,6 +72,14 @@ pub struct RelayConfig {
     /// in either direction; `None`: keep every session until the relay stops. A client that
     /// comes back later gets a new session, and the server sees a new port.
     pub idle_timeout: Option<Duration>,
+    /// Sessions at once, in all; a newcomer past it evicts the longest-idle session.
+    pub max_sessions: usize,
+    /// Sessions at once for one client address; a newcomer past it evicts that address's
+    /// longest-idle session.
+    pub max_per_address: usize,
+    /// Bytes of delayed datagrams held at once; a delayed datagram past it is dropped (and
+    /// counted in [`Stats::queue_full`]).
+    pub max_queued: usize,
 }
 
 impl RelayConfig {
@@ -70,6 +92,9 @@ impl RelayConfig {
             trace: false,
             record: true,
             idle_timeout: None,
+            max_sessions: MAX_SESSIONS,
+            max_per_address: MAX_PER_ADDRESS,
+            max_queued: MAX_QUEUED,
         }
     }
 
@@ -110,11 +135,17 @@ impl Counters {
     }
 }
 
-/// Counters for both directions.
+/// Counters for both directions, and what the relay's own bounds cost.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
     pub to_server: Counters,
     pub to_client: Counters,
+    /// Sessions closed to make room for a newcomer.
+    pub evicted: u64,
+    /// Delayed datagrams dropped because the delay queue held `max_queued` bytes.
+    pub queue_full: u64,
+    /// Trace lines dropped because stderr was not keeping up.
+    pub trace_dropped: u64,
 }
 
 impl Stats {
@@ -141,6 +172,13 @@ impl fmt::Display for Stats {
                 c.duplicated,
                 c.reordered,
                 c.delayed
+            )?;
+        }
+        if self.evicted + self.queue_full + self.trace_dropped > 0 {
+            writeln!(
+                f,
+                "bounds: {} sessions evicted, {} delayed datagrams dropped (queue full), {} trace lines dropped",
+                self.evicted, self.queue_full, self.trace_dropped
             )?;
         }
         Ok(())
@@ -177,16 +215,33 @@ impl fmt::Display for TraceEntry {
 }
 
 /// State the relay's threads share with its owner.
-struct Shared {
+pub(crate) struct Shared {
     stats: Mutex<Stats>,
     log: Mutex<Vec<TraceEntry>>,
     exchange: Exchange,
     stop: AtomicBool,
     /// Open sessions (one per client seen and not yet forgotten).
-    sessions: AtomicUsize,
+    pub(crate) sessions: AtomicUsize,
+    /// Sessions evicted to make room.
+    pub(crate) evicted: AtomicU64,
+    /// Delayed datagrams dropped at a full queue.
+    queue_full: AtomicU64,
+    /// Trace lines for the trace writer (`None`: no trace).
+    trace: Option<SyncSender<String>>,
+    trace_dropped: AtomicU64,
 }
 
 impl Shared {
+    /// Hands a trace line to the trace writer, or drops (and counts) it if the writer is
+    /// behind: the relay never waits for its stderr.
+    pub(crate) fn trace(&self, line: String) {
+        if let Some(trace) = &self.trace {
+            if let Err(TrySendError::Full(_)) = trace.try_send(line) {
+                self.trace_dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
     fn stats(&self) -> MutexGuard<'_, Stats> {
         self.stats
             .lock()
@@ -199,7 +254,7 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn stopping(&self) -> bool {
+    pub(crate) fn stopping(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
     }
 }
@@ -211,14 +266,14 @@ pub struct Relay {
     threads: Vec<JoinHandle<()>>,
 }
 
-enum Event {
+pub(crate) enum Event {
     /// A client was seen for the first time; flows are numbered in the order of these events.
     NewFlow {
         flow: usize,
         client: SocketAddr,
-        upstream: Arc<UdpSocket>,
+        upstream: Arc<mio::net::UdpSocket>,
     },
-    /// The client's session was closed (idle): drop its socket.
+    /// The client's session was closed (idle, or evicted): drop its socket.
     FlowClosed { flow: usize },
     Datagram {
         flow: usize,
@@ -238,16 +293,37 @@ impl Relay {
         let front = UdpSocket::bind(bind)?;
         prepare(&front)?;
         let addr = front.local_addr()?;
+        let trace = if config.trace {
+            let (lines, to_print) = mpsc::sync_channel::<String>(TRACE_QUEUE);
+            // Not joined: blocked on a stderr nobody reads, it must not hold up the stop.
+            // It ends when the relay drops the sending end.
+            thread::Builder::new()
+                .name("relay-trace".into())
+                .spawn(move || {
+                    for line in to_print {
+                        eprintln!("{line}");
+                    }
+                })?;
+            Some(lines)
+        } else {
+            None
+        };
         let shared = Arc::new(Shared {
             stats: Mutex::new(Stats::default()),
             log: Mutex::new(Vec::new()),
             exchange: Exchange::new(),
             stop: AtomicBool::new(false),
             sessions: AtomicUsize::new(0),
+            evicted: AtomicU64::new(0),
+            queue_full: AtomicU64::new(0),
+            trace,
+            trace_dropped: AtomicU64::new(0),
         });
         shared.exchange.name(config.server, "server");
 
-        let (events, incoming) = mpsc::channel();
+        // Bounded: when the dispatcher falls behind, the I/O thread waits, the kernel's
+        // buffers fill and drop, and the relay's memory stays bounded.
+        let (events, incoming) = mpsc::sync_channel(EVENT_QUEUE);
         let dispatcher = Dispatcher {
             front: front.try_clone()?,
             server: config.server,
@@ -256,6 +332,8 @@ impl Relay {
             holds: HashMap::new(),
             delayed: BinaryHeap::new(),
             pending: HashMap::new(),
+            queued_bytes: 0,
+            max_queued: config.max_queued,
             next_seq: 0,
             started: Instant::now(),
             trace: config.trace,
@@ -265,17 +343,18 @@ impl Relay {
         let dispatch = thread::Builder::new()
             .name("relay-dispatch".into())
             .spawn(move || dispatcher.run(incoming))?;
-        let reader_shared = Arc::clone(&shared);
-        let front_reader = FrontReader {
+        let sessions = Sessions {
             server: config.server,
             idle_timeout: config.idle_timeout,
-            trace: config.trace,
+            max_sessions: config.max_sessions.max(1),
+            max_per_address: config.max_per_address.max(1),
             events,
-            shared: reader_shared,
+            shared: Arc::clone(&shared),
         };
+        let (poll, front) = Sessions::poll_front(front)?;
         let reader = thread::Builder::new()
-            .name("relay-front".into())
-            .spawn(move || front_reader.run(front))?;
+            .name("relay-io".into())
+            .spawn(move || sessions.run(poll, front))?;
         Ok(Relay {
             addr,
             shared,
@@ -288,14 +367,19 @@ impl Relay {
         self.addr
     }
 
-    /// How many client sessions are open (each holds a thread and a socket).
+    /// How many client sessions are open (each holds a socket).
     pub fn sessions(&self) -> usize {
         self.shared.sessions.load(Ordering::Relaxed)
     }
 
     /// The counters so far.
     pub fn stats(&self) -> Stats {
-        *self.shared.stats()
+        Stats {
+            evicted: self.shared.evicted.load(Ordering::Relaxed),
+            queue_full: self.shared.queue_full.load(Ordering::Relaxed),
+            trace_dropped: self.shared.trace_dropped.load(Ordering::Relaxed),
+            ..*self.shared.stats()
+        }
     }
 
     /// Every datagram and its fate, in the order they reached the relay.
@@ -333,254 +417,17 @@ impl Drop for Relay {
     }
 }
 
-/// Read timeout (so readers notice a stop) and large buffers.
-fn prepare(socket: &UdpSocket) -> io::Result<()> {
+/// Read timeout and large buffers.
+pub(crate) fn prepare(socket: &UdpSocket) -> io::Result<()> {
     socket.set_read_timeout(Some(POLL))?;
     let sock = socket2::SockRef::from(socket);
     sock.set_send_buffer_size(SOCKET_BUFFER)?;
     sock.set_recv_buffer_size(SOCKET_BUFFER)
 }
 
-/// Nothing arrived before the read timeout (`WouldBlock` on Unix, `TimedOut` on Windows).
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
-}
-
-/// A socket towards `server` for one client, bound to loopback: the relay cannot forward
-/// anywhere but to this machine.
-fn open_upstream(server: SocketAddr) -> io::Result<UdpSocket> {
-    let local: SocketAddr = match server {
-        SocketAddr::V4(_) => (Ipv4Addr::LOCALHOST, 0).into(),
-        SocketAddr::V6(_) => (Ipv6Addr::LOCALHOST, 0).into(),
-    };
-    let socket = UdpSocket::bind(local)?;
-    prepare(&socket)?;
-    socket.connect(server)?;
-    Ok(socket)
-}
-
-/// One client's session, as the front reader keeps it.
-struct Session {
-    flow: usize,
-    /// When the client last sent a datagram.
-    last_from_client: Instant,
-    /// When the server last sent one to this client (set by the upstream reader).
-    last_from_server: Arc<Mutex<Instant>>,
-    /// Tells this session's upstream reader to stop.
-    closing: Arc<AtomicBool>,
-    reader: Option<JoinHandle<()>>,
-}
-
-impl Session {
-    fn last_activity(&self) -> Instant {
-        let server = *self
-            .last_from_server
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        server.max(self.last_from_client)
-    }
-}
-
-struct FrontReader {
-    server: SocketAddr,
-    idle_timeout: Option<Duration>,
-    trace: bool,
-    events: Sender<Event>,
-    shared: Arc<Shared>,
-}
-
-impl FrontReader {
-    fn run(self, front: UdpSocket) {
-        let mut sessions: HashMap<SocketAddr, Session> = HashMap::new();
-        let mut next_flow = 0;
-        let mut last_sweep = Instant::now();
-        let mut full_since_warned = false;
-        let mut buf = vec![0u8; DATAGRAM_BUFFER];
-        while !self.shared.stopping() {
-            // At most every POLL: forget the sessions that have been quiet for too long.
-            if last_sweep.elapsed() >= POLL {
-                last_sweep = Instant::now();
-                if self.close_idle(&mut sessions).is_err() {
-                    break;
-                }
-            }
-            let (len, client) = match front.recv_from(&mut buf) {
-                Ok(received) => received,
-                // A timeout (time to look at the stop flag), or an ICMP error about a client
-                // that went away (Windows reports those here): neither stops the relay.
-                Err(_) => continue,
-            };
-            let open = sessions.len();
-            let flow = match sessions.get_mut(&client) {
-                Some(session) => {
-                    session.last_from_client = Instant::now();
-                    session.flow
-                }
-                None if open >= MAX_SESSIONS => {
-                    if !full_since_warned {
-                        eprintln!(
-                            "lossy-relay: {MAX_SESSIONS} clients at once, the most it serves; \
-                             dropping datagrams from new clients until a session closes"
-                        );
-                        full_since_warned = true;
-                    }
-                    continue;
-                }
-                None => {
-                    full_since_warned = false;
-                    let Some(session) = self.open_session(client, next_flow) else {
-                        continue;
-                    };
-                    next_flow += 1;
-                    let flow = session.flow;
-                    sessions.insert(client, session);
-                    self.shared
-                        .sessions
-                        .store(sessions.len(), Ordering::Relaxed);
-                    flow
-                }
-            };
-            let event = Event::Datagram {
-                flow,
-                direction: Direction::ToServer,
-                bytes: buf[..len].to_vec(),
-            };
-            if self.events.send(event).is_err() {
-                break;
-            }
-        }
-        for session in sessions.values_mut() {
-            if let Some(reader) = session.reader.take() {
-                let _ = reader.join();
-            }
-        }
-    }
-
-    /// A new session for `client`: the socket towards the server and its reader thread.
-    fn open_session(&self, client: SocketAddr, flow: usize) -> Option<Session> {
-        let upstream = match open_upstream(self.server) {
-            Ok(socket) => Arc::new(socket),
-            Err(e) => {
-                eprintln!(
-                    "lossy-relay: no socket towards {} for {client}: {e}",
-                    self.server
-                );
-                return None;
-            }
-        };
-        let last_from_server = Arc::new(Mutex::new(Instant::now()));
-        let closing = Arc::new(AtomicBool::new(false));
-        let reader = {
-            let (upstream, events, shared) = (
-                Arc::clone(&upstream),
-                self.events.clone(),
-                Arc::clone(&self.shared),
-            );
-            let (last, closing) = (Arc::clone(&last_from_server), Arc::clone(&closing));
-            thread::Builder::new()
-                .name("relay-upstream".into())
-                .spawn(move || read_upstream(&upstream, flow, events, shared, &last, &closing))
-        };
-        let reader = match reader {
-            Ok(handle) => handle,
-            Err(e) => {
-                eprintln!("lossy-relay: no thread for {client}: {e}");
-                return None;
-            }
-        };
-        self.events
-            .send(Event::NewFlow {
-                flow,
-                client,
-                upstream,
-            })
-            .ok()?;
-        Some(Session {
-            flow,
-            last_from_client: Instant::now(),
-            last_from_server,
-            closing,
-            reader: Some(reader),
-        })
-    }
-
-    /// Closes every session quiet for longer than the idle timeout: stops its reader (each
-    /// wakes within POLL, so they are all told first and then awaited) and tells the
-    /// dispatcher to drop its socket.
-    fn close_idle(&self, sessions: &mut HashMap<SocketAddr, Session>) -> Result<(), ()> {
-        let Some(idle) = self.idle_timeout else {
-            return Ok(());
-        };
-        let quiet: Vec<SocketAddr> = sessions
-            .iter()
-            .filter(|(_, session)| session.last_activity().elapsed() >= idle)
-            .map(|(client, _)| *client)
-            .collect();
-        let mut closed = Vec::new();
-        for client in quiet {
-            if let Some(session) = sessions.remove(&client) {
-                session.closing.store(true, Ordering::Relaxed);
-                closed.push((client, session));
-            }
-        }
-        for (client, mut session) in closed {
-            if let Some(reader) = session.reader.take() {
-                let _ = reader.join();
-            }
-            if self.trace {
-                eprintln!(
-                    "lossy-relay: forgot {client} after {} s of silence",
-                    idle.as_secs_f64()
-                );
-            }
-            self.events
-                .send(Event::FlowClosed { flow: session.flow })
-                .map_err(|_| ())?;
-        }
-        self.shared
-            .sessions
-            .store(sessions.len(), Ordering::Relaxed);
-        Ok(())
-    }
-}
-
-fn read_upstream(
-    upstream: &UdpSocket,
-    flow: usize,
-    events: Sender<Event>,
-    shared: Arc<Shared>,
-    last_from_server: &Mutex<Instant>,
-    closing: &AtomicBool,
-) {
-    let mut buf = vec![0u8; DATAGRAM_BUFFER];
-    while !shared.stopping() && !closing.load(Ordering::Relaxed) {
-        match upstream.recv(&mut buf) {
-            Ok(len) => {
-                *last_from_server
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = Instant::now();
-                let event = Event::Datagram {
-                    flow,
-                    direction: Direction::ToClient,
-                    bytes: buf[..len].to_vec(),
-                };
-                if events.send(event).is_err() {
-                    return;
-                }
-            }
-            // Timeouts, and "connection refused" while the server is not (yet) running.
-            Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::ConnectionRefused => {}
-            Err(_) => {}
-        }
-    }
-}
-
 struct Flow {
     client: SocketAddr,
-    upstream: Arc<UdpSocket>,
+    upstream: Arc<mio::net::UdpSocket>,
 }
 
 /// A datagram waiting to be sent later.
@@ -601,6 +448,9 @@ struct Dispatcher {
     /// Delayed datagrams by due time; `next_seq` keeps equal due times in arrival order.
     delayed: BinaryHeap<Reverse<(Instant, u64)>>,
     pending: HashMap<u64, Pending>,
+    /// Bytes in `pending`, at most `max_queued`.
+    queued_bytes: usize,
+    max_queued: usize,
     next_seq: u64,
     started: Instant,
     trace: bool,
@@ -708,7 +558,7 @@ impl Dispatcher {
             preview: text::preview(bytes, PREVIEW_CHARS),
         };
         if self.trace {
-            eprintln!("{entry}");
+            self.shared.trace(entry.to_string());
         }
         if self.record {
             self.shared.log().push(entry);
@@ -720,6 +570,13 @@ impl Dispatcher {
             self.deliver(flow, direction, &bytes);
             return;
         }
+        if self.queued_bytes + bytes.len() > self.max_queued {
+            // Memory is bounded: past `max_queued` bytes a delayed datagram is lost (and
+            // counted), as on a router whose queue is full.
+            self.shared.queue_full.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.queued_bytes += bytes.len();
         let seq = self.next_seq;
         self.next_seq += 1;
         self.delayed.push(Reverse((Instant::now() + delay, seq)));
@@ -752,6 +609,7 @@ impl Dispatcher {
             }
             self.delayed.pop();
             if let Some(p) = self.pending.remove(&seq) {
+                self.queued_bytes -= p.bytes.len();
                 self.deliver(p.flow, p.direction, &p.bytes);
             }
         }

@@ -43,7 +43,8 @@ struct Args {
     /// A file of exact rules, one per line, e.g. `to-server 1 drop` or `to-client "hi" duplicate`.
     #[arg(long)]
     script: Option<std::path::PathBuf>,
-    /// Print one line per datagram with its fate.
+    /// Print one line per datagram with its fate (on stderr; lines that stderr cannot take
+    /// in time are dropped and counted, the relay never waits for them).
     #[arg(long)]
     trace: bool,
     /// Forget a client (close its socket and thread) after this many seconds without a
@@ -51,6 +52,15 @@ struct Args {
     /// allowed: 0.5).
     #[arg(long, default_value = "60", value_parser = |s: &str| cli::seconds(s, true))]
     idle_timeout: Duration,
+    /// Sessions for one client address at once; a newcomer past it makes that address's
+    /// longest-idle session close (at most 1,024 sessions in all, the longest-idle of all
+    /// makes way).
+    #[arg(long, default_value_t = lossy_relay::MAX_PER_ADDRESS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    max_per_address: usize,
+    /// Bytes of delayed datagrams held at once (--delay-ms); a delayed datagram past it is
+    /// dropped and counted.
+    #[arg(long, default_value_t = lossy_relay::MAX_QUEUED)]
+    max_queued: usize,
 }
 
 fn main() -> ExitCode {
@@ -85,6 +95,8 @@ fn main() -> ExitCode {
         trace: args.trace,
         record: false,
         idle_timeout: Some(args.idle_timeout),
+        max_per_address: args.max_per_address,
+        max_queued: args.max_queued,
         ..RelayConfig::new(args.server).script(script).rates(rates)
     };
     // The Ctrl-C handler (a thread of its own) is set up before `listening on`, so that

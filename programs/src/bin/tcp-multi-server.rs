@@ -7,12 +7,18 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use course_programs::cli::{self, EXIT_FAILURE};
-use socket_course::ch04_many_clients::{Limits, Shutdown, events, tasks, threads};
+use socket_course::ch04_many_clients::{Limits, Shutdown, events, pace, tasks, threads};
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// File descriptors kept for the listener, the poller, stdio and the like, beyond one per
 /// client.
 const SPARE_FDS: u64 = 64;
+
+/// The kernel's send and receive buffers of each connection (SO_SNDBUF, SO_RCVBUF; Linux
+/// doubles the value for its bookkeeping). With the 16 KiB a connection may hold in the
+/// server, a client that never reads costs at most about 80 KiB: 10,000 of them stay
+/// under 1 GB. Set on the listener, inherited by every accepted connection.
+const SOCKET_BUFFER: usize = 16 * 1024;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Design {
@@ -35,13 +41,23 @@ struct Args {
     /// How the server serves its clients.
     #[arg(long, value_enum, default_value = "events")]
     design: Design,
-    /// Close a client that moves no bytes for this many seconds (fractions allowed).
+    /// Close a client that moves no bytes for this many seconds (fractions allowed). Also the
+    /// window over which --min-rate is measured.
     #[arg(long, default_value = "30", value_parser = |s: &str| cli::seconds(s, true))]
     idle_timeout: Duration,
+    /// Bytes a second a client must move on average (what it sends plus the echo it reads),
+    /// measured over each --idle-timeout window; applied only while others wait for a place
+    /// (the server at --max-clients, or a newcomer's address at --max-per-address): a client
+    /// that trickled less over its last window is then closed. 0 turns the minimum off.
+    #[arg(long, default_value_t = pace::MIN_RATE)]
+    min_rate: u64,
     /// Most clients served at once; one more is closed at once. Lowered to fit the file
     /// descriptor limit if needed.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     max_clients: u64,
+    /// Most clients from one source address at once; one more is closed at once.
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..))]
+    max_per_address: u64,
     /// Connections the kernel may hold waiting for `accept` (std always asks for 128).
     #[arg(long, default_value_t = 4_096, value_parser = clap::value_parser!(i32).range(1..))]
     backlog: i32,
@@ -52,6 +68,8 @@ fn listen(addr: SocketAddr, backlog: i32) -> std::io::Result<TcpListener> {
     // Like std on Unix: a restarted server may bind while old connections linger.
     #[cfg(unix)]
     socket.set_reuse_address(true)?;
+    socket.set_send_buffer_size(SOCKET_BUFFER)?;
+    socket.set_recv_buffer_size(SOCKET_BUFFER)?;
     socket.bind(&addr.into())?;
     socket.listen(backlog)?;
     Ok(socket.into())
@@ -81,7 +99,9 @@ fn main() -> ExitCode {
     }
     let limits = Limits {
         idle_timeout: args.idle_timeout,
+        min_rate: args.min_rate,
         max_clients: usize::try_from(max_clients).unwrap_or(usize::MAX),
+        max_per_address: usize::try_from(args.max_per_address).unwrap_or(usize::MAX),
         ..Limits::default()
     };
 

@@ -1,5 +1,7 @@
 //! `tcp-server`: the TCP echo server of articles B and D. Serves one client at a time; each
-//! chunk it reads goes back with `--prefix` in front (empty: an exact echo).
+//! chunk it reads goes back with `--prefix` in front (empty: an exact echo). A silent client
+//! is disconnected after `--idle-timeout`; a slow one (below `--min-rate`) only while another
+//! client waits.
 
 use std::net::{SocketAddr, TcpListener};
 use std::process::ExitCode;
@@ -7,7 +9,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use course_programs::cli::{self, EXIT_FAILURE};
-use socket_course::ch03_tcp::serve;
+use socket_course::ch03_tcp::{Pace, pace, serve};
 
 /// The TCP echo server of articles B and D: one client at a time, each chunk echoed with an
 /// optional prefix. Stop it with Ctrl-C.
@@ -21,9 +23,16 @@ struct Args {
     #[arg(long, default_value = "")]
     prefix: String,
     /// Seconds a client may stay silent, or leave its echo unread, before it is disconnected
-    /// so the next client is served (fractions allowed: 0.5).
+    /// so the next client is served (fractions allowed: 0.5). Also the window over which
+    /// --min-rate is measured.
     #[arg(long, default_value = "30", value_parser = |s: &str| cli::seconds(s, true))]
     idle_timeout: Duration,
+    /// Bytes a second a client must move on average (what it sends plus the echo it reads),
+    /// measured over each --idle-timeout window; applied only while others wait for a place
+    /// (another client in the listen queue): a client that trickled less over its last
+    /// window is then disconnected. 0 turns the minimum off.
+    #[arg(long, default_value_t = pace::MIN_RATE)]
+    min_rate: u64,
 }
 
 fn main() -> ExitCode {
@@ -31,7 +40,11 @@ fn main() -> ExitCode {
     let listener = TcpListener::bind(args.bind)
         .unwrap_or_else(|e| cli::fail(EXIT_FAILURE, format!("cannot bind {}: {e}", args.bind)));
     cli::announce(listener.local_addr());
-    match serve(&listener, args.prefix.as_bytes(), args.idle_timeout) {
+    let pace = Pace {
+        idle_timeout: args.idle_timeout,
+        min_rate: args.min_rate,
+    };
+    match serve(&listener, args.prefix.as_bytes(), pace) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => cli::fail(EXIT_FAILURE, format!("accepting connections failed: {e}")),
     }

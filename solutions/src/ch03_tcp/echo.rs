@@ -5,18 +5,22 @@
 //! must not stop the server. Goal: [`echo_connection`] serves one connection until
 //! the client closes, and [`serve`] accepts clients one after another, forever. The
 //! tests check exact echoes, the prefix, a megabyte that comes back whole, clients
-//! that leave or reset, and that a second client waits while the first is served.
+//! that leave or reset, that a second client waits while the first is served, that
+//! a client trickling a byte now and then does not keep it waiting for long, and that a
+//! slow client is kept while nobody else waits.
 
 use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::time::Duration;
+use std::net::TcpListener;
 
+use super::{Pace, Paced, Queue};
 use crate::show::Screen;
 
 // ANCHOR: echo_connection
 /// Serves one connection: for each chunk read, writes `prefix` + chunk back, until
-/// the client closes its side. Returns how many bytes the client sent.
-pub fn echo_connection(mut stream: TcpStream, prefix: &[u8]) -> io::Result<u64> {
+/// the client closes its side. Returns how many bytes the client sent. [`Paced`]
+/// (given) reads and writes like a `TcpStream`, and fails a read or write once the
+/// client has stalled.
+pub fn echo_connection(mut stream: Paced, prefix: &[u8]) -> io::Result<u64> {
     let peer = stream.peer_addr()?;
     let mut buf = [0u8; 4096];
     let mut reply = Vec::with_capacity(prefix.len() + buf.len());
@@ -54,16 +58,14 @@ pub fn echo_connection(mut stream: TcpStream, prefix: &[u8]) -> io::Result<u64> 
 
 // ANCHOR: serve
 /// Accepts connections on `listener` one at a time and echoes each with
-/// [`echo_connection`]. A client that sends nothing, or does not read its echo, for
-/// `idle_timeout` is dropped, so the next one gets its turn. Returns only if
-/// accepting itself fails for good.
-pub fn serve(
-    listener: &TcpListener,
-    prefix: &[u8],
-    idle_timeout: Duration,
-) -> io::Result<()> {
+/// [`echo_connection`]. A client that moves no bytes for `pace.idle_timeout`, or,
+/// while another client waits, fewer than `pace.min_rate` a second over that long, is
+/// dropped, so the next one gets its turn. [`Queue`] (given) accepts and tells whether
+/// another client waits. Returns only if accepting itself fails for good.
+pub fn serve(listener: &TcpListener, prefix: &[u8], pace: Pace) -> io::Result<()> {
+    let queue = Queue::new(listener)?;
     loop {
-        let (stream, peer) = match listener.accept() {
+        let (stream, peer) = match queue.accept() {
             Ok(accepted) => accepted,
             // A client that gave up before we accepted it: its problem, not the
             // server's.
@@ -78,30 +80,20 @@ pub fn serve(
             Err(e) => return Err(e),
         };
         eprintln!("{peer} connected");
-        // Without these, a client that stays silent (or never reads) blocks `read`
-        // (or `write_all`) forever, and everybody waiting behind it with it.
-        stream.set_read_timeout(Some(idle_timeout))?;
-        stream.set_write_timeout(Some(idle_timeout))?;
-        // One client's error (a reset, a timeout) ends that client only; the loop
-        // goes on.
+        // Without a deadline, a client that stays silent (or never reads, or sends a
+        // byte now and then) blocks `read` (or `write_all`) forever, and everybody
+        // waiting behind it with it. Paced gives every call one; the minimum rate
+        // applies only while another client waits.
+        let stream = Paced::new(stream, pace).under(queue.pressure());
+        // One client's error (a reset, a stall) ends that client only; the loop goes
+        // on.
         match echo_connection(stream, prefix) {
             Ok(bytes) => {
                 eprintln!("{peer} closed the connection after {bytes} bytes")
             }
-            Err(e) if is_timeout(&e) => eprintln!(
-                "{peer}: idle for {} s, closing the connection",
-                idle_timeout.as_secs_f64()
-            ),
-            Err(e) => eprintln!("{peer}: {e}"),
+            // "idle for 30 s", "too slow: ...", "Connection reset by peer", ...
+            Err(e) => eprintln!("{peer}: {e}, closing the connection"),
         }
     }
 }
 // ANCHOR_END: serve
-
-/// A read or write timeout: `WouldBlock` on Unix, `TimedOut` on Windows.
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
-}

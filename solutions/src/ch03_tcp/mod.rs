@@ -9,11 +9,17 @@
 //! - [`client`]: send lines while printing what comes back, then half-close and read
 //!   the rest (in three steps: the printing side, the sending side, both at once).
 //! - [`lines`]: read whole lines however the bytes happen to be split.
+//!
+//! Given, not an exercise: [`pace`] ([`Pace`], [`Paced`], [`Queue`]): the deadline on
+//! progress that keeps a client trickling a byte now and then from holding the server
+//! while another client waits.
 
 pub mod client;
 pub mod echo;
 pub mod lines;
+pub use course_given::pace;
 
 pub use client::{copy_until_eof, send_lines, talk};
 pub use echo::{echo_connection, serve};
 pub use lines::{LineError, LineReader, MAX_LINE};
+pub use pace::{Pace, Paced, Queue};

@@ -11,9 +11,12 @@
 
 use std::io::ErrorKind::{Interrupted, WouldBlock};
 use std::io::{self, Read, Write};
+use std::net::IpAddr;
 use std::time::Instant;
 
 use mio::net::TcpStream;
+
+use super::pace::{Meter, Metered};
 
 /// What [`Connection::pump`] found out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,11 +31,12 @@ pub enum Progress {
     Done,
 }
 
-/// One client of the event loop: its non-blocking stream and the echo bytes not yet
-/// written.
+/// One client of the event loop: its non-blocking stream (whose reads and writes are
+/// counted, for the minimum rate) and the echo bytes not yet written.
 #[derive(Debug)]
 pub struct Connection {
-    stream: TcpStream,
+    stream: Metered<TcpStream>,
+    peer: Option<IpAddr>,
     pending: Vec<u8>,
     max_buffer: usize,
     peer_closed: bool,
@@ -44,7 +48,8 @@ impl Connection {
     /// memory.
     pub fn new(stream: TcpStream, max_buffer: usize) -> Self {
         Connection {
-            stream,
+            peer: stream.peer_addr().ok().map(|addr| addr.ip()),
+            stream: Metered::new(stream),
             pending: Vec::new(),
             max_buffer: max_buffer.max(1),
             peer_closed: false,
@@ -54,7 +59,17 @@ impl Connection {
 
     /// The stream, to register it with a `mio::Registry`.
     pub fn stream_mut(&mut self) -> &mut TcpStream {
-        &mut self.stream
+        self.stream.get_mut()
+    }
+
+    /// The client's address (`None` if the OS could not tell).
+    pub fn peer(&self) -> Option<IpAddr> {
+        self.peer
+    }
+
+    /// The bytes this connection moved, for the deadlines on progress.
+    pub fn meter(&mut self) -> &mut Meter {
+        self.stream.meter()
     }
 
     /// Echo bytes read but not yet written.

@@ -5,11 +5,13 @@
 //! tools (epoll, kqueue, IOCP): register sockets once with a [`Token`], then ask
 //! [`Poll`] which are ready. Goal, 4.3: [`accept_ready`] accepts every waiting
 //! connection and registers it. Goal, 4.4: [`serve`] is the loop: poll, accept, pump
-//! ready connections, close idle ones, and return when stopped. The tests check
-//! accepting (all at once, and the cap), then the chapter's specification.
+//! ready connections, close stalled ones, and return when stopped. The tests check
+//! accepting (all at once, the cap, the share of one address), then the chapter's
+//! specification.
 
 use std::collections::HashMap;
 use std::io;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,13 +20,15 @@ use mio::{Events, Interest, Poll, Registry, Token, Waker};
 
 use super::{
     Connection, Limits, Progress, READ_BUDGET, Shutdown, affects_one_connection,
+    log_accept_error,
 };
 
 /// The token of the listening socket.
 pub const LISTENER: Token = Token(0);
-/// Idle clients are looked for every tenth of the idle timeout, within these bounds.
+/// Stalled clients are looked for every tenth of the idle timeout, within these
+/// bounds; an `accept` that failed is tried again as often.
 const SWEEP_MIN: Duration = Duration::from_millis(10);
-const SWEEP_MAX: Duration = Duration::from_secs(1);
+const SWEEP_MAX: Duration = Duration::from_millis(500);
 
 /// The token of the waker that [`Shutdown::stop`] uses.
 pub const WAKER: Token = Token(1);
@@ -34,6 +38,9 @@ pub const WAKER: Token = Token(1);
 #[derive(Debug)]
 pub struct Clients {
     connections: HashMap<Token, Connection>,
+    /// Connections per address, and whether a newcomer from it was refused since one
+    /// of them closed (then others wait: the minimum rate applies to them).
+    per_address: HashMap<IpAddr, (usize, bool)>,
     next_token: usize,
 }
 
@@ -41,6 +48,7 @@ impl Default for Clients {
     fn default() -> Self {
         Clients {
             connections: HashMap::new(),
+            per_address: HashMap::new(),
             next_token: WAKER.0 + 1,
         }
     }
@@ -67,11 +75,28 @@ impl Clients {
         self.connections.contains_key(&token)
     }
 
+    /// Whether one more client from `address` may come in: fewer than
+    /// `limits.max_clients` in all, and fewer than `limits.max_per_address` from it. A
+    /// refusal for the address's share is remembered: the address is under pressure.
+    pub fn has_room_for(&mut self, address: IpAddr, limits: &Limits) -> bool {
+        let full = self.len() >= limits.max_clients;
+        match self.per_address.get_mut(&address) {
+            Some(mine) if mine.0 >= limits.max_per_address => {
+                mine.1 = true;
+                false
+            }
+            _ => !full,
+        }
+    }
+
     /// Adds a connection under a new token and returns both (register it with that
     /// token).
     pub fn insert(&mut self, connection: Connection) -> (Token, &mut Connection) {
         let token = Token(self.next_token);
         self.next_token += 1;
+        if let Some(address) = connection.peer() {
+            self.per_address.entry(address).or_insert((0, false)).0 += 1;
+        }
         (token, self.connections.entry(token).or_insert(connection))
     }
 
@@ -84,20 +109,41 @@ impl Clients {
     pub fn close(&mut self, registry: &Registry, token: Token) {
         if let Some(mut connection) = self.connections.remove(&token) {
             let _ = registry.deregister(connection.stream_mut());
+            if let Some(address) = connection.peer() {
+                let mine = self.per_address.entry(address).or_insert((1, false));
+                mine.0 -= 1;
+                mine.1 = false; // a place of this address is free
+                if mine.0 == 0 {
+                    self.per_address.remove(&address); // only who is here
+                }
+            }
         } // dropped here: the socket is closed
     }
 
-    /// Closes every connection that moved no bytes for `idle`; returns how many.
-    pub fn close_idle(&mut self, registry: &Registry, idle: Duration) -> usize {
-        let now = Instant::now();
-        let quiet: Vec<Token> = (self.connections.iter())
-            .filter(|(_, c)| now.duration_since(c.last_active()) >= idle)
-            .map(|(token, _)| *token)
+    /// Closes every connection that has stalled: moved no bytes for
+    /// `limits.idle_timeout`, or, while others wait for a place (the server is at
+    /// `limits.max_clients`, or a newcomer from the same address was refused its share),
+    /// fewer than `limits.min_rate` a second over its last window. Returns how many.
+    pub fn close_stalled(&mut self, registry: &Registry, limits: &Limits) -> usize {
+        let (now, pace) = (Instant::now(), limits.pace());
+        let full = self.len() >= limits.max_clients;
+        let per_address = &self.per_address;
+        let stalled: Vec<Token> = (self.connections.iter_mut())
+            .filter_map(|(token, c)| {
+                let crowded = c
+                    .peer()
+                    .and_then(|a| per_address.get(&a))
+                    .is_some_and(|m| m.1);
+                c.meter()
+                    .check(&pace, now, || full || crowded)
+                    .err()
+                    .map(|_| *token)
+            })
             .collect();
-        for token in &quiet {
+        for token in &stalled {
             self.close(registry, *token);
         }
-        quiet.len()
+        stalled.len()
     }
 }
 
@@ -112,13 +158,13 @@ pub fn accept_ready(
     limits: &Limits,
 ) -> io::Result<()> {
     loop {
-        let (stream, _peer) = match listener.accept() {
+        let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
             Err(e) if affects_one_connection(&e) => continue,
             Err(e) => return Err(e),
         };
-        if clients.len() >= limits.max_clients {
+        if !clients.has_room_for(peer.ip(), limits) {
             continue; // `stream` is dropped: the client reads end-of-file
         }
         let connection = Connection::new(stream, limits.max_buffer);
@@ -178,7 +224,7 @@ pub fn serve(
                 // An accept error (out of file descriptors, say) does not stop the
                 // loop.
                 LISTENER => accept_ready(&listener, &registry, &mut clients, &limits)
-                    .unwrap_or_else(|e| eprintln!("accept failed: {e}")),
+                    .unwrap_or_else(|e| log_accept_error(&e)),
                 WAKER => {} // stop() was called: the `while` condition sees it
                 token => ready.push(token),
             }
@@ -214,7 +260,13 @@ pub fn serve(
             }
         }
         if Instant::now() >= next_sweep {
-            clients.close_idle(&registry, limits.idle_timeout);
+            clients.close_stalled(&registry, &limits);
+            // After an accept that failed (out of file descriptors), no new event
+            // comes for the clients already waiting: the listener is edge-triggered.
+            // So try again now and then; a closed connection may have freed a
+            // descriptor.
+            accept_ready(&listener, &registry, &mut clients, &limits)
+                .unwrap_or_else(|e| log_accept_error(&e));
             next_sweep = Instant::now() + sweep_every;
         }
     }

@@ -5,7 +5,8 @@
 //! a socket that is not ready parks the task, and the runtime resumes it when mio
 //! says the socket is ready. Code reads like the thread version, one task per
 //! connection. Goal: [`serve`] accepts connections and spawns a task for each (at
-//! most `limits.max_clients`), and when stopped ends every task before it returns.
+//! most `limits.max_clients`, `limits.max_per_address` from one address), and when
+//! stopped ends every task before it returns.
 //! The tests check the chapter's specification.
 
 use std::io;
@@ -16,31 +17,63 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
-use tokio::time::timeout;
+use tokio::time::timeout_at;
 
-use super::{Limits, Shutdown, affects_one_connection};
+use super::pace::Meter;
+use super::{Limits, Shutdown, Slot, affects_one_connection, log_accept_error};
 
 // ANCHOR: echo
-/// Echoes one connection until the client closes, or moves no bytes for `idle`
-/// (given).
-pub async fn echo_until_idle(mut conn: TcpStream, idle: Duration) -> io::Result<()> {
+/// Echoes one connection until the client closes, stalls (moves no bytes for the
+/// idle timeout, or fewer than the minimum rate while `slot` says others wait for a
+/// place), or fails (given). The slot is freed when it returns.
+pub async fn echo_until_idle(
+    mut conn: TcpStream,
+    limits: Limits,
+    slot: Slot,
+) -> io::Result<()> {
+    let (pace, pressure) = (limits.pace(), slot.pressure());
+    let others_wait = || pressure.others_wait();
+    let mut meter = Meter::new();
     let mut buf = [0u8; 4096];
     loop {
-        // `timeout` gives up on the read after `idle`: a quiet client is closed.
-        let len = match timeout(idle, conn.read(&mut buf)).await {
-            Ok(read) => read?,
-            Err(_elapsed) => return Ok(()),
+        // Each wait ends at the next check at the latest: a quiet client, or one that
+        // trickles a byte now and then, is closed.
+        let len = match next_check(&meter, &pace) {
+            Some(at) => match timeout_at(at, conn.read(&mut buf)).await {
+                Ok(read) => read?,
+                Err(_elapsed) => {
+                    meter.check(&pace, std::time::Instant::now(), others_wait)?;
+                    continue; // the window ended with enough bytes: go on
+                }
+            },
+            None => conn.read(&mut buf).await?,
         };
         if len == 0 {
             return Ok(()); // the client closed its side
         }
+        meter.moved(len);
         // Waiting for room here is the backpressure: no more reading until it is
-        // written.
-        match timeout(idle, conn.write_all(&buf[..len])).await {
-            Ok(written) => written?,
-            Err(_elapsed) => return Ok(()),
+        // written. Written in pieces, so that a slow reader is measured as it goes.
+        let mut echo = &buf[..len];
+        while !echo.is_empty() {
+            let written = match next_check(&meter, &pace) {
+                Some(at) => match timeout_at(at, conn.write(echo)).await {
+                    Ok(written) => written?,
+                    Err(_elapsed) => 0,
+                },
+                None => conn.write(echo).await?,
+            };
+            meter.moved(written);
+            echo = &echo[written..];
+            meter.check(&pace, std::time::Instant::now(), others_wait)?;
         }
+        meter.check(&pace, std::time::Instant::now(), others_wait)?;
     }
+}
+
+/// The meter's next check, as tokio's instant.
+fn next_check(meter: &Meter, pace: &super::Pace) -> Option<tokio::time::Instant> {
+    meter.next_check(pace).map(tokio::time::Instant::from_std)
 }
 // ANCHOR_END: echo
 
@@ -62,20 +95,23 @@ pub fn serve(
         let notify = Arc::clone(&stop);
         shutdown.on_stop(move || notify.notify_one());
 
+        let slots = limits.slots();
         let mut tasks = JoinSet::new();
         loop {
             tokio::select! {
                 _ = stop.notified() => break,
-                // Collect finished tasks, so `tasks.len()` counts live connections.
+                // Collect finished tasks, so that the set holds live ones only.
                 Some(_) = tasks.join_next() => {}
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _peer)) if tasks.len() < limits.max_clients => {
-                        tasks.spawn(echo_until_idle(stream, limits.idle_timeout));
-                    }
-                    Ok(_over_the_cap) => {} // dropped: the client reads end-of-file
+                    // Full, or that address holds its share: `stream` is dropped,
+                    // the client reads end-of-file.
+                    Ok((stream, peer)) => if let Some(slot) = slots.take(peer.ip()) {
+                        // The task owns the slot: freed when the task ends.
+                        tasks.spawn(echo_until_idle(stream, limits, slot));
+                    },
                     Err(e) if affects_one_connection(&e) => {}
                     Err(e) => {
-                        eprintln!("accept failed: {e}");
+                        log_accept_error(&e);
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     }
                 },
