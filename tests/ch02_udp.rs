@@ -96,6 +96,12 @@ fn replying_server(
 ) -> (SocketAddr, thread::JoinHandle<Vec<Vec<u8>>>) {
     let server = Peer::new(exchange, "server");
     let addr = server.addr();
+    // The client under test may be a program that `program!` builds first (seconds on a busy
+    // machine): this server waits longer than a test's usual read timeout for its requests.
+    server
+        .socket()
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("test setup: a read timeout");
     let handle = thread::spawn(move || {
         let mut requests = Vec::new();
         for _ in 0..count {
