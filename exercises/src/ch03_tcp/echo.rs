@@ -33,8 +33,8 @@ pub fn echo_connection(mut stream: Paced, prefix: &[u8]) -> io::Result<u64> {
 /// Accepts connections on `listener` one at a time and echoes each with
 /// [`echo_connection`]. A client that moves no bytes for `pace.idle_timeout`, or,
 /// while another client waits, fewer than `pace.min_rate` a second over that long, is
-/// dropped, so the next one gets its turn. [`Queue`] (given) accepts and tells whether
-/// another client waits. Returns only if accepting itself fails for good.
+/// dropped, so the next one gets its turn. [`Queue`] (given) accepts and tells
+/// whether another client waits. Returns only if accepting itself fails for good.
 pub fn serve(listener: &TcpListener, prefix: &[u8], pace: Pace) -> io::Result<()> {
     // TODO: make a Queue::new(listener) once; accept clients one after another with
     // queue.accept() and serve each with echo_connection. Wrap each stream in
