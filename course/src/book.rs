@@ -8,15 +8,15 @@
 //! (each under its own folder, with its styled 404 page). The site's root gets a static
 //! `index.html` offering both books; `/en` and `/ja` redirect to `/en/` and `/ja/`.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 mod words;
 
@@ -24,10 +24,16 @@ mod words;
 pub const PAGEFIND_VERSION: &str = "1.6.0";
 /// The languages, each a folder under `book/` and under `target/book/`.
 pub const LANGUAGES: [&str; 2] = ["en", "ja"];
-/// How long one connection may stay quiet before the server closes it.
+/// How long one response may take to leave (a reader that stops reading is closed).
 const IDLE: Duration = Duration::from_secs(10);
+/// A whole request head must arrive within this time of the connection's accept (or of the
+/// end of the previous answer on a kept-alive connection). One deadline for the whole head,
+/// not a timer that each byte resets: a client sending a byte a second is closed all the same.
+const HEAD_DEADLINE: Duration = Duration::from_secs(5);
 /// At most this many connections are served at once; more wait in the listen queue.
 const MAX_CONNECTIONS: usize = 64;
+/// At most this many of them from one address (a browser opens about 6); more are closed at once.
+const MAX_PER_ADDRESS: usize = 16;
 /// The longest request head accepted (request line and headers).
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
 
@@ -254,30 +260,95 @@ fn serve(site: &Path, bind: SocketAddr) -> io::Result<()> {
     for lang in LANGUAGES {
         eprintln!("  http://{addr}/{lang}/");
     }
-    let site = Arc::new(site.to_path_buf());
-    let busy = Arc::new(AtomicUsize::new(0));
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
-        if busy.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
-            continue; // dropped: the browser retries
+    // The site's real path: every file served must be under it once links are followed.
+    let site = Arc::new(fs::canonicalize(site)?);
+    let places = Arc::new(Places::default());
+    loop {
+        // While every place is taken, accept nobody: newcomers wait in the listen queue (in
+        // order) instead of being accepted and closed.
+        places.wait_for_one();
+        let Ok((stream, peer)) = listener.accept() else {
+            continue;
+        };
+        if !places.take(peer.ip()) {
+            continue; // this address holds its share already: closed at once
         }
-        busy.fetch_add(1, Ordering::SeqCst);
-        let (site, busy) = (Arc::clone(&site), Arc::clone(&busy));
+        let (site, places) = (Arc::clone(&site), Arc::clone(&places));
         thread::spawn(move || {
             // One connection's failure (a reset, a timeout) only ends that connection.
             let _ = serve_connection(&site, stream);
-            busy.fetch_sub(1, Ordering::SeqCst);
+            places.give_back(peer.ip());
         });
     }
-    Ok(())
 }
 
-/// Answers the requests of one connection (keep-alive) until the peer closes or goes quiet.
+/// The connections being served: how many in all, and from each address.
+#[derive(Default)]
+struct Places {
+    taken: Mutex<HashMap<IpAddr, usize>>,
+    freed: Condvar,
+}
+
+impl Places {
+    /// Waits until fewer than [`MAX_CONNECTIONS`] are served.
+    fn wait_for_one(&self) {
+        let taken = self.taken.lock().unwrap_or_else(PoisonError::into_inner);
+        let _taken = self
+            .freed
+            .wait_while(taken, |taken| {
+                taken.values().sum::<usize>() >= MAX_CONNECTIONS
+            })
+            .unwrap_or_else(PoisonError::into_inner);
+    }
+
+    /// Takes a place for `ip`, unless it holds [`MAX_PER_ADDRESS`] already.
+    fn take(&self, ip: IpAddr) -> bool {
+        let mut taken = self.taken.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = taken.entry(ip).or_default();
+        if *count >= MAX_PER_ADDRESS {
+            return false;
+        }
+        *count += 1;
+        true
+    }
+
+    fn give_back(&self, ip: IpAddr) {
+        let mut taken = self.taken.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = taken.get_mut(&ip) {
+            *count -= 1;
+            if *count == 0 {
+                taken.remove(&ip);
+            }
+        }
+        self.freed.notify_one();
+    }
+}
+
+/// A connection's reading side with a deadline: each read waits at most until `deadline`, so a
+/// request head trickling in a byte at a time still ends when the deadline passes.
+struct Deadline {
+    stream: TcpStream,
+    deadline: Instant,
+}
+
+impl Read for Deadline {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        self.stream.set_read_timeout(Some(left))?;
+        self.stream.read(buf)
+    }
+}
+
+/// Answers the requests of one connection (keep-alive) until the peer closes, or a request
+/// head is not in within [`HEAD_DEADLINE`] or is longer than [`MAX_REQUEST_HEAD`].
 fn serve_connection(site: &Path, stream: TcpStream) -> io::Result<()> {
-    stream.set_read_timeout(Some(IDLE))?;
     stream.set_write_timeout(Some(IDLE))?;
     let mut writer = stream.try_clone()?;
-    let mut reader = BufReader::new(stream.take(MAX_REQUEST_HEAD as u64));
+    let deadline = Instant::now() + HEAD_DEADLINE;
+    let mut reader = BufReader::new(Deadline { stream, deadline }.take(MAX_REQUEST_HEAD as u64));
     loop {
         reader.get_mut().set_limit(MAX_REQUEST_HEAD as u64);
         let mut request_line = String::new();
@@ -309,12 +380,15 @@ fn serve_connection(site: &Path, stream: TcpStream) -> io::Result<()> {
                 continue;
             }
         };
-        let body = match fs::read(&path) {
-            Ok(body) => body,
-            Err(_) => b"not found".to_vec(),
+        // A book's 404 page too must be a file of the book (not a link planted there).
+        let body = match inside(site, &path).map(fs::read) {
+            Some(Ok(body)) => body,
+            _ => b"not found".to_vec(),
         };
         let content_type = content_type(&path);
         respond(&mut writer, status, content_type, &body, head_only)?;
+        // The next request head has its own deadline, from the end of this answer.
+        reader.get_mut().get_mut().deadline = Instant::now() + HEAD_DEADLINE;
     }
 }
 
@@ -328,8 +402,10 @@ pub enum Answer {
     Redirect(String),
 }
 
-/// Maps a request target to an answer under `site`. Nothing outside `site` can be reached:
-/// `..`, absolute and drive components are refused.
+/// Maps a request target to an answer under `site` (a canonical path). Nothing outside `site`
+/// can be reached: `..`, absolute and drive components are refused, and the file's canonical
+/// path (symbolic links followed) must still lie under `site`, so a link to `/etc/passwd` or
+/// to `/` planted in the book answers 404. Only regular files are served.
 pub fn resolve(site: &Path, target: &str) -> Answer {
     let path = target.split(['?', '#']).next().unwrap_or("/");
     let decoded = percent_decode(path);
@@ -342,14 +418,14 @@ pub fn resolve(site: &Path, target: &str) -> Answer {
             _ => safe = false,
         }
     }
-    if safe && file.is_dir() {
+    if safe && inside(site, &file).is_some_and(|real| real.is_dir()) {
         if !path.ends_with('/') {
             return Answer::Redirect(format!("{path}/"));
         }
         file.push("index.html");
     }
-    if safe && file.is_file() {
-        return Answer::File(200, file);
+    if let Some(real) = inside(site, &file).filter(|real| safe && real.is_file()) {
+        return Answer::File(200, real);
     }
     // Each book's own 404 page (styled, thanks to its site-url); the English one elsewhere.
     let lang = LANGUAGES
@@ -361,6 +437,13 @@ pub fn resolve(site: &Path, target: &str) -> Answer {
         })
         .unwrap_or("en");
     Answer::File(404, site.join(lang).join("404.html"))
+}
+
+/// The real path of `file` (symbolic links followed) if it lies under `site`, else `None`.
+fn inside(site: &Path, file: &Path) -> Option<PathBuf> {
+    fs::canonicalize(file)
+        .ok()
+        .filter(|real| real.starts_with(site))
 }
 
 fn percent_decode(text: &str) -> String {
@@ -445,16 +528,18 @@ mod tests {
 
     #[test]
     fn paths_stay_inside_the_site_and_missing_pages_get_their_books_404() {
-        let site = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        // The server resolves under the site's real path (macOS's /tmp is a link).
+        let site = fs::canonicalize(dir.path()).unwrap();
         for lang in LANGUAGES {
-            fs::create_dir_all(site.path().join(lang)).unwrap();
-            fs::write(site.path().join(lang).join("404.html"), "404").unwrap();
-            fs::write(site.path().join(lang).join("index.html"), "index").unwrap();
+            fs::create_dir_all(site.join(lang)).unwrap();
+            fs::write(site.join(lang).join("404.html"), "404").unwrap();
+            fs::write(site.join(lang).join("index.html"), "index").unwrap();
         }
-        fs::write(site.path().join("index.html"), "both books").unwrap();
-        fs::write(site.path().join("ja").join("ソケット.html"), "page").unwrap();
-        let at = |target| resolve(site.path(), target);
-        let file = |status, path: &str| Answer::File(status, site.path().join(path));
+        fs::write(site.join("index.html"), "both books").unwrap();
+        fs::write(site.join("ja").join("ソケット.html"), "page").unwrap();
+        let at = |target| resolve(&site, target);
+        let file = |status, path: &str| Answer::File(status, site.join(path));
         assert_eq!(at("/ja/"), file(200, "ja/index.html"));
         assert_eq!(
             at("/ja/%E3%82%BD%E3%82%B1%E3%83%83%E3%83%88.html?q=1"),

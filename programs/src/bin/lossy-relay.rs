@@ -47,7 +47,7 @@ struct Args {
     /// in time are dropped and counted, the relay never waits for them).
     #[arg(long)]
     trace: bool,
-    /// Forget a client (close its socket and thread) after this many seconds without a
+    /// Forget a client (close its session's socket) after this many seconds without a
     /// datagram in either direction; it gets a new session if it comes back (fractions
     /// allowed: 0.5).
     #[arg(long, default_value = "60", value_parser = |s: &str| cli::seconds(s, true))]
