@@ -12,7 +12,7 @@ use std::time::Duration;
 use lossy_relay::{Action, Direction, Fate, Script, Which};
 use proptest::prelude::*;
 use solutions::ch01_addresses::parse_addr;
-use solutions::ch06_reliability::{Kind as RelKind, MAX_PAYLOAD, Message};
+use solutions::ch06_reliability::{Ack, Kind as RelKind, MAX_PAYLOAD, MAX_WINDOW, Message, Packet};
 use solutions::ch07_security::{open, seal};
 use solutions::ch08_chat::{ChatMessage, Kind, MAX_DATAGRAM, Payload, parse, validate_name};
 
@@ -93,17 +93,49 @@ proptest! {
 
     #[test]
     fn every_message_round_trips(
+        session in any::<u32>(),
         seq in any::<u32>(),
         kind in 0..3u8,
         payload in proptest::collection::vec(any::<u8>(), 0..=MAX_PAYLOAD),
     ) {
         let message = match kind {
-            0 => Message::data(seq, &payload),
-            1 => Message::ack(seq),
-            _ => Message::end(seq),
+            0 => Message::data(session, seq, &payload),
+            1 => Message::ack(session, seq),
+            _ => Message::end(session, seq),
         };
         prop_assert_eq!(Message::decode(&message.encode()), Ok(message.clone()));
         prop_assert!(message.kind != RelKind::Data || message.payload == payload);
+    }
+
+    // ch06: the window header (version 2: the session id) round-trips every field.
+    #[test]
+    fn every_window_packet_round_trips(
+        session in any::<u32>(),
+        number in any::<u32>(),
+        kind in 0..3u8,
+        window in 1..=MAX_WINDOW,
+        marks in proptest::collection::vec(0..MAX_WINDOW as u32, 0..8),
+        payload in proptest::collection::vec(any::<u8>(), 0..=MAX_PAYLOAD),
+    ) {
+        let packet = match kind {
+            0 => Packet::Data { session, seq: number, payload },
+            1 => {
+                let mut ack = Ack::new(session, number, window);
+                for k in marks {
+                    ack.mark(number.wrapping_add(1 + k));
+                }
+                Packet::Ack(ack)
+            }
+            _ => Packet::End { session, seq: number },
+        };
+        let bytes = packet.encode();
+        prop_assert_eq!(&bytes[1..5], &session.to_be_bytes()[..]);
+        prop_assert_eq!(Packet::decode(&bytes), Ok(packet));
+    }
+
+    #[test]
+    fn window_decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..1100)) {
+        let _ = Packet::decode(&bytes);
     }
 
     // ch07: opening a token.

@@ -229,23 +229,30 @@ fn lossy_relay_survives_hostile_datagrams() {
 #[test]
 fn reliable_recv_survives_hostile_datagrams() {
     // reliable-recv speaks the sliding window's protocol (chapter 6, `--window`).
-    use solutions::ch06_reliability::{Ack, FixedTimer, Packet, send_window};
+    use solutions::ch06_reliability::{Ack, FixedTimer, Packet, Session, send_window};
     let (mut receiver, addr) = start(
         course_harness::program!("reliable-recv"),
         &["--linger-ms", "200"],
     );
-    let data = |seq, payload: &[u8]| Packet::Data {
+    let data = |session, seq, payload: &[u8]| Packet::Data {
+        session,
         seq,
         payload: payload.to_vec(),
     };
+    // Mutations of every field of the version 2 header, the session id included.
     let valid = vec![
-        data(1, b"hello").encode(),
-        data(u32::MAX, b"far ahead").encode(),
-        Packet::Ack(Ack::new(u32::MAX, 64)).encode(),
-        Packet::End { seq: u32::MAX }.encode(),
+        data(0x0102_0304, 1, b"hello").encode(),
+        data(u32::MAX, u32::MAX, b"far ahead").encode(),
+        Packet::Ack(Ack::new(7, u32::MAX, 64)).encode(),
+        Packet::End {
+            session: 0,
+            seq: u32::MAX,
+        }
+        .encode(),
     ];
-    // Datagrams that decode are left out: a stranger's well-formed DATA 1 or END taking over
-    // the stream is a different defect (an address proves nothing; chapter 7's key does).
+    // Datagrams that decode are left out: a stranger's well-formed first DATA or END
+    // starting a session of its own before the real sender is a different defect (the
+    // session only protects a stream once it has started; chapter 7's key does more).
     let garbage: Vec<Vec<u8>> = hostile(&valid, HOSTILE, 5)
         .into_iter()
         .filter(|d| Packet::decode(d).is_err())
@@ -260,6 +267,7 @@ fn reliable_recv_survives_hostile_datagrams() {
     send_window(
         &sender,
         addr,
+        Session::random().unwrap(),
         &payloads,
         4,
         &mut FixedTimer(Duration::from_millis(100)),

@@ -5,6 +5,7 @@
 //! submission.
 
 pub mod kind;
+pub mod session;
 pub mod show;
 pub mod shutdown;
 pub mod wait;

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use course_programs::cli::{self, EXIT_FAILURE, EXIT_USAGE};
-use socket_course::ch06_reliability::{MAX_PAYLOAD, MAX_WINDOW, Rto, RtoConfig, send_window};
+use socket_course::ch06_reliability::{
+    MAX_PAYLOAD, MAX_WINDOW, Rto, RtoConfig, Session, send_window,
+};
 
 /// Sends stdin to `reliable-recv`: messages of up to 1,024 bytes, each resent until
 /// acknowledged, with a timeout that adapts to the measured round trip. Exit code 1 when a
@@ -64,9 +66,15 @@ fn main() -> ExitCode {
         max,
     });
     let socket = cli::bind_udp(args.bind.unwrap_or(cli::loopback_for(args.server)));
+    // A random session id and first number: an ACK must name them to count.
+    let session = match Session::random() {
+        Ok(session) => session,
+        Err(e) => cli::fail(EXIT_FAILURE, format!("no random session id: {e}")),
+    };
     match send_window(
         &socket,
         args.server,
+        session,
         &payloads,
         args.window,
         &mut rto,
@@ -81,6 +89,12 @@ fn main() -> ExitCode {
                 sent as usize - messages,
                 rto.srtt().unwrap_or_default().as_secs_f64() * 1000.0
             );
+            if report.ignored_acks > 0 {
+                eprintln!(
+                    "ignored {} ACKs of another session or of messages never sent",
+                    report.ignored_acks
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(e) => cli::fail(EXIT_FAILURE, format!("{}: {e}", args.server)),
