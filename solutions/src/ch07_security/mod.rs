@@ -14,7 +14,8 @@ pub mod guard;
 pub mod token;
 
 pub use guard::{
-    Allow, ClientError, Guard, REPLY, Refusal, run_secure_server, secure_request,
+    Allow, BIND, ClientError, Guard, REPLY, Refusal, bound_reply, run_secure_server,
+    secure_request, split_bind,
 };
 pub use token::{
     KeyError, MAX_CLOCK_SKEW, OpenError, load_key, open, read_key_file, seal,
