@@ -117,3 +117,16 @@ fn a_preview_is_short_escaped_and_whole_characters() {
         format!("{}…", "a".repeat(PREVIEW_BYTES - 1))
     );
 }
+
+#[test]
+fn preview_escapes_bidi_controls_zero_width_and_separators() {
+    // U+202E (right-to-left override) would show "evil\u{202e}txt.exe" as "evilexe.txt".
+    let shown =
+        Preview("evil\u{202e}txt.exe\u{200b}\u{2028}\u{061c}\u{e0041}".as_bytes()).to_string();
+    assert_eq!(
+        shown,
+        "evil\\u{202e}txt.exe\\u{200b}\\u{2028}\\u{61c}\\u{e0041}"
+    );
+    // Ordinary non-ASCII text stays as it is.
+    assert_eq!(Preview("田中さん é".as_bytes()).to_string(), "田中さん é");
+}
