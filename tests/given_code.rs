@@ -1,11 +1,13 @@
 //! Self-tests of the code the course gives learners ready-made (it is the same file in
-//! `exercises/` and `solutions/`): the ACK wait of chapter 6 and the servers' previews.
+//! `exercises/` and `solutions/`): the ACK wait of chapter 6, the servers' previews and the
+//! chat server's cookies.
 
 use std::io;
-use std::net::UdpSocket;
+use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use socket_course::ch06_reliability::Waiter;
+use socket_course::ch08_chat::cookie::CookieKey;
 use socket_course::show::{PREVIEW_BYTES, Preview};
 
 fn pair() -> (UdpSocket, UdpSocket) {
@@ -129,4 +131,52 @@ fn preview_escapes_bidi_controls_zero_width_and_separators() {
     );
     // Ordinary non-ASCII text stays as it is.
     assert_eq!(Preview("田中さん é".as_bytes()).to_string(), "田中さん é");
+}
+
+fn cookie_key() -> CookieKey {
+    CookieKey::from_bytes([7; 32])
+}
+
+const JOIN: &[u8] = b"chat/1 join 1763798400123 taro\n";
+
+#[test]
+fn a_cookie_opens_for_its_address_in_its_slot_and_the_next() {
+    let from: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+    let cookie = cookie_key().cookie(from, JOIN, 600).unwrap();
+    assert!(cookie.len() <= 3 * JOIN.len());
+    assert_eq!(cookie_key().open(from, &cookie, 600), Some(JOIN));
+    assert_eq!(cookie_key().open(from, &cookie, 630), Some(JOIN));
+    assert_eq!(
+        cookie_key().open(from, &cookie, 660),
+        None,
+        "two slots later"
+    );
+    let other: SocketAddr = "127.0.0.2:5000".parse().unwrap();
+    assert_eq!(
+        cookie_key().open(other, &cookie, 600),
+        None,
+        "another address"
+    );
+    assert_eq!(
+        CookieKey::from_bytes([8; 32]).open(from, &cookie, 600),
+        None
+    );
+    let mut altered = cookie.clone();
+    *altered.last_mut().unwrap() = b'x';
+    assert_eq!(
+        cookie_key().open(from, &altered, 600),
+        None,
+        "another datagram"
+    );
+    assert_eq!(
+        cookie_key().open(from, &cookie[..20], 600),
+        None,
+        "cut short"
+    );
+}
+
+#[test]
+fn a_datagram_too_small_to_answer_within_three_times_gets_nothing() {
+    let from: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+    assert_eq!(cookie_key().cookie(from, b"chat/1 join 1 a\n", 0), None);
 }

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use course_harness::{ChildGuard, Deadline};
 
+mod support;
+
 const HOSTILE: usize = 2_000;
 
 /// A small deterministic generator (xorshift), so a failure can be replayed.
@@ -138,6 +140,8 @@ fn chat_server_survives_hostile_datagrams() {
         "chat/1 leave 0 x\n",
         "chat/1 ping 1 x\n",
         "plain text\n* alice left",
+        // A cookie coming back (this one does not open: the server's key is random).
+        "chat/1 cookie 0123456789abcdef01234567\nchat/1 join 1763798400000 x\n",
     ]
     .iter()
     .map(|s| s.as_bytes().to_vec())
@@ -155,8 +159,12 @@ fn chat_server_survives_hostile_datagrams() {
     'joined: loop {
         assert!(!deadline.expired(), "bob's join never reached alice");
         server.assert_running();
-        alice.send_to(b"chat/1 join 1 alice\n", addr).unwrap();
-        bob.send_to(b"chat/1 join 1 bob\n", addr).unwrap();
+        // Each newcomer answers the server's cookie, as chat-client does.
+        support::chat_join(&alice, addr, b"chat/1 join 1763798400000 alice\n");
+        support::chat_join(&bob, addr, b"chat/1 join 1763798400000 bob\n");
+        alice
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
         while let Ok(len) = alice.recv(&mut buf) {
             if buf[..len].ends_with(b" bob\n") {
                 break 'joined;
