@@ -598,6 +598,23 @@ mod programs {
     }
 
     #[test]
+    fn a_token_dated_an_hour_ahead_is_refused_naming_the_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut server, addr) = secure_server(&dir);
+        let exchange = Exchange::new();
+        exchange.name(addr, "secure-server");
+        let sender = Peer::new(&exchange, "sender with a fast clock");
+        sender.send_to(token(b"from the future", now() + 3600).as_bytes(), addr);
+        let refusal = server.stderr_line();
+        assert!(
+            refusal.starts_with("refused ") && refusal.contains("clock"),
+            "{}",
+            fill("ch07.names_the_clock", &[("refusal", &refusal)])
+        );
+        server.assert_running();
+    }
+
+    #[test]
     fn a_token_made_before_the_server_started_is_refused_as_a_possible_replay() {
         // Made two seconds before the server starts: the server cannot know whether it
         // accepted this token before a restart, so it must refuse it.

@@ -6,6 +6,7 @@
 
 pub mod cookie;
 pub mod kind;
+pub mod names;
 pub mod session;
 pub mod show;
 pub mod shutdown;

@@ -23,6 +23,10 @@
 //! therefore costs its victim one small datagram, never the chat's traffic. Plain
 //! text (article C's own client, which cannot answer a cookie) is admitted as before
 //! only with [`ServeOptions::plain_ok`] (`chat-server --plain-ok`).
+//!
+//! **A new name follows the profile** ([`course_given::names`]): visible characters
+//! only, one script (or Latin with Japanese), and not confusable with the name of
+//! another member present.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -33,6 +37,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use course_given::cookie::{self, CookieKey};
+use course_given::names::{self, NameProblem};
 
 use super::{Counters, Kind, Now, Payload, Relay, display_line, parse};
 
@@ -157,6 +162,14 @@ pub fn run_server_with(
         else {
             continue;
         };
+        if let Err(problem) = check_name(&relay, from, datagram) {
+            relay.counters.refused += 1;
+            eprintln!(
+                "refused {} bytes from {from}: the name: {problem}",
+                bytes.len()
+            );
+            continue;
+        }
         match relay.on_datagram(from, datagram, now) {
             Ok(sends) => {
                 relay.counters.relayed += 1;
@@ -295,4 +308,21 @@ fn prove<'a>(
             None
         }
     }
+}
+
+/// The name profile, for a name new at `from` (a join, or a member's new name): rules
+/// 1 to 3 of [`course_given::names`], and no confusion with another member's name.
+fn check_name(
+    relay: &Relay,
+    from: SocketAddr,
+    datagram: &[u8],
+) -> Result<(), NameProblem> {
+    let Ok(Payload::Chat(message)) = parse(datagram) else {
+        return Ok(()); // plain text goes by its address; a malformed datagram is refused later
+    };
+    if relay.name_of(from) == Some(message.name.as_str()) {
+        return Ok(());
+    }
+    names::check(&message.name)?;
+    names::not_confusable(&message.name, relay.names_but(from))
 }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fernet::Fernet;
 
-use super::{OpenError, open, seal, token_id};
+use super::{MAX_CLOCK_SKEW, OpenError, open, seal, token_id, token_timestamp};
 
 /// What the server answers, sealed.
 pub const REPLY: &[u8] = b"Success to receive message";
@@ -260,8 +260,33 @@ pub fn run_secure_server(
                 };
                 let _ = socket.send_to(reply.as_bytes(), from);
             }
-            Err(refusal) => eprintln!("refused {len} bytes from {from}: {refusal}"),
+            Err(refusal) => {
+                let clock = clock_note(&refusal, request, now);
+                eprintln!("refused {len} bytes from {from}: {refusal}{clock}");
+            }
         }
+    }
+}
+
+/// For a token that does not open and claims a date ahead of this machine's clock by
+/// more than [`MAX_CLOCK_SKEW`]: a note naming the clock. Fernet refuses such a token
+/// before it checks the MAC, so it may be genuine, from a sender whose clock is ahead
+/// (or this one's behind); the date itself is unauthenticated.
+fn clock_note(refusal: &Refusal, request: &[u8], now: u64) -> String {
+    let claimed = std::str::from_utf8(request)
+        .ok()
+        .and_then(|t| token_timestamp(t.trim_end()));
+    match (refusal, claimed) {
+        (Refusal::Open(OpenError::Rejected), Some(at))
+            if at > now.saturating_add(MAX_CLOCK_SKEW) =>
+        {
+            format!(
+                "; it claims a date {} s ahead of this machine's clock: if it is genuine, \
+                 the sender's clock or this one is wrong",
+                at - now
+            )
+        }
+        _ => String::new(),
     }
 }
 

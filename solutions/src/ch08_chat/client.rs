@@ -46,14 +46,17 @@ fn clock(timestamp_ms: u64) -> String {
 /// plain text only to clients that never spoke the format); pings are not shown. The
 /// time is the sender's, as received: a wrong clock shows, but nothing is ordered by
 /// it. One datagram is one line: a newline or an escape sequence in the text is shown
-/// escaped (`\n`, `\u{1b}`), so nobody can type a line that looks like someone
-/// else's.
+/// escaped (`\n`, `\u{1b}`), and a long run of spaces is marked
+/// ([`mark_blank_runs`]), so nobody can type a line that looks like someone else's.
 pub fn display_line(payload: &Payload, from: SocketAddr) -> Option<String> {
     let (name, text) = match payload {
-        Payload::Chat(m) => (escape_for_screen(&m.name), escape_for_screen(&m.text)),
+        Payload::Chat(m) => (
+            escape_for_screen(&m.name),
+            mark_blank_runs(&escape_for_screen(&m.text)),
+        ),
         Payload::Plain(bytes) => (
             String::new(),
-            escape_for_screen(&String::from_utf8_lossy(bytes)),
+            mark_blank_runs(&escape_for_screen(&String::from_utf8_lossy(bytes))),
         ),
     };
     match payload {
@@ -65,6 +68,36 @@ pub fn display_line(payload: &Payload, from: SocketAddr) -> Option<String> {
         },
         Payload::Plain(_) => Some(format!("{} {from}: {text}", clock(now_ms()))),
     }
+}
+
+/// The longest run of blanks shown as it is; [`mark_blank_runs`] marks longer ones.
+pub const MAX_BLANKS: usize = 3;
+
+/// `text` with every run of more than [`MAX_BLANKS`] blanks (spaces, or any other
+/// whitespace) shown as `␣×N`: 300 spaces followed by `[12:00:00] Bob: ...` would
+/// otherwise wrap on the terminal into a line that looks like Bob's.
+pub fn mark_blank_runs(text: &str) -> String {
+    let mut shown = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |shown: &mut String, run: &mut String| {
+        let count = run.chars().count();
+        if count > MAX_BLANKS {
+            shown.push_str(&format!("␣×{count}"));
+        } else {
+            shown.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_whitespace() {
+            run.push(c);
+        } else {
+            flush(&mut shown, &mut run);
+            shown.push(c);
+        }
+    }
+    flush(&mut shown, &mut run);
+    shown
 }
 
 /// The most text one chat message can carry for `name`: what is left of

@@ -14,14 +14,14 @@
 //!   newcomer's address.
 
 pub mod client;
-pub use course_given::cookie;
+pub use course_given::{cookie, names};
 pub mod payload;
 pub mod serve;
 pub mod server;
 
 pub use client::{
-    ANSWER_WAIT, LineProblem, check_server_answers, display_line, next_line, now_ms,
-    receive, run_client, text_limit,
+    ANSWER_WAIT, LineProblem, MAX_BLANKS, check_server_answers, display_line,
+    mark_blank_runs, next_line, now_ms, receive, run_client, text_limit,
 };
 pub use payload::{
     ChatMessage, Kind, MAX_DATAGRAM, MAX_NAME_CHARS, MAX_PLAIN, ParseError, Payload,

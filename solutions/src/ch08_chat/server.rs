@@ -164,6 +164,19 @@ impl Relay {
         self.members.contains_key(&addr)
     }
 
+    /// The name of the member at `addr`.
+    pub fn name_of(&self, addr: SocketAddr) -> Option<&str> {
+        self.members.get(&addr).map(|m| m.name.as_str())
+    }
+
+    /// The names of the members other than `addr`.
+    pub fn names_but(&self, addr: SocketAddr) -> impl Iterator<Item = &str> {
+        self.members
+            .iter()
+            .filter(move |(a, _)| **a != addr)
+            .map(|(_, m)| m.name.as_str())
+    }
+
     /// The rate limit, before anything else: whether a datagram from `from` may be
     /// read. A refusal says whether to log it: at most once a second, or the log
     /// floods too.
