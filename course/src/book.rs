@@ -3,8 +3,10 @@
 //! `mdbook build` and `mdbook serve` clear the output folder, and with it the Pagefind index
 //! that the search box needs (mdBook's own index drops Japanese words). So this command runs
 //! the three steps in order, `mdbook build` for each language, then Pagefind over the built
-//! HTML, then a small static file server on 127.0.0.1 that serves `target/book/{en,ja}` the way
-//! the books expect to be served (each under its own folder, with its styled 404 page).
+//! HTML (the pinned extended build, the one that segments Japanese), then a small static file
+//! server on 127.0.0.1 that serves `target/book/{en,ja}` the way the books expect to be served
+//! (each under its own folder, with its styled 404 page). The site's root gets a static
+//! `index.html` offering both books; `/en` and `/ja` redirect to `/en/` and `/ja/`.
 
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -15,6 +17,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
+
+mod words;
 
 /// The Pagefind release the books are indexed with (the same as `.ci/browser/package.json`).
 pub const PAGEFIND_VERSION: &str = "1.6.0";
@@ -79,38 +83,156 @@ fn build(root: &Path, site: &Path) -> Result<(), String> {
             "cargo install --locked mdbook@0.5.4 mdbook-mermaid@0.17.1",
         )?;
         eprintln!("indexing target/book/{lang} for search ...");
-        let mut pagefind = pagefind_command();
-        pagefind
-            .arg("--site")
-            .arg(site.join(lang))
-            // The chapters only: print.html repeats them all, 404.html and toc.html are chrome.
-            .args(["--glob", "{introduction,ch*,appendix*,glossary}.html"])
-            // The page text, without the sidebar and the previous/next buttons.
-            .args(["--root-selector", "main", "--exclude-selectors", "nav"])
-            .arg("--quiet");
-        run_tool(
-            &mut pagefind,
-            "pagefind",
-            &format!("npm install -g pagefind@{PAGEFIND_VERSION}"),
-        )?;
+        if lang == "ja" {
+            index_japanese(root, site)?;
+        } else {
+            index(
+                root,
+                &site.join(lang),
+                &site.join(lang).join("pagefind"),
+                true,
+            )?;
+        }
     }
+    fs::write(site.join("index.html"), SITE_INDEX)
+        .map_err(|e| format!("cannot write target/book/index.html: {e}"))?;
     Ok(())
 }
 
-/// `pagefind` from PATH if there is one, else through `npx` (which fetches the pinned release
-/// from the npm registry once).
-fn pagefind_command() -> Command {
-    let on_path = Command::new("pagefind")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if on_path {
-        Command::new("pagefind")
-    } else {
-        let mut npx = Command::new(if cfg!(windows) { "npx.cmd" } else { "npx" });
-        npx.args(["--yes", &format!("pagefind@{PAGEFIND_VERSION}")]);
-        npx
+/// Runs the pinned Pagefind over the pages of `pages` (the chapters only: print.html repeats
+/// them all, 404.html and toc.html are chrome) and writes the bundle to `bundle`.
+fn index(root: &Path, pages: &Path, bundle: &Path, chapters_only: bool) -> Result<(), String> {
+    let mut pagefind = pagefind_command(root);
+    pagefind
+        .arg("--site")
+        .arg(pages)
+        .arg("--output-path")
+        .arg(bundle);
+    if chapters_only {
+        pagefind
+            .args(["--glob", "{introduction,ch*,appendix*,glossary}.html"])
+            // The page text, without the sidebar and the previous/next buttons.
+            .args(["--root-selector", "main", "--exclude-selectors", "nav"]);
     }
+    pagefind.arg("--quiet");
+    run_tool(&mut pagefind, "pagefind", "cd .ci/browser && npm ci")
+}
+
+/// The Japanese book's index, cut into words with the glossary (see [`words`]): a copy of the
+/// pages with word boundaries, indexed as language `und` (which Pagefind does not cut again)
+/// into `ja/pagefind-words/`, with the dictionary the page's script cuts queries with. The
+/// search box's own bundle, `ja/pagefind/`, holds one placeholder page: Pagefind's script cuts
+/// the query of its main bundle by the page's language, so the book's pages are searched as a
+/// merged bundle, whose language can be given.
+fn index_japanese(root: &Path, site: &Path) -> Result<(), String> {
+    let glossary = fs::read_to_string(root.join("book/ja/src/glossary.md"))
+        .map_err(|e| format!("cannot read book/ja/src/glossary.md: {e}"))?;
+    let dictionary = words::Dictionary::from_glossary(&glossary);
+    let stage = root.join("target").join("book-words");
+    let pages = stage.join("ja");
+    let primary = stage.join("ja-primary");
+    let _ = fs::remove_dir_all(&stage);
+    let staged = (|| -> io::Result<()> {
+        fs::create_dir_all(&pages)?;
+        fs::create_dir_all(&primary)?;
+        for entry in fs::read_dir(site.join("ja"))? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "html") {
+                let html = fs::read_to_string(&path)?;
+                let cut = words::segment_html(&html, &dictionary).replacen(
+                    "<html lang=\"ja\"",
+                    "<html lang=\"und\"",
+                    1,
+                );
+                fs::write(pages.join(path.file_name().unwrap_or_default()), cut)?;
+            }
+        }
+        // One word no query can reach: the page's script drops this letter from queries.
+        fs::write(
+            primary.join("index.html"),
+            "<!DOCTYPE html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>-</title></head>\
+             <body><main><p>\u{01C2}\u{01C2}\u{01C2}</p></main></body></html>",
+        )
+    })();
+    staged.map_err(|e| format!("cannot prepare {}: {e}", stage.display()))?;
+    let words_bundle = site.join("ja").join("pagefind-words");
+    index(root, &pages, &words_bundle, true)?;
+    index(root, &primary, &site.join("ja").join("pagefind"), false)?;
+    fs::write(words_bundle.join("dictionary.txt"), dictionary.lines())
+        .map_err(|e| format!("cannot write the search dictionary: {e}"))
+}
+
+/// The site's front page (`/`): both books, and a redirect to the one in the browser's
+/// language. A static file, so it works on any static host as well as in `course book`.
+const SITE_INDEX: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Socket Programming in Rust / Rust で学ぶソケットプログラミング</title>
+<script>
+  // Straight to the book in the reader's language; the links below stay for everyone else.
+  if (!location.hash) {
+    var ja = (navigator.languages || [navigator.language || ""]).some(function (l) {
+      return /^ja\b/i.test(l);
+    });
+    location.replace(ja ? "ja/" : "en/");
+  }
+</script>
+<style>
+  body { font: 1.1rem/1.6 system-ui, sans-serif; max-width: 36rem; margin: 4rem auto; padding: 0 1rem; color: #222; background: #fff; }
+  a { color: #0645ad; }
+  @media (prefers-color-scheme: dark) { body { color: #ddd; background: #1d1f21; } a { color: #8ab4f8; } }
+</style>
+</head>
+<body>
+<main>
+<h1>Socket Programming in Rust</h1>
+<ul>
+<li><a href="en/" hreflang="en">English</a></li>
+<li><a href="ja/" hreflang="ja" lang="ja">日本語（Rust で学ぶソケットプログラミング）</a></li>
+</ul>
+</main>
+</body>
+</html>
+"#;
+
+/// The pinned Pagefind, extended build (only that build segments Japanese): the binary that
+/// `npm ci` in `.ci/browser` installs, else the pinned npm release through `npx` (its wrapper
+/// runs `pagefind_extended`). A `pagefind` found first on PATH is never used: it may be another
+/// release, or the build without Japanese.
+fn pagefind_command(root: &Path) -> Command {
+    let platform = match (std::env::consts::OS, std::env::consts::ARCH) {
+        ("linux", "x86_64") => Some("linux-x64"),
+        ("linux", "aarch64") => Some("linux-arm64"),
+        ("macos", "x86_64") => Some("darwin-x64"),
+        ("macos", "aarch64") => Some("darwin-arm64"),
+        ("windows", "x86_64") => Some("windows-x64"),
+        ("windows", "aarch64") => Some("windows-arm64"),
+        ("freebsd", "x86_64") => Some("freebsd-x64"),
+        _ => None,
+    };
+    if let Some(platform) = platform {
+        let exe = if cfg!(windows) {
+            "pagefind_extended.exe"
+        } else {
+            "pagefind_extended"
+        };
+        let pinned = root
+            .join(".ci/browser/node_modules/@pagefind")
+            .join(platform)
+            .join("bin")
+            .join(exe);
+        let version = Command::new(&pinned).arg("--version").output();
+        if version.is_ok_and(|o| {
+            String::from_utf8_lossy(&o.stdout).trim() == format!("pagefind {PAGEFIND_VERSION}")
+        }) {
+            return Command::new(pinned);
+        }
+    }
+    let mut npx = Command::new(if cfg!(windows) { "npx.cmd" } else { "npx" });
+    npx.args(["--yes", &format!("pagefind@{PAGEFIND_VERSION}")]);
+    npx
 }
 
 fn run_tool(command: &mut Command, name: &str, install: &str) -> Result<(), String> {
@@ -180,7 +302,13 @@ fn serve_connection(site: &Path, stream: TcpStream) -> io::Result<()> {
         if method != "GET" && !head_only {
             return respond(&mut writer, 405, "text/plain", b"GET only", false);
         }
-        let (status, path) = resolve(site, target);
+        let (status, path) = match resolve(site, target) {
+            Answer::File(status, path) => (status, path),
+            Answer::Redirect(location) => {
+                redirect(&mut writer, &location, head_only)?;
+                continue;
+            }
+        };
         let body = match fs::read(&path) {
             Ok(body) => body,
             Err(_) => b"not found".to_vec(),
@@ -190,9 +318,19 @@ fn serve_connection(site: &Path, stream: TcpStream) -> io::Result<()> {
     }
 }
 
-/// Maps a request target to a file under `site`: `(200, file)`, or `(404, the book's 404 page)`.
-/// Nothing outside `site` can be reached: `..`, absolute and drive components are refused.
-pub fn resolve(site: &Path, target: &str) -> (u16, PathBuf) {
+/// What the server answers to one request target.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// A file under the site, with its status: 200, or 404 for a book's 404 page.
+    File(u16, PathBuf),
+    /// A folder named without its final slash (`/en`): 301 to the same path with it, so that the
+    /// book's relative links resolve.
+    Redirect(String),
+}
+
+/// Maps a request target to an answer under `site`. Nothing outside `site` can be reached:
+/// `..`, absolute and drive components are refused.
+pub fn resolve(site: &Path, target: &str) -> Answer {
     let path = target.split(['?', '#']).next().unwrap_or("/");
     let decoded = percent_decode(path);
     let mut file = site.to_path_buf();
@@ -205,10 +343,13 @@ pub fn resolve(site: &Path, target: &str) -> (u16, PathBuf) {
         }
     }
     if safe && file.is_dir() {
+        if !path.ends_with('/') {
+            return Answer::Redirect(format!("{path}/"));
+        }
         file.push("index.html");
     }
     if safe && file.is_file() {
-        return (200, file);
+        return Answer::File(200, file);
     }
     // Each book's own 404 page (styled, thanks to its site-url); the English one elsewhere.
     let lang = LANGUAGES
@@ -219,10 +360,7 @@ pub fn resolve(site: &Path, target: &str) -> (u16, PathBuf) {
                 .starts_with(&format!("{lang}/"))
         })
         .unwrap_or("en");
-    if decoded == "/" {
-        return (200, site.join("en").join("index.html"));
-    }
-    (404, site.join(lang).join("404.html"))
+    Answer::File(404, site.join(lang).join("404.html"))
 }
 
 fn percent_decode(text: &str) -> String {
@@ -261,6 +399,22 @@ fn content_type(path: &Path) -> &'static str {
     }
 }
 
+fn redirect(out: &mut TcpStream, location: &str, head_only: bool) -> io::Result<()> {
+    // The location is the request's own path plus a slash: no header can be injected through it
+    // (a request line holds no CR or LF), but keep it to printable ASCII all the same.
+    let location: String = location.chars().filter(|c| c.is_ascii_graphic()).collect();
+    let body = format!("moved to {location}");
+    let head = format!(
+        "HTTP/1.1 301 Moved Permanently\r\nLocation: {location}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    out.write_all(head.as_bytes())?;
+    if !head_only {
+        out.write_all(body.as_bytes())?;
+    }
+    out.flush()
+}
+
 fn respond(
     out: &mut TcpStream,
     status: u16,
@@ -297,22 +451,20 @@ mod tests {
             fs::write(site.path().join(lang).join("404.html"), "404").unwrap();
             fs::write(site.path().join(lang).join("index.html"), "index").unwrap();
         }
+        fs::write(site.path().join("index.html"), "both books").unwrap();
         fs::write(site.path().join("ja").join("ソケット.html"), "page").unwrap();
         let at = |target| resolve(site.path(), target);
-        assert_eq!(at("/ja/"), (200, site.path().join("ja/index.html")));
+        let file = |status, path: &str| Answer::File(status, site.path().join(path));
+        assert_eq!(at("/ja/"), file(200, "ja/index.html"));
         assert_eq!(
             at("/ja/%E3%82%BD%E3%82%B1%E3%83%83%E3%83%88.html?q=1"),
-            (200, site.path().join("ja/ソケット.html"))
+            file(200, "ja/ソケット.html")
         );
-        assert_eq!(
-            at("/ja/missing.html"),
-            (404, site.path().join("ja/404.html"))
-        );
-        assert_eq!(
-            at("/en/../../etc/passwd"),
-            (404, site.path().join("en/404.html"))
-        );
-        assert_eq!(at("/%2e%2e/%2e%2e/etc/passwd").0, 404);
-        assert_eq!(at("/"), (200, site.path().join("en/index.html")));
+        assert_eq!(at("/ja/missing.html"), file(404, "ja/404.html"));
+        assert_eq!(at("/en/../../etc/passwd"), file(404, "en/404.html"));
+        assert_eq!(at("/%2e%2e/%2e%2e/etc/passwd"), file(404, "en/404.html"));
+        assert_eq!(at("/"), file(200, "index.html"));
+        assert_eq!(at("/en"), Answer::Redirect("/en/".into()));
+        assert_eq!(at("/ja?x=1"), Answer::Redirect("/ja/".into()));
     }
 }
