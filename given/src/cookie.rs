@@ -117,8 +117,8 @@ impl CookieKey {
             tag[i] = u8::from_str_radix(text, 16).ok()?;
         }
         let slot = unix_secs / SLOT_SECONDS;
-        // Constant-time comparison (`verify_truncated_left`): a guesser learns nothing
-        // from how long a refusal takes.
+        // A constant-time comparison (`verify_truncated_left`): a guesser learns
+        // nothing from how long a refusal takes.
         [slot, slot.wrapping_sub(1)]
             .into_iter()
             .any(|s| self.mac(s, from, inner).verify_truncated_left(&tag).is_ok())

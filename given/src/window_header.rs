@@ -170,7 +170,7 @@ impl fmt::Display for PacketError {
             }
             PacketError::StopAndWait => f.write_str(
                 "a stop-and-wait message (version 0); this program speaks the window protocol \
-                 (version 1): run both ends with the same protocol",
+                 (version 2): run both ends with the same protocol",
             ),
             PacketError::Version1 => f.write_str(
                 "a version 1 message (no session id); this program speaks version 2: \
