@@ -17,7 +17,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::{
-    ChatMessage, Kind, ParseError, Payload, escape_for_screen, now_ms, parse,
+    ChatMessage, Kind, ParseError, Payload, escape_for_screen, mark_blank_runs,
+    now_ms, parse,
 };
 
 /// The default maximum number of members (`--max-members`).
@@ -242,12 +243,16 @@ impl Relay {
 }
 
 /// How a client without the course's format (article C's, which prints what it gets
-/// as it is) sees a message: one line, control characters escaped.
+/// as it is) sees a message: one line, control characters escaped, long runs of
+/// blanks marked.
 fn plain_text(message: &ChatMessage) -> String {
     let name = escape_for_screen(&message.name);
     match message.kind {
         Kind::Join => format!("* {name} joined"),
         Kind::Leave => format!("* {name} left"),
-        _ => format!("{name}: {}", escape_for_screen(&message.text)),
+        _ => format!(
+            "{name}: {}",
+            mark_blank_runs(&escape_for_screen(&message.text))
+        ),
     }
 }
