@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use lossy_relay::{Rates, Relay, RelayConfig};
 use solutions::ch06_reliability::{
-    FixedTimer, MAX_PAYLOAD, RetransmitTimer, Rto, RtoConfig, run_receiver, send_all,
+    FixedTimer, MAX_PAYLOAD, RetransmitTimer, Rto, RtoConfig, Session, run_receiver, send_all,
 };
 
 #[path = "reliability/window.rs"]
@@ -51,8 +51,15 @@ fn transfer(
     )?;
     let sender = UdpSocket::bind("127.0.0.1:0")?;
     let started = Instant::now();
-    let report = send_all(&sender, relay.addr(), payloads, timer, 30)
-        .map_err(|e| io::Error::other(e.to_string()))?;
+    let report = send_all(
+        &sender,
+        relay.addr(),
+        Session::random()?,
+        payloads,
+        timer,
+        30,
+    )
+    .map_err(|e| io::Error::other(e.to_string()))?;
     let took = started.elapsed();
     let got = receiving
         .join()

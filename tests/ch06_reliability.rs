@@ -20,9 +20,19 @@ use lossy_relay::{Direction, Rates, Relay, RelayConfig, Script};
 use rstest::rstest;
 use socket_course::ch06_reliability::{
     DecodeError, FixedTimer, Kind, MAX_PAYLOAD, Message, Receiver, RetransmitTimer, Rto, RtoConfig,
-    SendError, Step, Waiter, run_receiver, send_all, send_one, wait_for_ack,
+    SendError, Session, Step, Waiter, run_receiver, send_all, send_one, wait_for_ack,
 };
 use solutions::ch06_reliability as reference;
+
+/// The session id of the tests' messages (a sender picks one at random).
+const S: u32 = 0x5e55_1011;
+
+/// The session of most tests: id `S`, messages numbered from 1. The tests of the wrap
+/// start at `u32::MAX - 2` instead.
+const SESSION: Session = Session {
+    id: S,
+    first_seq: 1,
+};
 
 /// Bytes from a hex string with spaces: `"01 0000 00"`.
 fn hex(text: &str) -> Vec<u8> {
@@ -85,10 +95,10 @@ mod header {
     use super::*;
 
     #[rstest]
-    #[case::data(Message::data(1, b"hi"), "01 00000001 0002 6869")]
-    #[case::empty_data(Message::data(7, b""), "01 00000007 0000")]
-    #[case::ack(Message::ack(258), "02 00000102 0000")]
-    #[case::end(Message::end(0x0102_0304), "03 01020304 0000")]
+    #[case::data(Message::data(S, 1, b"hi"), "01 5e551011 00000001 0002 6869")]
+    #[case::empty_data(Message::data(S, 7, b""), "01 5e551011 00000007 0000")]
+    #[case::ack(Message::ack(S, 258), "02 5e551011 00000102 0000")]
+    #[case::end(Message::end(S, 0x0102_0304), "03 5e551011 01020304 0000")]
     fn messages_encode_to_the_documented_bytes(#[case] message: Message, #[case] expected: &str) {
         let got = call_learner(move || message.encode());
         assert_eq!(
@@ -100,10 +110,10 @@ mod header {
     }
 
     #[rstest]
-    #[case::data(Message::data(1, b"hello"))]
-    #[case::largest_payload(Message::data(u32::MAX, &[0xab; MAX_PAYLOAD]))]
-    #[case::ack(Message::ack(0))]
-    #[case::end(Message::end(42))]
+    #[case::data(Message::data(S, 1, b"hello"))]
+    #[case::largest_payload(Message::data(S, u32::MAX, &[0xab; MAX_PAYLOAD]))]
+    #[case::ack(Message::ack(S, 0))]
+    #[case::end(Message::end(S, 42))]
     fn messages_survive_a_round_trip(#[case] message: Message) {
         let copy = message.clone();
         let got = call_learner(move || Message::decode(&copy.encode()));
@@ -113,15 +123,21 @@ mod header {
     #[rstest]
     #[case::empty("", DecodeError::Truncated(0))]
     #[case::kind_only("01", DecodeError::Truncated(1))]
-    #[case::one_byte_short("01 00000001 00", DecodeError::Truncated(6))]
-    #[case::kind_zero("00 00000001 0000", DecodeError::UnknownKind(0))]
-    #[case::kind_four("04 00000001 0000", DecodeError::UnknownKind(4))]
-    #[case::kind_ff("ff 00000001 0000", DecodeError::UnknownKind(0xff))]
-    #[case::length_says_more("01 00000001 0005 6869", DecodeError::LengthMismatch { declared: 5, actual: 2 })]
-    #[case::length_says_less("01 00000001 0000 68", DecodeError::LengthMismatch { declared: 0, actual: 1 })]
-    #[case::huge_length("01 00000001 ffff 00", DecodeError::LengthMismatch { declared: 65535, actual: 1 })]
-    #[case::ack_with_payload("02 00000001 0001 00", DecodeError::UnexpectedPayload(Kind::Ack))]
-    #[case::end_with_payload("03 00000001 0001 00", DecodeError::UnexpectedPayload(Kind::End))]
+    #[case::one_byte_short("01 5e551011 00000001 00", DecodeError::Truncated(10))]
+    #[case::kind_zero("00 5e551011 00000001 0000", DecodeError::UnknownKind(0))]
+    #[case::kind_four("04 5e551011 00000001 0000", DecodeError::UnknownKind(4))]
+    #[case::kind_ff("ff 5e551011 00000001 0000", DecodeError::UnknownKind(0xff))]
+    #[case::length_says_more("01 5e551011 00000001 0005 6869", DecodeError::LengthMismatch { declared: 5, actual: 2 })]
+    #[case::length_says_less("01 5e551011 00000001 0000 68", DecodeError::LengthMismatch { declared: 0, actual: 1 })]
+    #[case::huge_length("01 5e551011 00000001 ffff 00", DecodeError::LengthMismatch { declared: 65535, actual: 1 })]
+    #[case::ack_with_payload(
+        "02 5e551011 00000001 0001 00",
+        DecodeError::UnexpectedPayload(Kind::Ack)
+    )]
+    #[case::end_with_payload(
+        "03 5e551011 00000001 0001 00",
+        DecodeError::UnexpectedPayload(Kind::End)
+    )]
     fn malformed_bytes_are_errors(#[case] bytes: &str, #[case] expected: DecodeError) {
         let bytes = hex(bytes);
         let got = call_learner(move || Message::decode(&bytes));
@@ -130,7 +146,7 @@ mod header {
 
     #[test]
     fn a_payload_over_the_limit_is_an_error() {
-        let mut bytes = hex("01 00000001 0401");
+        let mut bytes = hex("01 5e551011 00000001 0401");
         bytes.extend(vec![0u8; MAX_PAYLOAD + 1]);
         let got = call_learner(move || Message::decode(&bytes));
         assert_eq!(got, Err(DecodeError::PayloadTooLong(MAX_PAYLOAD + 1)));
@@ -176,16 +192,16 @@ mod receiver {
     #[test]
     fn messages_in_order_are_acked_and_delivered() {
         let steps = feed(vec![
-            Message::data(1, b"a"),
-            Message::data(2, b"b"),
-            Message::end(3),
+            Message::data(S, 1, b"a"),
+            Message::data(S, 2, b"b"),
+            Message::end(S, 3),
         ]);
         assert_eq!(
             steps,
             [
-                step(Some(Message::ack(1)), Some(b"a"), false),
-                step(Some(Message::ack(2)), Some(b"b"), false),
-                step(Some(Message::ack(3)), None, true),
+                step(Some(Message::ack(S, 1)), Some(b"a"), false),
+                step(Some(Message::ack(S, 2)), Some(b"b"), false),
+                step(Some(Message::ack(S, 3)), None, true),
             ]
         );
     }
@@ -193,20 +209,71 @@ mod receiver {
     #[test]
     fn out_of_order_messages_are_delivered_in_order_exactly_once() {
         let steps = feed(vec![
-            Message::data(2, b"two"),
-            Message::data(1, b"one"),
-            Message::data(3, b"three"),
-            Message::data(2, b"two"),
-            Message::data(3, b"three"),
+            Message::data(S, 1, b"one"),
+            Message::data(S, 3, b"three"),
+            Message::data(S, 2, b"two"),
+            Message::data(S, 3, b"three"),
+            Message::data(S, 2, b"two"),
         ]);
         assert_eq!(
             steps,
             [
-                step(None, None, false), // 2 before 1: not acknowledged, the sender will resend it
-                step(Some(Message::ack(1)), Some(b"one"), false),
-                step(None, None, false), // 3 before 2
-                step(Some(Message::ack(2)), Some(b"two"), false),
-                step(Some(Message::ack(3)), Some(b"three"), false),
+                step(Some(Message::ack(S, 1)), Some(b"one"), false),
+                step(None, None, false), // 3 before 2: not acknowledged, the sender will resend it
+                step(Some(Message::ack(S, 2)), Some(b"two"), false),
+                step(Some(Message::ack(S, 3)), Some(b"three"), false),
+                step(Some(Message::ack(S, 2)), None, false), // a late copy: ACK again only
+            ]
+        );
+    }
+
+    #[test]
+    fn messages_of_another_session_are_ignored() {
+        // A stranger who sends from the sender's address but does not know the session id.
+        let other = S ^ 1;
+        let steps = feed(vec![
+            Message::data(S, 1, b"good"),
+            Message::data(other, 2, b"INJECTED"),
+            Message::end(other, 2),
+            Message::data(other, 1, b"INJECTED"),
+            Message::data(S, 2, b" tail"),
+            Message::end(S, 3),
+        ]);
+        assert_eq!(
+            steps,
+            [
+                step(Some(Message::ack(S, 1)), Some(b"good"), false),
+                step(None, None, false),
+                step(None, None, false),
+                step(None, None, false),
+                step(Some(Message::ack(S, 2)), Some(b" tail"), false),
+                step(Some(Message::ack(S, 3)), None, true),
+            ]
+        );
+    }
+
+    #[test]
+    fn numbers_start_where_the_first_message_says_and_wrap_past_u32_max() {
+        let first = u32::MAX - 2;
+        let steps = feed(vec![
+            Message::data(S, first, b"a"),
+            Message::data(S, u32::MAX - 1, b"b"),
+            Message::data(S, u32::MAX, b"c"),
+            Message::data(S, 0, b"d"),
+            Message::data(S, u32::MAX, b"c"),
+            Message::data(S, 2, b"too early"),
+            Message::end(S, 1),
+        ]);
+        assert_eq!(
+            steps,
+            [
+                step(Some(Message::ack(S, first)), Some(b"a"), false),
+                step(Some(Message::ack(S, u32::MAX - 1)), Some(b"b"), false),
+                step(Some(Message::ack(S, u32::MAX)), Some(b"c"), false),
+                step(Some(Message::ack(S, 0)), Some(b"d"), false),
+                step(Some(Message::ack(S, u32::MAX)), None, false), // 2^32-1 comes before 0
+                step(None, None, false),
+                step(Some(Message::ack(S, 1)), None, true),
             ]
         );
     }
@@ -214,40 +281,40 @@ mod receiver {
     #[test]
     fn a_duplicate_is_acked_again_but_not_delivered_again() {
         let steps = feed(vec![
-            Message::data(1, b"once"),
-            Message::data(1, b"once"),
-            Message::data(1, b"once"),
+            Message::data(S, 1, b"once"),
+            Message::data(S, 1, b"once"),
+            Message::data(S, 1, b"once"),
         ]);
         assert_eq!(
             steps,
             [
-                step(Some(Message::ack(1)), Some(b"once"), false),
-                step(Some(Message::ack(1)), None, false),
-                step(Some(Message::ack(1)), None, false),
+                step(Some(Message::ack(S, 1)), Some(b"once"), false),
+                step(Some(Message::ack(S, 1)), None, false),
+                step(Some(Message::ack(S, 1)), None, false),
             ]
         );
     }
 
     #[test]
     fn a_repeated_end_is_acked_again() {
-        let steps = feed(vec![Message::end(1), Message::end(1)]);
+        let steps = feed(vec![Message::end(S, 1), Message::end(S, 1)]);
         assert_eq!(
             steps,
             [
-                step(Some(Message::ack(1)), None, true),
-                step(Some(Message::ack(1)), None, false)
+                step(Some(Message::ack(S, 1)), None, true),
+                step(Some(Message::ack(S, 1)), None, false)
             ]
         );
     }
 
     #[test]
     fn acks_sent_to_a_receiver_are_ignored() {
-        let steps = feed(vec![Message::ack(1), Message::data(1, b"x")]);
+        let steps = feed(vec![Message::ack(S, 1), Message::data(S, 1, b"x")]);
         assert_eq!(
             steps,
             [
                 step(None, None, false),
-                step(Some(Message::ack(1)), Some(b"x"), false)
+                step(Some(Message::ack(S, 1)), Some(b"x"), false)
             ]
         );
     }
@@ -269,12 +336,24 @@ mod receiver {
             (result, delivered)
         });
         let script: [(&str, Option<&str>); 6] = [
-            ("01 00000001 0003 6f6e65", Some("02 00000001 0000")), // DATA 1 "one"
-            ("ff ff", None),                                       // garbage
-            ("01 00000002 0009 7477", None),                       // a length that lies
-            ("01 00000001 0003 6f6e65", Some("02 00000001 0000")), // DATA 1 again: re-ACK
-            ("01 00000002 0003 74776f", Some("02 00000002 0000")), // DATA 2 "two"
-            ("03 00000003 0000", Some("02 00000003 0000")),        // END
+            (
+                "01 5e551011 00000001 0003 6f6e65",
+                Some("02 5e551011 00000001 0000"),
+            ), // DATA 1 "one"
+            ("ff ff", None),                          // garbage
+            ("01 5e551011 00000002 0009 7477", None), // a length that lies
+            (
+                "01 5e551011 00000001 0003 6f6e65",
+                Some("02 5e551011 00000001 0000"),
+            ), // DATA 1 again: re-ACK
+            (
+                "01 5e551011 00000002 0003 74776f",
+                Some("02 5e551011 00000002 0000"),
+            ), // DATA 2 "two"
+            (
+                "03 5e551011 00000003 0000",
+                Some("02 5e551011 00000003 0000"),
+            ), // END
         ];
         for (datagram, expected_ack) in script {
             sender.send_to(&hex(datagram), addr);
@@ -320,16 +399,16 @@ mod wait_for_ack {
         let to = yours.local_addr().unwrap();
         // A late ACK of an earlier message, garbage, a DATA, then the one.
         for bytes in [
-            reference::Message::ack(2).encode(),
+            reference::Message::ack(S, 2).encode(),
             b"garbage".to_vec(),
-            reference::Message::data(3, b"x").encode(),
-            reference::Message::ack(3).encode(),
+            reference::Message::data(S, 3, b"x").encode(),
+            reference::Message::ack(S, 3).encode(),
         ] {
             peer.send_to(&bytes, to).unwrap();
         }
         let got = call_learner(move || {
             let mut waiter = Waiter::new(&yours)?;
-            wait_for_ack(&mut waiter, 3, Instant::now() + Duration::from_secs(3))
+            wait_for_ack(&mut waiter, S, 3, Instant::now() + Duration::from_secs(3))
         });
         assert!(
             matches!(got, Ok(true)),
@@ -345,7 +424,7 @@ mod wait_for_ack {
     fn without_its_ack_it_returns_false_at_the_deadline() {
         let (yours, peer) = connected_pair();
         peer.send_to(
-            &reference::Message::ack(2).encode(),
+            &reference::Message::ack(S, 2).encode(),
             yours.local_addr().unwrap(),
         )
         .unwrap();
@@ -353,7 +432,7 @@ mod wait_for_ack {
         let started = Instant::now();
         let got = call_learner(move || {
             let mut waiter = Waiter::new(&yours)?;
-            wait_for_ack(&mut waiter, 3, Instant::now() + wait)
+            wait_for_ack(&mut waiter, S, 3, Instant::now() + wait)
         });
         let took = started.elapsed();
         assert!(
@@ -391,8 +470,10 @@ mod send_one {
     }
 
     impl RetransmitTimer for Recording {
+        // 300 ms: the ACK of a second copy must come back within it, also on a loaded
+        // machine (100 ms was once too short with the whole suite running).
         fn timeout(&self) -> Duration {
-            Duration::from_millis(100)
+            Duration::from_millis(300)
         }
         fn on_ack(&mut self, rtt: Option<Duration>) {
             self.acks.push(rtt);
@@ -409,7 +490,7 @@ mod send_one {
         let mut learner = start_learner(move || {
             let mut timer = Recording::default();
             let mut waiter = Waiter::new(&yours).map_err(SendError::Io)?;
-            let result = send_one(&mut waiter, &Message::data(1, b"hi"), &mut timer, tries);
+            let result = send_one(&mut waiter, &Message::data(S, 1, b"hi"), &mut timer, tries);
             Ok::<_, SendError>((result, timer))
         });
         // Short waits, so that a panic of your code is noticed at once.
@@ -426,10 +507,10 @@ mod send_one {
                 }
                 continue;
             };
-            assert_eq!(Message::decode(&buf[..len]), Ok(Message::data(1, b"hi")));
+            assert_eq!(Message::decode(&buf[..len]), Ok(Message::data(S, 1, b"hi")));
             copies += 1;
             if copies > ignore {
-                peer.send_to(&reference::Message::ack(1).encode(), from)
+                peer.send_to(&reference::Message::ack(S, 1).encode(), from)
                     .unwrap();
                 break;
             }
@@ -492,7 +573,7 @@ mod send_one {
         );
         assert_eq!(copies, 3);
         assert_eq!(timer.timeouts, 3);
-        assert!(started.elapsed() >= Duration::from_millis(300));
+        assert!(started.elapsed() >= Duration::from_millis(900));
     }
 }
 
@@ -511,8 +592,9 @@ mod sender {
         let owned: Vec<Vec<u8>> = payloads.iter().map(|p| p.to_vec()).collect();
         let socket = net::udp_socket();
         let sent = owned.clone();
-        let result =
-            call_learner(move || send_all(&socket, to, &sent, &mut FixedTimer(TIMEOUT), 10));
+        let result = call_learner(move || {
+            send_all(&socket, to, SESSION, &sent, &mut FixedTimer(TIMEOUT), 10)
+        });
         let report = match result {
             Ok(report) => report,
             Err(e) => fail_with_diagram(
@@ -582,7 +664,7 @@ mod sender {
 
     #[test]
     fn a_lost_end_ack_means_end_is_sent_again() {
-        let end_ack = reference::Message::ack(4).encode();
+        let end_ack = reference::Message::ack(S, 4).encode();
         let script = Script::new().drop_bytes(Direction::ToClient, &end_ack, 1);
         assert_eq!(send_through(script, &THREE), [1, 1, 1, 2]);
     }
@@ -598,6 +680,7 @@ mod sender {
             send_all(
                 &socket,
                 to,
+                SESSION,
                 &[b"hello?".to_vec()],
                 &mut FixedTimer(TIMEOUT),
                 3,
@@ -630,6 +713,7 @@ mod sender {
             send_all(
                 &socket,
                 gone,
+                SESSION,
                 &[b"hello?".to_vec()],
                 &mut FixedTimer(TIMEOUT),
                 3,
@@ -655,8 +739,9 @@ mod sender {
         let to = watcher.addr();
         let socket = net::udp_socket();
         let payloads = vec![b"fine".to_vec(), vec![0; MAX_PAYLOAD + 1]];
-        let result =
-            call_learner(move || send_all(&socket, to, &payloads, &mut FixedTimer(TIMEOUT), 3));
+        let result = call_learner(move || {
+            send_all(&socket, to, SESSION, &payloads, &mut FixedTimer(TIMEOUT), 3)
+        });
         assert!(
             matches!(result, Err(SendError::TooLong { index: 1, len }) if len == MAX_PAYLOAD + 1),
             "{result:?}"
@@ -699,8 +784,17 @@ mod sender {
         let events = Arc::new(Mutex::new(Vec::new()));
         let mut spy = Spy(Arc::clone(&events));
         let socket = net::udp_socket();
-        call_learner(move || send_all(&socket, to, &[b"a".to_vec(), b"b".to_vec()], &mut spy, 10))
-            .or_fail("test.returned_error", &[("call", &"send_all")]);
+        call_learner(move || {
+            send_all(
+                &socket,
+                to,
+                SESSION,
+                &[b"a".to_vec(), b"b".to_vec()],
+                &mut spy,
+                10,
+            )
+        })
+        .or_fail("test.returned_error", &[("call", &"send_all")]);
         // DATA 1 lost once: a timeout, then its ACK without a sample (Karn's rule).
         assert_eq!(
             *events.lock().unwrap(),
@@ -814,7 +908,7 @@ mod rto {
                 min: MS,
                 max: 2000 * MS,
             });
-            send_all(&socket, to, &payloads, &mut rto, 10).map(|_| rto)
+            send_all(&socket, to, SESSION, &payloads, &mut rto, 10).map(|_| rto)
         })
         .or_fail("test.returned_error", &[("call", &"send_all")]);
         let srtt = rto.srtt().or_fail("ch06.no_rtt", &[]);
@@ -884,7 +978,7 @@ mod soak {
                 min: Duration::from_micros(500),
                 max: Duration::from_millis(5),
             });
-            send_all(&sender, to, &sent, &mut rto, 30)
+            send_all(&sender, to, SESSION, &sent, &mut rto, 30)
         });
         if let Err(e) = result {
             fail_with_diagram(
@@ -1011,8 +1105,8 @@ mod programs {
         let hostile: Vec<Vec<u8>> = (0..2000u32)
             .map(|i| match i % 4 {
                 0 => noise(i, (i % 100) as usize),
-                1 => hex("01 00000001 00")[..(i % 7) as usize].to_vec(),
-                2 => [hex("01 00000001 ffff"), noise(i, 10)].concat(),
+                1 => hex("01 5e551011 00000001 00")[..(i % 11) as usize].to_vec(),
+                2 => [hex("01 5e551011 00000001 ffff"), noise(i, 10)].concat(),
                 _ => [
                     vec![(i % 3) as u8 + 1],
                     noise(i, 6),
@@ -1069,7 +1163,7 @@ mod programs {
         );
     }
 
-    /// reliable-recv with `extra` flags, writing to `out`; FIRST_SEQ is 1 in these tests.
+    /// reliable-recv with `extra` flags, writing to `out`; the tests' sessions start at 1.
     fn receiver_program_with(out: &std::path::Path, extra: &[&str]) -> (ChildGuard, SocketAddr) {
         let mut command = Command::new(course_harness::program!("reliable-recv"));
         command
@@ -1089,7 +1183,7 @@ mod programs {
     /// ACK comes back: cumulative up to and including `seq`.
     fn send_acked(peer: &Peer, packet: reference::Packet, to: SocketAddr, rx: &mut ChildGuard) {
         let seq = match &packet {
-            reference::Packet::Data { seq, .. } | reference::Packet::End { seq } => *seq,
+            reference::Packet::Data { seq, .. } | reference::Packet::End { seq, .. } => *seq,
             reference::Packet::Ack(_) => unreachable!("test setup: send DATA or END"),
         };
         peer.send_to(&packet.encode(), to);
@@ -1114,6 +1208,7 @@ mod programs {
 
     fn data(seq: u32, payload: &[u8]) -> reference::Packet {
         reference::Packet::Data {
+            session: S,
             seq,
             payload: payload.to_vec(),
         }
@@ -1129,12 +1224,15 @@ mod programs {
         let from = sender.addr().to_string();
         let (mut receiver, addr) = receiver_program_with(&out, &["--from", &from]);
         // The stranger is quicker: without --from, its DATA 1 would start the stream.
-        let first = reference::FIRST_SEQ;
+        let first = SESSION.first_seq;
         stranger.send_to(&data(first, b"evil").encode(), addr);
         send_acked(&sender, data(first, b"good"), addr, &mut receiver);
         send_acked(
             &sender,
-            reference::Packet::End { seq: first + 1 },
+            reference::Packet::End {
+                session: S,
+                seq: first + 1,
+            },
             addr,
             &mut receiver,
         );
@@ -1155,7 +1253,7 @@ mod programs {
         let (mut receiver, addr) = receiver_program_with(&out, &["--idle-timeout", "0.3"]);
         let exchange = Exchange::new();
         let sender = Peer::new(&exchange, "sender");
-        let first = reference::FIRST_SEQ;
+        let first = SESSION.first_seq;
         send_acked(&sender, data(first, b"part one"), addr, &mut receiver);
         // ... and then the sender falls silent before END.
         let exited = receiver.wait_exit(Duration::from_secs(5));

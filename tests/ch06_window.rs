@@ -23,10 +23,21 @@ use lossy_relay::{Action, Direction, Fate, Rates, Relay, RelayConfig, Script, Wh
 use rstest::rstest;
 use socket_course::ch06_reliability::{
     Ack, DecodeError, FixedTimer, Listen, MAX_PAYLOAD, Message, Packet, Progress, RecvWindow,
-    RetransmitTimer, Rto, RtoConfig, SendError, SendWindow, run_window_receiver, send_window,
+    RetransmitTimer, Rto, RtoConfig, SendError, SendWindow, Session, run_window_receiver,
+    send_window,
 };
 use solutions::ch06_reliability as reference;
 use support::{hex, noise};
+
+/// The session id of the tests' packets (a sender picks one at random).
+const S: u32 = 0x5e55_1011;
+
+/// The session of most tests: id `S`, messages numbered from 1. The tests of the wrap
+/// start at `u32::MAX - 2` instead.
+const SESSION: Session = Session {
+    id: S,
+    first_seq: 1,
+};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -55,7 +66,7 @@ fn listen(linger_ms: u64) -> Listen {
 
 /// An ACK with `cumulative`, `window`, and these messages marked as arrived.
 fn ack(cumulative: u32, window: u16, selective: &[u32]) -> Ack {
-    let mut ack = Ack::new(cumulative, window);
+    let mut ack = Ack::new(S, cumulative, window);
     for &seq in selective {
         assert!(ack.mark(seq), "test setup: {seq} cannot be marked");
     }
@@ -82,7 +93,7 @@ mod send_window {
     #[test]
     fn until_the_receiver_has_spoken_one_message_is_in_flight() {
         let got = call_learner(|| {
-            let mut window = SendWindow::new(10, 8);
+            let mut window = SendWindow::new(SESSION, 10, 8);
             send_new(&mut window, Instant::now())
         });
         assert_eq!(got, [1], "{}", text("ch06w.before_ack"));
@@ -99,9 +110,9 @@ mod send_window {
     ) {
         let got = call_learner(move || {
             let t0 = Instant::now();
-            let mut window = SendWindow::new(10, ours);
+            let mut window = SendWindow::new(SESSION, 10, ours);
             send_new(&mut window, t0);
-            window.on_ack(&Ack::new(2, theirs), t0 + MS);
+            window.on_ack(&Ack::new(S, 2, theirs), t0 + MS);
             send_new(&mut window, t0 + MS)
         });
         assert_eq!(
@@ -116,9 +127,9 @@ mod send_window {
     fn a_selective_ack_marks_messages_but_the_window_waits_for_the_gap() {
         let (progress, base, acked, more) = call_learner(|| {
             let t0 = Instant::now();
-            let mut window = SendWindow::new(10, 4);
+            let mut window = SendWindow::new(SESSION, 10, 4);
             send_new(&mut window, t0);
-            window.on_ack(&Ack::new(2, 64), t0);
+            window.on_ack(&Ack::new(S, 2, 64), t0);
             send_new(&mut window, t0); // 2, 3, 4, 5
             let progress = window.on_ack(&ack(2, 64, &[4, 5]), t0 + MS);
             let acked: Vec<bool> = (2..=5).map(|s| window.slot(s).unwrap().acked).collect();
@@ -139,13 +150,13 @@ mod send_window {
     fn a_cumulative_ack_moves_the_base_past_everything_acknowledged() {
         let (progress, base, more) = call_learner(|| {
             let t0 = Instant::now();
-            let mut window = SendWindow::new(10, 4);
+            let mut window = SendWindow::new(SESSION, 10, 4);
             send_new(&mut window, t0);
-            window.on_ack(&Ack::new(2, 64), t0);
+            window.on_ack(&Ack::new(S, 2, 64), t0);
             send_new(&mut window, t0);
             window.on_ack(&ack(2, 64, &[4, 5]), t0);
             // The ACKs of 2 and 3 were lost; this one says "all before 4", and 4 and 5 were known.
-            let progress = window.on_ack(&Ack::new(4, 64), t0 + MS);
+            let progress = window.on_ack(&Ack::new(S, 4, 64), t0 + MS);
             (progress, window.base(), send_new(&mut window, t0 + MS))
         });
         assert_eq!(progress.newly_acked, 2, "{}", text("ch06w.cumulative"));
@@ -154,26 +165,87 @@ mod send_window {
     }
 
     #[test]
-    fn an_ack_of_messages_never_sent_acknowledges_only_what_was_sent() {
-        let (progress, base, third) = call_learner(|| {
+    fn an_ack_of_messages_never_sent_is_ignored_and_counted() {
+        let (progress, base, next_new, ignored) = call_learner(|| {
             let t0 = Instant::now();
-            let mut window = SendWindow::new(10, 4);
-            send_new(&mut window, t0);
+            let mut window = SendWindow::new(SESSION, 10, 4);
+            send_new(&mut window, t0); // message 1 only: the receiver has not spoken
+            // "Everything up to 9 arrived, and 10": only message 1 was ever sent.
             let progress = window.on_ack(&ack(9, 64, &[10]), t0 + MS);
-            (progress, window.base(), window.slot(3).unwrap().acked)
+            (progress, window.base(), window.next_new(), window.ignored())
         });
-        assert_eq!(progress.newly_acked, 1, "{}", text("ch06w.only_one_sent"));
-        assert_eq!(base, 2);
-        assert!(!third, "{}", text("ch06w.never_sent"));
+        assert_eq!(progress.newly_acked, 0, "{}", text("ch06w.never_sent"));
+        assert_eq!(base, 1, "{}", text("ch06w.never_sent"));
+        assert_eq!(next_new, None, "{}", text("ch06w.forged_window"));
+        assert_eq!(ignored, 1, "{}", text("ch06w.ignored_counted"));
+    }
+
+    #[rstest]
+    #[case::another_session(S ^ 1, 2)]
+    #[case::everything(S ^ 0x8000_0000, u32::MAX)]
+    #[case::zero(0, 0)]
+    fn an_ack_of_another_session_is_ignored_and_counted(
+        #[case] session: u32,
+        #[case] cumulative: u32,
+    ) {
+        let (progress, base, acked, ignored) = call_learner(move || {
+            let t0 = Instant::now();
+            let mut window = SendWindow::new(SESSION, 10, 4);
+            send_new(&mut window, t0);
+            let forged = Ack::new(session, cumulative, 256);
+            let progress = window.on_ack(&forged, t0 + MS);
+            (
+                progress,
+                window.base(),
+                window.slot(1).unwrap().acked,
+                window.ignored(),
+            )
+        });
+        assert_eq!(
+            progress,
+            Progress::default(),
+            "{}",
+            text("ch06w.other_session")
+        );
+        assert!(base == 1 && !acked, "{}", text("ch06w.other_session"));
+        assert_eq!(ignored, 1, "{}", text("ch06w.ignored_counted"));
+    }
+
+    #[test]
+    fn numbers_wrap_past_u32_max() {
+        let first = u32::MAX - 2;
+        let wrapping = Session {
+            id: S,
+            first_seq: first,
+        };
+        let (sent, progress, base, more, done) = call_learner(move || {
+            let t0 = Instant::now();
+            let mut window = SendWindow::new(wrapping, 6, 8); // 5 DATA and END
+            let mut sent = send_new(&mut window, t0);
+            window.on_ack(&Ack::new(S, first.wrapping_add(1), 8), t0);
+            sent.extend(send_new(&mut window, t0));
+            // Everything up to 1 (after the wrap) arrived: u32::MAX - 1, u32::MAX, 0.
+            let progress = window.on_ack(&Ack::new(S, 1, 8), t0 + MS);
+            let base = window.base();
+            let more = send_new(&mut window, t0 + MS);
+            window.on_ack(&Ack::new(S, 3, 8), t0 + MS);
+            (sent, progress, base, more, window.is_done())
+        });
+        let wrapped = [first, u32::MAX - 1, u32::MAX, 0, 1, 2];
+        assert_eq!(sent, wrapped, "{}", text("ch06w.wrap"));
+        assert_eq!(progress.newly_acked, 3, "{}", text("ch06w.wrap"));
+        assert_eq!(base, 1, "{}", text("ch06w.wrap"));
+        assert_eq!(more, Vec::<u32>::new(), "{}", text("ch06w.wrap"));
+        assert!(done, "{}", text("ch06w.wrap"));
     }
 
     #[test]
     fn due_names_the_oldest_unacknowledged_message_whose_timer_ran_out() {
         let got = call_learner(|| {
             let t0 = Instant::now();
-            let mut window = SendWindow::new(10, 4);
+            let mut window = SendWindow::new(SESSION, 10, 4);
             send_new(&mut window, t0);
-            window.on_ack(&Ack::new(2, 64), t0);
+            window.on_ack(&Ack::new(S, 2, 64), t0);
             send_new(&mut window, t0); // 2-5, each due at t0 + 10 ms
             window.on_ack(&ack(2, 64, &[3]), t0 + MS);
             let before = window.due(t0 + T - MS);
@@ -191,12 +263,12 @@ mod send_window {
     fn the_round_trip_sample_comes_from_the_newest_message_sent_once() {
         let got = call_learner(|| {
             let t0 = Instant::now();
-            let mut window = SendWindow::new(10, 4);
+            let mut window = SendWindow::new(SESSION, 10, 4);
             send_new(&mut window, t0);
-            window.on_ack(&Ack::new(2, 64), t0 + MS);
+            window.on_ack(&Ack::new(S, 2, 64), t0 + MS);
             window.on_sent(2, t0 + MS, T);
             window.on_sent(3, t0 + 2 * MS, T);
-            window.on_ack(&Ack::new(4, 64), t0 + 5 * MS)
+            window.on_ack(&Ack::new(S, 4, 64), t0 + 5 * MS)
         });
         assert_eq!(
             got,
@@ -213,10 +285,10 @@ mod send_window {
     fn no_sample_from_a_message_sent_twice() {
         let got = call_learner(|| {
             let t0 = Instant::now();
-            let mut window = SendWindow::new(3, 4);
+            let mut window = SendWindow::new(SESSION, 3, 4);
             window.on_sent(1, t0, T);
             window.on_sent(1, t0 + T, T); // its timer ran out: resent
-            window.on_ack(&Ack::new(2, 64), t0 + T + MS)
+            window.on_ack(&Ack::new(S, 2, 64), t0 + T + MS)
         });
         assert_eq!(
             got,
@@ -233,12 +305,12 @@ mod send_window {
     fn the_ack_of_end_finishes_the_transfer() {
         let got = call_learner(|| {
             let t0 = Instant::now();
-            let mut window = SendWindow::new(3, 4); // DATA 1, DATA 2, END 3
+            let mut window = SendWindow::new(SESSION, 3, 4); // DATA 1, DATA 2, END 3
             send_new(&mut window, t0);
-            window.on_ack(&Ack::new(2, 64), t0);
+            window.on_ack(&Ack::new(S, 2, 64), t0);
             let sent = send_new(&mut window, t0);
             let before = window.is_done();
-            window.on_ack(&Ack::new(4, 64), t0);
+            window.on_ack(&Ack::new(S, 4, 64), t0);
             (sent, before, window.is_done(), window.next_new())
         });
         assert_eq!(got.0, [2, 3], "{}", text("ch06w.data2_end3"));
@@ -254,6 +326,7 @@ mod recv_window {
 
     fn data(seq: u32) -> Packet {
         Packet::Data {
+            session: S,
             seq,
             payload: format!("m{seq}").into_bytes(),
         }
@@ -269,8 +342,17 @@ mod recv_window {
     /// Feeds `packets` to a new receive window; returns, after each packet, what it delivered
     /// and the ACK it would send, and at the end whether it finished.
     fn feed(window: u16, packets: Vec<Packet>) -> (Vec<AfterPacket>, bool) {
+        feed_session(SESSION, window, packets)
+    }
+
+    /// [`feed`], for a session of your choice.
+    fn feed_session(
+        session: Session,
+        window: u16,
+        packets: Vec<Packet>,
+    ) -> (Vec<AfterPacket>, bool) {
         call_learner(move || {
-            let mut state = RecvWindow::new(window);
+            let mut state = RecvWindow::new(session, window);
             let steps = packets
                 .into_iter()
                 .map(|p| {
@@ -284,13 +366,16 @@ mod recv_window {
 
     #[test]
     fn messages_in_order_are_delivered_at_once() {
-        let (steps, finished) = feed(8, vec![data(1), data(2), Packet::End { seq: 3 }]);
+        let (steps, finished) = feed(
+            8,
+            vec![data(1), data(2), Packet::End { session: S, seq: 3 }],
+        );
         assert_eq!(
             steps,
             [
-                (payloads(&[1]), Ack::new(2, 8)),
-                (payloads(&[2]), Ack::new(3, 8)),
-                (vec![], Ack::new(4, 8)),
+                (payloads(&[1]), Ack::new(S, 2, 8)),
+                (payloads(&[2]), Ack::new(S, 3, 8)),
+                (vec![], Ack::new(S, 4, 8)),
             ]
         );
         assert!(finished, "{}", text("ch06w.end_reached"));
@@ -304,7 +389,7 @@ mod recv_window {
             [
                 (vec![], ack(1, 8, &[3])),
                 (vec![], ack(1, 8, &[2, 3])),
-                (payloads(&[1, 2, 3]), Ack::new(4, 8)),
+                (payloads(&[1, 2, 3]), Ack::new(S, 4, 8)),
             ],
             "{}",
             text("ch06w.wait_for_one")
@@ -327,7 +412,7 @@ mod recv_window {
         let (steps, _) = feed(4, vec![data(5), data(4), data(1), data(2), data(3)]);
         assert_eq!(
             steps[0],
-            (vec![], Ack::new(1, 4)),
+            (vec![], Ack::new(S, 1, 4)),
             "{}",
             text("ch06w.outside")
         );
@@ -338,18 +423,21 @@ mod recv_window {
             text("ch06w.inside")
         );
         assert_eq!(steps[4].0, payloads(&[3, 4]), "{}", text("ch06w.fills_gap"));
-        assert_eq!(steps[4].1, Ack::new(5, 4));
+        assert_eq!(steps[4].1, Ack::new(S, 5, 4));
     }
 
     #[test]
     fn an_early_end_finishes_only_when_the_gap_is_filled() {
-        let (steps, finished) = feed(8, vec![Packet::End { seq: 3 }, data(2), data(1)]);
+        let (steps, finished) = feed(
+            8,
+            vec![Packet::End { session: S, seq: 3 }, data(2), data(1)],
+        );
         assert_eq!(
             steps,
             [
                 (vec![], ack(1, 8, &[3])),
                 (vec![], ack(1, 8, &[2, 3])),
-                (payloads(&[1, 2]), Ack::new(4, 8)),
+                (payloads(&[1, 2]), Ack::new(S, 4, 8)),
             ]
         );
         assert!(finished);
@@ -360,9 +448,9 @@ mod recv_window {
         let (steps, finished) = feed(
             8,
             vec![
-                Packet::End { seq: 3 },
+                Packet::End { session: S, seq: 3 },
                 data(4),
-                Packet::End { seq: 5 },
+                Packet::End { session: S, seq: 5 },
                 data(1),
                 data(2),
                 data(3),
@@ -370,23 +458,98 @@ mod recv_window {
         );
         let delivered: Vec<Vec<u8>> = steps.iter().flat_map(|(d, _)| d.clone()).collect();
         assert_eq!(delivered, payloads(&[1, 2]), "{}", text("ch06w.after_end"));
-        assert_eq!(steps[5].1, Ack::new(4, 8));
+        assert_eq!(steps[5].1, Ack::new(S, 4, 8));
         assert!(finished);
     }
 
     #[test]
     fn acks_sent_to_a_receiver_change_nothing() {
-        let (steps, _) = feed(8, vec![Packet::Ack(Ack::new(7, 8)), data(1)]);
+        let (steps, _) = feed(8, vec![Packet::Ack(Ack::new(S, 7, 8)), data(1)]);
         assert_eq!(
             steps,
-            [(vec![], Ack::new(1, 8)), (payloads(&[1]), Ack::new(2, 8))]
+            [
+                (vec![], Ack::new(S, 1, 8)),
+                (payloads(&[1]), Ack::new(S, 2, 8))
+            ]
         );
+    }
+
+    #[test]
+    fn packets_of_another_session_are_ignored() {
+        // From the sender's address, with the right numbers, but not the session's id.
+        let other = S ^ 1;
+        let forged = |seq: u32| Packet::Data {
+            session: other,
+            seq,
+            payload: b"INJECTED".to_vec(),
+        };
+        let (steps, finished) = feed(
+            8,
+            vec![
+                data(1),
+                forged(2),
+                Packet::End {
+                    session: other,
+                    seq: 2,
+                },
+                forged(3),
+                data(2),
+            ],
+        );
+        let delivered: Vec<Vec<u8>> = steps.iter().flat_map(|(d, _)| d.clone()).collect();
+        assert_eq!(
+            delivered,
+            payloads(&[1, 2]),
+            "{}",
+            text("ch06w.other_session_data")
+        );
+        assert!(!finished, "{}", text("ch06w.other_session_data"));
+        assert_eq!(
+            steps[3].1,
+            Ack::new(S, 2, 8),
+            "{}",
+            text("ch06w.other_session_data")
+        );
+    }
+
+    #[test]
+    fn numbers_wrap_past_u32_max() {
+        let first = u32::MAX - 2;
+        let wrapping = Session {
+            id: S,
+            first_seq: first,
+        };
+        let named = |seq: u32| Packet::Data {
+            session: S,
+            seq,
+            payload: format!("m{seq}").into_bytes(),
+        };
+        let (steps, finished) = feed_session(
+            wrapping,
+            8,
+            vec![
+                named(first),
+                named(0),
+                named(u32::MAX),
+                named(u32::MAX - 1),
+                Packet::End { session: S, seq: 1 },
+            ],
+        );
+        let delivered: Vec<Vec<u8>> = steps.iter().flat_map(|(d, _)| d.clone()).collect();
+        let order = [first, u32::MAX - 1, u32::MAX, 0];
+        assert_eq!(delivered, payloads(&order), "{}", text("ch06w.wrap"));
+        let mut early = Ack::new(S, u32::MAX - 1, 8);
+        early.mark(0);
+        early.mark(u32::MAX);
+        assert_eq!(steps[2].1, early, "{}", text("ch06w.wrap"));
+        assert_eq!(steps[4].1, Ack::new(S, 2, 8), "{}", text("ch06w.wrap"));
+        assert!(finished, "{}", text("ch06w.wrap"));
     }
 
     #[test]
     fn a_flood_of_future_messages_cannot_grow_the_buffer() {
         let buffered = call_learner(|| {
-            let mut state = RecvWindow::new(8);
+            let mut state = RecvWindow::new(SESSION, 8);
             for seq in 2..20_000 {
                 let _ = state.on_packet(data(seq));
             }
@@ -415,6 +578,7 @@ mod sender {
 
     fn data_bytes(seq: u32) -> Vec<u8> {
         reference::Packet::Data {
+            session: S,
             seq,
             payload: format!("m{seq}").into_bytes(),
         }
@@ -458,7 +622,8 @@ mod sender {
         let sent = payloads(TEN);
         let socket = net::udp_socket();
         let mut timer = timer;
-        let result = call_learner(move || send_window(&socket, to, &sent, window, &mut timer, 10));
+        let result =
+            call_learner(move || send_window(&socket, to, SESSION, &sent, window, &mut timer, 10));
         let report = match result {
             Ok(report) => report,
             Err(e) => fail_with_diagram(
@@ -541,7 +706,7 @@ mod sender {
     fn a_lost_ack_of_end_means_end_is_sent_again() {
         // Window 1, so that this ACK answers END alone (with a wider window it could also be
         // the only ACK of the last DATA, which would then be the one resent).
-        let end_ack = reference::Packet::Ack(reference::Ack::new(TEN + 2, 64)).encode();
+        let end_ack = reference::Packet::Ack(reference::Ack::new(S, TEN + 2, 64)).encode();
         let script = Script::new().drop_bytes(Direction::ToClient, &end_ack, 1);
         let (sent, _) = send_through(script, 1, FixedTimer(TIMEOUT));
         assert_eq!(sent, once_except(&[TEN + 1]));
@@ -623,7 +788,7 @@ mod sender {
                         match reference::Packet::decode(&bytes) {
                             Ok(
                                 reference::Packet::Data { seq, .. }
-                                | reference::Packet::End { seq },
+                                | reference::Packet::End { seq, .. },
                             ) => seqs.push(seq),
                             other => self.fail(&fill("ch06w.not_data", &[]), format!("{other:?}")),
                         }
@@ -679,6 +844,7 @@ mod sender {
             send_window(
                 &socket,
                 to,
+                SESSION,
                 &payloads(n),
                 window,
                 &mut FixedTimer(Duration::from_secs(3)),
@@ -686,6 +852,7 @@ mod sender {
             )
             .map(|r| reference::Report {
                 transmissions: r.transmissions,
+                ignored_acks: r.ignored_acks,
             })
         })
     }
@@ -696,14 +863,14 @@ mod sender {
         let mut learner = start(receiver.peer.addr(), 8, 4);
         let (first, from) = receiver.expect(1, &mut learner);
         assert_eq!(first, [1]);
-        receiver.answer(reference::Ack::new(2, 4), from);
+        receiver.answer(reference::Ack::new(S, 2, 4), from);
         let (window, _) = receiver.expect(4, &mut learner);
         assert_eq!(window, [2, 3, 4, 5]);
         // The ACKs of 2, 3 and 4 "were lost": only one ACK, for everything up to 5.
-        receiver.answer(reference::Ack::new(6, 4), from);
+        receiver.answer(reference::Ack::new(S, 6, 4), from);
         let (next, _) = receiver.expect(4, &mut learner);
         assert_eq!(next, [6, 7, 8, 9], "{}", text("ch06w.move_on"));
-        receiver.answer(reference::Ack::new(10, 4), from);
+        receiver.answer(reference::Ack::new(S, 10, 4), from);
         let report = learner
             .finish()
             .or_fail("test.returned_error", &[("call", &"send_window")]);
@@ -716,14 +883,14 @@ mod sender {
         let mut learner = start(receiver.peer.addr(), 4, 8);
         let (first, from) = receiver.expect(1, &mut learner);
         assert_eq!(first, [1]);
-        receiver.answer(reference::Ack::new(2, 2), from);
+        receiver.answer(reference::Ack::new(S, 2, 2), from);
         let (two, _) = receiver.expect(2, &mut learner);
         assert_eq!(two, [2, 3], "{}", text("ch06w.their_window"));
         receiver.expect_silence(Duration::from_millis(300));
-        receiver.answer(reference::Ack::new(4, 2), from);
+        receiver.answer(reference::Ack::new(S, 4, 2), from);
         let (rest, _) = receiver.expect(2, &mut learner);
         assert_eq!(rest, [4, 5], "{}", text("ch06w.data4_end5"));
-        receiver.answer(reference::Ack::new(6, 2), from);
+        receiver.answer(reference::Ack::new(S, 6, 2), from);
         learner
             .finish()
             .or_fail("test.returned_error", &[("call", &"send_window")]);
@@ -786,20 +953,23 @@ mod sender {
         let socket = net::udp_socket();
         let to = receiver.peer.addr();
         let mut learner = start_learner(move || {
-            send_window(&socket, to, &payloads(2), 4, &mut spy, 5).map(|r| reference::Report {
-                transmissions: r.transmissions,
+            send_window(&socket, to, SESSION, &payloads(2), 4, &mut spy, 5).map(|r| {
+                reference::Report {
+                    transmissions: r.transmissions,
+                    ignored_acks: r.ignored_acks,
+                }
             })
         });
         let (first, from) = receiver.expect(1, &mut learner);
         assert_eq!(first, [1]);
-        receiver.answer(reference::Ack::new(2, 4), from);
+        receiver.answer(reference::Ack::new(S, 2, 4), from);
         let (window, _) = receiver.expect(2, &mut learner);
         assert_eq!(window, [2, 3], "{}", text("ch06w.data2_end3"));
         // The same ACK again, before either timer runs out: it acknowledges nothing new.
-        receiver.answer(reference::Ack::new(2, 4), from);
+        receiver.answer(reference::Ack::new(S, 2, 4), from);
         let (again, _) = receiver.expect(2, &mut learner);
         assert_eq!(again, [2, 3], "{}", text("ch06w.both_again"));
-        receiver.answer(reference::Ack::new(4, 4), from);
+        receiver.answer(reference::Ack::new(S, 4, 4), from);
         learner
             .finish()
             .or_fail("test.returned_error", &[("call", &"send_window")]);
@@ -823,7 +993,15 @@ mod sender {
         let to = relay.addr();
         let socket = net::udp_socket();
         let result = call_learner(move || {
-            send_window(&socket, to, &payloads(3), 4, &mut FixedTimer(40 * MS), 3)
+            send_window(
+                &socket,
+                to,
+                SESSION,
+                &payloads(3),
+                4,
+                &mut FixedTimer(40 * MS),
+                3,
+            )
         });
         assert!(
             matches!(result, Err(SendError::GaveUp { seq: 1, tries: 3 })),
@@ -849,7 +1027,15 @@ mod sender {
         let gone = net::udp_socket().local_addr().unwrap();
         let socket = net::udp_socket();
         let result = call_learner(move || {
-            send_window(&socket, gone, &payloads(3), 4, &mut FixedTimer(40 * MS), 3)
+            send_window(
+                &socket,
+                gone,
+                SESSION,
+                &payloads(3),
+                4,
+                &mut FixedTimer(40 * MS),
+                3,
+            )
         });
         assert!(
             matches!(result, Err(SendError::PeerGone { seq: 1 })),
@@ -872,7 +1058,15 @@ mod sender {
         let socket = net::udp_socket();
         let payloads = vec![b"fine".to_vec(), vec![0; MAX_PAYLOAD + 1]];
         let result = call_learner(move || {
-            send_window(&socket, to, &payloads, 4, &mut FixedTimer(40 * MS), 3)
+            send_window(
+                &socket,
+                to,
+                SESSION,
+                &payloads,
+                4,
+                &mut FixedTimer(40 * MS),
+                3,
+            )
         });
         assert!(
             matches!(result, Err(SendError::TooLong { index: 1, len }) if len == MAX_PAYLOAD + 1),
@@ -927,6 +1121,7 @@ mod soak {
             send_window(
                 &sender,
                 to,
+                SESSION,
                 &sent,
                 32,
                 // Shorter than the defaults (10 ms to 500 ms), so that the soak waits less;
@@ -972,10 +1167,10 @@ mod versions {
 
     #[test]
     fn a_stop_and_wait_receiver_rejects_window_messages_by_their_version() {
-        // Your decoder from exercise 6.1 sees version 1 in the high bits of the kind byte.
-        let bytes = reference::Packet::End { seq: 3 }.encode();
+        // Your decoder from exercise 6.1 sees version 2 in the high bits of the kind byte.
+        let bytes = reference::Packet::End { session: S, seq: 3 }.encode();
         let got = call_learner(move || Message::decode(&bytes));
-        assert_eq!(got, Err(DecodeError::UnknownKind(0x13)));
+        assert_eq!(got, Err(DecodeError::UnknownKind(0x23)));
     }
 }
 
@@ -1063,7 +1258,7 @@ mod programs {
         // A stop-and-wait DATA 1 first: reliable-recv names the protocol mismatch.
         let stranger = net::udp_socket();
         stranger
-            .send_to(&hex("01 00000001 0002 6869"), addr)
+            .send_to(&hex("01 5e551011 00000001 0002 6869"), addr)
             .unwrap();
         let mut command = Command::new(course_harness::program!("reliable-send"));
         command.args(["--server", &addr.to_string()]);

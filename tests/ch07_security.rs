@@ -598,6 +598,23 @@ mod programs {
     }
 
     #[test]
+    fn a_token_dated_an_hour_ahead_is_refused_naming_the_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut server, addr) = secure_server(&dir);
+        let exchange = Exchange::new();
+        exchange.name(addr, "secure-server");
+        let sender = Peer::new(&exchange, "sender with a fast clock");
+        sender.send_to(token(b"from the future", now() + 3600).as_bytes(), addr);
+        let refusal = server.stderr_line();
+        assert!(
+            refusal.starts_with("refused ") && refusal.contains("clock"),
+            "{}",
+            fill("ch07.names_the_clock", &[("refusal", &refusal)])
+        );
+        server.assert_running();
+    }
+
+    #[test]
     fn a_token_made_before_the_server_started_is_refused_as_a_possible_replay() {
         // Made two seconds before the server starts: the server cannot know whether it
         // accepted this token before a restart, so it must refuse it.
@@ -625,5 +642,115 @@ mod programs {
             server.stdout_line().split_once(": ").map(|(_, m)| m),
             Some("fresh")
         );
+    }
+}
+
+/// Exercise 7.5, a seal on every datagram: `cargo test --test ch07_security sealed::`
+mod sealed {
+    use super::*;
+    use socket_course::ch07_security::{SealKey, TAG_LEN, open_datagram, seal_datagram};
+
+    fn seal_key(text: &str) -> SealKey {
+        SealKey::from_key_text(text).expect("test setup: a valid key")
+    }
+
+    /// The reference's sealed datagram, so the tests of `open_datagram` stand alone.
+    fn reference(datagram: &[u8]) -> Vec<u8> {
+        let key = solutions::ch07_security::SealKey::from_key_text(KEY).unwrap();
+        solutions::ch07_security::seal_datagram(&key, datagram)
+    }
+
+    #[rstest]
+    #[case::empty(b"".to_vec())]
+    #[case::a_header(vec![0x21, 0x5e, 0x55, 0x10, 0x11, 0xff, 0xff, 0xff, 0xfe, 0, 0, 0, 5])]
+    #[case::a_full_message(vec![b'x'; 1037])]
+    fn a_sealed_datagram_is_the_datagram_and_its_tag(#[case] datagram: Vec<u8>) {
+        let input = datagram.clone();
+        let sealed = call_learner(move || seal_datagram(&seal_key(KEY), &input));
+        assert_eq!(
+            sealed,
+            reference(&datagram),
+            "{}",
+            fill("ch07.seal_layout", &[("tag", &TAG_LEN)])
+        );
+    }
+
+    #[test]
+    fn a_sealed_datagram_opens_to_the_same_bytes() {
+        let sealed = reference(b"\x21hello");
+        let got = call_learner(move || open_datagram(&seal_key(KEY), &sealed).map(<[u8]>::to_vec));
+        assert_eq!(got.as_deref(), Some(&b"\x21hello"[..]));
+    }
+
+    #[test]
+    fn every_flipped_bit_is_refused() {
+        let sealed = reference(b"\x21\x5e\x55\x10\x11 some payload");
+        let refused_all = call_learner(move || {
+            let key = seal_key(KEY);
+            (0..sealed.len() * 8).all(|bit| {
+                let mut altered = sealed.clone();
+                altered[bit / 8] ^= 1 << (bit % 8);
+                open_datagram(&key, &altered).is_none()
+            })
+        });
+        assert!(refused_all, "{}", text("ch07.flipped_bit_opened"));
+    }
+
+    #[test]
+    fn short_or_cut_datagrams_are_refused_without_a_panic() {
+        let sealed = reference(b"\x21data");
+        let opened = call_learner(move || {
+            let key = seal_key(KEY);
+            let mut opened = Vec::new();
+            for len in 0..sealed.len() {
+                if open_datagram(&key, &sealed[..len]).is_some() {
+                    opened.push(len);
+                }
+            }
+            opened
+        });
+        assert!(
+            opened.is_empty(),
+            "{}",
+            fill("ch07.cut_opened", &[("lengths", &format!("{opened:?}"))])
+        );
+    }
+
+    #[test]
+    fn a_datagram_sealed_with_another_key_is_refused() {
+        let sealed = reference(b"\x21data");
+        let got = call_learner(move || open_datagram(&seal_key(OTHER_KEY), &sealed).is_some());
+        assert!(!got, "{}", text("ch07.other_key_opened"));
+    }
+
+    /// Chapters 6 and 7 together: reliable-send and reliable-recv with `--key-file`.
+    #[test]
+    fn a_stream_sealed_end_to_end_arrives_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret.key");
+        std::fs::write(&path, format!("{KEY}\n")).unwrap();
+        let mut receiver = Command::new(course_harness::program!("reliable-recv"));
+        receiver.args(["--bind", "127.0.0.1:0", "--linger-ms", "100", "--key-file"]);
+        receiver.arg(&path);
+        let mut receiver = ChildGuard::spawn(receiver);
+        let addr: SocketAddr = receiver.listening_addr();
+        let mut sender = Command::new(course_harness::program!("reliable-send"));
+        sender.args(["--server", &addr.to_string(), "--key-file"]);
+        sender.arg(&path);
+        let mut sender = ChildGuard::spawn(sender);
+        let lines: String = (0..2000).map(|i| format!("line {i}\n")).collect();
+        sender.write_stdin(&lines);
+        sender.close_stdin();
+        let sent = sender.wait_exit(Duration::from_secs(10));
+        assert_eq!(sent.status.code(), Some(0), "{sent:?}");
+        let received = receiver.wait_exit(Duration::from_secs(10));
+        assert_eq!(received.status.code(), Some(0), "{received:?}");
+        assert_eq!(
+            received.stdout.len(),
+            2000,
+            "{}",
+            text("ch07.sealed_stream_whole")
+        );
+        assert_eq!(received.stdout.join("\n") + "\n", lines);
     }
 }

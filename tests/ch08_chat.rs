@@ -164,6 +164,12 @@ mod payload {
     #[case::newline("a\nb", false)]
     #[case::escape_sequence("\u{1b}[31mred", false)]
     #[case::direction_override("abc\u{202e}def", false)]
+    #[case::arabic_letter_mark("Ali\u{61c}ce", false)]
+    #[case::zero_width_space("Alice\u{200b}", false)]
+    #[case::line_separator("Ali\u{2028}ce", false)]
+    #[case::tag_character("Alice\u{e0041}", false)]
+    #[case::hangul_filler("\u{3164}", false)]
+    #[case::japanese_name("田中さん", true)]
     #[case::colon_space_could_fake_a_message("Alice: hi", false)]
     #[case::an_address("127.0.0.1:9", true)]
     #[case::star_could_fake_a_join("* Alice", false)]
@@ -497,9 +503,23 @@ mod server {
         (addr, running)
     }
 
-    fn join(exchange: &Exchange, server: SocketAddr, name: &str) -> Peer {
+    /// A client that joins as chat-client does: the join, then the server's cookie sent
+    /// back unchanged (the given `run_server` admits a newcomer only then).
+    fn join(
+        exchange: &Exchange,
+        server: SocketAddr,
+        name: &str,
+        running: &mut course_harness::Running<std::io::Result<socket_course::ch08_chat::Counters>>,
+    ) -> Peer {
         let peer = Peer::new(exchange, name);
-        peer.send_to(format!("chat/1 join 1 {name}\n").as_bytes(), server);
+        peer.send_to(
+            format!("chat/1 join 1763798400000 {name}\n").as_bytes(),
+            server,
+        );
+        let (cookie, _) = peer
+            .recv_checking(|| running.check())
+            .or_fail("ch08.no_cookie", &[]);
+        peer.send_to(&cookie, server);
         peer
     }
 
@@ -510,7 +530,7 @@ mod server {
         exchange.name(server, "your server");
         let clients: Vec<Peer> = ["a", "b", "c"]
             .iter()
-            .map(|n| join(&exchange, server, n))
+            .map(|n| join(&exchange, server, n, &mut running))
             .collect();
         // Drain the join announcements: a hears b and c join, b hears c.
         for (i, client) in clients.iter().enumerate() {
@@ -557,8 +577,8 @@ mod server {
     fn bad_input_does_not_stop_it_and_valid_messages_still_arrive() {
         let exchange = Exchange::new();
         let (server, mut running) = serving();
-        let a = join(&exchange, server, "a");
-        let b = join(&exchange, server, "b");
+        let a = join(&exchange, server, "a", &mut running);
+        let b = join(&exchange, server, "b", &mut running);
         a.recv_checking(|| running.check())
             .or_fail("ch08.b_join_missing", &[]);
         let rogue = Peer::new(&exchange, "rogue");
@@ -585,7 +605,10 @@ mod server {
         let exchange = Exchange::new();
         let (server, mut running) = serving();
         let names: Vec<String> = (0..20).map(|i| format!("c{i}")).collect();
-        let clients: Vec<Peer> = names.iter().map(|n| join(&exchange, server, n)).collect();
+        let clients: Vec<Peer> = names
+            .iter()
+            .map(|n| join(&exchange, server, n, &mut running))
+            .collect();
         for (i, client) in clients.iter().enumerate() {
             for _ in i + 1..clients.len() {
                 client
@@ -842,6 +865,22 @@ mod client {
         }
     }
 
+    /// The join, answered as a course server answers a newcomer: with a cookie, which the
+    /// client must send back unchanged (the given `check_server_answers` does it). Returns
+    /// the join and where it came from.
+    #[track_caller]
+    fn joined(
+        server: &Peer,
+        running: &mut course_harness::Running<std::io::Result<()>>,
+    ) -> (String, SocketAddr) {
+        let (join, client) = next(server, running);
+        let cookie = format!("chat/1 cookie 0123456789abcdef01234567\n{join}");
+        server.send_to(cookie.as_bytes(), client);
+        let (back, _) = next(server, running);
+        assert_eq!(back, cookie, "{}", fill("ch08.cookie_not_returned", &[]));
+        (join, client)
+    }
+
     /// Checks `line` is `[HH:MM:SS] ` followed by `rest`.
     #[track_caller]
     fn assert_line(line: &str, rest: &str) {
@@ -889,7 +928,7 @@ mod client {
     #[test]
     fn it_joins_sends_each_line_and_leaves_at_q() {
         let (server, keyboard, _screen, mut running) = start(Duration::from_secs(60));
-        let (join, _) = next(&server, &mut running);
+        let (join, _) = joined(&server, &mut running);
         assert!(
             join.starts_with("chat/1 join ") && join.ends_with(" taro\n") && timestamp(&join),
             "{join:?}"
@@ -914,7 +953,7 @@ mod client {
     #[test]
     fn it_prints_what_arrives_while_waiting_for_the_keyboard() {
         let (server, keyboard, screen, mut running) = start(Duration::from_secs(60));
-        let (_, client) = next(&server, &mut running);
+        let (_, client) = joined(&server, &mut running);
         server.send_to(b"chat/1 join 1763798400000 hanako\n", client);
         server.send_to(b"chat/1 ping 1763798400000 hanako\n", client);
         server.send_to(b"chat/1 msg 1763798400000 hanako\nhi taro", client);
@@ -938,7 +977,7 @@ mod client {
     #[test]
     fn a_newline_or_an_escape_sequence_cannot_forge_a_line() {
         let (server, keyboard, screen, mut running) = start(Duration::from_secs(60));
-        let (_, client) = next(&server, &mut running);
+        let (_, client) = joined(&server, &mut running);
         server.send_to(
             b"chat/1 msg 1763798400000 hanako\nhi\n[09:00:00] alice: my password is\x1b[8m",
             client,
@@ -978,7 +1017,7 @@ mod client {
     #[test]
     fn a_line_too_long_or_not_utf8_is_not_sent_and_the_client_goes_on() {
         let (server, keyboard, _screen, mut running) = start(Duration::from_secs(60));
-        next(&server, &mut running);
+        joined(&server, &mut running);
         let limit = text_limit("taro");
         keyboard.type_text(&format!("{}\n", "x".repeat(limit + 1)));
         keyboard.type_text(&format!("{}\n", "y".repeat(70_000)));
@@ -1009,7 +1048,7 @@ mod client {
     #[test]
     fn end_of_input_leaves_and_returns() {
         let (server, keyboard, _screen, mut running) = start(Duration::from_secs(60));
-        next(&server, &mut running);
+        joined(&server, &mut running);
         drop(keyboard);
         let (leave, _) = next(&server, &mut running);
         assert!(leave.starts_with("chat/1 leave "), "{leave:?}");
@@ -1021,7 +1060,7 @@ mod client {
     #[test]
     fn it_pings_while_idle() {
         let (server, keyboard, _screen, mut running) = start(Duration::from_millis(50));
-        next(&server, &mut running);
+        joined(&server, &mut running);
         let started = Instant::now();
         let mut pings = 0;
         while pings < 3 {
@@ -1049,7 +1088,7 @@ mod client {
     #[test]
     fn leave_and_join_commands() {
         let (server, keyboard, _screen, mut running) = start(Duration::from_secs(60));
-        next(&server, &mut running);
+        joined(&server, &mut running);
         keyboard.type_text("/leave\n/join jiro\nI am back\n");
         let (leave, _) = next(&server, &mut running);
         assert!(
@@ -1072,7 +1111,7 @@ mod client {
     #[test]
     fn after_leave_it_neither_pings_nor_sends_until_it_joins_again() {
         let (server, keyboard, _screen, mut running) = start(Duration::from_millis(30));
-        next(&server, &mut running);
+        joined(&server, &mut running);
         keyboard.type_text("/leave\nnobody should see this\n");
         let (leave, _) = next(&server, &mut running);
         assert!(leave.starts_with("chat/1 leave "), "{leave:?}");
@@ -1156,8 +1195,14 @@ mod programs {
         let exchange = Exchange::new();
         let server = Peer::new(&exchange, "test server");
         let mut client = chat_client(server.addr(), "taro");
-        let (join, _) = server.recv().or_fail("ch08.no_join", &[]);
+        let (join, client_addr) = server.recv().or_fail("ch08.no_join", &[]);
         assert!(join.starts_with(b"chat/1 join "));
+        // Answered as a course server answers a newcomer: with a cookie to send back.
+        let mut cookie = b"chat/1 cookie 0123456789abcdef01234567\n".to_vec();
+        cookie.extend_from_slice(&join);
+        server.send_to(&cookie, client_addr);
+        let (back, _) = server.recv().or_fail("ch08.cookie_not_returned", &[]);
+        assert_eq!(back, cookie);
         client.write_stdin(&format!("{}\n", "x".repeat(3000)));
         let complaint = client.stderr_line();
         let limit = text_limit("taro");
@@ -1202,7 +1247,9 @@ mod programs {
         );
         let exchange = Exchange::new();
         let member = Peer::new(&exchange, "member");
-        member.send_to(b"chat/1 join 1 eve\n", addr);
+        member.send_to(b"chat/1 join 1763798400000 eve\n", addr);
+        let (cookie, _) = member.recv().or_fail("ch08.no_cookie", &[]);
+        member.send_to(&cookie, addr);
         server.stdout_line_ending_with("* eve joined");
         member.send_to(b"chat/1 msg 1 eve\nhi\n[00:00:00] alice: \x1b[2J", addr);
         let line = server.stdout_line();

@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 use course_harness::child::Stream;
 use course_harness::{ChildGuard, Deadline};
 
+mod support;
+
 const MEMBERS: usize = 30;
 const MESSAGES: usize = 100;
 const PERIOD: Duration = Duration::from_millis(20); // 50 messages per second
@@ -54,14 +56,14 @@ fn one_run() -> (usize, Vec<String>) {
 
     // Join everybody, one at a time: the server prints each join it relays on stdout.
     let members: Vec<UdpSocket> = (0..MEMBERS).map(|_| member_socket()).collect();
+    // Each answers the server's cookie, as chat-client does.
     for (i, socket) in members.iter().enumerate() {
-        socket
-            .send_to(format!("chat/1 join 1 m{i}\n").as_bytes(), addr)
-            .unwrap();
+        let join = format!("chat/1 join 1763798400000 m{i}\n");
+        support::chat_join(socket, addr, join.as_bytes());
         server.stdout_line_ending_with(&format!("* m{i} joined"));
     }
     let flooder = member_socket();
-    flooder.send_to(b"chat/1 join 1 flood\n", addr).unwrap();
+    support::chat_join(&flooder, addr, b"chat/1 join 1763798400000 flood\n");
     server.stdout_line_ending_with("* flood joined");
 
     // Receivers: each member counts the distinct well-behaved messages it gets.

@@ -1,5 +1,6 @@
 //! Property tests: every function that parses network or user input gets arbitrary input
-//! (never a panic) and every valid value survives a round trip.
+//! (never a panic) and every valid value survives a round trip; forged cookies and sealed
+//! datagrams never open.
 //!
 //! They test the reference (`solutions::...` and the relay), whichever side the switch is on:
 //! they are the course's own hardening, not an exercise. Debug build, overflow checks on, as
@@ -12,9 +13,10 @@ use std::time::Duration;
 use lossy_relay::{Action, Direction, Fate, Script, Which};
 use proptest::prelude::*;
 use solutions::ch01_addresses::parse_addr;
-use solutions::ch06_reliability::{Kind as RelKind, MAX_PAYLOAD, Message};
-use solutions::ch07_security::{open, seal};
-use solutions::ch08_chat::{ChatMessage, Kind, MAX_DATAGRAM, Payload, parse, validate_name};
+use solutions::ch06_reliability::{Ack, Kind as RelKind, MAX_PAYLOAD, MAX_WINDOW, Message, Packet};
+use solutions::ch07_security::{SealKey, open, open_datagram, seal};
+use solutions::ch08_chat::cookie::CookieKey;
+use solutions::ch08_chat::{ChatMessage, Kind, MAX_DATAGRAM, Payload, names, parse, validate_name};
 
 /// 64 cases per property unless `PROPTEST_CASES` says otherwise.
 fn config() -> ProptestConfig {
@@ -93,17 +95,49 @@ proptest! {
 
     #[test]
     fn every_message_round_trips(
+        session in any::<u32>(),
         seq in any::<u32>(),
         kind in 0..3u8,
         payload in proptest::collection::vec(any::<u8>(), 0..=MAX_PAYLOAD),
     ) {
         let message = match kind {
-            0 => Message::data(seq, &payload),
-            1 => Message::ack(seq),
-            _ => Message::end(seq),
+            0 => Message::data(session, seq, &payload),
+            1 => Message::ack(session, seq),
+            _ => Message::end(session, seq),
         };
         prop_assert_eq!(Message::decode(&message.encode()), Ok(message.clone()));
         prop_assert!(message.kind != RelKind::Data || message.payload == payload);
+    }
+
+    // ch06: the window header (version 2: the session id) round-trips every field.
+    #[test]
+    fn every_window_packet_round_trips(
+        session in any::<u32>(),
+        number in any::<u32>(),
+        kind in 0..3u8,
+        window in 1..=MAX_WINDOW,
+        marks in proptest::collection::vec(0..MAX_WINDOW as u32, 0..8),
+        payload in proptest::collection::vec(any::<u8>(), 0..=MAX_PAYLOAD),
+    ) {
+        let packet = match kind {
+            0 => Packet::Data { session, seq: number, payload },
+            1 => {
+                let mut ack = Ack::new(session, number, window);
+                for k in marks {
+                    ack.mark(number.wrapping_add(1 + k));
+                }
+                Packet::Ack(ack)
+            }
+            _ => Packet::End { session, seq: number },
+        };
+        let bytes = packet.encode();
+        prop_assert_eq!(&bytes[1..5], &session.to_be_bytes()[..]);
+        prop_assert_eq!(Packet::decode(&bytes), Ok(packet));
+    }
+
+    #[test]
+    fn window_decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..1100)) {
+        let _ = Packet::decode(&bytes);
     }
 
     // ch07: opening a token.
@@ -199,5 +233,39 @@ proptest! {
         let text = format!("{word} {which_text} {fate_text}  # a comment\n");
         let expected = Script::new().rule(direction, which, fate);
         prop_assert_eq!(text.parse::<Script>(), Ok(expected));
+    }
+
+    #[test]
+    fn cookie_open_never_panics_and_opens_nothing_forged(
+        tail in proptest::collection::vec(any::<u8>(), 0..120),
+    ) {
+        let key = CookieKey::from_bytes([9; 32]);
+        let from: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let mut bytes = b"chat/1 cookie ".to_vec();
+        bytes.extend_from_slice(&tail);
+        prop_assert_eq!(key.open(from, &bytes, 1_763_798_400), None);
+        prop_assert_eq!(key.open(from, &tail, 1_763_798_400), None);
+    }
+
+    #[test]
+    fn every_cookie_opens_for_its_address(join in "chat/1 join [0-9]{13} [a-z]{1,20}\n") {
+        let key = CookieKey::from_bytes([9; 32]);
+        let from: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let cookie = key.cookie(from, join.as_bytes(), 1_763_798_400).unwrap();
+        prop_assert_eq!(key.open(from, &cookie, 1_763_798_400), Some(join.as_bytes()));
+    }
+
+    #[test]
+    fn the_name_profile_never_panics(name in ".{0,40}") {
+        let _ = names::check(&name);
+        let _ = names::not_confusable(&name, ["Bill", "タナカ"]);
+    }
+
+    #[test]
+    fn sealed_open_never_panics_and_opens_nothing_forged(
+        bytes in proptest::collection::vec(any::<u8>(), 0..120),
+    ) {
+        let key = SealKey::from_key_text("cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=").unwrap();
+        prop_assert_eq!(open_datagram(&key, &bytes), None);
     }
 }

@@ -1,11 +1,13 @@
 //! Self-tests of the code the course gives learners ready-made (it is the same file in
-//! `exercises/` and `solutions/`): the ACK wait of chapter 6 and the servers' previews.
+//! `exercises/` and `solutions/`): the ACK wait of chapter 6, the servers' previews, the
+//! chat server's cookies, the chat's name profile and how a chat line shows blanks.
 
 use std::io;
-use std::net::UdpSocket;
+use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use socket_course::ch06_reliability::Waiter;
+use socket_course::ch08_chat::cookie::CookieKey;
 use socket_course::show::{PREVIEW_BYTES, Preview};
 
 fn pair() -> (UdpSocket, UdpSocket) {
@@ -116,4 +118,138 @@ fn a_preview_is_short_escaped_and_whole_characters() {
         Preview(&text).to_string(),
         format!("{}…", "a".repeat(PREVIEW_BYTES - 1))
     );
+}
+
+#[test]
+fn preview_escapes_bidi_controls_zero_width_and_separators() {
+    // U+202E (right-to-left override) would show "evil\u{202e}txt.exe" as "evilexe.txt".
+    let shown =
+        Preview("evil\u{202e}txt.exe\u{200b}\u{2028}\u{061c}\u{e0041}".as_bytes()).to_string();
+    assert_eq!(
+        shown,
+        "evil\\u{202e}txt.exe\\u{200b}\\u{2028}\\u{61c}\\u{e0041}"
+    );
+    // Ordinary non-ASCII text stays as it is.
+    assert_eq!(Preview("田中さん é".as_bytes()).to_string(), "田中さん é");
+}
+
+fn cookie_key() -> CookieKey {
+    CookieKey::from_bytes([7; 32])
+}
+
+const JOIN: &[u8] = b"chat/1 join 1763798400123 taro\n";
+
+#[test]
+fn a_cookie_opens_for_its_address_in_its_slot_and_the_next() {
+    let from: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+    let cookie = cookie_key().cookie(from, JOIN, 600).unwrap();
+    assert!(cookie.len() <= 3 * JOIN.len());
+    assert_eq!(cookie_key().open(from, &cookie, 600), Some(JOIN));
+    assert_eq!(cookie_key().open(from, &cookie, 630), Some(JOIN));
+    assert_eq!(
+        cookie_key().open(from, &cookie, 660),
+        None,
+        "two slots later"
+    );
+    let other: SocketAddr = "127.0.0.2:5000".parse().unwrap();
+    assert_eq!(
+        cookie_key().open(other, &cookie, 600),
+        None,
+        "another address"
+    );
+    assert_eq!(
+        CookieKey::from_bytes([8; 32]).open(from, &cookie, 600),
+        None
+    );
+    let mut altered = cookie.clone();
+    *altered.last_mut().unwrap() = b'x';
+    assert_eq!(
+        cookie_key().open(from, &altered, 600),
+        None,
+        "another datagram"
+    );
+    assert_eq!(
+        cookie_key().open(from, &cookie[..20], 600),
+        None,
+        "cut short"
+    );
+}
+
+#[test]
+fn a_datagram_too_small_to_answer_within_three_times_gets_nothing() {
+    let from: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+    assert_eq!(cookie_key().cookie(from, b"chat/1 join 1 a\n", 0), None);
+}
+
+/// The chat's name profile: Japanese names pass; look-alikes and invisible characters do not.
+#[test]
+fn the_name_profile_takes_japanese_names_and_refuses_look_alikes() {
+    use socket_course::ch08_chat::names::{NameProblem, check, normalize, not_confusable};
+    for good in [
+        "taro",
+        "Taro Yamada",
+        "o'brien-2",
+        "田中さん",
+        "タナカ",
+        "Taro田中",
+        "やまだ はなこ",
+        "Ünal",
+        "김철수",
+        "Ελένη",
+    ] {
+        assert_eq!(check(good), Ok(()), "{good:?}");
+    }
+    let stacked = format!("x{}", "\u{300}".repeat(31));
+    for (bad, problem) in [
+        ("Аlice", NameProblem::MixedScripts), // a Cyrillic А
+        ("Alicе", NameProblem::MixedScripts), // a Cyrillic е
+        ("Alice\u{200b}", NameProblem::Invisible('\u{200b}')),
+        ("Al\u{200d}ice", NameProblem::Invisible('\u{200d}')),
+        ("\u{feff}Alice", NameProblem::Invisible('\u{feff}')),
+        ("Ali\u{61c}ce", NameProblem::Invisible('\u{61c}')),
+        ("Ali\u{2028}ce", NameProblem::Invisible('\u{2028}')),
+        ("Alice\u{e0041}", NameProblem::Invisible('\u{e0041}')),
+        ("\u{3164}", NameProblem::Invisible('\u{3164}')),
+        ("ｔａｒｏ", NameProblem::NotNfkc),
+        ("ﾀﾅｶ", NameProblem::NotNfkc),
+        ("taro\u{3000}", NameProblem::NotNfkc),
+        ("Taro  Yamada", NameProblem::Spaces),
+        ("★star", NameProblem::NotAllowed('★')),
+        (stacked.as_str(), NameProblem::StackedMarks),
+    ] {
+        assert_eq!(
+            check(bad),
+            Err(problem),
+            "{:?}",
+            bad.escape_unicode().to_string()
+        );
+    }
+    assert_eq!(normalize("ﾀﾅｶ"), "タナカ");
+    assert_eq!(normalize("ｔａｒｏ"), "taro");
+    // Confusable with a member present: the same skeleton, another name.
+    assert!(not_confusable("BiII", ["Bill"]).is_err());
+    assert!(not_confusable("タナ力", ["タナカ"]).is_err()); // 力 is Han
+    assert!(not_confusable("rn", ["m"]).is_err());
+    assert_eq!(not_confusable("Hanako", ["Taro", "Bill"]), Ok(()));
+    assert_eq!(not_confusable("Bill", ["Bill"]), Ok(()));
+}
+
+/// A long run of spaces cannot push text onto a line of its own on the terminal.
+#[test]
+fn chat_lines_mark_long_runs_of_blanks() {
+    use socket_course::ch08_chat::{ChatMessage, Kind, Payload, display_line, mark_blank_runs};
+    assert_eq!(mark_blank_runs("a   b"), "a   b");
+    assert_eq!(
+        mark_blank_runs(&format!("hi{}[12:00:00] Bob: send money", " ".repeat(300))),
+        "hi␣×300[12:00:00] Bob: send money"
+    );
+    assert_eq!(
+        mark_blank_runs("a\u{3000}\u{3000}\u{3000}\u{3000}b"),
+        "a␣×4b"
+    );
+    let text = format!("hi{}[12:00:00] Bob: ok", " ".repeat(300));
+    let payload = Payload::Chat(ChatMessage::new(Kind::Msg, 1_763_798_400_000, "eve", &text));
+    let from = "127.0.0.1:1".parse().unwrap();
+    let line = display_line(&payload, from).unwrap();
+    assert!(line.ends_with("eve: hi␣×300[12:00:00] Bob: ok"), "{line}");
 }

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use course_harness::{ChildGuard, Deadline};
 
+mod support;
+
 const HOSTILE: usize = 2_000;
 
 /// A small deterministic generator (xorshift), so a failure can be replayed.
@@ -138,6 +140,8 @@ fn chat_server_survives_hostile_datagrams() {
         "chat/1 leave 0 x\n",
         "chat/1 ping 1 x\n",
         "plain text\n* alice left",
+        // A cookie coming back (this one does not open: the server's key is random).
+        "chat/1 cookie 0123456789abcdef01234567\nchat/1 join 1763798400000 x\n",
     ]
     .iter()
     .map(|s| s.as_bytes().to_vec())
@@ -155,8 +159,12 @@ fn chat_server_survives_hostile_datagrams() {
     'joined: loop {
         assert!(!deadline.expired(), "bob's join never reached alice");
         server.assert_running();
-        alice.send_to(b"chat/1 join 1 alice\n", addr).unwrap();
-        bob.send_to(b"chat/1 join 1 bob\n", addr).unwrap();
+        // Each newcomer answers the server's cookie, as chat-client does.
+        support::chat_join(&alice, addr, b"chat/1 join 1763798400000 alice\n");
+        support::chat_join(&bob, addr, b"chat/1 join 1763798400000 bob\n");
+        alice
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
         while let Ok(len) = alice.recv(&mut buf) {
             if buf[..len].ends_with(b" bob\n") {
                 break 'joined;
@@ -229,23 +237,30 @@ fn lossy_relay_survives_hostile_datagrams() {
 #[test]
 fn reliable_recv_survives_hostile_datagrams() {
     // reliable-recv speaks the sliding window's protocol (chapter 6, `--window`).
-    use solutions::ch06_reliability::{Ack, FixedTimer, Packet, send_window};
+    use solutions::ch06_reliability::{Ack, FixedTimer, Packet, Session, send_window};
     let (mut receiver, addr) = start(
         course_harness::program!("reliable-recv"),
         &["--linger-ms", "200"],
     );
-    let data = |seq, payload: &[u8]| Packet::Data {
+    let data = |session, seq, payload: &[u8]| Packet::Data {
+        session,
         seq,
         payload: payload.to_vec(),
     };
+    // Mutations of every field of the version 2 header, the session id included.
     let valid = vec![
-        data(1, b"hello").encode(),
-        data(u32::MAX, b"far ahead").encode(),
-        Packet::Ack(Ack::new(u32::MAX, 64)).encode(),
-        Packet::End { seq: u32::MAX }.encode(),
+        data(0x0102_0304, 1, b"hello").encode(),
+        data(u32::MAX, u32::MAX, b"far ahead").encode(),
+        Packet::Ack(Ack::new(7, u32::MAX, 64)).encode(),
+        Packet::End {
+            session: 0,
+            seq: u32::MAX,
+        }
+        .encode(),
     ];
-    // Datagrams that decode are left out: a stranger's well-formed DATA 1 or END taking over
-    // the stream is a different defect (an address proves nothing; chapter 7's key does).
+    // Datagrams that decode are left out: a stranger's well-formed first DATA or END
+    // starting a session of its own before the real sender is a different defect (the
+    // session only protects a stream once it has started; chapter 7's key does more).
     let garbage: Vec<Vec<u8>> = hostile(&valid, HOSTILE, 5)
         .into_iter()
         .filter(|d| Packet::decode(d).is_err())
@@ -260,6 +275,7 @@ fn reliable_recv_survives_hostile_datagrams() {
     send_window(
         &sender,
         addr,
+        Session::random().unwrap(),
         &payloads,
         4,
         &mut FixedTimer(Duration::from_millis(100)),

@@ -111,7 +111,10 @@ fn article_b_python_echo_client_against_tcp_server() {
 #[test]
 fn article_c_python_client_chats_with_chat_client() {
     let Some(mut python) = python3() else { return };
-    let (mut server, addr) = start(Command::new(course_harness::program!("chat-server")));
+    // Article C's client knows no cookie: the server admits its plain text with --plain-ok.
+    let mut command = Command::new(course_harness::program!("chat-server"));
+    command.arg("--plain-ok");
+    let (mut server, addr) = start(command);
     let mut taro = Command::new(course_harness::program!("chat-client"));
     taro.args(["--server", &addr.to_string(), "--name", "taro"]);
     let mut taro = ChildGuard::spawn(taro);

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use lossy_relay::{Rates, Relay, RelayConfig};
 use solutions::ch06_reliability::{
-    Listen, MAX_PAYLOAD, Rto, RtoConfig, run_window_receiver, send_window,
+    Listen, MAX_PAYLOAD, Rto, RtoConfig, Session, run_window_receiver, send_window,
 };
 
 const SEED: u64 = 2026;
@@ -65,6 +65,7 @@ fn transfer(data: &[u8], window: u16, recv_window: u16, loss: Option<f64>) -> io
     let report = send_window(
         &sender,
         to,
+        Session::random()?,
         &chunks,
         window,
         &mut Rto::new(RtoConfig::LOOPBACK),

@@ -470,6 +470,14 @@ pub const EXERCISES: &[Exercise] = &[
         tests: &["guard_allowlist::", "programs::"],
     },
     Exercise {
+        id: "7.5",
+        chapter: "ch07_security",
+        file: "exercises/src/ch07_security/sealed.rs",
+        anchor_en: "exercise-75-seal-one-datagram",
+        anchor_ja: "演習-75-データグラムに封をする",
+        tests: &["sealed::"],
+    },
+    Exercise {
         id: "8.1",
         chapter: "ch08_chat",
         file: "exercises/src/ch08_chat/payload.rs",

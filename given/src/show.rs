@@ -16,9 +16,34 @@ pub const PREVIEW_BYTES: usize = 48;
 /// Written to stdout once this much is pending, even if more input is waiting.
 const PENDING_LIMIT: usize = 8 * 1024;
 
+/// Whether `c` is shown escaped rather than raw: control characters, and the
+/// invisible characters that change how a line reads without showing themselves:
+/// bidirectional controls (U+061C, U+200E-F, U+202A-E, U+2066-9: a right-to-left
+/// override makes `txt.exe` read `exe.txt`), zero-width characters (U+200B-D,
+/// U+2060, U+FEFF), the line and paragraph separators (U+2028-9), tag characters
+/// (U+E0000-E007F) and the Hangul fillers (U+115F, U+1160, U+3164, U+FFA0).
+pub fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{115f}'
+                | '\u{1160}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{3164}'
+                | '\u{feff}'
+                | '\u{ffa0}'
+                | '\u{e0000}'..='\u{e007f}'
+        )
+}
+
 // ANCHOR: preview
-/// The first bytes of `bytes` as text: invalid UTF-8 shown as `�`, control characters
-/// escaped (`\n`, `\u{1b}`), and `…` when there is more.
+/// The first bytes of `bytes` as text: invalid UTF-8 shown as `�`, control and
+/// invisible characters escaped (`\n`, `\u{1b}`, `\u{202e}`: see [`needs_escape`]),
+/// and `…` when there is more.
 pub struct Preview<'a>(pub &'a [u8]);
 
 impl fmt::Display for Preview<'_> {
@@ -31,9 +56,9 @@ impl fmt::Display for Preview<'_> {
             }
         }
         let text = String::from_utf8_lossy(head);
-        // Plain runs of text are written whole; only control characters are escaped.
+        // Plain runs of text are written whole; only what `needs_escape` is escaped.
         let mut plain_from = 0;
-        for (at, control) in text.match_indices(char::is_control) {
+        for (at, control) in text.match_indices(needs_escape) {
             f.write_str(&text[plain_from..at])?;
             for c in control.chars() {
                 write!(f, "{}", c.escape_default())?;

@@ -3,37 +3,44 @@
 //! Exercise 6.1's header has room for one number. A window needs more in an ACK:
 //! everything up to N arrived (cumulative), which later messages arrived too
 //! (selective), and how many messages the receiver accepts (its window). So the
-//! window protocol has a header of its own, nine bytes, with a version in the high
-//! four bits of the first byte. Stop-and-wait's kind byte (1, 2, 3) has zeros there:
-//! each protocol rejects the other's messages by name, so two mismatched programs say
-//! so instead of waiting for each other.
+//! window protocol has a header of its own, thirteen bytes, with a version in the
+//! high four bits of the first byte. Stop-and-wait's kind byte (1, 2, 3) has zeros
+//! there: each protocol rejects the other's messages by name, so two mismatched
+//! programs say so instead of waiting for each other.
+//!
+//! Version 2 carries the session id (see `session.rs`): the sender picks it at
+//! random, the receiver echoes it in every ACK, and either side ignores a message of
+//! another session. Version 1 had no session; its messages are refused by name.
 //!
 //! ```text
-//!  byte 0       1     2     3     4     5     6     7     8     9 ...
-//!     +-----+-----+-----+-----+-----+-----+-----+-----+-----+-----------------+
-//!     |ver  |  number (32 bits,      |  window   |  length   | payload         |
-//!     |kind |  big-endian)           |  (16, BE) |  (16, BE) | (length bytes)  |
-//!     +-----+-----+-----+-----+-----+-----+-----+-----+-----+-----------------+
-//!  ver (high 4 bits): 1. kind (low 4 bits): 1 DATA, 2 ACK, 3 END.
+//!  byte 0       1 ... 4      5 ... 8      9    10     11   12    13 ...
+//!     +-----+------------+------------+-----------+-----------+-----------------+
+//!     |ver  | session id | number     |  window   |  length   | payload         |
+//!     |kind | (32, BE)   | (32, BE)   |  (16, BE) |  (16, BE) | (length bytes)  |
+//!     +-----+------------+------------+-----------+-----------+-----------------+
+//!  ver (high 4 bits): 2. kind (low 4 bits): 1 DATA, 2 ACK, 3 END.
+//!  session: the sender's random id, echoed in every ACK.
 //!  DATA  number: its sequence number; window 0; payload: the data (at most 1,024 bytes).
 //!  END   number: the one after the last DATA; window 0; no payload.
 //!  ACK   number: "cumulative": every message before it has arrived;
 //!        window: how many messages, from `cumulative` on, the receiver accepts (1-256);
 //!        payload: the selective ACK, a bitmap of at most 32 bytes: bit k (byte k / 8,
 //!        bit k % 8 counted from the least significant) set = message cumulative+1+k arrived.
+//!  Numbers wrap after 2^32 - 1 and are compared with serial arithmetic (`seq_before`).
 //! ```
 
 use std::fmt;
 
 use crate::kind::{Kind, MAX_PAYLOAD};
+use crate::session::{seq_before, seq_offset};
 
-/// Bytes before the payload: version and kind (1), number (4), window (2), length
-/// (2).
-pub const WINDOW_HEADER_LEN: usize = 9;
+/// Bytes before the payload: version and kind (1), session (4), number (4), window
+/// (2), length (2).
+pub const WINDOW_HEADER_LEN: usize = 13;
 
 /// The version in the high four bits of byte 0. Stop-and-wait's messages have 0
-/// there.
-pub const VERSION: u8 = 1;
+/// there; version 1 was this header without a session.
+pub const VERSION: u8 = 2;
 
 /// The largest window either side may use, in messages.
 pub const MAX_WINDOW: u16 = 256;
@@ -45,6 +52,8 @@ pub const MAX_SACK_BYTES: usize = MAX_WINDOW as usize / 8;
 /// An ACK of the window protocol: cumulative, selective, and the receiver's window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ack {
+    /// The session this ACK answers (the id from the sender's messages).
+    pub session: u32,
     /// Every message with a smaller number has arrived; this one has not.
     pub cumulative: u32,
     /// The receiver accepts messages `cumulative .. cumulative + window`.
@@ -54,9 +63,11 @@ pub struct Ack {
 }
 
 impl Ack {
-    /// An ACK of everything before `cumulative`, and nothing after it (yet).
-    pub fn new(cumulative: u32, window: u16) -> Ack {
+    /// An ACK, for `session`, of everything before `cumulative`, and nothing after it
+    /// (yet).
+    pub fn new(session: u32, cumulative: u32, window: u16) -> Ack {
         Ack {
+            session,
             cumulative,
             window,
             sack: [0; 4],
@@ -76,9 +87,9 @@ impl Ack {
     }
 
     /// Whether this ACK says that message `seq` arrived (cumulatively or
-    /// selectively).
+    /// selectively). Serial arithmetic: "before `cumulative`" wraps past 2^32 - 1.
     pub fn acknowledges(&self, seq: u32) -> bool {
-        seq < self.cumulative
+        seq_before(seq, self.cumulative)
             || sack_bit(self.cumulative, seq)
                 .is_some_and(|k| self.sack[k / 64] & (1 << (k % 64)) != 0)
     }
@@ -104,19 +115,23 @@ impl Ack {
 
 /// Which bit stands for `seq` in an ACK with this `cumulative`, if any.
 fn sack_bit(cumulative: u32, seq: u32) -> Option<usize> {
-    let k = seq.checked_sub(cumulative)?.checked_sub(1)? as usize;
+    let k = seq_offset(cumulative, seq).checked_sub(1)? as usize;
     (k < MAX_WINDOW as usize).then_some(k)
 }
 
 /// One message of the window protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Packet {
-    /// Message `seq` carries a payload.
-    Data { seq: u32, payload: Vec<u8> },
-    /// The receiver's answer.
+    /// Message `seq` of `session` carries a payload.
+    Data {
+        session: u32,
+        seq: u32,
+        payload: Vec<u8>,
+    },
+    /// The receiver's answer (its session is inside).
     Ack(Ack),
     /// "There is nothing after message `seq - 1`." END takes a number of its own.
-    End { seq: u32 },
+    End { session: u32, seq: u32 },
 }
 
 // ANCHOR: error
@@ -127,6 +142,8 @@ pub enum PacketError {
     Truncated(usize),
     /// A stop-and-wait message (version 0): the peer runs the other protocol.
     StopAndWait,
+    /// A message of version 1, which had no session: the peer is an older program.
+    Version1,
     /// A version this program does not know.
     UnknownVersion(u8),
     /// A kind that is not 1, 2 or 3.
@@ -153,7 +170,11 @@ impl fmt::Display for PacketError {
             }
             PacketError::StopAndWait => f.write_str(
                 "a stop-and-wait message (version 0); this program speaks the window protocol \
-                 (version 1): run both ends with the same protocol",
+                 (version 2): run both ends with the same protocol",
+            ),
+            PacketError::Version1 => f.write_str(
+                "a version 1 message (no session id); this program speaks version 2: \
+                 update the other end",
             ),
             PacketError::UnknownVersion(v) => write!(f, "unknown version {v}"),
             PacketError::UnknownKind(k) => write!(f, "unknown kind {k}"),
@@ -170,31 +191,55 @@ impl fmt::Display for PacketError {
 
 impl std::error::Error for PacketError {}
 
-/// Appends DATA `seq` with `payload` to `out` (at most [`MAX_PAYLOAD`] bytes): the
-/// sender's way to encode without copying the payload into a [`Packet`] first.
-pub fn write_data(seq: u32, payload: &[u8], out: &mut Vec<u8>) {
-    write_header(out, Kind::Data, seq, 0, payload.len());
+/// Appends DATA `seq` of `session` with `payload` to `out` (at most [`MAX_PAYLOAD`]
+/// bytes): the sender's way to encode without copying the payload into a [`Packet`]
+/// first.
+pub fn write_data(session: u32, seq: u32, payload: &[u8], out: &mut Vec<u8>) {
+    write_header(out, Kind::Data, session, seq, 0, payload.len());
     out.extend_from_slice(payload);
 }
 
-fn write_header(out: &mut Vec<u8>, kind: Kind, number: u32, window: u16, len: usize) {
+fn write_header(
+    out: &mut Vec<u8>,
+    kind: Kind,
+    session: u32,
+    number: u32,
+    window: u16,
+    len: usize,
+) {
     out.push(VERSION << 4 | kind as u8);
+    out.extend_from_slice(&session.to_be_bytes());
     out.extend_from_slice(&number.to_be_bytes());
     out.extend_from_slice(&window.to_be_bytes());
     out.extend_from_slice(&(len as u16).to_be_bytes());
 }
 
 impl Packet {
+    /// The session the packet belongs to.
+    pub fn session(&self) -> u32 {
+        match self {
+            Packet::Data { session, .. } | Packet::End { session, .. } => *session,
+            Packet::Ack(ack) => ack.session,
+        }
+    }
+
     /// The packet as bytes on the wire, appended to `out`.
     pub fn encode_into(&self, out: &mut Vec<u8>) {
         match self {
-            Packet::Data { seq, payload } => write_data(*seq, payload, out),
+            Packet::Data {
+                session,
+                seq,
+                payload,
+            } => write_data(*session, *seq, payload, out),
             Packet::Ack(ack) => {
                 let (bytes, len) = ack.sack_bytes();
-                write_header(out, Kind::Ack, ack.cumulative, ack.window, len);
+                let (session, number) = (ack.session, ack.cumulative);
+                write_header(out, Kind::Ack, session, number, ack.window, len);
                 out.extend_from_slice(&bytes[..len]);
             }
-            Packet::End { seq } => write_header(out, Kind::End, *seq, 0, 0),
+            Packet::End { session, seq } => {
+                write_header(out, Kind::End, *session, *seq, 0, 0)
+            }
         }
     }
 
@@ -212,14 +257,16 @@ impl Packet {
         else {
             return Err(PacketError::Truncated(bytes.len()));
         };
-        let [vk, n0, n1, n2, n3, w0, w1, l0, l1] = *header;
+        let [vk, s0, s1, s2, s3, n0, n1, n2, n3, w0, w1, l0, l1] = *header;
         match vk >> 4 {
             0 => return Err(PacketError::StopAndWait),
+            1 => return Err(PacketError::Version1),
             VERSION => {}
             other => return Err(PacketError::UnknownVersion(other)),
         }
         let kind =
             Kind::from_byte(vk & 0x0f).ok_or(PacketError::UnknownKind(vk & 0x0f))?;
+        let session = u32::from_be_bytes([s0, s1, s2, s3]);
         let number = u32::from_be_bytes([n0, n1, n2, n3]);
         let window = u16::from_be_bytes([w0, w1]);
         let declared = usize::from(u16::from_be_bytes([l0, l1]));
@@ -237,13 +284,17 @@ impl Packet {
                 Err(PacketError::BadWindow(window))
             }
             Kind::Data => Ok(Packet::Data {
+                session,
                 seq: number,
                 payload: payload.to_vec(),
             }),
             Kind::End if declared != 0 => {
                 Err(PacketError::UnexpectedPayload(Kind::End))
             }
-            Kind::End => Ok(Packet::End { seq: number }),
+            Kind::End => Ok(Packet::End {
+                session,
+                seq: number,
+            }),
             Kind::Ack if declared > MAX_SACK_BYTES => {
                 Err(PacketError::PayloadTooLong(declared))
             }
@@ -251,7 +302,7 @@ impl Packet {
                 Err(PacketError::BadWindow(window))
             }
             Kind::Ack => {
-                let mut ack = Ack::new(number, window);
+                let mut ack = Ack::new(session, number, window);
                 for (i, byte) in payload.iter().enumerate() {
                     ack.sack[i / 8] |= u64::from(*byte) << (8 * (i % 8));
                 }

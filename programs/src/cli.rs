@@ -43,13 +43,15 @@ pub fn loopback_for(server: SocketAddr) -> SocketAddr {
     }
 }
 
-/// Received bytes as one printable line: invalid UTF-8 shown as `�`, control characters
-/// (a newline inside a datagram, say) escaped so that one message stays one line.
+/// Received bytes as one printable line: invalid UTF-8 shown as `�`; control characters (a
+/// newline inside a datagram, say) escaped so that one message stays one line, and so are the
+/// invisible ones that change how a line reads (`show::needs_escape`: bidi controls such as
+/// U+202E, zero-width characters, line separators).
 pub fn printable(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes)
         .chars()
         .flat_map(|c| {
-            if c.is_control() {
+            if socket_course::show::needs_escape(c) {
                 c.escape_default().collect::<Vec<_>>()
             } else {
                 vec![c]

@@ -3,6 +3,8 @@
 //! from the switch (`socket-course`), so they run your exercises, or the reference with
 //! `--features solutions`: `cargo run --bin udp-server`.
 //!
-//! This library holds only what they share: [`cli`].
+//! This library holds only what they share: [`cli`], and [`sealing`] (the `--key-file` of
+//! reliable-send and reliable-recv).
 
 pub mod cli;
+pub mod sealing;

@@ -1,5 +1,5 @@
-//! Test support shared by chapter test files (`mod support;`): bytes written as hex, and
-//! reproducible pseudo-random bytes.
+//! Test support shared by test files (`mod support;`): bytes written as hex,
+//! reproducible pseudo-random bytes, and joining a chat server that asks for a cookie.
 
 #![allow(dead_code)]
 
@@ -23,4 +23,24 @@ pub fn noise(seed: u32, len: usize) -> Vec<u8> {
             x as u8
         })
         .collect()
+}
+
+/// Joins the chat server at `server` from `socket`: sends `join` and, when the server
+/// answers with a cookie (`chat/1 cookie ...`), sends the cookie back unchanged, as
+/// chat-client does. A server that asks for no cookie (an older one) is given 1 s to
+/// say so by silence. Returns whether a cookie came. `socket`'s read timeout is left at
+/// 1 s.
+pub fn chat_join(socket: &std::net::UdpSocket, server: std::net::SocketAddr, join: &[u8]) -> bool {
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_secs(1)))
+        .unwrap();
+    socket.send_to(join, server).unwrap();
+    let mut buf = [0u8; 4096];
+    while let Ok((len, from)) = socket.recv_from(&mut buf) {
+        if from == server && buf[..len].starts_with(b"chat/1 cookie ") {
+            socket.send_to(&buf[..len], server).unwrap();
+            return true;
+        }
+    }
+    false
 }

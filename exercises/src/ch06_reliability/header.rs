@@ -9,13 +9,13 @@
 //! of random byte strings.
 //!
 //! ```text
-//!  byte 0     1     2     3     4     5     6     7 ...
-//!     +-----+-----+-----+-----+-----+-----+-----+----------------------+
-//!     |kind |  sequence number (32 bits,    | length    | payload      |
-//!     |     |  big-endian)                  | (16, BE)  | (length      |
-//!     |     |                               |           |  bytes)      |
-//!     +-----+-----+-----+-----+-----+-----+-----+----------------------+
+//!  byte 0     1 ... 4          5 ... 8          9    10    11 ...
+//!     +-----+----------------+----------------+-----------+----------------+
+//!     |kind | session id     | sequence number| length    | payload        |
+//!     |     | (32 bits, BE)  | (32 bits, BE)  | (16, BE)  | (length bytes) |
+//!     +-----+----------------+----------------+-----------+----------------+
 //!  kind: 1 DATA, 2 ACK, 3 END. ACK and END carry no payload.
+//!  session: chosen at random by the sender, echoed in every ACK (see session.rs).
 //! ```
 
 use std::fmt;
@@ -25,16 +25,16 @@ use std::fmt;
 // `given/src/kind.rs`.
 pub use course_given::kind::{Kind, MAX_PAYLOAD};
 
-/// Bytes before the payload: kind (1), sequence number (4), length (2).
-pub const HEADER_LEN: usize = 7;
-
-/// The sequence number of the first message; each message takes the next one.
-pub const FIRST_SEQ: u32 = 1;
+/// Bytes before the payload: kind (1), session id (4), sequence number (4), length
+/// (2).
+pub const HEADER_LEN: usize = 11;
 
 /// One message of the protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     pub kind: Kind,
+    /// The transfer it belongs to: the sender's random id (`Session::id`).
+    pub session: u32,
     pub seq: u32,
     pub payload: Vec<u8>,
 }
@@ -83,27 +83,30 @@ impl std::error::Error for DecodeError {}
 
 impl Message {
     /// A DATA message (the payload must not exceed [`MAX_PAYLOAD`]).
-    pub fn data(seq: u32, payload: &[u8]) -> Message {
+    pub fn data(session: u32, seq: u32, payload: &[u8]) -> Message {
         Message {
             kind: Kind::Data,
+            session,
             seq,
             payload: payload.to_vec(),
         }
     }
 
-    /// The ACK of message `seq`.
-    pub fn ack(seq: u32) -> Message {
+    /// The ACK of message `seq` of `session`.
+    pub fn ack(session: u32, seq: u32) -> Message {
         Message {
             kind: Kind::Ack,
+            session,
             seq,
             payload: Vec::new(),
         }
     }
 
     /// END, with the sequence number after the last DATA.
-    pub fn end(seq: u32) -> Message {
+    pub fn end(session: u32, seq: u32) -> Message {
         Message {
             kind: Kind::End,
+            session,
             seq,
             payload: Vec::new(),
         }
@@ -112,8 +115,8 @@ impl Message {
     // ANCHOR: encode
     /// The message as bytes on the wire. The payload must not exceed [`MAX_PAYLOAD`].
     pub fn encode(&self) -> Vec<u8> {
-        // TODO: kind byte, then seq and payload length big-endian (to_be_bytes), then
-        // the payload.
+        // TODO: kind byte, then session, seq and payload length big-endian
+        // (to_be_bytes), then the payload.
         todo!()
     }
     // ANCHOR_END: encode
@@ -123,7 +126,7 @@ impl Message {
     /// bytes.
     pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
         // TODO: check the length before reading any field (`split_first_chunk`
-        // helps), then kind, seq, length, and every rule of DecodeError.
+        // helps), then kind, session, seq, length, and every rule of DecodeError.
         todo!()
     }
     // ANCHOR_END: decode

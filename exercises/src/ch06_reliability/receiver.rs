@@ -3,15 +3,20 @@
 //! Scenario: DATA messages arrive lost, late, twice or out of order. Goal: a receiver
 //! that acknowledges what it accepts, acknowledges duplicates again (its first ACK
 //! may have been lost), delivers every payload exactly once and in order, and
-//! finishes at END. The tests drive [`Receiver::on_message`] by hand (in order,
-//! 2-1-3, duplicates, END twice), then run the receiver on a real socket with
-//! hand-made datagrams and garbage.
+//! finishes at END. It belongs to one transfer: the session of the first message it
+//! accepts (stop-and-wait sends nothing else before that message is acknowledged, so
+//! the first message is also the one with the first, random, sequence number); a
+//! message of any other session is ignored, whoever sends it. Sequence numbers wrap,
+//! so they are compared with `seq_before` (serial arithmetic), never with `<`. The
+//! tests drive [`Receiver::on_message`] by hand (in order, 2-1-3, duplicates, END
+//! twice, another session, numbers that wrap past `u32::MAX`), then run the receiver
+//! on a real socket with hand-made datagrams and garbage.
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use super::{FIRST_SEQ, Kind, Message};
+use super::{Kind, Message, seq_before};
 
 /// What to do after one message: the reply to send, the payload to deliver, whether
 /// the stream is complete.
@@ -23,9 +28,12 @@ pub struct Step {
 }
 
 // ANCHOR: receiver
-/// The receiving side of stop-and-wait: the sequence number it expects next.
+/// The receiving side of stop-and-wait: its session and the sequence number it
+/// expects next, both learned from the first message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receiver {
+    /// The session of the first DATA or END accepted; `None` before it.
+    session: Option<u32>,
     next: u32,
     finished: bool,
 }
@@ -34,9 +42,15 @@ impl Receiver {
     /// A receiver waiting for the first message.
     pub fn new() -> Self {
         Receiver {
-            next: FIRST_SEQ,
+            session: None,
+            next: 0,
             finished: false,
         }
+    }
+
+    /// The session it belongs to, once it has accepted a message.
+    pub fn session(&self) -> Option<u32> {
+        self.session
     }
 
     /// Whether END has been accepted.
@@ -48,8 +62,10 @@ impl Receiver {
     // ANCHOR: on_message
     /// Handles one message from the sender.
     pub fn on_message(&mut self, message: Message) -> Step {
-        // TODO: ignore ACKs; ACK again what was accepted before; drop what comes too
-        // early; otherwise accept it: ACK it, deliver a DATA payload, finish on END.
+        // TODO: ignore ACKs; the first message sets `session` and `next`; ignore
+        // another session; ACK again what was accepted before (`seq_before`); drop
+        // what is not `next`; otherwise accept it: ACK it, deliver a DATA payload,
+        // finish on END.
         todo!()
     }
     // ANCHOR_END: on_message
@@ -67,9 +83,9 @@ impl Default for Receiver {
 /// bytes were delivered. It waits for the first datagram as long as it takes:
 /// [`run_receiver_with`] can give up, and can listen to one sender only.
 ///
-/// Only the first peer that sends a valid message is heard; anything that does not
-/// decode is reported on stderr and dropped. (Given: it uses your `decode`,
-/// `on_message` and `encode`.)
+/// Only the first peer that sends a valid message is heard, and only the session of
+/// its first message; anything that does not decode is reported on stderr and
+/// dropped. (Given: it uses your `decode`, `on_message` and `encode`.)
 pub fn run_receiver(
     socket: &UdpSocket,
     linger: Duration,
@@ -109,6 +125,7 @@ pub fn run_receiver_with(
     let mut sender: Option<SocketAddr> = listen.from;
     let mut delivered = 0u64;
     let mut strangers = 0u64;
+    let mut other_sessions = 0u64;
     let mut last_heard = Instant::now();
     let mut buf = vec![0u8; 65_536];
     loop {
@@ -164,6 +181,22 @@ pub fn run_receiver_with(
                 continue;
             }
         };
+        if let Some(ours) = receiver.session().filter(|s| *s != message.session) {
+            // From the right address, but not our transfer: a forgery or a stale
+            // sender. It proves nothing and gets no answer (said once).
+            other_sessions += 1;
+            if other_sessions == 1 {
+                eprintln!(
+                    "ignored a message of session {:08x} from {from}: not the session \
+                     ({ours:08x}); further ones are not reported",
+                    message.session
+                );
+            }
+            continue;
+        }
+        if message.kind == Kind::Ack {
+            continue; // ACKs go to senders; they do not choose our sender
+        }
         sender.get_or_insert(from);
         last_heard = Instant::now();
         let step = receiver.on_message(message);

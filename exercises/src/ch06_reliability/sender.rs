@@ -2,9 +2,11 @@
 //!
 //! Scenario: article C asks for "resend until the server ACKs, a bounded number of
 //! times" but only resends when `sendto` raises, which it never does for a lost
-//! datagram. Goal: send one message at a time and wait for *its* ACK; resend when the
-//! timeout passes; give up after `tries` with an error that says which message; end
-//! with END, itself acknowledged. The tests run it through the lossy relay with
+//! datagram. Goal: send one message at a time and wait for *its* ACK (its session and
+//! its number: an ACK anyone could forge must not count); resend when the timeout
+//! passes; give up after `tries` with an error that says which message; end with END,
+//! itself acknowledged. The session (a random id and a random first number) is passed
+//! in, so the tests can start just before `u32::MAX` and watch the numbers wrap. The tests run it through the lossy relay with
 //! scripted losses and duplicates of DATA, ACK and END, check how many times each
 //! message was sent, and point it at a peer that is gone.
 
@@ -14,7 +16,7 @@ use std::iter;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use super::{FIRST_SEQ, Kind, MAX_PAYLOAD, Message, Waiter};
+use super::{Kind, MAX_PAYLOAD, Message, Session, Waiter};
 
 /// Decides how long the sender waits for an ACK, and learns from what happens.
 pub trait RetransmitTimer {
@@ -44,6 +46,9 @@ impl RetransmitTimer for FixedTimer {
 pub struct Report {
     /// How many times each message was sent: one entry per DATA, then one for END.
     pub transmissions: Vec<u32>,
+    /// How many ACKs were ignored because they were of another session or
+    /// acknowledged messages never sent (counted by the window sender).
+    pub ignored_acks: u32,
 }
 
 // ANCHOR: error
@@ -95,13 +100,19 @@ impl From<io::Error> for SendError {
 }
 
 // ANCHOR: wait_for_ack
-/// Step 6.3a: waits until the instant `by` for the ACK of `seq`. Anything else (a
-/// late ACK of an earlier message, a duplicate, garbage) is skipped. `Ok(false)`: the
-/// deadline passed.
-pub fn wait_for_ack(waiter: &mut Waiter, seq: u32, by: Instant) -> io::Result<bool> {
+/// Step 6.3a: waits until the instant `by` for the ACK of message `seq` of `session`.
+/// Anything else (a late ACK of an earlier message, an ACK of another session, a
+/// duplicate, garbage) is skipped. `Ok(false)`: the deadline passed.
+pub fn wait_for_ack(
+    waiter: &mut Waiter,
+    session: u32,
+    seq: u32,
+    by: Instant,
+) -> io::Result<bool> {
     // TODO: receive with `waiter.recv_until(&mut buf, by)` until it gives
-    // `None` (`by` passed: false); an ACK whose seq is `seq` is the one
-    // (true); skip anything else, including what does not decode.
+    // `None` (`by` passed: false); an ACK whose session is `session` and whose
+    // seq is `seq` is the one (true); skip anything else, including what does
+    // not decode.
     todo!()
 }
 // ANCHOR_END: wait_for_ack
@@ -125,18 +136,20 @@ pub fn send_one(
 
 // ANCHOR: send_all
 /// Step 6.3c: sends every payload, in order, then END, each until acknowledged (at
-/// most `tries` times).
+/// most `tries` times), numbered from `session.first_seq` and marked with
+/// `session.id`.
 pub fn send_all(
     socket: &UdpSocket,
     peer: SocketAddr,
+    session: Session,
     payloads: &[Vec<u8>],
     timer: &mut impl RetransmitTimer,
     tries: u32,
 ) -> Result<Report, SendError> {
     // TODO: refuse a payload over MAX_PAYLOAD (TooLong) before sending anything;
     // connect; make a `Waiter` (given in given/src/wait.rs: it keeps short timeouts
-    // short); then `send_one` each message (DATA 1, 2, ... then END) and collect the
-    // transmissions in a Report.
+    // short); then `send_one` each message (DATA `session.seq(0)`, `session.seq(1)`,
+    // ... then END, all with `session.id`) and collect the transmissions in a Report.
     todo!()
 }
 // ANCHOR_END: send_all

@@ -4,12 +4,16 @@
 //! one it must know whether it was sent, when, how often, whether it was
 //! acknowledged, and when its timer runs out. Goal: [`SendWindow`], which answers
 //! "may I send a new message?", takes in ACKs (cumulative and selective) and says
-//! which message is due for a retransmission. No socket and no clock: the time is
-//! passed in, so the tests can play whole scenarios in a table.
+//! which message is due for a retransmission. An ACK is believed only when it names
+//! this transfer's session and acknowledges messages that were actually sent: anyone
+//! can send an ACK from the receiver's address, so a forged one is ignored and
+//! counted. Numbers start at the session's random first number and wrap, so they
+//! are compared with `seq_before` and counted with `seq_offset`. No socket and no
+//! clock: the time is passed in, so the tests can play whole scenarios in a table.
 
 use std::time::{Duration, Instant};
 
-use super::{Ack, FIRST_SEQ};
+use super::{Ack, Session, seq_before, seq_offset};
 
 /// What the sender knows about one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,10 +40,14 @@ pub struct Progress {
 }
 
 // ANCHOR: window
-/// The sender's view of every message: DATA 1, 2, ... and END last.
+/// The sender's view of every message: DATA from the session's first number on, and
+/// END last.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendWindow {
-    /// One slot per message; message `seq` is at index `seq - FIRST_SEQ`.
+    /// The transfer: its id and first sequence number.
+    session: Session,
+    /// One slot per message; message `seq` is at index
+    /// `seq_offset(session.first_seq, seq)`.
     slots: Vec<Slot>,
     /// The oldest message not yet acknowledged (after the last one: all done).
     base: u32,
@@ -49,24 +57,39 @@ pub struct SendWindow {
     window: u32,
     /// ... and the receiver's, from its last ACK (1 until it has spoken).
     peer_window: u32,
+    /// ACKs ignored: another session, or an acknowledgement of unsent messages.
+    ignored: u32,
 }
 
 impl SendWindow {
-    /// Bookkeeping for `messages` messages (DATA and END) with a window of `window`
-    /// (at least 1).
-    pub fn new(messages: usize, window: u16) -> Self {
+    /// Bookkeeping for `messages` messages (DATA and END) of `session` with a window
+    /// of `window` (at least 1).
+    pub fn new(session: Session, messages: usize, window: u16) -> Self {
         SendWindow {
+            session,
             slots: vec![Slot::default(); messages],
-            base: FIRST_SEQ,
-            next: FIRST_SEQ,
+            base: session.first_seq,
+            next: session.first_seq,
             window: u32::from(window.max(1)),
             peer_window: 1,
+            ignored: 0,
         }
     }
 
     /// The number after the last message.
     pub fn end(&self) -> u32 {
-        FIRST_SEQ + self.slots.len() as u32
+        self.session.seq(self.slots.len())
+    }
+
+    /// The next message never sent.
+    pub fn next(&self) -> u32 {
+        self.next
+    }
+
+    /// How many ACKs were ignored: of another session, or acknowledging messages
+    /// never sent.
+    pub fn ignored(&self) -> u32 {
+        self.ignored
     }
 
     /// The oldest message not yet acknowledged.
@@ -81,7 +104,13 @@ impl SendWindow {
 
     /// What is known about message `seq`, if it exists.
     pub fn slot(&self, seq: u32) -> Option<&Slot> {
-        self.slots.get(seq.checked_sub(FIRST_SEQ)? as usize)
+        self.slots.get(self.index(seq))
+    }
+
+    /// Where message `seq` is in `slots` (past the end for a number before the
+    /// first).
+    fn index(&self, seq: u32) -> usize {
+        seq_offset(self.session.first_seq, seq) as usize
     }
 
     /// How many times each message was sent, in order.
@@ -92,7 +121,7 @@ impl SendWindow {
     /// Records that message `seq` was sent at `now`; its timer runs out after
     /// `timeout`.
     pub fn on_sent(&mut self, seq: u32, now: Instant, timeout: Duration) {
-        let index = seq.wrapping_sub(FIRST_SEQ) as usize;
+        let index = self.index(seq);
         let Some(slot) = self.slots.get_mut(index) else {
             return;
         };
@@ -100,7 +129,7 @@ impl SendWindow {
         slot.sent_at = Some(now);
         slot.deadline = Some(now + timeout);
         if seq == self.next {
-            self.next += 1;
+            self.next = self.next.wrapping_add(1);
         }
     }
 
@@ -110,31 +139,34 @@ impl SendWindow {
     }
 
     fn in_flight(&self) -> impl Iterator<Item = &Slot> {
-        let first = (self.base - FIRST_SEQ) as usize;
-        let end = (self.next - FIRST_SEQ) as usize;
+        let (first, end) = (self.index(self.base), self.index(self.next));
         self.slots[first..end].iter().filter(|s| !s.acked)
     }
     // ANCHOR_END: window
 
     // ANCHOR: next_new
-    /// The next message never sent, if both windows leave room for it: it must come
-    /// before `base + window` and before `base + peer_window`.
+    /// The next message never sent, if both windows leave room for it: fewer than
+    /// `window` and fewer than `peer_window` messages from `base` on are out.
     pub fn next_new(&self) -> Option<u32> {
-        // TODO: `self.next`, if it is a message (before `self.end()`) and comes
-        // before `self.base` plus the smaller of the two windows; otherwise None.
+        // TODO: `self.next`, if it is a message (not `self.end()`) and fewer than the
+        // smaller of the two windows are out from `self.base` (`seq_offset`);
+        // otherwise None.
         todo!()
     }
     // ANCHOR_END: next_new
 
     // ANCHOR: on_ack
-    /// Takes in an ACK received at `now`: marks every message in flight that it
-    /// acknowledges, moves `base` past the acknowledged ones, and remembers the
-    /// receiver's window.
+    /// Takes in an ACK received at `now`: ignores it (and counts it) if it is of
+    /// another session or acknowledges a message never sent; otherwise marks every
+    /// message in flight that it acknowledges, moves `base` past the acknowledged
+    /// ones, and remembers the receiver's window.
     pub fn on_ack(&mut self, ack: &Ack, now: Instant) -> Progress {
-        // TODO: remember `ack.window`; for each message from `base` to `next` that is
-        // not yet acked and that `ack.acknowledges`, mark it (clear its deadline) and
-        // count it, noting the latest `sent_at` of those sent once; then move `base`
-        // past the acked messages.
+        // TODO: ignore (count in `ignored`, return no progress) an ACK of another
+        // session or whose cumulative comes after `next` (`seq_before`); else remember
+        // `ack.window`; for each message from `base` to `next` (`self.index` gives its
+        // slot) that is not yet acked and that `ack.acknowledges`, mark it (clear its
+        // deadline) and count it, noting the latest `sent_at` of those sent once; then
+        // move `base` past the acked messages (`wrapping_add`).
         todo!()
     }
     // ANCHOR_END: on_ack
@@ -144,7 +176,8 @@ impl SendWindow {
     /// `now`.
     pub fn due(&self, now: Instant) -> Option<u32> {
         // TODO: the first message from `base` to `next`, not acked, whose deadline is
-        // <= now.
+        // <= now (slots `self.index(base)..self.index(next)`; `session.seq(i)` is the
+        // number of slot i).
         todo!()
     }
     // ANCHOR_END: due

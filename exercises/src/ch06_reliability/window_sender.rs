@@ -10,33 +10,36 @@
 //! new does not count: it may only answer a copy we sent too early. The tests run it
 //! through the lossy relay with scripted losses (the first and the last of a window,
 //! a burst as long as the window, ACKs), reordering and duplicates, against the
-//! reference receiver, and count how many times each message was sent.
+//! reference receiver, and count how many times each message was sent; then they
+//! forge ACKs from the receiver's address and check that none of them counts.
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Instant;
 
 use super::{
-    MAX_PAYLOAD, Packet, Report, RetransmitTimer, SendError, SendWindow,
+    MAX_PAYLOAD, Packet, Report, RetransmitTimer, SendError, SendWindow, Session,
     WINDOW_HEADER_LEN, Waiter, write_data,
 };
 
 // ANCHOR: send_window
-/// Sends every payload, then END, keeping up to `window` messages in flight; each
-/// message is sent at most `tries` times.
+/// Sends every payload, then END, as `session`, keeping up to `window` messages in
+/// flight; each message is sent at most `tries` times.
 pub fn send_window(
     socket: &UdpSocket,
     peer: SocketAddr,
+    session: Session,
     payloads: &[Vec<u8>],
     window: u16,
     timer: &mut impl RetransmitTimer,
     tries: u32,
 ) -> Result<Report, SendError> {
-    // TODO: `prepare` (given), then loop until every message is acked: send new
-    // messages while `next_new` allows; resend those `due` (give up after `tries`;
-    // back off only if no ACK of anything new came since that message was sent); wait
-    // for an ACK with the waiter until `next_deadline`; give it to `on_ack` and the
-    // timer.
+    // TODO: `prepare` (given), then `SendWindow::new(session, ...)`; loop until
+    // every message is acked: send new messages (`transmit`) while `next_new` allows;
+    // resend those `due` (give up after `tries`; back off only if no ACK of anything
+    // new came since that message was sent); wait for an ACK with the waiter until
+    // `next_deadline`; give it to `on_ack` and the timer. The Report counts the
+    // ignored ACKs too (`ignored`).
     todo!()
 }
 // ANCHOR_END: send_window
@@ -63,17 +66,20 @@ fn prepare(
     Ok(Waiter::new(socket)?)
 }
 
-/// Sends message `seq`: DATA with its payload, or END after the last one.
+/// Sends message `seq` of `session`: DATA with its payload, or END after the last
+/// one.
 fn transmit(
     waiter: &mut Waiter,
+    session: Session,
     payloads: &[Vec<u8>],
     seq: u32,
     out: &mut Vec<u8>,
 ) -> Result<(), SendError> {
     out.clear();
-    match payloads.get((seq - super::FIRST_SEQ) as usize) {
-        Some(payload) => write_data(seq, payload, out),
-        None => Packet::End { seq }.encode_into(out),
+    let id = session.id;
+    match payloads.get(super::seq_offset(session.first_seq, seq) as usize) {
+        Some(payload) => write_data(id, seq, payload, out),
+        None => Packet::End { session: id, seq }.encode_into(out),
     }
     waiter.send(out).map(drop).map_err(|e| gone(e, seq))
 }

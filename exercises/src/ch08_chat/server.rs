@@ -9,19 +9,16 @@
 //! [`Relay::forget_silent`] for clients that vanished without a word. (Given: the
 //! rate limit, [`Relay::admit`], which the server asks first.) The tests call the
 //! relay directly, then run it on a socket with many clients, garbage and 1,000
-//! messages among 20 clients.
+//! messages among 20 clients (through the given [`run_server`](super::run_server),
+//! which proves each newcomer's address first: see `serve`).
 
 use std::collections::BTreeMap;
-use std::io;
-use std::net::{SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, mpsc};
-use std::thread;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::{
-    ChatMessage, Kind, ParseError, Payload, display_line, escape_for_screen, now_ms,
-    parse,
+    ChatMessage, Kind, ParseError, Payload, escape_for_screen, mark_blank_runs,
+    now_ms, parse,
 };
 
 /// The default maximum number of members (`--max-members`).
@@ -96,9 +93,11 @@ pub struct Counters {
     pub rate_limited: u64,
     /// Datagrams refused: malformed, a name taken, the chat full.
     pub refused: u64,
-    /// Datagrams on the shared socket dropped because the relay was too busy to take
-    /// them.
+    /// Datagrams dropped because their sender already had its quota waiting in the
+    /// queue (the relay was too busy to take them).
     pub busy: u64,
+    /// Cookies sent to addresses not yet proven (see `serve`).
+    pub cookies: u64,
 }
 
 /// What the relay knows about one client.
@@ -118,13 +117,13 @@ struct Member {
 #[derive(Debug, Clone)]
 pub struct Relay {
     members: BTreeMap<SocketAddr, Member>,
-    silence_limit: Duration,
+    pub(super) silence_limit: Duration,
     max_members: usize,
     rate: f64,
     /// One bucket shared by every address that is not a member: a stream of datagrams
     /// from many (perhaps forged) addresses is limited as a whole.
     strangers: TokenBucket,
-    counters: Counters,
+    pub(super) counters: Counters,
     last_logged: Option<Instant>,
 }
 
@@ -159,6 +158,24 @@ impl Relay {
     /// What has been counted so far.
     pub fn counters(&self) -> Counters {
         self.counters
+    }
+
+    /// Whether `addr` is a member (and so has proved its address).
+    pub fn is_member(&self, addr: SocketAddr) -> bool {
+        self.members.contains_key(&addr)
+    }
+
+    /// The name of the member at `addr`.
+    pub fn name_of(&self, addr: SocketAddr) -> Option<&str> {
+        self.members.get(&addr).map(|m| m.name.as_str())
+    }
+
+    /// The names of the members other than `addr`.
+    pub fn names_but(&self, addr: SocketAddr) -> impl Iterator<Item = &str> {
+        self.members
+            .iter()
+            .filter(move |(a, _)| **a != addr)
+            .map(|(_, m)| m.name.as_str())
     }
 
     /// The rate limit, before anything else: whether a datagram from `from` may be
@@ -226,269 +243,16 @@ impl Relay {
 }
 
 /// How a client without the course's format (article C's, which prints what it gets
-/// as it is) sees a message: one line, control characters escaped.
+/// as it is) sees a message: one line, control characters escaped, long runs of
+/// blanks marked.
 fn plain_text(message: &ChatMessage) -> String {
     let name = escape_for_screen(&message.name);
     match message.kind {
         Kind::Join => format!("* {name} joined"),
         Kind::Leave => format!("* {name} left"),
-        _ => format!("{name}: {}", escape_for_screen(&message.text)),
+        _ => format!(
+            "{name}: {}",
+            mark_blank_runs(&escape_for_screen(&message.text))
+        ),
     }
-}
-
-/// What a reading thread passes to the relay.
-enum Event {
-    /// A datagram; `limited`: the reading thread already applied the sender's rate
-    /// limit.
-    Datagram {
-        from: SocketAddr,
-        bytes: Vec<u8>,
-        limited: bool,
-    },
-    /// The shared socket failed.
-    Failed(io::Error),
-}
-
-/// A member's own socket: bound to the server's address too, and connected to the
-/// member. The kernel then puts the member's datagrams in this socket's receive
-/// buffer, not the shared one, so a flood from somebody else cannot crowd them out.
-/// Linux only here (other systems share a port differently); where it fails, the
-/// member uses the shared socket.
-fn member_socket(local: SocketAddr, member: SocketAddr) -> io::Result<UdpSocket> {
-    let socket = socket2::Socket::new(
-        socket2::Domain::for_address(local),
-        socket2::Type::DGRAM,
-        Some(socket2::Protocol::UDP),
-    )?;
-    socket.set_reuse_address(true)?;
-    socket.bind(&local.into())?;
-    socket.connect(&member.into())?;
-    let socket = UdpSocket::from(socket);
-    socket.set_read_timeout(Some(Duration::from_millis(200)))?;
-    Ok(socket)
-}
-
-/// A member's reading thread: its own rate limit, then to the relay.
-struct Reader {
-    stop: Arc<AtomicBool>,
-    thread: thread::JoinHandle<()>,
-}
-
-fn spawn_reader(
-    socket: UdpSocket,
-    member: SocketAddr,
-    rate: f64,
-    events: mpsc::SyncSender<Event>,
-    dropped: Arc<AtomicU64>,
-) -> Reader {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    let thread = thread::spawn(move || {
-        let mut bucket = TokenBucket::new(rate, rate, Instant::now());
-        let mut last_logged: Option<Instant> = None;
-        let mut buf = vec![0u8; 65_536];
-        while !flag.load(Ordering::Relaxed) {
-            let Ok(len) = socket.recv(&mut buf) else {
-                continue; // a timeout (time to look at the flag), or an ICMP error
-            };
-            let now = Instant::now();
-            if !bucket.take(now) {
-                let total = dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                // Logged once a second at most: a flood must not flood the log too.
-                if last_logged
-                    .is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1))
-                {
-                    last_logged = Some(now);
-                    eprintln!(
-                        "rate limit: dropped a datagram from {member} ({total} by members so far)"
-                    );
-                }
-                continue;
-            }
-            let bytes = buf[..len].to_vec();
-            let event = Event::Datagram {
-                from: member,
-                bytes,
-                limited: true,
-            };
-            if events.send(event).is_err() {
-                return; // the relay stopped
-            }
-        }
-    });
-    Reader { stop, thread }
-}
-
-/// Runs `relay` on `socket` until `stop` is set or the socket fails, and returns what
-/// it counted: relays every datagram, reports each relayed message to `show` and each
-/// refused datagram on stderr, drops what a sender sends over the rate limit, and
-/// forgets silent members. (Given: it uses your `parse`, `on_datagram` and
-/// `forget_silent`.)
-///
-/// Where the system allows it (see `member_socket`), each member gets a socket of its
-/// own, read by a thread of its own: a flooder then fills its own receive buffer, not
-/// everyone's.
-pub fn run_server(
-    socket: &UdpSocket,
-    mut relay: Relay,
-    stop: &AtomicBool,
-    mut show: impl FnMut(String),
-) -> io::Result<Counters> {
-    let silence_limit = relay.silence_limit;
-    let local = socket.local_addr()?;
-    // Bounded: the shared socket's reader drops what the relay cannot take in time.
-    let (events, incoming) = mpsc::sync_channel::<Event>(4096);
-    let member_drops = Arc::new(AtomicU64::new(0));
-    let busy_drops = Arc::new(AtomicU64::new(0));
-    let shared_stop = Arc::new(AtomicBool::new(false));
-    let shared_reader = {
-        let socket = socket.try_clone()?;
-        socket.set_read_timeout(Some(Duration::from_millis(200)))?;
-        let (events, flag, busy) = (
-            events.clone(),
-            Arc::clone(&shared_stop),
-            Arc::clone(&busy_drops),
-        );
-        thread::spawn(move || {
-            let mut buf = vec![0u8; 65_536];
-            while !flag.load(Ordering::Relaxed) {
-                let event = match socket.recv_from(&mut buf) {
-                    Ok((len, from)) => Event::Datagram {
-                        from,
-                        bytes: buf[..len].to_vec(),
-                        limited: false,
-                    },
-                    // A timeout, or an ICMP error about one client (Windows): keep
-                    // serving.
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            io::ErrorKind::WouldBlock
-                                | io::ErrorKind::TimedOut
-                                | io::ErrorKind::ConnectionReset
-                                | io::ErrorKind::ConnectionRefused
-                                | io::ErrorKind::Interrupted
-                        ) =>
-                    {
-                        continue;
-                    }
-                    Err(e) => Event::Failed(e),
-                };
-                match events.try_send(event) {
-                    Ok(()) => {}
-                    Err(mpsc::TrySendError::Full(_)) => {
-                        busy.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(mpsc::TrySendError::Disconnected(_)) => return,
-                }
-            }
-        })
-    };
-    let mut readers: BTreeMap<SocketAddr, Reader> = BTreeMap::new();
-    // A member's socket shares the port; the kernel allows it when the shared socket
-    // allows it too. Set after the bind, so a second server on the same port still
-    // gets "in use".
-    let mut own_sockets = cfg!(target_os = "linux")
-        && socket2::SockRef::from(socket)
-            .set_reuse_address(true)
-            .is_ok();
-    let mut last_sweep = Instant::now();
-    let mut result = Ok(());
-    while !stop.load(Ordering::Relaxed) {
-        if last_sweep.elapsed() >= Duration::from_millis(200) {
-            last_sweep = Instant::now();
-            for gone in relay.forget_silent(last_sweep) {
-                eprintln!(
-                    "forgot {gone}: silent for more than {} s",
-                    silence_limit.as_secs_f64()
-                );
-            }
-        }
-        let (from, bytes, limited) =
-            match incoming.recv_timeout(Duration::from_millis(200)) {
-                Ok(Event::Datagram {
-                    from,
-                    bytes,
-                    limited,
-                }) => (from, bytes, limited),
-                Ok(Event::Failed(e)) => {
-                    result = Err(e);
-                    break;
-                }
-                Err(_) => continue,
-            };
-        // The rate limit comes first and costs one lookup: a flood is dropped unread.
-        if !limited {
-            if let Err(log) = relay.admit(from, Instant::now()) {
-                if log {
-                    eprintln!(
-                        "rate limit: dropped a datagram from {from} ({} dropped so far)",
-                        relay.counters.rate_limited
-                    );
-                }
-                continue;
-            }
-        } else {
-            relay.counters.received += 1;
-        }
-        match relay.on_datagram(from, &bytes, Now::current()) {
-            Ok(sends) => {
-                relay.counters.relayed += 1;
-                if let Some(line) =
-                    parse(&bytes).ok().and_then(|p| display_line(&p, from))
-                {
-                    show(line);
-                }
-                for (to, bytes) in sends {
-                    // A vanished client only loses its copy; the others still get
-                    // theirs.
-                    let _ = socket.send_to(&bytes, to);
-                }
-            }
-            Err(e) => {
-                relay.counters.refused += 1;
-                eprintln!("refused {} bytes from {from}: {e}", bytes.len());
-            }
-        }
-        // Members get their own socket when they arrive; it closes when they go.
-        let members = relay.members();
-        if own_sockets && members.contains(&from) && !readers.contains_key(&from) {
-            match member_socket(local, from) {
-                Ok(own) => {
-                    let reader = spawn_reader(
-                        own,
-                        from,
-                        relay.rate,
-                        events.clone(),
-                        Arc::clone(&member_drops),
-                    );
-                    readers.insert(from, reader);
-                }
-                Err(e) => {
-                    eprintln!("note: members share one socket ({e})");
-                    own_sockets = false;
-                }
-            }
-        }
-        readers.retain(|addr, reader| {
-            let stays = members.contains(addr);
-            if !stays {
-                reader.stop.store(true, Ordering::Relaxed);
-            }
-            stays
-        });
-    }
-    shared_stop.store(true, Ordering::Relaxed);
-    for reader in readers.values() {
-        reader.stop.store(true, Ordering::Relaxed);
-    }
-    drop(incoming); // a reader blocked on a full channel wakes up and ends
-    let _ = shared_reader.join();
-    for (_, reader) in readers {
-        let _ = reader.thread.join();
-    }
-    relay.counters.rate_limited += member_drops.load(Ordering::Relaxed);
-    relay.counters.received += member_drops.load(Ordering::Relaxed);
-    relay.counters.busy = busy_drops.load(Ordering::Relaxed);
-    result.map(|()| relay.counters)
 }

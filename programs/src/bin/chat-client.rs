@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use course_programs::cli::{self, EXIT_FAILURE, EXIT_USAGE};
-use socket_course::ch08_chat::{run_client, validate_name};
+use socket_course::ch08_chat::{names, run_client, validate_name};
 
 /// Article C's UDP chat client: type to send, read what the others send. Commands: `q` quits,
 /// `/leave` leaves the chat, `/join NAME` joins again (under a new name, if you like).
@@ -18,7 +18,8 @@ struct Args {
     /// The chat server's address, IP:PORT (this machine only).
     #[arg(long, default_value = "127.0.0.1:12345")]
     server: SocketAddr,
-    /// Your name: 1 to 32 characters, no control characters.
+    /// Your name: 1 to 32 characters, visible ones only, from one script (or Latin with
+    /// Japanese): 田中さん, タナカ and Taro are fine; it is put in Unicode NFKC form first.
     #[arg(long)]
     name: String,
     /// Seconds between keepalives, which tell the server you are still there.
@@ -27,9 +28,17 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    // The name profile asks for NFKC: ｔａｒｏ becomes taro, ﾀﾅｶ becomes タナカ.
+    args.name = names::normalize(&args.name);
     if let Err(e) = validate_name(&args.name) {
         cli::fail(EXIT_USAGE, format!("--name: {e}"));
+    }
+    if let Err(e) = names::check(&args.name) {
+        cli::fail(
+            EXIT_USAGE,
+            format!("--name {:?}: {e}", args.name.escape_debug().to_string()),
+        );
     }
     let socket = cli::bind_udp(cli::loopback_for(args.server));
     match run_client(

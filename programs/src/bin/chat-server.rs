@@ -1,6 +1,7 @@
 //! `chat-server`: article C's chat server. Relays every message to every other client, prints
 //! what it relays, and forgets clients that stay silent too long. It bounds what one sender
-//! can cost (a rate limit, a member limit) and reports what it dropped when it stops.
+//! can cost (a rate limit, a member limit) and reports what it dropped when it stops. A newcomer
+//! proves its address with a cookie before it is sent anything more than that cookie.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -10,12 +11,15 @@ use std::time::Duration;
 
 use clap::Parser;
 use course_programs::cli::{self, EXIT_FAILURE};
-use socket_course::ch08_chat::{DEFAULT_MAX_MEMBERS, DEFAULT_RATE, Relay, run_server};
+use socket_course::ch08_chat::{
+    DEFAULT_MAX_MEMBERS, DEFAULT_RATE, Relay, ServeOptions, run_server_with,
+};
 use socket_course::udp_buffer;
 
-/// Article C's UDP chat server: every message goes to every other client. Plain text from
-/// the article's own client is relayed too, under its address. Stop it with Ctrl-C: it then
-/// prints what it counted (relayed, dropped, refused).
+/// Article C's UDP chat server: every message goes to every other client. A newcomer is
+/// answered with a small cookie and admitted when the cookie comes back (chat-client does
+/// this by itself), so a forged join cannot turn the chat's traffic on somebody else. Stop
+/// it with Ctrl-C: it then prints what it counted (relayed, dropped, refused).
 #[derive(Parser)]
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
@@ -36,6 +40,11 @@ struct Args {
     /// is printed (Linux doubles the request and caps it at twice net.core.rmem_max).
     #[arg(long, value_name = "BYTES", value_parser = udp_buffer::parse_bytes)]
     recv_buffer: Option<usize>,
+    /// Admit plain text from any address, as the article's server does: article C's own
+    /// client cannot answer a cookie. A forged source address then receives the chat (an
+    /// amplifier for anyone on the machine): use it only with the article's client.
+    #[arg(long)]
+    plain_ok: bool,
 }
 
 fn at_least_one(text: &str) -> Result<usize, String> {
@@ -62,8 +71,7 @@ fn main() -> ExitCode {
     let local = socket.local_addr().ok();
 
     // Ctrl-C asks the loop to stop (it looks at least every 200 ms), so the counters print.
-    // The kernel's count is read at once: the members' own sockets (see `run_server`) close
-    // when the loop ends, and their counts with them.
+    // The kernel's count is read at once, while the socket is still open.
     let stop = Arc::new(AtomicBool::new(false));
     let kernel_drops = Arc::new(Mutex::new(None));
     let (flag, drops) = (Arc::clone(&stop), Arc::clone(&kernel_drops));
@@ -77,12 +85,20 @@ fn main() -> ExitCode {
         eprintln!("warning: Ctrl-C will stop the server without its report: {e}");
     }
     let relay = Relay::new(args.silence).with_limits(args.max_members, args.rate);
-    match run_server(&socket, relay, &stop, |line| println!("{line}")) {
+    let options = ServeOptions {
+        plain_ok: args.plain_ok,
+    };
+    match run_server_with(&socket, relay, options, &stop, |line| println!("{line}")) {
         Ok(counts) => {
             eprintln!(
                 "stopped: {} datagrams received, {} messages relayed, {} dropped by the rate \
-                 limit, {} refused, {} dropped while busy",
-                counts.received, counts.relayed, counts.rate_limited, counts.refused, counts.busy
+                 limit, {} refused, {} dropped while busy, {} cookies sent",
+                counts.received,
+                counts.relayed,
+                counts.rate_limited,
+                counts.refused,
+                counts.busy,
+                counts.cookies
             );
             let drops = kernel_drops.lock().ok().and_then(|d| *d);
             udp_buffer::report_drops(drops);

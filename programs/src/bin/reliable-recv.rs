@@ -3,12 +3,15 @@
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use course_programs::cli::{self, EXIT_FAILURE};
+use course_programs::cli::{self, EXIT_FAILURE, EXIT_USAGE};
+use course_programs::sealing;
 use socket_course::ch06_reliability::{Listen, MAX_WINDOW, run_window_receiver};
+use socket_course::ch07_security::SealKey;
 
 /// Receives a stream from `reliable-send` and writes it to stdout, exactly once and in order,
 /// however the network loses, duplicates or reorders datagrams. Status goes to stderr.
@@ -32,15 +35,30 @@ struct Args {
     /// How many messages, from the next one to deliver on, it accepts (1-256).
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=MAX_WINDOW as i64))]
     window: u16,
+    /// Accept only datagrams sealed with this chapter 7 key file (the one reliable-send
+    /// uses), and seal the ACKs: nobody without the key can inject data or end the stream.
+    #[arg(long, alias = "key", value_name = "FILE")]
+    key_file: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let key = args.key_file.as_ref().map(|path| {
+        SealKey::read(path).unwrap_or_else(|e| cli::fail(EXIT_USAGE, format!("--key-file: {e}")))
+    });
     let socket = cli::bind_udp(args.bind);
     cli::announce(socket.local_addr());
+    // With a key, the protocol hears only the sealing relay, which hears the sender.
+    let (socket, from, refused) = match key {
+        Some(key) => match sealing::start(socket, args.from, key) {
+            Ok(sealed) => (sealed.socket, Some(sealed.peer), Some(sealed.refused)),
+            Err(e) => cli::fail(EXIT_FAILURE, format!("cannot start sealing: {e}")),
+        },
+        None => (socket, args.from, None),
+    };
     let mut out = io::stdout().lock();
     let listen = Listen {
-        from: args.from,
+        from,
         idle_timeout: Some(args.idle_timeout),
         linger: Duration::from_millis(args.linger_ms.max(1)),
     };
@@ -49,6 +67,12 @@ fn main() -> ExitCode {
     });
     // What was delivered stays delivered, also when the sender fell silent.
     let flushed = out.flush();
+    if let Some(refused) = refused {
+        let refused = refused.load(std::sync::atomic::Ordering::Relaxed);
+        if refused > 0 {
+            eprintln!("refused {refused} datagrams that did not open with the key");
+        }
+    }
     match result.and_then(|n| flushed.map(|()| n)) {
         Ok(bytes) => {
             eprintln!("received {bytes} bytes; the stream is complete");

@@ -3,12 +3,17 @@
 
 use std::io::{self, Read};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 use course_programs::cli::{self, EXIT_FAILURE, EXIT_USAGE};
-use socket_course::ch06_reliability::{MAX_PAYLOAD, MAX_WINDOW, Rto, RtoConfig, send_window};
+use course_programs::sealing;
+use socket_course::ch06_reliability::{
+    MAX_PAYLOAD, MAX_WINDOW, Rto, RtoConfig, Session, send_window,
+};
+use socket_course::ch07_security::SealKey;
 
 /// Sends stdin to `reliable-recv`: messages of up to 1,024 bytes, each resent until
 /// acknowledged, with a timeout that adapts to the measured round trip. Exit code 1 when a
@@ -35,6 +40,10 @@ struct Args {
     /// How many messages may be in flight at once (1-256; 1 = stop-and-wait).
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=MAX_WINDOW as i64))]
     window: u16,
+    /// Seal every datagram with this chapter 7 key file (keygen makes one), so that nobody
+    /// without the key can forge an ACK; reliable-recv needs the same key.
+    #[arg(long, alias = "key", value_name = "FILE")]
+    key_file: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -63,15 +72,39 @@ fn main() -> ExitCode {
         min,
         max,
     });
+    let key = args.key_file.as_ref().map(|path| {
+        SealKey::read(path).unwrap_or_else(|e| cli::fail(EXIT_USAGE, format!("--key-file: {e}")))
+    });
     let socket = cli::bind_udp(args.bind.unwrap_or(cli::loopback_for(args.server)));
-    match send_window(
+    // With a key, the protocol talks to the sealing relay, which talks to the receiver.
+    let (socket, peer, refused) = match key {
+        Some(key) => match sealing::start(socket, Some(args.server), key) {
+            Ok(sealed) => (sealed.socket, sealed.peer, Some(sealed.refused)),
+            Err(e) => cli::fail(EXIT_FAILURE, format!("cannot start sealing: {e}")),
+        },
+        None => (socket, args.server, None),
+    };
+    // A random session id and first number: an ACK must name them to count.
+    let session = match Session::random() {
+        Ok(session) => session,
+        Err(e) => cli::fail(EXIT_FAILURE, format!("no random session id: {e}")),
+    };
+    let result = send_window(
         &socket,
-        args.server,
+        peer,
+        session,
         &payloads,
         args.window,
         &mut rto,
         args.tries,
-    ) {
+    );
+    if let Some(refused) = refused {
+        let refused = refused.load(std::sync::atomic::Ordering::Relaxed);
+        if refused > 0 {
+            eprintln!("refused {refused} datagrams that did not open with the key");
+        }
+    }
+    match result {
         Ok(report) => {
             let sent: u32 = report.transmissions.iter().sum();
             let messages = report.transmissions.len();
@@ -81,6 +114,12 @@ fn main() -> ExitCode {
                 sent as usize - messages,
                 rto.srtt().unwrap_or_default().as_secs_f64() * 1000.0
             );
+            if report.ignored_acks > 0 {
+                eprintln!(
+                    "ignored {} ACKs of another session or of messages never sent",
+                    report.ignored_acks
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(e) => cli::fail(EXIT_FAILURE, format!("{}: {e}", args.server)),

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use clap::Parser;
 use course_programs::cli::{self, EXIT_FAILURE};
-use socket_course::ch02_udp::{RecvError, answer_one, recv_limited};
+use socket_course::ch02_udp::{Datagram, REPLY, RecvError, answer_one, recv_limited};
 use socket_course::show::{Preview, Screen};
 use socket_course::udp_buffer;
 
@@ -32,6 +32,11 @@ struct Args {
     /// is printed (Linux doubles the request and caps it at twice net.core.rmem_max).
     #[arg(long, value_name = "BYTES", value_parser = udp_buffer::parse_bytes)]
     recv_buffer: Option<usize>,
+    /// Answer only requests of at least this many bytes; shorter ones are counted and get no
+    /// reply. The reply is 26 bytes: with 26 here, a forged source address (reflection) gets
+    /// no more bytes than the forger sent. Default 0: article A's server answers everything.
+    #[arg(long, value_name = "BYTES", default_value_t = 0)]
+    min_request: usize,
 }
 
 fn main() -> ExitCode {
@@ -54,13 +59,16 @@ fn main() -> ExitCode {
     // Ctrl-C prints what was counted (by us, and by the kernel at our socket), then exits.
     let answered = Arc::new(AtomicU64::new(0));
     let too_long = Arc::new(AtomicU64::new(0));
+    let too_short = Arc::new(AtomicU64::new(0));
     if let Ok(local) = socket.local_addr() {
         let (answered, too_long) = (Arc::clone(&answered), Arc::clone(&too_long));
+        let too_short = Arc::clone(&too_short);
         let _ = ctrlc::set_handler(move || {
             eprintln!(
-                "stopped: {} datagrams answered, {} too long",
+                "stopped: {} datagrams answered, {} too long, {} too short",
                 answered.load(Ordering::Relaxed),
-                too_long.load(Ordering::Relaxed)
+                too_long.load(Ordering::Relaxed),
+                too_short.load(Ordering::Relaxed)
             );
             udp_buffer::report_kernel_drops(local);
             std::process::exit(0);
@@ -71,25 +79,57 @@ fn main() -> ExitCode {
     // it collected and blocks until the next datagram.
     let mut screen = Screen::new();
     set_nonblocking(&socket, true);
+    let serve = |socket: &UdpSocket| serve_one(socket, args.max_size, args.min_request);
     loop {
-        let result = match answer_one(&socket, args.max_size) {
+        let result = match serve(&socket) {
             Err(RecvError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
                 screen.flush();
                 set_nonblocking(&socket, false);
-                let result = answer_one(&socket, args.max_size);
+                let result = serve(&socket);
                 set_nonblocking(&socket, true);
                 result
             }
             result => result,
         };
         match result {
-            Ok(datagram) => {
+            Ok((datagram, true)) => {
                 answered.fetch_add(1, Ordering::Relaxed);
                 screen.show(datagram.from, &datagram.data);
+            }
+            Ok((datagram, false)) => {
+                // Said once: a flood of short requests must not flood stderr.
+                if too_short.fetch_add(1, Ordering::Relaxed) == 0 {
+                    eprintln!(
+                        "warning: {} bytes from {}: shorter than --min-request {}, not \
+                         answered; further ones are counted, not reported",
+                        datagram.data.len(),
+                        datagram.from,
+                        args.min_request
+                    );
+                }
             }
             Err(e) => report(e, &too_long),
         }
     }
+}
+
+/// One request: article A's answer (your `answer_one`) when every size is answered; with
+/// `--min-request`, receive it first and reply only if it is long enough. Whether it was
+/// answered comes with it.
+fn serve_one(
+    socket: &UdpSocket,
+    max_size: usize,
+    min_request: usize,
+) -> Result<(Datagram, bool), RecvError> {
+    if min_request == 0 {
+        return answer_one(socket, max_size).map(|d| (d, true));
+    }
+    let datagram = recv_limited(socket, max_size)?;
+    if datagram.data.len() < min_request {
+        return Ok((datagram, false));
+    }
+    socket.send_to(REPLY, datagram.from)?;
+    Ok((datagram, true))
 }
 
 /// Too long, or a problem with one peer: say so and keep serving the others.

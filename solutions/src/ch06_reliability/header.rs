@@ -9,13 +9,13 @@
 //! of random byte strings.
 //!
 //! ```text
-//!  byte 0     1     2     3     4     5     6     7 ...
-//!     +-----+-----+-----+-----+-----+-----+-----+----------------------+
-//!     |kind |  sequence number (32 bits,    | length    | payload      |
-//!     |     |  big-endian)                  | (16, BE)  | (length      |
-//!     |     |                               |           |  bytes)      |
-//!     +-----+-----+-----+-----+-----+-----+-----+----------------------+
+//!  byte 0     1 ... 4          5 ... 8          9    10    11 ...
+//!     +-----+----------------+----------------+-----------+----------------+
+//!     |kind | session id     | sequence number| length    | payload        |
+//!     |     | (32 bits, BE)  | (32 bits, BE)  | (16, BE)  | (length bytes) |
+//!     +-----+----------------+----------------+-----------+----------------+
 //!  kind: 1 DATA, 2 ACK, 3 END. ACK and END carry no payload.
+//!  session: chosen at random by the sender, echoed in every ACK (see session.rs).
 //! ```
 
 use std::fmt;
@@ -25,16 +25,16 @@ use std::fmt;
 // `given/src/kind.rs`.
 pub use course_given::kind::{Kind, MAX_PAYLOAD};
 
-/// Bytes before the payload: kind (1), sequence number (4), length (2).
-pub const HEADER_LEN: usize = 7;
-
-/// The sequence number of the first message; each message takes the next one.
-pub const FIRST_SEQ: u32 = 1;
+/// Bytes before the payload: kind (1), session id (4), sequence number (4), length
+/// (2).
+pub const HEADER_LEN: usize = 11;
 
 /// One message of the protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     pub kind: Kind,
+    /// The transfer it belongs to: the sender's random id (`Session::id`).
+    pub session: u32,
     pub seq: u32,
     pub payload: Vec<u8>,
 }
@@ -83,27 +83,30 @@ impl std::error::Error for DecodeError {}
 
 impl Message {
     /// A DATA message (the payload must not exceed [`MAX_PAYLOAD`]).
-    pub fn data(seq: u32, payload: &[u8]) -> Message {
+    pub fn data(session: u32, seq: u32, payload: &[u8]) -> Message {
         Message {
             kind: Kind::Data,
+            session,
             seq,
             payload: payload.to_vec(),
         }
     }
 
-    /// The ACK of message `seq`.
-    pub fn ack(seq: u32) -> Message {
+    /// The ACK of message `seq` of `session`.
+    pub fn ack(session: u32, seq: u32) -> Message {
         Message {
             kind: Kind::Ack,
+            session,
             seq,
             payload: Vec::new(),
         }
     }
 
     /// END, with the sequence number after the last DATA.
-    pub fn end(seq: u32) -> Message {
+    pub fn end(session: u32, seq: u32) -> Message {
         Message {
             kind: Kind::End,
+            session,
             seq,
             payload: Vec::new(),
         }
@@ -114,6 +117,7 @@ impl Message {
     pub fn encode(&self) -> Vec<u8> {
         let mut bytes = Vec::with_capacity(HEADER_LEN + self.payload.len());
         bytes.push(self.kind as u8);
+        bytes.extend_from_slice(&self.session.to_be_bytes());
         bytes.extend_from_slice(&self.seq.to_be_bytes());
         bytes.extend_from_slice(&(self.payload.len() as u16).to_be_bytes());
         bytes.extend_from_slice(&self.payload);
@@ -129,8 +133,9 @@ impl Message {
         let Some((header, payload)) = bytes.split_first_chunk::<HEADER_LEN>() else {
             return Err(DecodeError::Truncated(bytes.len()));
         };
-        let [kind, s0, s1, s2, s3, l0, l1] = *header;
+        let [kind, i0, i1, i2, i3, s0, s1, s2, s3, l0, l1] = *header;
         let kind = Kind::from_byte(kind).ok_or(DecodeError::UnknownKind(kind))?;
+        let session = u32::from_be_bytes([i0, i1, i2, i3]);
         let seq = u32::from_be_bytes([s0, s1, s2, s3]);
         let declared = usize::from(u16::from_be_bytes([l0, l1]));
         if declared != payload.len() {
@@ -147,6 +152,7 @@ impl Message {
         }
         Ok(Message {
             kind,
+            session,
             seq,
             payload: payload.to_vec(),
         })

@@ -4,8 +4,10 @@
 //! a small protocol that delivers every message exactly once and in order anyway:
 //! stop-and-wait with acknowledgements, retransmission on timeout, and a timeout that
 //! adapts to the network.
-//! - [`header`]: the wire format, a 7-byte header and a payload, parsed without
-//!   panics.
+//! - [`header`]: the wire format, an 11-byte header (kind, session, number,
+//!   length) and a payload, parsed without panics.
+//! - [`session`] (given): a random session id and first sequence number per
+//!   transfer, and the serial arithmetic that compares wrapping numbers.
 //! - [`receiver`]: ACK what arrives, drop duplicates, deliver in order; linger after
 //!   END.
 //! - [`sender`]: send one message at a time, resend until its ACK comes, give up
@@ -13,8 +15,8 @@
 //! - [`rto`]: the retransmission timeout of RFC 6298, learned from measured round
 //!   trips.
 //! - [`wait`] (given): wait for a datagram until a deadline, to the millisecond.
-//! - [`window_header`]: the sliding window's 9-byte header: cumulative and selective
-//!   ACKs and the receiver's window (given).
+//! - [`window_header`]: the sliding window's 13-byte header: the session, cumulative
+//!   and selective ACKs and the receiver's window (given).
 //! - [`window_send`]: the send window's bookkeeping: in flight, acknowledged, due.
 //! - [`window_recv`]: the receive window: buffer early messages, deliver in order,
 //!   build ACKs.
@@ -24,17 +26,18 @@ pub mod header;
 pub mod receiver;
 pub mod rto;
 pub mod sender;
-pub use course_given::{wait, window_header};
+pub use course_given::{session, wait, window_header};
 pub mod window_recv;
 pub mod window_send;
 pub mod window_sender;
 
-pub use header::{DecodeError, FIRST_SEQ, HEADER_LEN, Kind, MAX_PAYLOAD, Message};
+pub use header::{DecodeError, HEADER_LEN, Kind, MAX_PAYLOAD, Message};
 pub use receiver::{Listen, Receiver, Step, run_receiver, run_receiver_with};
 pub use rto::{Rto, RtoConfig};
 pub use sender::{
     FixedTimer, Report, RetransmitTimer, SendError, send_all, send_one, wait_for_ack,
 };
+pub use session::{Session, seq_before, seq_offset};
 pub use wait::Waiter;
 pub use window_header::{
     Ack, MAX_SACK_BYTES, MAX_WINDOW, Packet, PacketError, VERSION, WINDOW_HEADER_LEN,

@@ -6,21 +6,28 @@
 //! (only within its window, so a peer cannot make it hold more), delivers every
 //! payload exactly once and in order as soon as the gap is filled, and builds the ACK
 //! that says all of it: everything before N arrived, these later ones arrived too,
-//! and this is my window. The tests feed it packets by hand (in order, out of order,
-//! duplicates, beyond the window, END early) and compare what it delivers and the ACK
-//! it builds.
+//! and this is my window. It belongs to one session, and ignores packets of any other
+//! (a stranger who sends DATA or END from the sender's address does not know the
+//! session's random id). Numbers wrap past `u32::MAX`: compare them with `seq_before`
+//! and `seq_offset`, never with `<` or `-`. The tests feed it packets by hand (in
+//! order, out of order, duplicates, beyond the window, END early, another session,
+//! numbers that wrap) and compare what it delivers and the ACK it builds.
 
 use std::collections::BTreeMap;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use super::{Ack, FIRST_SEQ, Listen, MAX_WINDOW, Packet, Waiter};
+use super::{
+    Ack, Listen, MAX_WINDOW, Packet, Session, Waiter, seq_before, seq_offset,
+};
 
 // ANCHOR: window
 /// The receiver's side of the window.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecvWindow {
+    /// The session it belongs to: packets of any other are ignored.
+    session: u32,
     /// The next message to deliver: everything before it was delivered (or was END).
     next: u32,
     /// We accept messages `next .. next + window`.
@@ -32,11 +39,12 @@ pub struct RecvWindow {
 }
 
 impl RecvWindow {
-    /// A receiver that accepts `window` messages (1..=[`MAX_WINDOW`]) from the next
-    /// one on.
-    pub fn new(window: u16) -> Self {
+    /// A receiver for `session` (its id, and the number of its first message) that
+    /// accepts `window` messages (1..=[`MAX_WINDOW`]) from the next one on.
+    pub fn new(session: Session, window: u16) -> Self {
         RecvWindow {
-            next: FIRST_SEQ,
+            session: session.id,
+            next: session.first_seq,
             window: window.clamp(1, MAX_WINDOW),
             early: BTreeMap::new(),
             end: None,
@@ -48,6 +56,11 @@ impl RecvWindow {
         self.next
     }
 
+    /// The session it belongs to.
+    pub fn session(&self) -> u32 {
+        self.session
+    }
+
     /// How many messages wait for an earlier one.
     pub fn buffered(&self) -> usize {
         self.early.len()
@@ -55,34 +68,42 @@ impl RecvWindow {
 
     /// Whether END was reached: every message before it was delivered.
     pub fn is_finished(&self) -> bool {
-        self.end.is_some_and(|end| self.next > end)
+        self.end.is_some_and(|end| seq_before(end, self.next))
     }
     // ANCHOR_END: window
 
     // ANCHOR: on_packet
     /// Takes in one packet; returns the payloads that can now be delivered, in order
-    /// (none, or several when this packet fills a gap). Duplicates, packets outside
-    /// the window and anything after END are dropped; ACKs are not for us.
+    /// (none, or several when this packet fills a gap). Packets of another session,
+    /// duplicates, packets outside the window and anything after END are dropped;
+    /// ACKs are not for us.
     pub fn on_packet(&mut self, packet: Packet) -> Vec<Vec<u8>> {
-        let (seq, payload) = match packet {
-            Packet::Data { seq, payload } => (seq, Some(payload)),
-            Packet::End { seq } => (seq, None),
+        let (session, seq, payload) = match packet {
+            Packet::Data {
+                session,
+                seq,
+                payload,
+            } => (session, seq, Some(payload)),
+            Packet::End { session, seq } => (session, seq, None),
             Packet::Ack(_) => return Vec::new(),
         };
-        let in_window = seq >= self.next && seq - self.next < u32::from(self.window);
-        let after_end = self.end.is_some_and(|end| seq > end);
+        if session != self.session {
+            return Vec::new(); // not our transfer, whoever sent it
+        }
+        let in_window = seq_offset(self.next, seq) < u32::from(self.window);
+        let after_end = self.end.is_some_and(|end| seq_before(end, seq));
         if !in_window || after_end || (payload.is_none() && self.end.is_some()) {
             return Vec::new();
         }
         if payload.is_none() {
             // END: nothing may come after it, so drop what was buffered beyond it.
             self.end = Some(seq);
-            self.early.retain(|&s, _| s < seq);
+            self.early.retain(|&s, _| seq_before(s, seq));
         }
         self.early.entry(seq).or_insert(payload);
         let mut deliver = Vec::new();
         while let Some(entry) = self.early.remove(&self.next) {
-            self.next += 1;
+            self.next = self.next.wrapping_add(1);
             match entry {
                 Some(payload) => deliver.push(payload),
                 None => break, // END: finished
@@ -96,7 +117,7 @@ impl RecvWindow {
     /// The ACK of everything so far: cumulative up to `next`, a bit for every message
     /// waiting in the buffer, and our window.
     pub fn ack(&self) -> Ack {
-        let mut ack = Ack::new(self.next, self.window);
+        let mut ack = Ack::new(self.session, self.next, self.window);
         for &seq in self.early.keys() {
             ack.mark(seq);
         }
@@ -116,20 +137,24 @@ const ACK_EVERY: u32 = 16;
 /// It ACKs a batch, not every datagram: it handles what is waiting in the socket (up
 /// to 16 datagrams), then sends one ACK that covers all of them. It hears
 /// `listen.from` only (when given; else the first peer that sends a valid packet),
-/// and gives up with a `TimedOut` error when that sender is silent for
-/// `listen.idle_timeout` before END. Anything that does not decode is reported on
-/// stderr and dropped.
+/// and only the session of the first DATA or END it accepts: the sender sends
+/// nothing else before that first message is acknowledged, so its number is the
+/// session's first. It gives up with a `TimedOut` error when that sender is silent
+/// for `listen.idle_timeout` before END. Anything that does not decode, and every
+/// packet of another session, is reported on stderr (once) and dropped.
 pub fn run_window_receiver(
     socket: &UdpSocket,
     window: u16,
     listen: Listen,
     mut deliver: impl FnMut(&[u8]) -> io::Result<()>,
 ) -> io::Result<u64> {
-    let mut state = RecvWindow::new(window);
+    // No session before the first DATA or END: that packet starts it.
+    let mut state: Option<RecvWindow> = None;
     let mut waiter = Waiter::new(socket)?; // precise waits (given/src/wait.rs)
     let mut sender: Option<SocketAddr> = listen.from;
     let mut delivered = 0u64;
     let mut strangers = 0u64;
+    let mut other_sessions = 0u64;
     let mut buf = vec![0u8; 65_536];
     let mut out = Vec::with_capacity(64);
     let mut owed = 0u32; // datagrams handled since the last ACK
@@ -139,7 +164,7 @@ pub fn run_window_receiver(
         // An owed ACK goes out as soon as the socket is empty: look, but do not wait.
         let deadline = if owed > 0 {
             now
-        } else if state.is_finished() {
+        } else if state.as_ref().is_some_and(RecvWindow::is_finished) {
             // After END, silence for `linger` means the sender has its ACK: we are
             // done.
             let until = last_heard + listen.linger;
@@ -167,8 +192,8 @@ pub fn run_window_receiver(
         let (len, from) = match waiter.recv_from_until(&mut buf, deadline) {
             Ok(Some(received)) => received,
             Ok(None) => {
-                if let (Some(peer), true) = (sender, owed > 0) {
-                    send_ack(&mut waiter, &state, peer, &mut out);
+                if let (Some(peer), Some(state), true) = (sender, &state, owed > 0) {
+                    send_ack(&mut waiter, state, peer, &mut out);
                     owed = 0;
                 }
                 continue;
@@ -196,8 +221,26 @@ pub fn run_window_receiver(
                 continue;
             }
         };
-        if matches!(packet, Packet::Ack(_)) {
-            continue; // ACKs go to senders
+        let seq = match &packet {
+            Packet::Ack(_) => continue, // ACKs go to senders
+            Packet::Data { seq, .. } | Packet::End { seq, .. } => *seq,
+        };
+        let id = packet.session();
+        let state = state.get_or_insert_with(|| {
+            RecvWindow::new(Session { id, first_seq: seq }, window)
+        });
+        if id != state.session() {
+            // From the right address, but not our transfer: a forgery or a stale
+            // sender. It proves nothing and gets no answer (said once).
+            other_sessions += 1;
+            if other_sessions == 1 {
+                eprintln!(
+                    "ignored a packet of session {id:08x} from {from}: not the session \
+                     ({:08x}); further ones are not reported",
+                    state.session()
+                );
+            }
+            continue;
         }
         sender.get_or_insert(from);
         last_heard = Instant::now();
@@ -207,7 +250,7 @@ pub fn run_window_receiver(
         }
         owed += 1;
         if owed >= ACK_EVERY {
-            send_ack(&mut waiter, &state, from, &mut out);
+            send_ack(&mut waiter, state, from, &mut out);
             owed = 0;
         }
     }

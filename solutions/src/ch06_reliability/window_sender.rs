@@ -10,30 +10,32 @@
 //! new does not count: it may only answer a copy we sent too early. The tests run it
 //! through the lossy relay with scripted losses (the first and the last of a window,
 //! a burst as long as the window, ACKs), reordering and duplicates, against the
-//! reference receiver, and count how many times each message was sent.
+//! reference receiver, and count how many times each message was sent; then they
+//! forge ACKs from the receiver's address and check that none of them counts.
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Instant;
 
 use super::{
-    MAX_PAYLOAD, Packet, Report, RetransmitTimer, SendError, SendWindow,
+    MAX_PAYLOAD, Packet, Report, RetransmitTimer, SendError, SendWindow, Session,
     WINDOW_HEADER_LEN, Waiter, write_data,
 };
 
 // ANCHOR: send_window
-/// Sends every payload, then END, keeping up to `window` messages in flight; each
-/// message is sent at most `tries` times.
+/// Sends every payload, then END, as `session`, keeping up to `window` messages in
+/// flight; each message is sent at most `tries` times.
 pub fn send_window(
     socket: &UdpSocket,
     peer: SocketAddr,
+    session: Session,
     payloads: &[Vec<u8>],
     window: u16,
     timer: &mut impl RetransmitTimer,
     tries: u32,
 ) -> Result<Report, SendError> {
     let mut waiter = prepare(socket, peer, payloads)?;
-    let mut state = SendWindow::new(payloads.len() + 1, window);
+    let mut state = SendWindow::new(session, payloads.len() + 1, window);
     let mut out = Vec::with_capacity(WINDOW_HEADER_LEN + MAX_PAYLOAD);
     let mut buf = [0u8; 128];
     // When the last ACK of something new came (or we last backed off): the back-off
@@ -43,7 +45,7 @@ pub fn send_window(
         let now = Instant::now();
         // New messages, as many as the windows allow.
         while let Some(seq) = state.next_new() {
-            transmit(&mut waiter, payloads, seq, &mut out)?;
+            transmit(&mut waiter, session, payloads, seq, &mut out)?;
             state.on_sent(seq, now, timer.timeout());
         }
         // Timers that ran out: resend those messages, oldest first.
@@ -58,7 +60,7 @@ pub fn send_window(
                 timer.on_timeout();
                 last_heard = now;
             }
-            transmit(&mut waiter, payloads, seq, &mut out)?;
+            transmit(&mut waiter, session, payloads, seq, &mut out)?;
             state.on_sent(seq, now, timer.timeout());
         }
         // Wait for an ACK until the first timer runs out.
@@ -70,7 +72,8 @@ pub fn send_window(
             Ok(None) => continue,
             Err(e) => return Err(gone(e, state.base())),
         };
-        // Anything but an ACK (garbage, a late duplicate of nothing) is skipped.
+        // Anything but an ACK (garbage, a late duplicate of nothing) is skipped;
+        // `on_ack` ignores (and counts) an ACK of another session or of nothing sent.
         if let Ok(Packet::Ack(ack)) = Packet::decode(&buf[..len]) {
             let now = Instant::now();
             let progress = state.on_ack(&ack, now);
@@ -82,6 +85,7 @@ pub fn send_window(
     }
     Ok(Report {
         transmissions: state.transmissions(),
+        ignored_acks: state.ignored(),
     })
 }
 // ANCHOR_END: send_window
@@ -108,17 +112,20 @@ fn prepare(
     Ok(Waiter::new(socket)?)
 }
 
-/// Sends message `seq`: DATA with its payload, or END after the last one.
+/// Sends message `seq` of `session`: DATA with its payload, or END after the last
+/// one.
 fn transmit(
     waiter: &mut Waiter,
+    session: Session,
     payloads: &[Vec<u8>],
     seq: u32,
     out: &mut Vec<u8>,
 ) -> Result<(), SendError> {
     out.clear();
-    match payloads.get((seq - super::FIRST_SEQ) as usize) {
-        Some(payload) => write_data(seq, payload, out),
-        None => Packet::End { seq }.encode_into(out),
+    let id = session.id;
+    match payloads.get(super::seq_offset(session.first_seq, seq) as usize) {
+        Some(payload) => write_data(id, seq, payload, out),
+        None => Packet::End { session: id, seq }.encode_into(out),
     }
     waiter.send(out).map(drop).map_err(|e| gone(e, seq))
 }

@@ -13,14 +13,46 @@ use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fernet::Fernet;
 
-use super::{OpenError, open, seal, token_id};
+use super::{MAX_CLOCK_SKEW, OpenError, open, seal, token_id, token_timestamp};
 
 /// What the server answers, sealed.
 pub const REPLY: &[u8] = b"Success to receive message";
+
+/// The word a client puts after its token (`TOKEN bind`) to ask for a reply bound to
+/// that request: the reply's plaintext then starts with the request's id (in hex) and
+/// a space, so a reply recorded earlier cannot pass for this one. Article C's Python
+/// client does not ask, and gets the plain reply it expects.
+pub const BIND: &str = "bind";
+
+/// The plaintext of a reply bound to the request whose [`token_id`] is `request`:
+/// the id in hex, a space, then [`REPLY`].
+pub fn bound_reply(request: &[u8; 24]) -> Vec<u8> {
+    let mut text: Vec<u8> = request.iter().flat_map(|b| hex_digits(*b)).collect();
+    text.push(b' ');
+    text.extend_from_slice(REPLY);
+    text
+}
+
+fn hex_digits(byte: u8) -> [u8; 2] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    [
+        DIGITS[usize::from(byte >> 4)],
+        DIGITS[usize::from(byte & 0x0f)],
+    ]
+}
+
+/// A request datagram without a trailing ` bind`, and whether it had one.
+pub fn split_bind(datagram: &[u8]) -> (&[u8], bool) {
+    let trimmed = datagram.trim_ascii_end();
+    match trimmed.strip_suffix(BIND.as_bytes()) {
+        Some(rest) if rest.ends_with(b" ") => (rest.trim_ascii_end(), true),
+        _ => (datagram, false),
+    }
+}
 
 /// An allowlist entry: an IP address, and optionally one port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,6 +160,12 @@ impl Guard {
     pub fn reply(&self, now_secs: u64) -> String {
         seal(&self.key, REPLY, now_secs)
     }
+
+    /// The sealed reply to a request that asked for a bound one (`request`: its
+    /// token's id), dated `now_secs`; see [`bound_reply`].
+    pub fn bound_reply(&self, request: &[u8; 24], now_secs: u64) -> String {
+        seal(&self.key, &bound_reply(request), now_secs)
+    }
     // ANCHOR_END: guard
 
     // ANCHOR: allowed
@@ -182,9 +220,10 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Runs a [`Guard`] on `socket`: answers every accepted token with a sealed reply,
-/// shows what it accepted through `show`, and reports every refusal on stderr.
-/// (Given: it uses your `check`, `open` and `seal`.)
+/// Runs a [`Guard`] on `socket`: answers every accepted token with a sealed reply
+/// (bound to the request when it ends with ` bind`, see [`BIND`]), shows what it
+/// accepted through `show`, and reports every refusal on stderr. (Given: it uses your
+/// `check`, `open` and `seal`.)
 pub fn run_secure_server(
     socket: &UdpSocket,
     mut guard: Guard,
@@ -207,20 +246,58 @@ pub fn run_secure_server(
             Err(e) => return Err(e),
         };
         let now = now_secs();
-        match guard.check(from, &buf[..len], now) {
+        let (request, bind) = split_bind(&buf[..len]);
+        match guard.check(from, request, now) {
             Ok(plaintext) => {
                 show(from, &plaintext);
-                let _ = socket.send_to(guard.reply(now).as_bytes(), from);
+                // It opened, so it is a token: its id names this request.
+                let id = std::str::from_utf8(request)
+                    .ok()
+                    .and_then(|t| token_id(t.trim_end()));
+                let reply = match id.filter(|_| bind) {
+                    Some(id) => guard.bound_reply(&id, now),
+                    None => guard.reply(now),
+                };
+                let _ = socket.send_to(reply.as_bytes(), from);
             }
-            Err(refusal) => eprintln!("refused {len} bytes from {from}: {refusal}"),
+            Err(refusal) => {
+                let clock = clock_note(&refusal, request, now);
+                eprintln!("refused {len} bytes from {from}: {refusal}{clock}");
+            }
         }
+    }
+}
+
+/// For a token that does not open and claims a date ahead of this machine's clock by
+/// more than [`MAX_CLOCK_SKEW`]: a note naming the clock. Fernet refuses such a token
+/// before it checks the MAC, so it may be genuine, from a sender whose clock is ahead
+/// (or this one's behind); the date itself is unauthenticated.
+fn clock_note(refusal: &Refusal, request: &[u8], now: u64) -> String {
+    let claimed = std::str::from_utf8(request)
+        .ok()
+        .and_then(|t| token_timestamp(t.trim_end()));
+    match (refusal, claimed) {
+        (Refusal::Open(OpenError::Rejected), Some(at))
+            if at > now.saturating_add(MAX_CLOCK_SKEW) =>
+        {
+            format!(
+                "; it claims a date {} s ahead of this machine's clock: if it is genuine, \
+                 the sender's clock or this one is wrong",
+                at - now
+            )
+        }
+        _ => String::new(),
     }
 }
 
 /// Why a secure request got no usable reply.
 #[derive(Debug)]
 pub enum ClientError {
-    NoReply,
+    /// Nothing answered this request in time; `unbound` sealed replies came that
+    /// answered another request (recorded earlier and replayed?) and were refused.
+    NoReply {
+        unbound: u32,
+    },
     Refused,
     BadReply(OpenError),
     Io(io::Error),
@@ -229,9 +306,14 @@ pub enum ClientError {
 impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ClientError::NoReply => write!(
+            ClientError::NoReply { unbound: 0 } => write!(
                 f,
                 "no reply in time (is the server running, with the same key?)"
+            ),
+            ClientError::NoReply { unbound } => write!(
+                f,
+                "no reply to this request in time; refused {unbound} sealed replies \
+                 that answered another request (replayed?)"
             ),
             ClientError::Refused => {
                 write!(f, "nothing is listening at the server's address")
@@ -246,7 +328,7 @@ impl From<io::Error> for ClientError {
     fn from(e: io::Error) -> Self {
         match e.kind() {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-                ClientError::NoReply
+                ClientError::NoReply { unbound: 0 }
             }
             io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset => {
                 ClientError::Refused
@@ -256,8 +338,11 @@ impl From<io::Error> for ClientError {
     }
 }
 
-/// Seals `message`, sends it to `server`, and opens the reply (at most `ttl` old),
-/// waiting at most `timeout`. (Given: it uses your `seal` and `open`.)
+/// Seals `message`, sends it to `server` asking for a bound reply (see [`BIND`]), and
+/// opens the reply (at most `ttl` old), waiting at most `timeout`. A sealed reply that
+/// answers another request (a recording replayed from the server's address) is
+/// refused and counted, and the wait goes on. (Given: it uses your `seal` and
+/// `open`.)
 pub fn secure_request(
     socket: &UdpSocket,
     server: SocketAddr,
@@ -267,10 +352,37 @@ pub fn secure_request(
     ttl: Duration,
 ) -> Result<Vec<u8>, ClientError> {
     socket.connect(server)?;
-    socket.set_read_timeout(Some(timeout))?;
-    socket.send(seal(key, message, now_secs()).as_bytes())?;
+    let request = seal(key, message, now_secs());
+    let expected = match token_id(&request) {
+        Some(id) => bound_reply(&id),
+        None => return Err(ClientError::BadReply(OpenError::Rejected)),
+    };
+    // The part of a bound reply that names this request: the id and a space.
+    let proof = &expected[..expected.len() - REPLY.len()];
+    socket.send(format!("{request} {BIND}").as_bytes())?;
+    let deadline = Instant::now() + timeout;
+    let mut unbound = 0;
     let mut buf = vec![0u8; 65_536];
-    let len = socket.recv(&mut buf)?;
-    let reply = String::from_utf8_lossy(&buf[..len]);
-    open(key, reply.trim_end(), ttl, now_secs()).map_err(ClientError::BadReply)
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(ClientError::NoReply { unbound });
+        }
+        socket.set_read_timeout(Some(left))?;
+        let len = match socket.recv(&mut buf).map_err(ClientError::from) {
+            Ok(len) => len,
+            Err(ClientError::NoReply { .. }) => {
+                return Err(ClientError::NoReply { unbound });
+            }
+            Err(e) => return Err(e),
+        };
+        let reply = String::from_utf8_lossy(&buf[..len]);
+        let plaintext = open(key, reply.trim_end(), ttl, now_secs())
+            .map_err(ClientError::BadReply)?;
+        match plaintext.strip_prefix(proof) {
+            Some(rest) => return Ok(rest.to_vec()),
+            // Sealed with the key, but not an answer to this request.
+            None => unbound += 1,
+        }
+    }
 }

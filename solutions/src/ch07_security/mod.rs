@@ -9,13 +9,18 @@
 //!   "expired".
 //! - [`guard`]: the server's checks: allowlist, open, refuse replays, answer with a
 //!   token.
+//! - [`sealed`]: a tag on every datagram of chapter 6's protocol, so that nobody
+//!   without the key can forge, inject or end a stream.
 
 pub mod guard;
+pub mod sealed;
 pub mod token;
 
 pub use guard::{
-    Allow, ClientError, Guard, REPLY, Refusal, run_secure_server, secure_request,
+    Allow, BIND, ClientError, Guard, REPLY, Refusal, bound_reply, run_secure_server,
+    secure_request, split_bind,
 };
+pub use sealed::{SealKey, TAG_LEN, open_datagram, seal_datagram};
 pub use token::{
     KeyError, MAX_CLOCK_SKEW, OpenError, load_key, open, read_key_file, seal,
     token_id, token_timestamp,

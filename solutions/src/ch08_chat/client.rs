@@ -46,14 +46,17 @@ fn clock(timestamp_ms: u64) -> String {
 /// plain text only to clients that never spoke the format); pings are not shown. The
 /// time is the sender's, as received: a wrong clock shows, but nothing is ordered by
 /// it. One datagram is one line: a newline or an escape sequence in the text is shown
-/// escaped (`\n`, `\u{1b}`), so nobody can type a line that looks like someone
-/// else's.
+/// escaped (`\n`, `\u{1b}`), and a long run of spaces is marked
+/// ([`mark_blank_runs`]), so nobody can type a line that looks like someone else's.
 pub fn display_line(payload: &Payload, from: SocketAddr) -> Option<String> {
     let (name, text) = match payload {
-        Payload::Chat(m) => (escape_for_screen(&m.name), escape_for_screen(&m.text)),
+        Payload::Chat(m) => (
+            escape_for_screen(&m.name),
+            mark_blank_runs(&escape_for_screen(&m.text)),
+        ),
         Payload::Plain(bytes) => (
             String::new(),
-            escape_for_screen(&String::from_utf8_lossy(bytes)),
+            mark_blank_runs(&escape_for_screen(&String::from_utf8_lossy(bytes))),
         ),
     };
     match payload {
@@ -65,6 +68,36 @@ pub fn display_line(payload: &Payload, from: SocketAddr) -> Option<String> {
         },
         Payload::Plain(_) => Some(format!("{} {from}: {text}", clock(now_ms()))),
     }
+}
+
+/// The longest run of blanks shown as it is; [`mark_blank_runs`] marks longer ones.
+pub const MAX_BLANKS: usize = 3;
+
+/// `text` with every run of more than [`MAX_BLANKS`] blanks (spaces, or any other
+/// whitespace) shown as `␣×N`: 300 spaces followed by `[12:00:00] Bob: ...` would
+/// otherwise wrap on the terminal into a line that looks like Bob's.
+pub fn mark_blank_runs(text: &str) -> String {
+    let mut shown = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |shown: &mut String, run: &mut String| {
+        let count = run.chars().count();
+        if count > MAX_BLANKS {
+            shown.push_str(&format!("␣×{count}"));
+        } else {
+            shown.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_whitespace() {
+            run.push(c);
+        } else {
+            flush(&mut shown, &mut run);
+            shown.push(c);
+        }
+    }
+    flush(&mut shown, &mut run);
+    shown
 }
 
 /// The most text one chat message can carry for `name`: what is left of
@@ -147,28 +180,48 @@ pub fn next_line(
     ))
 }
 
-/// After the join: on this machine, a server that is not there answers at once with
-/// an ICMP "port unreachable", which a connected socket reports as
-/// `ConnectionRefused` (Windows: `ConnectionReset`). Waits up to 100 ms for it,
-/// without taking any datagram off the socket.
+/// After the join: waits up to [`ANSWER_WAIT`] for the server's first answer, and
+/// takes off the socket only a cookie, which it sends back unchanged: the server
+/// admits a newcomer only once it has proved that it receives at its address (see
+/// `course_given::cookie`). On this machine, a server that is not there answers at
+/// once with an ICMP "port unreachable", which a connected socket reports as
+/// `ConnectionRefused` (Windows: `ConnectionReset`): that is an error. Any other
+/// answer (a message, or none in time: a server that asks no cookie) is left for
+/// the receiving thread.
 pub fn check_server_answers(socket: &UdpSocket) -> io::Result<()> {
-    socket.set_read_timeout(Some(Duration::from_millis(100)))?;
+    let deadline = Instant::now() + ANSWER_WAIT;
     let mut buf = vec![0u8; MAX_DATAGRAM + 1];
-    match socket.peek(&mut buf) {
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset
-            ) =>
-        {
-            Err(io::Error::new(
-                e.kind(),
-                "nothing answered: is the chat server running there?",
-            ))
+    loop {
+        let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+            return Ok(());
+        };
+        socket.set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
+        match socket.peek(&mut buf) {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset
+                ) =>
+            {
+                return Err(io::Error::new(
+                    e.kind(),
+                    "nothing answered: is the chat server running there?",
+                ));
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return Ok(()), // no answer in time
+            Ok(len) if course_given::cookie::is_cookie(&buf[..len]) => {
+                let len = socket.recv(&mut buf)?;
+                socket.send(&buf[..len])?;
+                return Ok(());
+            }
+            Ok(_) => return Ok(()),
         }
-        _ => Ok(()),
     }
 }
+
+/// How long [`check_server_answers`] waits for the server's first answer.
+pub const ANSWER_WAIT: Duration = Duration::from_secs(1);
 
 /// Sends one chat message of `kind` to the server the socket is connected to.
 fn send(socket: &UdpSocket, kind: Kind, name: &str, text: &str) -> io::Result<()> {

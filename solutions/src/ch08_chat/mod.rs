@@ -9,19 +9,25 @@
 //!   the silent.
 //! - [`client`]: a receiving thread and a sending loop; `q` or end of input quits
 //!   cleanly.
+//! - [`serve`] (given): the socket loop around the relay: one socket no other process
+//!   can share, a queue with a quota per sender, and a cookie that proves each
+//!   newcomer's address.
 
 pub mod client;
+pub use course_given::{cookie, names};
 pub mod payload;
+pub mod serve;
 pub mod server;
 
 pub use client::{
-    LineProblem, check_server_answers, display_line, next_line, now_ms, receive,
-    run_client, text_limit,
+    ANSWER_WAIT, LineProblem, MAX_BLANKS, check_server_answers, display_line,
+    mark_blank_runs, next_line, now_ms, receive, run_client, text_limit,
 };
 pub use payload::{
     ChatMessage, Kind, MAX_DATAGRAM, MAX_NAME_CHARS, MAX_PLAIN, ParseError, Payload,
     escape_for_screen, is_unsafe_char, parse, validate_name,
 };
+pub use serve::{ServeOptions, run_server, run_server_with};
 pub use server::{
-    Counters, DEFAULT_MAX_MEMBERS, DEFAULT_RATE, Now, Relay, TokenBucket, run_server,
+    Counters, DEFAULT_MAX_MEMBERS, DEFAULT_RATE, Now, Relay, TokenBucket,
 };

@@ -139,12 +139,13 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
-/// Characters that change how a terminal shows the text around them: control
-/// characters (newline, escape: the start of ANSI sequences) and the Unicode
-/// direction overrides (which can show text backwards).
+/// Characters that change how a terminal shows the text around them, or hide
+/// themselves: control characters (newline, escape: the start of ANSI sequences),
+/// the bidirectional controls (which can show text backwards), zero-width
+/// characters, the line and paragraph separators, tag characters and the Hangul
+/// fillers (the given `show::needs_escape`).
 pub fn is_unsafe_char(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    course_given::show::needs_escape(c)
 }
 
 /// `text` made safe for one line of a terminal: every [`is_unsafe_char`] is shown
