@@ -79,9 +79,9 @@ impl RecvWindow {
     /// ACKs are not for us.
     pub fn on_packet(&mut self, packet: Packet) -> Vec<Vec<u8>> {
         // TODO: take DATA and END (END is a message without a payload); drop another
-        // session, what is outside `next .. next + window` (`seq_offset`), after END
-        // (`seq_before`), or a second END; keep the rest in `early`, then deliver from
-        // `early` while it holds `next` (`wrapping_add`; END: stop, finished).
+        // session, what is outside `next .. next + window` (`seq_offset`), after
+        // END (`seq_before`), or a second END; keep the rest in `early`, then deliver
+        // from `early` while it holds `next` (`wrapping_add`; END: stop, finished).
         todo!()
     }
     // ANCHOR_END: on_packet

@@ -162,11 +162,12 @@ impl SendWindow {
     /// ones, and remembers the receiver's window.
     pub fn on_ack(&mut self, ack: &Ack, now: Instant) -> Progress {
         // TODO: ignore (count in `ignored`, return no progress) an ACK of another
-        // session or whose cumulative comes after `next` (`seq_before`); else remember
-        // `ack.window`; for each message from `base` to `next` (`self.index` gives its
-        // slot) that is not yet acked and that `ack.acknowledges`, mark it (clear its
-        // deadline) and count it, noting the latest `sent_at` of those sent once; then
-        // move `base` past the acked messages (`wrapping_add`).
+        // session or whose cumulative comes after `next` (`seq_before`); else
+        // remember `ack.window`; for each message from `base` to `next`
+        // (`self.index` gives its slot) that is not yet acked and that
+        // `ack.acknowledges`, mark it (clear its deadline) and count it, noting the
+        // latest `sent_at` of those sent once; then move `base` past the acked
+        // messages (`wrapping_add`).
         todo!()
     }
     // ANCHOR_END: on_ack
