@@ -438,7 +438,7 @@ fn watch_redraws_once_per_change_of_content_and_shows_the_compiler_error() {
     let dir = miniature();
     let root = dir.path();
     let mut watch = Watch::start(root);
-    let first = watch.settle(Duration::from_millis(1500)).to_string();
+    let first = watch.settle(Duration::from_millis(700)).to_string();
     assert!(first.contains("keys: n next"), "{first}");
     assert!(
         first.contains(REASON),
@@ -450,13 +450,13 @@ fn watch_redraws_once_per_change_of_content_and_shows_the_compiler_error() {
     let file = root.join("exercises/src/ch02_udp/mod.rs");
     let _ = fs::read(&file).unwrap();
     fs::write(&file, fs::read(&file).unwrap()).unwrap();
-    watch.settle(Duration::from_millis(1500));
+    watch.settle(Duration::from_millis(700));
     assert_eq!(watch.screens(), 1, "{}", watch.seen);
 
     // A change of content: one redraw, and only chapter 2 is built.
     let _ = fs::remove_file(root.join("cargo-calls"));
     fs::write(&file, "// a change\n").unwrap();
-    watch.settle(Duration::from_millis(1500));
+    watch.settle(Duration::from_millis(700));
     assert_eq!(watch.screens(), 2, "{}", watch.seen);
     let calls = fs::read_to_string(root.join("cargo-calls")).unwrap();
     assert!(
@@ -468,7 +468,7 @@ fn watch_redraws_once_per_change_of_content_and_shows_the_compiler_error() {
 
     // A compile error in the current exercise's chapter: shown with its file and line.
     fs::write(&file, "BROKEN\n").unwrap();
-    let seen = watch.settle(Duration::from_millis(1500)).to_string();
+    let seen = watch.settle(Duration::from_millis(700)).to_string();
     assert_eq!(watch.screens(), 3, "{seen}");
     let last = seen.rsplit("\x1b[2J").next().unwrap();
     assert!(last.contains("does not compile"), "{last}");
@@ -476,7 +476,7 @@ fn watch_redraws_once_per_change_of_content_and_shows_the_compiler_error() {
 
     // h shows a hint without running anything; q quits.
     watch.key("h");
-    let seen = watch.settle(Duration::from_millis(1000)).to_string();
+    let seen = watch.settle(Duration::from_millis(500)).to_string();
     assert!(
         seen.rsplit("\x1b[2J").next().unwrap().contains("Hint 1 of"),
         "{seen}"
