@@ -402,10 +402,11 @@ async function checkSearch(page, lang) {
     // A highlight is the term when it is the term or one of its words (a term of several words
     // is highlighted word by word), without the punctuation around it; in English also with
     // the endings -s, -es, 's.
-    // Latin words are also found inside identifiers (`set_multicast_all_v4`, `PortRange`).
+    // Latin words are also found inside identifiers (`set_multicast_all_v4`, `PortRange`,
+    // `socket2`: letters and digits are split too).
     const bare = (m) => m.toLowerCase().replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, "");
     const latinParts = (m) =>
-      m.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase().split(/[^\p{L}\p{N}']+/u).filter(Boolean);
+      m.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/(\p{L})(\p{N})/gu, "$1 $2").toLowerCase().split(/[^\p{L}\p{N}']+/u).filter(Boolean);
     const isTerm = (m) => {
       if (wordsOf.includes(bare(m))) return true;
       const forms = (w) => [w, `${w}s`, `${w}es`, `${w}'s`];
