@@ -1,60 +1,96 @@
-//! `course grade`: grades learners' clones from a pristine copy of the course.
+//! `course grade`: grades learners' clones from a pristine copy of the course, each
+//! submission in a sandbox of its own.
 //!
-//! Fairness and tamper-proofing come from what is *not* used: a submission contributes only
-//! its `exercises/src/chNN_*/` files. Everything else (tests, harness, Cargo.toml and its
-//! feature defaults) comes from this repository's committed tree, extracted into a work folder,
-//! so nothing a submission writes can change how it is graded. The reference solutions stay in
-//! that folder because the programs and some tests use them (every program reads its address
-//! flags with chapter 1's reference parser; chapter 6's tests talk to the reference receiver).
-//! Exercise code cannot name the `solutions` crate (the pristine `exercises` does not depend on
-//! it); the only ways to pull its files in are `include!`-like macros and `#[path]`, and a
-//! chapter that uses them is flagged and graded as its stub. Results are read from libtest's
-//! `--logfile`, never from stdout, which learner code can write to.
+//! A submission contributes only its `exercises/src/chNN_*/` files. Everything else (tests,
+//! harness, Cargo.toml and its feature defaults, the reference the programs use) comes from
+//! this repository's committed tree (`git archive HEAD`), extracted once into
+//! `target/grade/pristine`. Per submission:
+//! 1. a fresh copy of `exercises/` with its chapter folders (symbolic links anywhere in
+//!    `exercises/` are flagged and not followed; a text scan flags `include!`-like macros,
+//!    `#[path]`, `process::exit`, `exec` and `env::args` early, in plain words);
+//! 2. the build, in the sandbox ([`sandbox`]): the shared dependency build (`target/grade/base`,
+//!    built once per commit) read-only under a fresh writable layer; chapters rustc names are
+//!    put back to their stubs until the rest compiles; a time limit;
+//! 3. the compiler's own list of the exercises crate's source files (cargo's dep-info) must lie
+//!    in `exercises/src/`: a chapter that pulls in any other file is graded as its stub;
+//! 4. each chapter's tests, in a sandbox of their own, one process per test ([`supervise`]),
+//!    chapters in parallel, with a time limit; results come from the supervisor's answers keyed
+//!    by a secret, never from what the tests print or write;
+//! 5. everything of the submission is removed; the report is written when every sandbox is gone.
 //!
-//! Each chapter is scored on its own: when the overlaid exercises do not compile, the chapters
-//! rustc names are put back to their stubs and the rest is rebuilt, so an error in chapter 3
-//! costs chapter 3 only. Each chapter's test run has a time limit.
+//! Where namespaces are not available, the grader says so, grades the same way without the
+//! sandbox (a fresh copy of the whole course per submission, its own target folder per job)
+//! and marks every result `sandboxed: false`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::build::{Cargo, build_with_stubs, chapter_dirs, chapter_number, copy_tree};
+use crate::build::{
+    Cargo, build_with_stubs, chapter_dirs, chapter_number, copy_tree, put_back_stub, sync_tree,
+};
 
 mod report;
+mod sandbox;
 mod scan;
+mod supervise;
 
 pub use report::render;
-use scan::{modified_outside_exercises, scan_for_escapes};
+use sandbox::{Mounts, Sandbox};
+use scan::{
+    foreign_sources, modified_outside_exercises, scan_for_escapes, similarity, symlinks_in,
+};
 
 #[derive(clap::Args, Debug)]
 pub struct GradeArgs {
     /// Learners' clones. A folder whose subfolders are clones is a class. Default: this
     /// repository.
     pub submissions: Vec<PathBuf>,
-    /// Grade only this chapter (`ch02` or `ch02_udp`).
+    /// Grade only these chapters (`ch02` or `ch02_udp`; repeat the flag for more).
     #[arg(long)]
-    pub chapter: Option<String>,
+    pub chapter: Vec<String>,
     /// How to print the results.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Write the results to this file instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// How many submissions to grade at once (each job has its own work and target folder).
+    /// How many submissions to grade at once (each job has its own work folder).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
     /// Time limit for one chapter's tests, in seconds; a chapter that hangs scores the tests
     /// that finished.
     #[arg(long, default_value = "300", value_parser = |s: &str| course_catalog::seconds(s, true))]
     pub timeout: Duration,
+    /// Time limit for one submission's build, in seconds.
+    #[arg(long, default_value = "600", value_parser = |s: &str| course_catalog::seconds(s, true))]
+    pub build_timeout: Duration,
+    /// Memory limit per sandbox in MiB (where cgroup v1 is writable: as root).
+    #[arg(long, default_value_t = 4096)]
+    pub memory: u64,
+    /// Grade without the sandbox even where it is available (results marked unsandboxed).
+    #[arg(long)]
+    pub no_sandbox: bool,
+    /// Remove target/grade (the pristine copy, the shared build, the job folders) and exit.
+    #[arg(long)]
+    pub clean: bool,
     /// Exit with 1 unless every graded test passed (for CI and GitHub Classroom steps).
     #[arg(long)]
     pub require_all: bool,
+    /// (internal) Run as the test supervisor inside a sandbox, for this test binary.
+    #[arg(long, hide = true)]
+    pub supervise: Option<PathBuf>,
+    /// (internal) Tests the supervisor runs at once.
+    #[arg(long, hide = true, default_value_t = 4)]
+    pub supervise_jobs: usize,
+    /// (internal) Time limit for one test, in seconds.
+    #[arg(long, hide = true, default_value_t = 60)]
+    pub supervise_limit: u64,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,28 +102,36 @@ pub enum Format {
 }
 
 /// One chapter's result (one `tests/chNN_*.rs` file).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ChapterResult {
     pub chapter: String,
     pub passed: usize,
+    /// Tests the chapter run executes (`#[ignore]`d ones are not counted).
     pub total: usize,
     pub compiled: bool,
     pub timed_out: bool,
-    /// A file of the chapter pulled in code from outside exercises/: graded as its stub.
+    /// A file of the chapter pulled in code from outside exercises/src: graded as its stub.
     pub flagged: bool,
+    /// Why the chapter earned nothing (its first compile error, a missing mod.rs, ...).
+    pub error: Option<String>,
     /// Each test's name and whether it passed (for JUnit).
     pub tests: Vec<(String, bool)>,
 }
 
 /// One submission's result.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Submission {
     pub path: PathBuf,
     pub chapters: Vec<ChapterResult>,
     pub modified_outside_exercises: Vec<String>,
     pub flagged: Vec<String>,
-    /// Why nothing could be graded (the pristine build itself failed, say).
+    /// Exercise files that are near-copies of the reference: `file: NN % similar`.
+    pub similar: Vec<String>,
+    /// Why nothing could be graded (a bad path, a build that timed out, ...).
     pub error: Option<String>,
+    /// Graded in the sandbox.
+    pub sandboxed: bool,
+    pub seconds: f64,
 }
 
 impl Submission {
@@ -99,11 +143,32 @@ impl Submission {
     }
 }
 
+/// A class's results, and how they were obtained.
+pub struct Class {
+    pub submissions: Vec<Submission>,
+    /// The sandbox used, or why there was none.
+    pub sandbox: Result<String, String>,
+}
+
 /// Runs `course grade` for the course repository at `root`.
 pub fn run(root: &Path, args: &GradeArgs) -> ExitCode {
+    if args.clean {
+        let dir = root.join("target").join("grade");
+        return match fs::remove_dir_all(&dir) {
+            Ok(()) => {
+                eprintln!("removed {}", dir.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: cannot remove {}: {e}", dir.display());
+                ExitCode::from(1)
+            }
+        };
+    }
     match grade(root, args) {
-        Ok(results) => {
-            let text = render(&results, args.format);
+        Ok(class) => {
+            let text = render(&class, args.format);
             let written = match &args.out {
                 Some(path) => fs::write(path, &text).map_err(|e| (path.clone(), e)),
                 None => {
@@ -115,7 +180,9 @@ pub fn run(root: &Path, args: &GradeArgs) -> ExitCode {
                 eprintln!("error: cannot write {}: {e}", path.display());
                 return ExitCode::from(1);
             }
-            let all = results
+            eprintln!("{}", report::summary(&class));
+            let all = class
+                .submissions
                 .iter()
                 .all(|s| s.error.is_none() && s.total() > 0 && s.passed() == s.total());
             if args.require_all && !all {
@@ -131,94 +198,171 @@ pub fn run(root: &Path, args: &GradeArgs) -> ExitCode {
     }
 }
 
+/// The supervisor entry point (`course grade --supervise EXE`), before the course is looked for.
+pub fn supervise_main(args: &GradeArgs) -> Option<ExitCode> {
+    let exe = args.supervise.as_ref()?;
+    Some(supervise::main(
+        exe,
+        args.supervise_jobs,
+        Duration::from_secs(args.supervise_limit),
+    ))
+}
+
+/// What every job shares.
+struct Context {
+    pristine: PathBuf,
+    chapters: Vec<String>,
+    programs: Vec<String>,
+    sandbox: Option<Sandbox>,
+    base: PathBuf,
+    timeout: Duration,
+    build_timeout: Duration,
+    stub_dirs: Vec<String>,
+}
+
 /// Grades every submission named by `args`.
-pub fn grade(root: &Path, args: &GradeArgs) -> Result<Vec<Submission>, String> {
-    let submissions = expand_submissions(root, &args.submissions)?;
+pub fn grade(root: &Path, args: &GradeArgs) -> Result<Class, String> {
+    let submissions = expand_submissions(root, &args.submissions);
     let grade_dir = root.join("target").join("grade");
     let pristine = grade_dir.join("pristine");
-    extract_pristine(root, &pristine)?;
-    let chapters = chapter_tests(&pristine, args.chapter.as_deref())?;
+    let head = extract_pristine(root, &pristine)?;
+    let chapters = chapter_tests(&pristine, &args.chapter)?;
     if chapters.is_empty() {
-        return Err(format!(
-            "no chapter matches `{}`",
-            args.chapter.as_deref().unwrap_or("")
-        ));
+        return Err(format!("no chapter matches `{}`", args.chapter.join(" ")));
+    }
+    let sandbox = if args.no_sandbox {
+        Err("--no-sandbox".to_string())
+    } else {
+        Sandbox::detect(args.memory)
+    };
+    match &sandbox {
+        Ok(s) => eprintln!("sandbox: {}", s.description),
+        Err(why) => eprintln!(
+            "warning: no sandbox ({why}): grading without one; results are marked unsandboxed"
+        ),
+    }
+    let ctx = Arc::new(Context {
+        programs: programs_used(&pristine, &chapters),
+        stub_dirs: chapter_dirs(&pristine.join("exercises").join("src")),
+        pristine: pristine.clone(),
+        chapters,
+        sandbox: sandbox.as_ref().ok().cloned(),
+        base: grade_dir.join("base"),
+        timeout: args.timeout,
+        build_timeout: args.build_timeout,
+    });
+    if ctx.sandbox.is_some() {
+        build_base(&ctx, &grade_dir, &head)?;
     }
 
     // A stack popped from the end: reversed, so submissions are graded in the order given.
+    let total = submissions.len();
     let queue = Arc::new(Mutex::new(
-        submissions
-            .into_iter()
-            .enumerate()
-            .rev()
-            .collect::<Vec<_>>(),
+        submissions.into_iter().enumerate().rev().collect::<Vec<_>>(),
     ));
     let results = Arc::new(Mutex::new(Vec::new()));
-    let jobs = usize::from(args.jobs).min(queue.lock().unwrap().len().max(1));
+    let jobs = usize::from(args.jobs).min(total.max(1));
+    let started = Instant::now();
     let mut workers = Vec::new();
     for job in 0..jobs {
-        let (queue, results) = (Arc::clone(&queue), Arc::clone(&results));
-        let (pristine, chapters) = (pristine.clone(), chapters.clone());
+        let (queue, results, ctx) = (Arc::clone(&queue), Arc::clone(&results), Arc::clone(&ctx));
         let work = grade_dir.join(format!("job-{job}"));
-        let timeout = args.timeout;
-        workers.push(thread::spawn(move || -> Result<(), String> {
-            prepare_work(&pristine, &work)?;
+        workers.push(thread::spawn(move || {
             loop {
                 let next = queue.lock().unwrap().pop();
-                let Some((index, path)) = next else {
-                    return Ok(());
+                let Some((index, (path, problem))) = next else {
+                    let _ = fs::remove_dir_all(&work);
+                    return;
                 };
-                eprintln!("grading {} ...", path.display());
-                let result = grade_one(&pristine, &work, &chapters, &path, timeout);
-                results.lock().unwrap().push((index, result));
+                let result = match problem {
+                    Some(error) => Submission {
+                        path,
+                        error: Some(error),
+                        sandboxed: ctx.sandbox.is_some(),
+                        ..Default::default()
+                    },
+                    None => grade_one(&ctx, &work, &path),
+                };
+                let mut results = results.lock().unwrap();
+                results.push((index, result));
+                let done = results.len();
+                let elapsed = started.elapsed().as_secs_f64();
+                let left = elapsed / done as f64 * (total - done) as f64;
+                let last = &results[done - 1].1;
+                eprintln!(
+                    "[{done}/{total}] {}: {}/{} in {:.1} s; elapsed {elapsed:.0} s, about {left:.0} s left",
+                    last.path.display(),
+                    last.passed(),
+                    last.total(),
+                    last.seconds
+                );
             }
         }));
     }
     for worker in workers {
-        worker.join().map_err(|_| "a grading job panicked")??;
+        worker.join().map_err(|_| "a grading job panicked")?;
     }
     let mut results = Arc::try_unwrap(results).unwrap().into_inner().unwrap();
     results.sort_by_key(|(index, _)| *index);
-    Ok(results.into_iter().map(|(_, r)| r).collect())
+    Ok(Class {
+        submissions: results.into_iter().map(|(_, r)| r).collect(),
+        sandbox: sandbox.map(|s| s.description),
+    })
 }
 
-/// The submissions: each named folder, or for a class folder (one that is not itself a clone)
-/// each of its subfolders that is. No folder at all means this repository.
-fn expand_submissions(root: &Path, named: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+/// The submissions, each with the reason it cannot be graded (if any): each named folder, or
+/// for a class folder (one that is not itself a clone) each of its subfolders. A path that is
+/// not a folder, a subfolder that is not a clone (empty, nested one level deeper) and an empty
+/// class are listed with the reason; hidden folders (`.git`) are left out.
+fn expand_submissions(root: &Path, named: &[PathBuf]) -> Vec<(PathBuf, Option<String>)> {
     if named.is_empty() {
-        return Ok(vec![root.to_path_buf()]);
+        return vec![(root.to_path_buf(), None)];
     }
-    let is_clone = |p: &Path| p.join("exercises").join("src").is_dir();
+    // `exercises` as it is (a symbolic link counts: it is flagged, not followed).
+    let is_clone = |p: &Path| fs::symlink_metadata(p.join("exercises")).is_ok();
     let mut out = Vec::new();
     for path in named {
         if !path.is_dir() {
-            return Err(format!("{} is not a folder", path.display()));
+            out.push((
+                path.clone(),
+                Some(format!("{} is not a folder (skipped)", path.display())),
+            ));
+            continue;
         }
         if is_clone(path) {
-            out.push(path.clone());
+            out.push((path.clone(), None));
             continue;
         }
         let mut members: Vec<PathBuf> = fs::read_dir(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| is_clone(p))
-            .collect();
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
+            .unwrap_or_default();
+        members.sort();
         if members.is_empty() {
-            return Err(format!(
-                "{} is neither a clone of the course (no exercises/src) nor a class folder of clones",
-                path.display()
+            out.push((
+                path.clone(),
+                Some("neither a clone of the course (no exercises/) nor a class folder of clones (skipped)".into()),
             ));
         }
-        members.sort();
-        out.extend(members);
+        for member in members {
+            let problem = (!is_clone(&member)).then(|| {
+                "not a clone of the course: no exercises/ (an empty folder, or clones nested one level deeper; skipped)".to_string()
+            });
+            out.push((member, problem));
+        }
     }
-    Ok(out)
+    out
 }
 
 /// Extracts the committed tree (`git archive HEAD`) of the course at `root` into `pristine`,
-/// unless it already holds that commit.
-fn extract_pristine(root: &Path, pristine: &Path) -> Result<(), String> {
+/// unless it already holds that commit. Returns the commit.
+fn extract_pristine(root: &Path, pristine: &Path) -> Result<String, String> {
     let head = command_output(
         Command::new("git")
             .arg("-C")
@@ -227,14 +371,14 @@ fn extract_pristine(root: &Path, pristine: &Path) -> Result<(), String> {
     )
     .map_err(|e| format!("the course must be a git clone to grade from (git rev-parse: {e})"))?;
     let head = head.trim().to_string();
-    let marker = pristine.join(".course-grade-commit");
+    let marker = pristine.with_extension("commit");
     if fs::read_to_string(&marker).is_ok_and(|m| m == head) {
-        return Ok(());
+        return Ok(head);
     }
     let _ = fs::remove_dir_all(pristine);
     fs::create_dir_all(pristine)
         .map_err(|e| format!("cannot create {}: {e}", pristine.display()))?;
-    let archive = pristine.join(".archive.tar");
+    let archive = pristine.with_extension("tar");
     command_output(
         Command::new("git")
             .arg("-C")
@@ -252,11 +396,11 @@ fn extract_pristine(root: &Path, pristine: &Path) -> Result<(), String> {
     )?;
     let _ = fs::remove_file(&archive);
     fs::write(&marker, &head).map_err(|e| e.to_string())?;
-    Ok(())
+    Ok(head)
 }
 
 /// The chapter test files (`tests/chNN_*.rs` stems) of the pristine course, filtered.
-fn chapter_tests(pristine: &Path, filter: Option<&str>) -> Result<Vec<String>, String> {
+fn chapter_tests(pristine: &Path, filter: &[String]) -> Result<Vec<String>, String> {
     let dir = pristine.join("tests");
     let mut stems: Vec<String> = fs::read_dir(&dir)
         .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
@@ -266,74 +410,187 @@ fn chapter_tests(pristine: &Path, filter: Option<&str>) -> Result<Vec<String>, S
             let stem = name.strip_suffix(".rs")?.to_string();
             chapter_number(&stem).is_some().then_some(stem)
         })
-        .filter(|stem| filter.is_none_or(|f| stem == f || chapter_number(stem) == Some(f)))
+        .filter(|stem| {
+            filter.is_empty()
+                || filter
+                    .iter()
+                    .any(|f| stem == f || chapter_number(stem) == Some(f.as_str()))
+        })
         .collect();
     stems.sort();
     Ok(stems)
 }
 
-/// A job's work folder: the pristine tree.
-fn prepare_work(pristine: &Path, work: &Path) -> Result<(), String> {
-    let marker = work.join(".course-grade-commit");
-    let head = fs::read_to_string(pristine.join(".course-grade-commit")).unwrap_or_default();
-    if fs::read_to_string(&marker).is_ok_and(|m| m == head) {
+/// The programs (`programs/src/bin/NAME.rs`) whose names the graded chapters' tests mention:
+/// built before the tests run, since the test sandbox cannot compile.
+fn programs_used(pristine: &Path, chapters: &[String]) -> Vec<String> {
+    let names: Vec<String> = fs::read_dir(pristine.join("programs/src/bin"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    name.strip_suffix(".rs").map(str::to_string)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let texts: String = chapters
+        .iter()
+        .filter_map(|c| fs::read_to_string(pristine.join("tests").join(format!("{c}.rs"))).ok())
+        .collect();
+    let mut used: Vec<String> = names
+        .into_iter()
+        .filter(|n| texts.contains(&format!("\"{n}\"")))
+        .collect();
+    used.sort();
+    used
+}
+
+/// The shared build (`target/grade/base`): the pristine course's chapter tests and programs,
+/// built in the sandbox (paths as the submissions' builds see them), once per commit.
+fn build_base(ctx: &Context, grade_dir: &Path, head: &str) -> Result<(), String> {
+    let marker = grade_dir.join("base.commit");
+    if fs::read_to_string(&marker).is_ok_and(|m| m == head) && ctx.base.is_dir() {
         return Ok(());
     }
-    // Keep the job's target folder (dependencies stay built between runs); renew the rest.
-    if let Ok(entries) = fs::read_dir(work) {
-        for entry in entries.flatten() {
-            if entry.file_name() != "target" {
-                let path = entry.path();
-                let _ = if path.is_dir() {
-                    fs::remove_dir_all(&path)
-                } else {
-                    fs::remove_file(&path)
-                };
+    let sandbox = ctx.sandbox.as_ref().expect("sandboxed");
+    eprintln!("building the course once for every submission (dependencies, stubs) ...");
+    let empty = grade_dir.join("empty");
+    let _ = fs::create_dir_all(&empty);
+    let exercises = ctx.pristine.join("exercises");
+    let mounts = Mounts {
+        course: &ctx.pristine,
+        exercises: &exercises,
+        exercises_writable: false,
+        lowers: vec![&empty],
+        upper: &ctx.base,
+        build: true,
+    };
+    let wrap = || sandbox.command(&mounts, None, "/toolchain/bin/cargo", &[]);
+    let cargo = sandbox_cargo(&ctx.pristine, &wrap, None);
+    // Every chapter, whatever this run grades: the next run may grade others.
+    let all = chapter_tests(&ctx.pristine, &[])?;
+    let names: Vec<&str> = all.iter().map(String::as_str).collect();
+    crate::build::test_binaries(&cargo, &names, &mut |_| {})
+        .map_err(|e| format!("the course itself does not build in the sandbox: {e:?}"))?;
+    let status = cargo
+        .command()
+        .args(["build", "--quiet", "-p", "course-programs", "--bins"])
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err("the course's programs do not build in the sandbox".into());
+    }
+    fs::write(&marker, head).map_err(|e| e.to_string())
+}
+
+fn sandbox_cargo<'a>(
+    dir: &'a Path,
+    wrap: &'a (dyn Fn() -> Command + Sync),
+    limit: Option<Duration>,
+) -> Cargo<'a> {
+    Cargo {
+        dir,
+        solutions: false,
+        env: Vec::new(),
+        remove: &[],
+        wrap: Some(wrap),
+        limit,
+    }
+}
+
+/// Copies the pristine `exercises/` to `to`, keeping the files' modification times (cargo then
+/// sees an untouched chapter as unchanged).
+fn fresh_exercises(pristine: &Path, to: &Path) -> std::io::Result<()> {
+    let _ = fs::remove_dir_all(to);
+    copy_tree(&pristine.join("exercises"), to, &mut Vec::new())?;
+    keep_times(&pristine.join("exercises"), to)
+}
+
+fn keep_times(from: &Path, to: &Path) -> std::io::Result<()> {
+    for entry in fs::read_dir(from)?.flatten() {
+        let (a, b) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type()?.is_dir() {
+            keep_times(&a, &b)?;
+        } else if let Ok(modified) = entry.metadata()?.modified() {
+            if fs::read(&a).ok() == fs::read(&b).ok() {
+                let _ = fs::File::options().write(true).open(&b)?.set_modified(modified);
             }
         }
     }
-    copy_tree(pristine, work, &mut Vec::new()).map_err(|e| format!("copying the course: {e}"))?;
     Ok(())
 }
 
-/// Grades one submission in the job's work folder.
-fn grade_one(
-    pristine: &Path,
-    work: &Path,
-    chapters: &[String],
-    submission: &Path,
-    timeout: Duration,
-) -> Submission {
+/// Grades one submission in the job's folder `job`.
+fn grade_one(ctx: &Context, job: &Path, submission: &Path) -> Submission {
+    let started = Instant::now();
     let mut result = Submission {
         path: submission.to_path_buf(),
-        chapters: Vec::new(),
-        modified_outside_exercises: modified_outside_exercises(pristine, submission),
-        flagged: Vec::new(),
-        error: None,
+        modified_outside_exercises: modified_outside_exercises(&ctx.pristine, submission),
+        sandboxed: ctx.sandbox.is_some(),
+        ..Default::default()
     };
-    // Reset every chapter to its stub, then overlay the submission's chapter folders.
-    let exercises = work.join("exercises").join("src");
-    let stub_dirs = chapter_dirs(&pristine.join("exercises").join("src"));
-    for dir in &stub_dirs {
-        let _ = fs::remove_dir_all(exercises.join(dir));
-        if let Err(e) = copy_tree(
-            &pristine.join("exercises").join("src").join(dir),
-            &exercises.join(dir),
-            &mut Vec::new(),
-        ) {
-            result.error = Some(format!("cannot reset {dir}: {e}"));
+    // Nothing a previous submission wrote survives: the job's folder starts empty (without
+    // the sandbox the job's target folder is kept, for speed: see the README).
+    if let Ok(entries) = fs::read_dir(job) {
+        for entry in entries.flatten() {
+            if ctx.sandbox.is_some() || entry.file_name() != "target" {
+                let path = entry.path();
+                let _ = fs::remove_dir_all(&path).or_else(|_| fs::remove_file(&path));
+            }
+        }
+    }
+    let tree = job.join("tree");
+    if ctx.sandbox.is_none() {
+        // Without the sandbox the whole course is copied (it must be writable for cargo).
+        if let Err(e) = sync_tree(&ctx.pristine, &tree, &[PathBuf::from("target")]) {
+            result.error = Some(format!("copying the course: {e}"));
             return result;
         }
     }
-    let theirs = submission.join("exercises").join("src");
-    let mut escaped: BTreeSet<String> = BTreeSet::new();
-    for dir in chapter_dirs(&theirs) {
-        if !stub_dirs.contains(&dir) {
-            continue; // a chapter this course does not have
+    let exercises = tree.join("exercises");
+    if let Err(e) = fresh_exercises(&ctx.pristine, &exercises) {
+        result.error = Some(format!("copying the stubs: {e}"));
+        return result;
+    }
+    let stubs = ctx.pristine.join("exercises").join("src");
+    let mut escaped: BTreeMap<String, String> = BTreeMap::new();
+    let mut broken: BTreeMap<String, String> = BTreeMap::new();
+
+    // Symbolic links anywhere in exercises/ (the folder itself included) are not followed.
+    let theirs_root = submission.join("exercises");
+    let links = symlinks_in(&theirs_root, "exercises");
+    let whole = links.iter().any(|l| l == "exercises" || l == "exercises/src");
+    for link in &links {
+        result.flagged.push(format!(
+            "{link}: a symbolic link (not followed; its chapter is graded as its stub)"
+        ));
+        if let Some(number) = link.strip_prefix("exercises/src/").and_then(chapter_number) {
+            escaped.insert(number.to_string(), "a symbolic link".into());
         }
-        let _ = fs::remove_dir_all(exercises.join(&dir));
+    }
+    let theirs = theirs_root.join("src");
+    let their_dirs = if whole {
+        Vec::new()
+    } else {
+        chapter_dirs(&theirs)
+    };
+    for dir in their_dirs {
+        let Some(number) = chapter_number(&dir).map(str::to_string) else {
+            continue;
+        };
+        if !ctx.stub_dirs.contains(&dir) || escaped.contains_key(&number) {
+            continue; // a chapter this course does not have, or a linked one
+        }
+        if !theirs.join(&dir).join("mod.rs").is_file() {
+            broken.insert(number, format!("exercises/src/{dir}/mod.rs is missing"));
+            continue;
+        }
+        let target = exercises.join("src").join(&dir);
+        let _ = fs::remove_dir_all(&target);
         let mut notes = Vec::new();
-        if let Err(e) = copy_tree(&theirs.join(&dir), &exercises.join(&dir), &mut notes) {
+        if let Err(e) = copy_tree(&theirs.join(&dir), &target, &mut notes) {
             result.error = Some(format!("cannot copy {dir}: {e}"));
             return result;
         }
@@ -342,127 +599,376 @@ fn grade_one(
                 .into_iter()
                 .map(|n| format!("exercises/src/{dir}/{n}")),
         );
-        let escapes = scan_for_escapes(&exercises.join(&dir), &format!("exercises/src/{dir}"));
-        if !escapes.is_empty() {
-            // Code pulled in from outside exercises/ (the reference solutions, say) earns
-            // nothing: the chapter is graded as its stub, and the teacher sees why.
-            if let Some(number) = chapter_number(&dir) {
-                escaped.insert(number.to_string());
-            }
-            let _ = fs::remove_dir_all(exercises.join(&dir));
-            let _ = copy_tree(
-                &pristine.join("exercises").join("src").join(&dir),
-                &exercises.join(&dir),
-                &mut Vec::new(),
-            );
+        let escapes = scan_for_escapes(&target, &format!("exercises/src/{dir}"));
+        if escapes
+            .iter()
+            .any(|e| e.contains("to pull in code") || e.contains("graded as its stub"))
+        {
+            // Code pulled in from outside exercises/ earns nothing: the chapter is graded as
+            // its stub, and the teacher sees why.
+            escaped.insert(number.clone(), "pulls in code from outside exercises/".into());
+            let _ = put_back_stub(&tree, &stubs, &number);
         }
         result.flagged.extend(escapes);
+        result
+            .similar
+            .extend(similarity(&ctx.pristine.join("solutions/src").join(&dir), &target, &format!("exercises/src/{dir}")));
+    }
+    for number in broken.keys() {
+        let _ = put_back_stub(&tree, &stubs, number);
     }
 
-    // Build; put chapters that do not compile back to their stubs until the rest does.
-    let cargo = Cargo {
-        dir: work,
-        solutions: false,
-        env: vec![("CARGO_TARGET_DIR", work.join("target"))],
-        remove: &["RUSTFLAGS"],
+    // Build: in the sandbox, or in the job's own folder without it.
+    let upper = job.join("build");
+    let course_dir = if ctx.sandbox.is_some() {
+        ctx.pristine.clone()
+    } else {
+        tree.clone()
     };
-    let names: Vec<&str> = chapters.iter().map(String::as_str).collect();
-    let stubs = pristine.join("exercises").join("src");
-    let built = build_with_stubs(&cargo, &stubs, &names, BTreeMap::new(), &mut |_| {});
-    let (executables, broken) = match built {
-        Ok(built) => (built.executables, built.broken),
-        Err(message) => {
-            result.error = Some(message);
+    let mounts = Mounts {
+        course: &ctx.pristine,
+        exercises: &exercises,
+        exercises_writable: true,
+        lowers: vec![&ctx.base],
+        upper: &upper,
+        build: true,
+    };
+    let cgroup = ctx.sandbox.as_ref().and_then(Sandbox::cgroup);
+    let wrap = || {
+        ctx.sandbox
+            .as_ref()
+            .expect("sandboxed")
+            .command(&mounts, cgroup.as_ref(), "/toolchain/bin/cargo", &[])
+    };
+    let cargo = match ctx.sandbox {
+        Some(_) => sandbox_cargo(&tree, &wrap, Some(ctx.build_timeout)),
+        None => Cargo {
+            dir: &tree,
+            solutions: false,
+            env: vec![("CARGO_TARGET_DIR", job.join("target"))],
+            remove: &["RUSTFLAGS"],
+            wrap: None,
+            limit: Some(ctx.build_timeout),
+        },
+    };
+    let names: Vec<&str> = ctx.chapters.iter().map(String::as_str).collect();
+    let mut known = broken.clone();
+    known.extend(escaped.iter().map(|(n, why)| (n.clone(), why.clone())));
+    let executables = loop {
+        let built = build_with_stubs(&cargo, &stubs, &names, known.clone(), &mut |_| {});
+        let built = match built {
+            Ok(built) => built,
+            Err(message) => {
+                result.error = Some(message);
+                drop(cgroup);
+                let _ = fs::remove_dir_all(job);
+                result.seconds = started.elapsed().as_secs_f64();
+                return result;
+            }
+        };
+        for (number, error) in &built.broken {
+            if !escaped.contains_key(number) {
+                broken.entry(number.clone()).or_insert_with(|| error.clone());
+            }
+        }
+        // The compiler's list of the exercises crate's sources: any file outside
+        // exercises/src was pulled in (whatever the spelling); its chapter earns nothing.
+        let deps = if ctx.sandbox.is_some() {
+            vec![upper.join("debug/deps"), ctx.base.join("debug/deps")]
+        } else {
+            vec![job.join("target/debug/deps")]
+        };
+        let seen_root = if ctx.sandbox.is_some() {
+            PathBuf::from(sandbox::COURSE)
+        } else {
+            course_dir.clone()
+        };
+        let foreign = foreign_sources(&deps, &seen_root.join("exercises/src"));
+        if foreign.is_empty() {
+            break built.executables;
+        }
+        let mut new = false;
+        for file in &foreign {
+            result.flagged.push(format!(
+                "the compiler read {file} for the exercises crate: a source outside exercises/src"
+            ));
+            // Which chapter: the one whose files name it; else every chapter that differs
+            // from its stub.
+            let name = Path::new(file)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let mut owners: Vec<String> = ctx
+                .stub_dirs
+                .iter()
+                .filter(|d| dir_mentions(&exercises.join("src").join(d), &name))
+                .filter_map(|d| chapter_number(d).map(str::to_string))
+                .collect();
+            if owners.is_empty() {
+                owners = ctx
+                    .stub_dirs
+                    .iter()
+                    .filter(|d| !same_tree(&stubs.join(d), &exercises.join("src").join(d)))
+                    .filter_map(|d| chapter_number(d).map(str::to_string))
+                    .collect();
+            }
+            for number in owners {
+                if !known.contains_key(&number) {
+                    new = true;
+                    known.insert(number.clone(), "pulls in a file from outside exercises/src".into());
+                    escaped.insert(number, "pulls in a file from outside exercises/src".into());
+                }
+            }
+        }
+        if !new {
+            result.error = Some("the exercises crate reads files outside exercises/src that no chapter can be blamed for".into());
+            drop(cgroup);
+            let _ = fs::remove_dir_all(job);
+            result.seconds = started.elapsed().as_secs_f64();
             return result;
         }
     };
-
-    for chapter in chapters {
-        let number = chapter_number(chapter).unwrap_or_default().to_string();
-        let Some(exe) = executables.get(chapter) else {
-            result.chapters.push(ChapterResult {
-                chapter: chapter.clone(),
-                passed: 0,
-                total: 0,
-                compiled: false,
-                timed_out: false,
-                flagged: false,
-                tests: Vec::new(),
-            });
-            continue;
-        };
-        let mut chapter_result = run_chapter(work, chapter, exe, timeout);
-        if escaped.contains(&number) {
-            chapter_result.flagged = true;
+    // The programs the tests run, built now: the test sandbox cannot compile.
+    if ctx.sandbox.is_some() && !ctx.programs.is_empty() {
+        let mut command = cargo.command();
+        command.args(["build", "--quiet", "-p", "course-programs"]);
+        for program in &ctx.programs {
+            command.args(["--bin", program]);
         }
-        if broken.contains_key(&number) || escaped.contains(&number) {
+        let ok = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            result.error = Some("the programs did not build".into());
+        }
+    }
+    if let Some(group) = &cgroup {
+        group.kill_all();
+    }
+    drop(cgroup);
+
+    // Each chapter's tests, chapters in parallel.
+    let chapter_jobs = thread::available_parallelism().map_or(2, |n| n.get()).max(2);
+    let queue = Mutex::new(ctx.chapters.clone());
+    let outcomes = Mutex::new(Vec::new());
+    thread::scope(|scope| {
+        for _ in 0..chapter_jobs.min(ctx.chapters.len()) {
+            scope.spawn(|| {
+                loop {
+                    let next = queue.lock().unwrap().pop();
+                    let Some(chapter) = next else { return };
+                    let number = chapter_number(&chapter).unwrap_or_default().to_string();
+                    let outcome = match executables.get(&chapter) {
+                        Some(exe) => run_chapter(ctx, job, &tree, &upper, &chapter, exe),
+                        None => ChapterResult {
+                            chapter: chapter.clone(),
+                            ..Default::default()
+                        },
+                    };
+                    outcomes.lock().unwrap().push((chapter, number, outcome));
+                }
+            });
+        }
+    });
+    let mut outcomes = outcomes.into_inner().unwrap();
+    outcomes.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, number, mut chapter) in outcomes {
+        if let Some(why) = escaped.get(&number) {
+            chapter.flagged = true;
+            chapter.error = Some(format!("flagged: {why} (graded as its stub)"));
+        }
+        if let Some(error) = broken.get(&number) {
+            chapter.compiled = false;
+            chapter.error = Some(error.clone());
+        }
+        if broken.contains_key(&number) || escaped.contains_key(&number) {
             // It ran on the stubs: the tests exist, none of them earned anything.
-            chapter_result.compiled &= !broken.contains_key(&number);
-            chapter_result.passed = 0;
-            for test in &mut chapter_result.tests {
+            chapter.passed = 0;
+            for test in &mut chapter.tests {
                 test.1 = false;
             }
         }
-        result.chapters.push(chapter_result);
+        result.chapters.push(chapter);
     }
+    let _ = fs::remove_dir_all(job.join("tree"));
+    let _ = fs::remove_dir_all(&upper);
+    let _ = fs::remove_dir_all(upper.with_extension("work"));
+    let _ = fs::remove_dir_all(upper.with_extension("merged"));
+    result.seconds = started.elapsed().as_secs_f64();
     result
 }
 
-/// Runs one chapter's test binary with a logfile and a time limit.
-fn run_chapter(work: &Path, chapter: &str, exe: &Path, timeout: Duration) -> ChapterResult {
+/// Whether a file under `dir` mentions `name` (a file name the compiler read).
+fn dir_mentions(dir: &Path, name: &str) -> bool {
+    let mut files = Vec::new();
+    scan::list_rs(dir, &mut files);
+    !name.is_empty()
+        && files
+            .iter()
+            .any(|f| fs::read_to_string(f).is_ok_and(|t| t.contains(name)))
+}
+
+fn same_tree(a: &Path, b: &Path) -> bool {
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    scan::list_rs(a, &mut x);
+    scan::list_rs(b, &mut y);
+    let rel = |root: &Path, v: &[PathBuf]| -> Vec<(PathBuf, Vec<u8>)> {
+        v.iter()
+            .map(|p| {
+                (
+                    p.strip_prefix(root).unwrap_or(p).to_path_buf(),
+                    fs::read(p).unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    rel(a, &x) == rel(b, &y)
+}
+
+/// Runs one chapter's tests through the supervisor (in a sandbox of its own where there is
+/// one) and reads its answers.
+fn run_chapter(
+    ctx: &Context,
+    job: &Path,
+    tree: &Path,
+    build: &Path,
+    chapter: &str,
+    exe: &Path,
+) -> ChapterResult {
     let mut result = ChapterResult {
         chapter: chapter.to_string(),
-        passed: 0,
-        total: 0,
         compiled: true,
-        timed_out: false,
-        flagged: false,
-        tests: Vec::new(),
+        ..Default::default()
     };
-    // The list of tests: libtest prints it without running any learner code.
-    let listed = command_output(
-        Command::new(exe)
-            .current_dir(work)
-            .args(["--list", "--format", "terse"]),
-    );
-    let names: Vec<String> = listed
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.strip_suffix(": test"))
-        .map(str::to_string)
-        .collect();
-    result.total = names.len();
-
-    let log = work.join("target").join(format!("{chapter}.grade-log"));
-    let _ = fs::remove_file(&log);
-    let mut command = Command::new(exe);
-    command
-        .current_dir(work)
-        .arg("--logfile")
-        .arg(&log)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        command.process_group(0);
+    let secret = secret();
+    let exercises = tree.join("exercises");
+    let upper = job.join(format!("run-{chapter}"));
+    let per_test = ctx.timeout.as_secs().clamp(1, 60).to_string();
+    let jobs = "4";
+    let cgroup = ctx.sandbox.as_ref().and_then(Sandbox::cgroup);
+    let mut command = match &ctx.sandbox {
+        Some(sandbox) => {
+            let mounts = Mounts {
+                course: &ctx.pristine,
+                exercises: &exercises,
+                exercises_writable: false,
+                lowers: vec![build, &ctx.base],
+                upper: &upper,
+                build: false,
+            };
+            let exe = exe.to_string_lossy().into_owned();
+            sandbox.command(
+                &mounts,
+                cgroup.as_ref(),
+                "/grader/course",
+                &[
+                    "grade",
+                    "--supervise",
+                    &exe,
+                    "--supervise-jobs",
+                    jobs,
+                    "--supervise-limit",
+                    &per_test,
+                ],
+            )
+        }
+        None => {
+            let mut command =
+                Command::new(std::env::current_exe().unwrap_or_else(|_| "course".into()));
+            command
+                .current_dir(tree)
+                .env("CARGO_TARGET_DIR", job.join("target"))
+                .env_remove("RUSTFLAGS")
+                .args(["grade", "--supervise"])
+                .arg(exe)
+                .args(["--supervise-jobs", jobs, "--supervise-limit", &per_test]);
+            #[cfg(unix)]
+            {
+                use std::os::unix::process::CommandExt;
+                command.process_group(0);
+            }
+            command
+        }
+    };
+    let child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(mut child) = child else {
+        result.error = Some("cannot start the test supervisor".into());
+        return result;
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = writeln!(stdin, "{secret}");
     }
-    match command.spawn() {
-        Ok(child) => result.timed_out = !wait_within(child, timeout),
-        Err(_) => result.compiled = false,
-    }
-    let mut passed = BTreeSet::new();
-    if let Ok(text) = fs::read_to_string(&log) {
-        for line in text.lines() {
-            if let Some(name) = line.strip_prefix("ok ") {
-                passed.insert(name.to_string());
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().expect("piped");
+    let reader = thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
             }
         }
+    });
+    let deadline = Instant::now() + ctx.timeout;
+    let (mut listed, mut passed, mut done) = (Vec::new(), BTreeSet::new(), false);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left.max(Duration::from_millis(1))) {
+            Ok(line) => {
+                // Only lines keyed by this run's secret count.
+                let Some(rest) = line.strip_prefix(&format!("{secret} ")) else {
+                    continue;
+                };
+                let (what, name) = rest.split_once(' ').unwrap_or((rest, ""));
+                match what {
+                    "list" => listed.push(name.to_string()),
+                    "pass" => {
+                        passed.insert(name.to_string());
+                    }
+                    "timeout" => result.timed_out = true,
+                    "done" => done = true,
+                    _ => {}
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                result.timed_out = true;
+                break;
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if done {
+            break;
+        }
     }
-    // Only listed tests count: a line forged into the log for a test that does not exist
-    // earns nothing.
-    result.tests = names
+    // Every process of the chapter ends before its results are used.
+    let _ = child.kill();
+    #[cfg(unix)]
+    if ctx.sandbox.is_none() {
+        let _ = Command::new("kill")
+            .args(["-KILL", &format!("-{}", child.id())])
+            .stderr(Stdio::null())
+            .status();
+    }
+    let _ = child.wait();
+    if let Some(group) = &cgroup {
+        group.kill_all();
+    }
+    drop(cgroup);
+    drop(rx);
+    let _ = reader.join();
+    let _ = fs::remove_dir_all(&upper);
+    let _ = fs::remove_dir_all(upper.with_extension("work"));
+    let _ = fs::remove_dir_all(upper.with_extension("merged"));
+    if !done && !result.timed_out {
+        result.error = Some("the test supervisor ended early".into());
+    }
+    result.total = listed.len();
+    result.tests = listed
         .iter()
         .map(|n| (n.clone(), passed.contains(n)))
         .collect();
@@ -470,26 +976,20 @@ fn run_chapter(work: &Path, chapter: &str, exe: &Path, timeout: Duration) -> Cha
     result
 }
 
-/// Waits for `child`; kills it (and its process group) after `timeout`. True if it ended.
-fn wait_within(mut child: Child, timeout: Duration) -> bool {
-    let start = Instant::now();
-    loop {
-        if let Ok(Some(_)) = child.try_wait() {
-            return true;
-        }
-        if start.elapsed() >= timeout {
-            #[cfg(unix)]
-            {
-                let _ = Command::new("kill")
-                    .args(["-KILL", &format!("-{}", child.id())])
-                    .status();
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-            return false;
-        }
-        thread::sleep(Duration::from_millis(50));
+/// A secret for one chapter run: 128 random bits from the OS, in hex.
+fn secret() -> String {
+    let mut bytes = [0u8; 16];
+    if let Ok(mut f) = fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut bytes);
+    } else {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        bytes = t.to_le_bytes();
     }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn command_output(command: &mut Command) -> Result<String, String> {
