@@ -82,6 +82,13 @@ pub struct GradeArgs {
     /// Exit with 1 unless every graded test passed (for CI and GitHub Classroom steps).
     #[arg(long)]
     pub require_all: bool,
+    /// Check the sandbox on this machine (namespaces, network, read-only course, no /proc,
+    /// limits) and exit: 0 if it holds, 1 if it does not, 3 if there is no sandbox here.
+    #[arg(long)]
+    pub sandbox_check: bool,
+    /// (internal) The probe that `--sandbox-check` runs inside the sandbox.
+    #[arg(long, hide = true)]
+    pub sandbox_probe: bool,
     /// (internal) Run as the test supervisor inside a sandbox, for this test binary.
     #[arg(long, hide = true)]
     pub supervise: Option<PathBuf>,
@@ -180,7 +187,9 @@ pub fn run(root: &Path, args: &GradeArgs) -> ExitCode {
                 eprintln!("error: cannot write {}: {e}", path.display());
                 return ExitCode::from(1);
             }
-            eprintln!("{}", report::summary(&class));
+            if args.out.is_some() || args.format != Format::Table {
+                eprintln!("{}", report::summary(&class));
+            }
             let all = class
                 .submissions
                 .iter()
@@ -200,6 +209,12 @@ pub fn run(root: &Path, args: &GradeArgs) -> ExitCode {
 
 /// The supervisor entry point (`course grade --supervise EXE`), before the course is looked for.
 pub fn supervise_main(args: &GradeArgs) -> Option<ExitCode> {
+    if args.sandbox_probe {
+        return Some(sandbox::probe());
+    }
+    if args.sandbox_check {
+        return Some(sandbox::check(args.memory));
+    }
     let exe = args.supervise.as_ref()?;
     Some(supervise::main(
         exe,
@@ -258,7 +273,11 @@ pub fn grade(root: &Path, args: &GradeArgs) -> Result<Class, String> {
     // A stack popped from the end: reversed, so submissions are graded in the order given.
     let total = submissions.len();
     let queue = Arc::new(Mutex::new(
-        submissions.into_iter().enumerate().rev().collect::<Vec<_>>(),
+        submissions
+            .into_iter()
+            .enumerate()
+            .rev()
+            .collect::<Vec<_>>(),
     ));
     let results = Arc::new(Mutex::new(Vec::new()));
     let jobs = usize::from(args.jobs).min(total.max(1));
@@ -395,6 +414,8 @@ fn extract_pristine(root: &Path, pristine: &Path) -> Result<String, String> {
             .arg(pristine),
     )?;
     let _ = fs::remove_file(&archive);
+    // Where the sandbox mounts the target folder (the pristine tree is mounted read-only).
+    fs::create_dir_all(pristine.join("target")).map_err(|e| e.to_string())?;
     fs::write(&marker, &head).map_err(|e| e.to_string())?;
     Ok(head)
 }
@@ -515,7 +536,10 @@ fn keep_times(from: &Path, to: &Path) -> std::io::Result<()> {
             keep_times(&a, &b)?;
         } else if let Ok(modified) = entry.metadata()?.modified() {
             if fs::read(&a).ok() == fs::read(&b).ok() {
-                let _ = fs::File::options().write(true).open(&b)?.set_modified(modified);
+                let _ = fs::File::options()
+                    .write(true)
+                    .open(&b)?
+                    .set_modified(modified);
             }
         }
     }
@@ -561,7 +585,9 @@ fn grade_one(ctx: &Context, job: &Path, submission: &Path) -> Submission {
     // Symbolic links anywhere in exercises/ (the folder itself included) are not followed.
     let theirs_root = submission.join("exercises");
     let links = symlinks_in(&theirs_root, "exercises");
-    let whole = links.iter().any(|l| l == "exercises" || l == "exercises/src");
+    let whole = links
+        .iter()
+        .any(|l| l == "exercises" || l == "exercises/src");
     for link in &links {
         result.flagged.push(format!(
             "{link}: a symbolic link (not followed; its chapter is graded as its stub)"
@@ -606,13 +632,18 @@ fn grade_one(ctx: &Context, job: &Path, submission: &Path) -> Submission {
         {
             // Code pulled in from outside exercises/ earns nothing: the chapter is graded as
             // its stub, and the teacher sees why.
-            escaped.insert(number.clone(), "pulls in code from outside exercises/".into());
+            escaped.insert(
+                number.clone(),
+                "pulls in code from outside exercises/".into(),
+            );
             let _ = put_back_stub(&tree, &stubs, &number);
         }
         result.flagged.extend(escapes);
-        result
-            .similar
-            .extend(similarity(&ctx.pristine.join("solutions/src").join(&dir), &target, &format!("exercises/src/{dir}")));
+        result.similar.extend(similarity(
+            &ctx.pristine.join("solutions/src").join(&dir),
+            &target,
+            &format!("exercises/src/{dir}"),
+        ));
     }
     for number in broken.keys() {
         let _ = put_back_stub(&tree, &stubs, number);
@@ -635,10 +666,12 @@ fn grade_one(ctx: &Context, job: &Path, submission: &Path) -> Submission {
     };
     let cgroup = ctx.sandbox.as_ref().and_then(Sandbox::cgroup);
     let wrap = || {
-        ctx.sandbox
-            .as_ref()
-            .expect("sandboxed")
-            .command(&mounts, cgroup.as_ref(), "/toolchain/bin/cargo", &[])
+        ctx.sandbox.as_ref().expect("sandboxed").command(
+            &mounts,
+            cgroup.as_ref(),
+            "/toolchain/bin/cargo",
+            &[],
+        )
     };
     let cargo = match ctx.sandbox {
         Some(_) => sandbox_cargo(&tree, &wrap, Some(ctx.build_timeout)),
@@ -668,7 +701,9 @@ fn grade_one(ctx: &Context, job: &Path, submission: &Path) -> Submission {
         };
         for (number, error) in &built.broken {
             if !escaped.contains_key(number) {
-                broken.entry(number.clone()).or_insert_with(|| error.clone());
+                broken
+                    .entry(number.clone())
+                    .or_insert_with(|| error.clone());
             }
         }
         // The compiler's list of the exercises crate's sources: any file outside
@@ -683,7 +718,7 @@ fn grade_one(ctx: &Context, job: &Path, submission: &Path) -> Submission {
         } else {
             course_dir.clone()
         };
-        let foreign = foreign_sources(&deps, &seen_root.join("exercises/src"));
+        let foreign = foreign_sources(&deps, &seen_root);
         if foreign.is_empty() {
             break built.executables;
         }
@@ -715,7 +750,10 @@ fn grade_one(ctx: &Context, job: &Path, submission: &Path) -> Submission {
             for number in owners {
                 if !known.contains_key(&number) {
                     new = true;
-                    known.insert(number.clone(), "pulls in a file from outside exercises/src".into());
+                    known.insert(
+                        number.clone(),
+                        "pulls in a file from outside exercises/src".into(),
+                    );
                     escaped.insert(number, "pulls in a file from outside exercises/src".into());
                 }
             }
@@ -750,7 +788,9 @@ fn grade_one(ctx: &Context, job: &Path, submission: &Path) -> Submission {
     drop(cgroup);
 
     // Each chapter's tests, chapters in parallel.
-    let chapter_jobs = thread::available_parallelism().map_or(2, |n| n.get()).max(2);
+    let chapter_jobs = thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .max(2);
     let queue = Mutex::new(ctx.chapters.clone());
     let outcomes = Mutex::new(Vec::new());
     thread::scope(|scope| {

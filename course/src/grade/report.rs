@@ -51,7 +51,12 @@ pub fn summary(class: &Class) -> String {
     for (chapter, mut shares) in per_chapter {
         shares.sort_by(f64::total_cmp);
         let mean = shares.iter().sum::<f64>() / shares.len() as f64;
-        let median = shares[shares.len() / 2];
+        let n = shares.len();
+        let median = if n % 2 == 1 {
+            shares[n / 2]
+        } else {
+            (shares[n / 2 - 1] + shares[n / 2]) / 2.0
+        };
         let short = chapter.get(..4).unwrap_or(chapter);
         parts.push(format!(
             "{short} mean {:.0} % median {:.0} %",
@@ -287,7 +292,10 @@ fn to_table(class: &Class) -> String {
             let _ = writeln!(out, "sandbox: {what}");
         }
         Err(why) => {
-            let _ = writeln!(out, "UNSANDBOXED ({why}): learner code ran with your rights");
+            let _ = writeln!(
+                out,
+                "UNSANDBOXED ({why}): learner code ran with your rights"
+            );
         }
     }
     for s in &class.submissions {

@@ -129,11 +129,12 @@ impl Sandbox {
         let unshare = which("unshare").ok_or("unshare (util-linux) is not installed")?;
         let mount = which("mount").ok_or("mount (util-linux) is not installed")?;
         let sh = which("sh").ok_or("no sh")?;
-        let sysroot = Command::new("rustc")
+        // The toolchain is only needed to build; `--sandbox-check` works without one.
+        let toolchain = Command::new("rustc")
             .args(["--print", "sysroot"])
             .output()
-            .map_err(|e| format!("rustc: {e}"))?;
-        let toolchain = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+            .unwrap_or_else(|_| PathBuf::from("/nonexistent"));
         let cargo_home = std::env::var_os("CARGO_HOME")
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
@@ -160,7 +161,8 @@ impl Sandbox {
         // A trial: namespaces, an overlay, loopback.
         let trial = tempfile_dir()?;
         let (lower, upper, exercises) = (trial.join("l"), trial.join("u"), trial.join("e"));
-        for d in [&lower, &upper, &exercises] {
+        let points = (trial.join("exercises"), trial.join("target"));
+        for d in [&lower, &upper, &exercises, &points.0, &points.1] {
             fs::create_dir_all(d).map_err(|e| e.to_string())?;
         }
         let mounts = Mounts {
@@ -271,11 +273,9 @@ impl Sandbox {
                 arg(&[&"--symlink", &format!("usr/{link}"), &format!("/{link}")]);
             }
         }
-        arg(&[&"--ro-bind", &self.toolchain, &TOOLCHAIN]);
+        arg(&[&"--ro-bind-try", &self.toolchain, &TOOLCHAIN]);
         arg(&[&"--tmpfs", &"/cargo"]);
-        if self.registry.is_dir() {
-            arg(&[&"--ro-bind", &self.registry, &"/cargo/registry"]);
-        }
+        arg(&[&"--ro-bind-try", &self.registry, &"/cargo/registry"]);
         arg(&[&"--ro-bind", &mounts.course, &COURSE]);
         let bind = if mounts.exercises_writable {
             "--bind"
@@ -357,4 +357,118 @@ fn cgroup_roots() -> Option<(PathBuf, PathBuf)> {
         let _ = fs::remove_dir(&dir);
     }
     Some((memory, pids))
+}
+
+/// `course grade --sandbox-check`: starts a test sandbox and runs [`probe`] in it.
+pub fn check(memory_mib: u64) -> std::process::ExitCode {
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let sandbox = match Sandbox::detect(memory_mib) {
+        Ok(sandbox) => sandbox,
+        Err(why) => {
+            println!("no sandbox as uid {uid}: {why}");
+            return std::process::ExitCode::from(3);
+        }
+    };
+    println!("sandbox as uid {uid}: {}", sandbox.description);
+    let scratch = std::env::temp_dir().join(format!("course-grade-check-{}", std::process::id()));
+    let (course, upper) = (scratch.join("course"), scratch.join("upper"));
+    let (exercises, lower) = (course.join("exercises"), scratch.join("lower"));
+    for dir in [&exercises, &course.join("target"), &lower] {
+        let _ = fs::create_dir_all(dir);
+    }
+    let mounts = Mounts {
+        course: &course,
+        exercises: &exercises,
+        exercises_writable: false,
+        lowers: vec![&lower],
+        upper: &upper,
+        build: false,
+    };
+    let group = sandbox.cgroup();
+    let output = sandbox
+        .command(
+            &mounts,
+            group.as_ref(),
+            GRADER,
+            &["grade", "--sandbox-probe"],
+        )
+        .stderr(Stdio::inherit())
+        .output();
+    drop(group);
+    let _ = fs::remove_dir_all(&scratch);
+    match output {
+        Ok(o) => {
+            print!("{}", String::from_utf8_lossy(&o.stdout));
+            if o.status.success() {
+                println!("sandbox check: every property holds");
+                std::process::ExitCode::SUCCESS
+            } else {
+                println!("sandbox check: FAILED");
+                std::process::ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            println!("sandbox check: cannot start the sandbox: {e}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+/// Runs inside a test sandbox: checks what the sandbox promises, one line each.
+pub fn probe() -> std::process::ExitCode {
+    use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+    let outside: SocketAddr = (Ipv4Addr::new(192, 0, 2, 1), 9).into();
+    let checks: Vec<(&str, bool)> = vec![
+        ("no /proc", !Path::new("/proc/self").exists()),
+        (
+            "no /usr/bin (nothing to exec)",
+            !Path::new("/usr/bin").exists(),
+        ),
+        (
+            "the course is read-only",
+            fs::write(Path::new(COURSE).join("probe"), "x").is_err(),
+        ),
+        (
+            "the exercises are read-only while tests run",
+            fs::write(Path::new(COURSE).join("exercises/probe"), "x").is_err(),
+        ),
+        (
+            "the target folder is writable (a throw-away layer)",
+            fs::write(Path::new(TARGET).join("probe"), "x").is_ok(),
+        ),
+        (
+            "no home folder of the teacher",
+            !Path::new("/root/.cargo").exists() && !Path::new("/home").exists(),
+        ),
+        (
+            "the grader's binary cannot be replaced",
+            fs::write(GRADER, "x").is_err(),
+        ),
+        (
+            "loopback works",
+            TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).is_ok(),
+        ),
+        (
+            "no route out of the loopback",
+            TcpStream::connect_timeout(&outside, std::time::Duration::from_secs(2)).is_err()
+                && UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
+                    .and_then(|s| s.send_to(b"x", outside))
+                    .is_err(),
+        ),
+        ("a PID namespace of its own", std::process::id() < 100),
+    ];
+    let mut ok = true;
+    for (what, holds) in checks {
+        println!("  {} {what}", if holds { "ok  " } else { "FAIL" });
+        ok &= holds;
+    }
+    if ok {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::from(1)
+    }
 }

@@ -23,15 +23,19 @@ pub fn scan_for_escapes(dir: &Path, shown: &str) -> Vec<String> {
         let Ok(text) = fs::read_to_string(&path) else {
             continue;
         };
-        let rel = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+        let rel = path
+            .strip_prefix(dir)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .replace('\\', "/");
         let tokens = tokens(&text);
         for (i, (line, token)) in tokens.iter().enumerate() {
             let before = |n: usize| i.checked_sub(n).map(|j| tokens[j].1.as_str());
             let after = |n: usize| tokens.get(i + n).map(|t| t.1.as_str());
             let what = match token.as_str() {
-                "include" | "include_str" | "include_bytes" => {
-                    Some(format!("uses {token}! to pull in code from outside exercises/"))
-                }
+                "include" | "include_str" | "include_bytes" => Some(format!(
+                    "uses {token}! to pull in code from outside exercises/"
+                )),
                 "path"
                     if after(1) == Some("=")
                         && after(2) != Some("=")
@@ -43,9 +47,9 @@ pub fn scan_for_escapes(dir: &Path, shown: &str) -> Vec<String> {
                     "calls process::exit, which ends the test process itself: graded as its stub"
                         .into(),
                 ),
-                "exec" => Some(
-                    "calls exec, which replaces the test process: graded as its stub".into(),
-                ),
+                "exec" => {
+                    Some("calls exec, which replaces the test process: graded as its stub".into())
+                }
                 "args" | "args_os" if before(1) == Some("::") && before(2) == Some("env") => {
                     Some("reads the command line (env::args)".into())
                 }
@@ -68,7 +72,9 @@ pub fn list_rs(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     let mut entries: Vec<_> = entries.flatten().collect();
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() {
             list_rs(&entry.path(), out);
         } else if kind.is_file() && entry.path().extension().is_some_and(|e| e == "rs") {
@@ -114,7 +120,10 @@ fn tokens(text: &str) -> Vec<(usize, String)> {
                     i += 1;
                 }
             }
-        } else if c == 'r' && (at(i + 1) == '#' || at(i + 1) == '"') && raw_start(&chars, i + 1).is_some() {
+        } else if c == 'r'
+            && (at(i + 1) == '#' || at(i + 1) == '"')
+            && raw_start(&chars, i + 1).is_some()
+        {
             // r"..." or r#"..."#: skip to the matching quote and hashes.
             let (hashes, body) = raw_start(&chars, i + 1).unwrap_or((0, i + 2));
             i = body;
@@ -215,7 +224,8 @@ pub fn symlinks_in(root: &Path, shown: &str) -> Vec<String> {
 /// The source files cargo's dep-info (`exercises-*.d`, the newest, from the first folder that
 /// has one) lists for the exercises crate that are not under `allowed`: whatever pulled them in
 /// (`#[path]`, `include!` under any name or spelling, a symbolic link), the compiler read them.
-pub fn foreign_sources(deps: &[std::path::PathBuf], allowed: &Path) -> Vec<String> {
+pub fn foreign_sources(deps: &[std::path::PathBuf], root: &Path) -> Vec<String> {
+    let allowed = root.join("exercises").join("src");
     let newest = deps.iter().find_map(|dir| {
         let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = fs::read_dir(dir)
             .ok()?
@@ -235,7 +245,6 @@ pub fn foreign_sources(deps: &[std::path::PathBuf], allowed: &Path) -> Vec<Strin
     let Ok(text) = fs::read_to_string(&file) else {
         return Vec::new();
     };
-    let allowed = allowed.to_string_lossy().into_owned();
     let mut out = BTreeSet::new();
     for line in text.lines() {
         if line.starts_with('#') || line.trim().is_empty() {
@@ -243,7 +252,9 @@ pub fn foreign_sources(deps: &[std::path::PathBuf], allowed: &Path) -> Vec<Strin
         }
         // `out: src1 src2` or `src:`; spaces in paths are escaped as `\ `.
         let line = line.replace("\\ ", "\u{0}");
-        let (left, right) = line.split_once(": ").unwrap_or((line.trim_end_matches(':'), ""));
+        let (left, right) = line
+            .split_once(": ")
+            .unwrap_or((line.trim_end_matches(':'), ""));
         for path in std::iter::once(left).chain(right.split(' ')) {
             let path = path.replace('\u{0}', " ");
             if path.is_empty()
@@ -253,8 +264,20 @@ pub fn foreign_sources(deps: &[std::path::PathBuf], allowed: &Path) -> Vec<Strin
             {
                 continue;
             }
-            if !path.starts_with(&format!("{allowed}/")) {
-                out.insert(path);
+            // Relative to the workspace root; `..` resolved by hand (a `#[path]` to
+            // `../../../solutions/x.rs` is recorded as `exercises/src/ch01/../../../..`).
+            let mut full = std::path::PathBuf::new();
+            for part in root.join(&path).components() {
+                match part {
+                    std::path::Component::ParentDir => {
+                        full.pop();
+                    }
+                    std::path::Component::CurDir => {}
+                    other => full.push(other),
+                }
+            }
+            if !full.starts_with(&allowed) {
+                out.insert(full.display().to_string());
             }
         }
     }
@@ -268,9 +291,10 @@ pub fn foreign_sources(deps: &[std::path::PathBuf], allowed: &Path) -> Vec<Strin
 pub fn similarity(reference: &Path, theirs: &Path, shown: &str) -> Vec<String> {
     let mut files = Vec::new();
     list_rs(theirs, &mut files);
+    // `<course>/solutions/src/chNN_x` -> `<course>/exercises/src/chNN_x`.
     let stubs = reference
         .ancestors()
-        .nth(2)
+        .nth(3)
         .map(|course| {
             course
                 .join("exercises/src")
@@ -286,7 +310,11 @@ pub fn similarity(reference: &Path, theirs: &Path, shown: &str) -> Vec<String> {
     let mut out = Vec::new();
     for file in files {
         let rel = file.strip_prefix(theirs).unwrap_or(&file);
-        let (mine, stub, answer) = (grams(&file), grams(&stubs.join(rel)), grams(&reference.join(rel)));
+        let (mine, stub, answer) = (
+            grams(&file),
+            grams(&stubs.join(rel)),
+            grams(&reference.join(rel)),
+        );
         let written: BTreeSet<_> = mine.difference(&stub).collect();
         let added: BTreeSet<_> = answer.difference(&stub).collect();
         if written.len() < 20 || added.is_empty() {
@@ -352,6 +380,9 @@ fn list_files(root: &Path, relative: &Path, out: &mut BTreeSet<String>) {
         let Ok(kind) = entry.file_type() else {
             continue;
         };
+        if name == ".git" {
+            continue; // a folder, or a file in a worktree
+        }
         if kind.is_dir() {
             let skip = [".git", "target", "node_modules"];
             if skip.iter().any(|s| name == *s) || rel == Path::new("book/en/book") {
@@ -379,15 +410,39 @@ mod tests {
     fn escapes_are_found_however_they_are_spelled_and_comments_and_strings_are_not() {
         let dir = tempfile::tempdir().unwrap();
         let cases = [
-            ("a.rs", "// include!(\"x\") in a comment\n/* #[path = \"y\"] */\nfn f() {}\n", 0),
-            ("b.rs", "#[cfg_attr(all(), path = \"../../x.rs\")]\nmod m;\n", 1),
+            (
+                "a.rs",
+                "// include!(\"x\") in a comment\n/* #[path = \"y\"] */\nfn f() {}\n",
+                0,
+            ),
+            (
+                "b.rs",
+                "#[cfg_attr(all(), path = \"../../x.rs\")]\nmod m;\n",
+                1,
+            ),
             ("c.rs", "#\n[path = \"../x.rs\"]\nmod m;\n", 1),
-            ("d.rs", "const Q: char = '\"'; const S: &str = \"/*\";\n#[path = \"x.rs\"] mod m;\n", 1),
+            (
+                "d.rs",
+                "const Q: char = '\"'; const S: &str = \"/*\";\n#[path = \"x.rs\"] mod m;\n",
+                1,
+            ),
             ("e.rs", "const T: &str = include_str!{\"../x.rs\"};\n", 1),
             ("f.rs", "use std::include_str as grab;\n", 1),
-            ("g.rs", "fn f() { std::process::exit(0) }\nfn g() { let _ = std::env::args(); }\n", 2),
-            ("h.rs", "fn f<'a>(path: &'a str) -> bool { let x = \"include!\"; path == x }\n", 0),
-            ("i.rs", "const R: &str = r#\"include!(\"x\") #[path = \"y\"]\"#;\n", 0),
+            (
+                "g.rs",
+                "fn f() { std::process::exit(0) }\nfn g() { let _ = std::env::args(); }\n",
+                2,
+            ),
+            (
+                "h.rs",
+                "fn f<'a>(path: &'a str) -> bool { let x = \"include!\"; path == x }\n",
+                0,
+            ),
+            (
+                "i.rs",
+                "const R: &str = r#\"include!(\"x\") #[path = \"y\"]\"#;\n",
+                0,
+            ),
         ];
         for (name, text, expected) in cases {
             let sub = dir.path().join(name.replace(".rs", ""));
@@ -403,10 +458,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(
             dir.path().join("exercises-0abc.d"),
-            "/c/target/debug/deps/libexercises-0abc.rmeta: /c/exercises/src/lib.rs /c/exercises/src/ch01/mod.rs /c/solutions/src/ch01/x.rs\n\n/c/exercises/src/lib.rs:\n/c/solutions/src/ch01/x.rs:\n",
+            "/c/target/debug/deps/exercises-0abc.d: exercises/src/lib.rs exercises/src/ch01/mod.rs exercises/src/ch01/../../../solutions/src/ch01/x.rs /etc/passwd\n\nexercises/src/lib.rs:\n/etc/passwd:\n",
         )
         .unwrap();
-        let found = foreign_sources(&[dir.path().to_path_buf()], Path::new("/c/exercises/src"));
-        assert_eq!(found, ["/c/solutions/src/ch01/x.rs"]);
+        let found = foreign_sources(&[dir.path().to_path_buf()], Path::new("/c"));
+        assert_eq!(found, ["/c/solutions/src/ch01/x.rs", "/etc/passwd"]);
     }
 }
