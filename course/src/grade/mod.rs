@@ -54,12 +54,13 @@ pub struct GradeArgs {
     /// Grade only these chapters (`ch02` or `ch02_udp`; repeat the flag for more).
     #[arg(long)]
     pub chapter: Vec<String>,
-    /// How to print the results.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Write the results to this file instead of standard output.
+    /// How to print the results (repeat with as many `--out` files for several formats from
+    /// one grading: `--format json --out g.json --format junit --out g.xml`).
+    #[arg(long, value_enum)]
+    pub format: Vec<Format>,
+    /// Write the results to this file instead of standard output (one per `--format`).
     #[arg(long)]
-    pub out: Option<PathBuf>,
+    pub out: Vec<PathBuf>,
     /// How many submissions to grade at once (each job has its own work folder).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
@@ -173,21 +174,31 @@ pub fn run(root: &Path, args: &GradeArgs) -> ExitCode {
             }
         };
     }
+    let formats = if args.format.is_empty() {
+        vec![Format::Table]
+    } else {
+        args.format.clone()
+    };
+    if args.out.len() > 1 && args.out.len() != formats.len() {
+        eprintln!("error: give one --out per --format");
+        return ExitCode::from(2);
+    }
     match grade(root, args) {
         Ok(class) => {
-            let text = render(&class, args.format);
-            let written = match &args.out {
-                Some(path) => fs::write(path, &text).map_err(|e| (path.clone(), e)),
-                None => {
-                    print!("{text}");
-                    Ok(())
+            // Written only now: every sandbox of the class has ended.
+            for (i, format) in formats.iter().enumerate() {
+                let text = render(&class, *format);
+                match args.out.get(i) {
+                    Some(path) => {
+                        if let Err(e) = fs::write(path, &text) {
+                            eprintln!("error: cannot write {}: {e}", path.display());
+                            return ExitCode::from(1);
+                        }
+                    }
+                    None => print!("{text}"),
                 }
-            };
-            if let Err((path, e)) = written {
-                eprintln!("error: cannot write {}: {e}", path.display());
-                return ExitCode::from(1);
             }
-            if args.out.is_some() || args.format != Format::Table {
+            if !args.out.is_empty() || formats != [Format::Table] {
                 eprintln!("{}", report::summary(&class));
             }
             let all = class
