@@ -251,7 +251,7 @@ pub fn grade(root: &Path, args: &GradeArgs) -> Result<Class, String> {
     let submissions = expand_submissions(root, &args.submissions);
     let grade_dir = root.join("target").join("grade");
     let pristine = grade_dir.join("pristine");
-    let head = extract_pristine(root, &pristine)?;
+    extract_pristine(root, &pristine)?;
     let chapters = chapter_tests(&pristine, &args.chapter)?;
     if chapters.is_empty() {
         return Err(format!("no chapter matches `{}`", args.chapter.join(" ")));
@@ -278,7 +278,7 @@ pub fn grade(root: &Path, args: &GradeArgs) -> Result<Class, String> {
         build_timeout: args.build_timeout,
     });
     if ctx.sandbox.is_some() {
-        build_base(&ctx, &grade_dir, &head)?;
+        build_base(&ctx, &grade_dir)?;
     }
 
     // A stack popped from the end: reversed, so submissions are graded in the order given.
@@ -391,7 +391,8 @@ fn expand_submissions(root: &Path, named: &[PathBuf]) -> Vec<(PathBuf, Option<St
 }
 
 /// Extracts the committed tree (`git archive HEAD`) of the course at `root` into `pristine`,
-/// unless it already holds that commit. Returns the commit.
+/// unless it already holds that commit. Returns the commit. Files that did not change keep
+/// their modification time, so the shared build redoes only what a new commit changed.
 fn extract_pristine(root: &Path, pristine: &Path) -> Result<String, String> {
     let head = command_output(
         Command::new("git")
@@ -405,9 +406,9 @@ fn extract_pristine(root: &Path, pristine: &Path) -> Result<String, String> {
     if fs::read_to_string(&marker).is_ok_and(|m| m == head) {
         return Ok(head);
     }
-    let _ = fs::remove_dir_all(pristine);
-    fs::create_dir_all(pristine)
-        .map_err(|e| format!("cannot create {}: {e}", pristine.display()))?;
+    let fresh = pristine.with_extension("new");
+    let _ = fs::remove_dir_all(&fresh);
+    fs::create_dir_all(&fresh).map_err(|e| format!("cannot create {}: {e}", fresh.display()))?;
     let archive = pristine.with_extension("tar");
     command_output(
         Command::new("git")
@@ -422,11 +423,13 @@ fn extract_pristine(root: &Path, pristine: &Path) -> Result<String, String> {
             .arg("-xf")
             .arg(&archive)
             .arg("-C")
-            .arg(pristine),
+            .arg(&fresh),
     )?;
     let _ = fs::remove_file(&archive);
     // Where the sandbox mounts the target folder (the pristine tree is mounted read-only).
-    fs::create_dir_all(pristine.join("target")).map_err(|e| e.to_string())?;
+    fs::create_dir_all(fresh.join("target")).map_err(|e| e.to_string())?;
+    sync_tree(&fresh, pristine, &[]).map_err(|e| format!("updating the pristine copy: {e}"))?;
+    let _ = fs::remove_dir_all(&fresh);
     fs::write(&marker, &head).map_err(|e| e.to_string())?;
     Ok(head)
 }
@@ -480,14 +483,11 @@ fn programs_used(pristine: &Path, chapters: &[String]) -> Vec<String> {
 }
 
 /// The shared build (`target/grade/base`): the pristine course's chapter tests and programs,
-/// built in the sandbox (paths as the submissions' builds see them), once per commit.
-fn build_base(ctx: &Context, grade_dir: &Path, head: &str) -> Result<(), String> {
-    let marker = grade_dir.join("base.commit");
-    if fs::read_to_string(&marker).is_ok_and(|m| m == head) && ctx.base.is_dir() {
-        return Ok(());
-    }
+/// built in the sandbox (paths as the submissions' builds see them), brought up to date at the
+/// start of each grading (a few seconds when nothing changed).
+fn build_base(ctx: &Context, grade_dir: &Path) -> Result<(), String> {
     let sandbox = ctx.sandbox.as_ref().expect("sandboxed");
-    eprintln!("building the course once for every submission (dependencies, stubs) ...");
+    eprintln!("bringing the shared build up to date (dependencies, stubs) ...");
     let empty = grade_dir.join("empty");
     let _ = fs::create_dir_all(&empty);
     let exercises = ctx.pristine.join("exercises");
@@ -514,7 +514,7 @@ fn build_base(ctx: &Context, grade_dir: &Path, head: &str) -> Result<(), String>
     if !status.success() {
         return Err("the course's programs do not build in the sandbox".into());
     }
-    fs::write(&marker, head).map_err(|e| e.to_string())
+    Ok(())
 }
 
 fn sandbox_cargo<'a>(
