@@ -287,7 +287,7 @@ fn a_class_is_graded_fairly_and_no_attack_earns_anything() {
     }
     common.extend([
         "--build-timeout".into(),
-        "240".into(),
+        "150".into(),
         "--timeout".into(),
         "240".into(),
     ]);
