@@ -298,7 +298,14 @@ pub(super) fn grade_one(ctx: &Context, job: &Path, submission: &Path) -> Submiss
                     let Some(chapter) = next else { return };
                     let number = chapter_number(&chapter).unwrap_or_default().to_string();
                     let outcome = match executables.get(&chapter) {
-                        Some(exe) => run_chapter(ctx, job, &tree, &upper, &chapter, exe),
+                        Some(exe) => {
+                            let untouched = ctx
+                                .stub_dirs
+                                .iter()
+                                .filter(|d| chapter_number(d) == Some(number.as_str()))
+                                .all(|d| same_tree(&stubs.join(d), &exercises.join("src").join(d)));
+                            run_chapter(ctx, job, &tree, &upper, &chapter, exe, untouched)
+                        }
                         None => ChapterResult {
                             chapter: chapter.clone(),
                             ..Default::default()
