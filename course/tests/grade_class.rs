@@ -160,7 +160,7 @@ fn a_class_is_graded_fairly_and_no_attack_earns_anything() {
     let poisoner = clone_into(&class.join("a1-poisoner"));
     classify_port_does(
         &poisoner,
-        r##"    let tests: String = (0..37).map(|i| format!("#[test]\nfn t{i}() {}\n")).collect();
+        r##"    let tests: String = (0..37).map(|i| format!("#[test]\nfn t{i}() {{}}\n")).collect();
     for dir in ["tests", "../tests", "../../tests", "/course/tests"] {
         let _ = std::fs::write(format!("{dir}/ch02_udp.rs"), &tests);
     }

@@ -35,7 +35,11 @@ pub(super) fn run_chapter(
     let per_test = ctx.timeout.as_secs().clamp(1, 60).to_string();
     // An untouched chapter is listed, not run: every chapter test fails on its stub (the stub
     // check of .ci/run proves it for every commit), so running them would only cost time.
-    let jobs = if untouched { "0" } else { "4" };
+    // Otherwise as many tests at once as there are cores (chapters also run side by side).
+    let cores = thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .to_string();
+    let jobs = if untouched { "0" } else { cores.as_str() };
     let cgroup = ctx.sandbox.as_ref().and_then(Sandbox::cgroup);
     let mut command = match &ctx.sandbox {
         Some(sandbox) => {
