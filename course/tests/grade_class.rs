@@ -418,10 +418,12 @@ fn a_class_is_graded_fairly_and_no_attack_earns_anything() {
                 "{name} is not flagged for {flag}: {}",
                 brief(s)
             );
+            // include! of a reference file cannot compile (each begins with `//!`, which
+            // include! refuses): those chapters earn nothing as compile errors, flagged too.
+            let ch01 = chapter(s, "ch01_addresses");
             if name != "b-forger" {
-                assert_eq!(
-                    chapter(s, "ch01_addresses")["flagged"],
-                    true,
+                assert!(
+                    ch01["flagged"] == true || ch01["compiled"] == false,
                     "{}",
                     brief(s)
                 );
@@ -429,7 +431,7 @@ fn a_class_is_graded_fairly_and_no_attack_earns_anything() {
         }
     }
     // The dep-info check backs the text scan: each pulled-in file is named.
-    for name in ["e1-cfg-attr", "e4-braces", "e5-alias"] {
+    for name in ["e1-cfg-attr", "e2-two-lines", "e3-after-literals"] {
         let s = by_name(name);
         assert!(
             s["flagged"]
