@@ -320,17 +320,6 @@ fn a_class_is_graded_fairly_and_no_attack_earns_anything() {
     let json: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
         panic!("the report was rewritten after the grader ended ({e}): {text}")
     });
-    assert_eq!(
-        fs::read(&grader_copy).unwrap(),
-        grader_bytes,
-        "the grader's executable was replaced"
-    );
-    let survivors: Vec<String> = ["sleep 1037", "sleep 1038"]
-        .iter()
-        .flat_map(|m| processes_with(m))
-        .collect();
-    assert!(survivors.is_empty(), "processes survived: {survivors:?}");
-
     let submissions = json["submissions"].as_array().expect("submissions: [...]");
     let by_name = |name: &str| {
         submissions
@@ -361,6 +350,17 @@ fn a_class_is_graded_fairly_and_no_attack_earns_anything() {
     for s in submissions {
         eprintln!("  {}", brief(s));
     }
+    assert_eq!(
+        fs::read(&grader_copy).unwrap(),
+        grader_bytes,
+        "the grader's executable was replaced"
+    );
+    let survivors: Vec<String> = ["sleep 1037", "sleep 1038"]
+        .iter()
+        .flat_map(|m| processes_with(m))
+        .collect();
+    assert!(survivors.is_empty(), "processes survived: {survivors:?}");
+
     assert!(
         json["sandbox"].is_string(),
         "not sandboxed: {}",
