@@ -579,3 +579,51 @@ fn the_classroom_workflow_commands_pass_a_solved_chapter_and_fail_a_stub() {
         assert_eq!(code, Some(expected), "{chapter}: {command}\n{out}");
     }
 }
+
+/// The workflow's first step refuses a course that is not pinned to a full commit SHA: its
+/// script, run with a branch name, fails; with a SHA it passes.
+#[test]
+fn the_classroom_workflow_refuses_a_branch_name_for_the_course() {
+    let workflow =
+        fs::read_to_string(Path::new(ROOT).join(".github/workflows/classroom.yml")).unwrap();
+    let step = workflow
+        .split("      - name: ")
+        .find(|s| s.starts_with("Refuse a course that is not pinned"))
+        .expect("the pinning check step");
+    let script: String = step
+        .split_once("run: |\n")
+        .expect("a run: | block")
+        .1
+        .lines()
+        .take_while(|l| l.starts_with("          ") || l.trim().is_empty())
+        .map(|l| format!("{}\n", l.trim_start()))
+        .collect();
+    let run = |commit: &str| {
+        Command::new("sh")
+            .args(["-c", &script])
+            .env("COURSE_COMMIT", commit)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    assert!(!run("main"), "a branch name passed:\n{script}");
+    assert!(!run("v1.0"), "a tag name passed:\n{script}");
+    assert!(
+        run(&"0123456789abcdef".repeat(3)[..40]),
+        "a SHA was refused:\n{script}"
+    );
+    let pinned = workflow
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("COURSE_COMMIT: "))
+        .expect("COURSE_COMMIT in env");
+    assert!(
+        run(pinned),
+        "the workflow's own COURSE_COMMIT ({pinned}) is not a SHA"
+    );
+    assert_eq!(
+        workflow.matches("persist-credentials: false").count(),
+        2,
+        "both checkouts must leave no token in .git/config"
+    );
+}
