@@ -627,3 +627,37 @@ fn the_classroom_workflow_refuses_a_branch_name_for_the_course() {
         "both checkouts must leave no token in .git/config"
     );
 }
+
+/// `course grade --clean` removes target/grade (the pristine copy, the shared build, the job
+/// folders) of the course it runs in, and nothing else.
+#[test]
+fn grade_clean_removes_the_graders_folder_only() {
+    let temp = tempfile::tempdir().unwrap();
+    let root = temp.path();
+    for dir in [
+        "exercises/src",
+        "tests",
+        "target/grade/base/debug",
+        "target/debug",
+    ] {
+        fs::create_dir_all(root.join(dir)).unwrap();
+    }
+    fs::write(root.join("target/grade/base/debug/x"), "built").unwrap();
+    fs::write(root.join("target/debug/keep"), "yours").unwrap();
+    let output = Command::new(grader())
+        .args(["grade", "--clean"])
+        .current_dir(root)
+        // The course the program works on: this temporary one.
+        .env("CARGO_MANIFEST_DIR", root)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        !root.join("target/grade").exists(),
+        "target/grade is still there"
+    );
+    assert!(
+        root.join("target/debug/keep").exists(),
+        "--clean removed more than target/grade"
+    );
+}
