@@ -87,6 +87,12 @@ pub struct GradeArgs {
     /// (internal) The probe that `--sandbox-check` runs inside the sandbox.
     #[arg(long, hide = true)]
     pub sandbox_probe: bool,
+    /// (internal) The probe also checks the memory limit.
+    #[arg(long, hide = true)]
+    pub sandbox_probe_memory: bool,
+    /// (internal) Allocate this many MiB (the memory limit's probe).
+    #[arg(long, hide = true)]
+    pub sandbox_probe_alloc: Option<usize>,
     /// (internal) Run as the test supervisor inside a sandbox, for this test binary.
     #[arg(long, hide = true)]
     pub supervise: Option<PathBuf>,
@@ -137,6 +143,8 @@ pub struct Submission {
     /// Graded in the sandbox.
     pub sandboxed: bool,
     pub seconds: f64,
+    /// Of which building (the exercises crate, the chapter tests, the programs).
+    pub build_seconds: f64,
 }
 
 impl Submission {
@@ -217,8 +225,11 @@ pub fn run(root: &Path, args: &GradeArgs) -> ExitCode {
 
 /// The supervisor entry point (`course grade --supervise EXE`), before the course is looked for.
 pub fn supervise_main(args: &GradeArgs) -> Option<ExitCode> {
+    if let Some(mib) = args.sandbox_probe_alloc {
+        return Some(sandbox::allocate(mib));
+    }
     if args.sandbox_probe {
-        return Some(sandbox::probe());
+        return Some(sandbox::probe(args.sandbox_probe_memory));
     }
     if args.sandbox_check {
         return Some(sandbox::check(args.memory));
@@ -321,11 +332,12 @@ pub fn grade(root: &Path, args: &GradeArgs) -> Result<Class, String> {
                 let left = elapsed / done as f64 * (total - done) as f64;
                 let last = &results[done - 1].1;
                 eprintln!(
-                    "[{done}/{total}] {}: {}/{} in {:.1} s; elapsed {elapsed:.0} s, about {left:.0} s left",
+                    "[{done}/{total}] {}: {}/{} in {:.1} s (build {:.1} s); elapsed {elapsed:.0} s, about {left:.0} s left",
                     last.path.display(),
                     last.passed(),
                     last.total(),
-                    last.seconds
+                    last.seconds,
+                    last.build_seconds
                 );
             }
         }));

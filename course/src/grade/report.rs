@@ -57,9 +57,8 @@ pub fn summary(class: &Class) -> String {
         } else {
             (shares[n / 2 - 1] + shares[n / 2]) / 2.0
         };
-        let short = chapter.get(..4).unwrap_or(chapter);
         parts.push(format!(
-            "{short} mean {:.0} % median {:.0} %",
+            "{chapter} mean {:.0} % median {:.0} %",
             mean * 100.0,
             median * 100.0
         ));
@@ -121,6 +120,7 @@ fn to_json(class: &Class) -> Value {
                 "error": s.error,
                 "sandboxed": s.sandboxed,
                 "seconds": (s.seconds * 10.0).round() / 10.0,
+                "build_seconds": (s.build_seconds * 10.0).round() / 10.0,
             })
         })
         .collect();

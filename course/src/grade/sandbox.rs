@@ -221,6 +221,11 @@ impl Sandbox {
             self.memory.to_string(),
         )
         .ok()?;
+        // With swap accounting, swap counts too (else a process swaps instead of stopping).
+        let _ = fs::write(
+            group.dirs[0].join("memory.memsw.limit_in_bytes"),
+            self.memory.to_string(),
+        );
         // Tasks, threads included: chapter 4 runs a thread per client (a thousand at once).
         fs::write(group.dirs[1].join("pids.max"), "16384").ok()?;
         Some(group)
@@ -332,6 +337,11 @@ impl Sandbox {
             .env("CARGO_NET_OFFLINE", "true")
             .env("CARGO_TARGET_DIR", TARGET)
             .env("CARGO", format!("{TOOLCHAIN}/bin/cargo"))
+            // One-shot builds: no incremental cache to write, no debug info to link (the
+            // shared build is made with the same settings, so it is reused as it is).
+            .env("CARGO_INCREMENTAL", "0")
+            .env("CARGO_PROFILE_DEV_DEBUG", "0")
+            .env("CARGO_PROFILE_TEST_DEBUG", "0")
             .env("COURSE_LANG", "en")
             .env("LANG", "C.UTF-8")
             .stdin(Stdio::null());
@@ -360,8 +370,10 @@ fn cgroup_roots() -> Option<(PathBuf, PathBuf)> {
     Some((memory, pids))
 }
 
-/// `course grade --sandbox-check`: starts a test sandbox and runs [`probe`] in it.
-pub fn check(memory_mib: u64) -> std::process::ExitCode {
+/// `course grade --sandbox-check`: starts a test sandbox and runs [`probe`] in it (with a
+/// 64 MiB memory limit where cgroups are available, which the probe must hit).
+pub fn check(_memory_mib: u64) -> std::process::ExitCode {
+    let memory_mib = 64;
     let uid = Command::new("id")
         .arg("-u")
         .output()
@@ -390,13 +402,12 @@ pub fn check(memory_mib: u64) -> std::process::ExitCode {
         build: false,
     };
     let group = sandbox.cgroup();
+    let mut args = vec!["grade", "--sandbox-probe"];
+    if group.is_some() {
+        args.push("--sandbox-probe-memory");
+    }
     let output = sandbox
-        .command(
-            &mounts,
-            group.as_ref(),
-            GRADER,
-            &["grade", "--sandbox-probe"],
-        )
+        .command(&mounts, group.as_ref(), GRADER, &args)
         .stderr(Stdio::inherit())
         .output();
     drop(group);
@@ -419,8 +430,19 @@ pub fn check(memory_mib: u64) -> std::process::ExitCode {
     }
 }
 
-/// Runs inside a test sandbox: checks what the sandbox promises, one line each.
-pub fn probe() -> std::process::ExitCode {
+/// Allocates and touches `mib` MiB (the memory limit's probe): exits 0 if it could.
+pub fn allocate(mib: usize) -> std::process::ExitCode {
+    let mut blocks = Vec::new();
+    for _ in 0..mib {
+        blocks.push(vec![1u8; 1024 * 1024]);
+    }
+    println!("{}", blocks.iter().map(|b| b[0] as usize).sum::<usize>());
+    std::process::ExitCode::SUCCESS
+}
+
+/// Runs inside a test sandbox: checks what the sandbox promises, one line each. `memory`: a
+/// memory limit (64 MiB) is in force, and a child allocating 256 MiB must be stopped.
+pub fn probe(memory: bool) -> std::process::ExitCode {
     use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
     let outside: SocketAddr = (Ipv4Addr::new(192, 0, 2, 1), 9).into();
     let checks: Vec<(&str, bool)> = vec![
@@ -462,6 +484,18 @@ pub fn probe() -> std::process::ExitCode {
         ),
         ("a PID namespace of its own", std::process::id() < 100),
     ];
+    let mut checks = checks;
+    if memory {
+        let allocated = Command::new(GRADER)
+            .args(["grade", "--sandbox-probe-alloc", "256"])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        checks.push((
+            "the memory limit stops a process that allocates past it",
+            !allocated,
+        ));
+    }
     let mut ok = true;
     for (what, holds) in checks {
         println!("  {} {what}", if holds { "ok  " } else { "FAIL" });

@@ -288,6 +288,7 @@ pub(super) fn grade_one(ctx: &Context, job: &Path, submission: &Path) -> Submiss
         group.kill_all();
     }
     drop(cgroup);
+    result.build_seconds = started.elapsed().as_secs_f64();
 
     // Each chapter's tests, two chapters at once (each runs as many tests at once as there
     // are cores: heavier loads make chapter 4's thousand connections miss their deadlines).
