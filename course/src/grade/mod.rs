@@ -246,7 +246,9 @@ pub fn supervise_main(args: &GradeArgs) -> Option<ExitCode> {
 struct Context {
     pristine: PathBuf,
     chapters: Vec<String>,
-    programs: Vec<String>,
+    /// The shared build's test binaries (stubs), by test file stem: an untouched chapter is
+    /// listed from these, not rebuilt.
+    base_executables: std::collections::BTreeMap<String, PathBuf>,
     sandbox: Option<Sandbox>,
     base: PathBuf,
     timeout: Duration,
@@ -275,8 +277,8 @@ pub fn grade(root: &Path, args: &GradeArgs) -> Result<Class, String> {
             "warning: no sandbox ({why}): grading without one; results are marked unsandboxed"
         ),
     }
-    let ctx = Arc::new(Context {
-        programs: programs_used(&pristine, &chapters),
+    let mut ctx = Context {
+        base_executables: Default::default(),
         stub_dirs: chapter_dirs(&pristine.join("exercises").join("src")),
         pristine: pristine.clone(),
         chapters,
@@ -284,10 +286,11 @@ pub fn grade(root: &Path, args: &GradeArgs) -> Result<Class, String> {
         base: grade_dir.join("base"),
         timeout: args.timeout,
         build_timeout: args.build_timeout,
-    });
+    };
     if ctx.sandbox.is_some() {
-        build_base(&ctx, &grade_dir)?;
+        ctx.base_executables = build_base(&ctx, &grade_dir)?;
     }
+    let ctx = Arc::new(ctx);
 
     // A stack popped from the end: reversed, so submissions are graded in the order given.
     let total = submissions.len();
@@ -471,7 +474,7 @@ fn chapter_tests(pristine: &Path, filter: &[String]) -> Result<Vec<String>, Stri
 
 /// The programs (`programs/src/bin/NAME.rs`) whose names the graded chapters' tests mention:
 /// built before the tests run, since the test sandbox cannot compile.
-fn programs_used(pristine: &Path, chapters: &[String]) -> Vec<String> {
+pub(super) fn programs_used(pristine: &Path, chapters: &[String]) -> Vec<String> {
     let names: Vec<String> = fs::read_dir(pristine.join("programs/src/bin"))
         .map(|entries| {
             entries
@@ -498,7 +501,10 @@ fn programs_used(pristine: &Path, chapters: &[String]) -> Vec<String> {
 /// The shared build (`target/grade/base`): the pristine course's chapter tests and programs,
 /// built in the sandbox (paths as the submissions' builds see them), brought up to date at the
 /// start of each grading (a few seconds when nothing changed).
-fn build_base(ctx: &Context, grade_dir: &Path) -> Result<(), String> {
+fn build_base(
+    ctx: &Context,
+    grade_dir: &Path,
+) -> Result<std::collections::BTreeMap<String, PathBuf>, String> {
     let sandbox = ctx.sandbox.as_ref().expect("sandboxed");
     eprintln!("bringing the shared build up to date (dependencies, stubs) ...");
     let empty = grade_dir.join("empty");
@@ -517,7 +523,7 @@ fn build_base(ctx: &Context, grade_dir: &Path) -> Result<(), String> {
     // Every chapter, whatever this run grades: the next run may grade others.
     let all = chapter_tests(&ctx.pristine, &[])?;
     let names: Vec<&str> = all.iter().map(String::as_str).collect();
-    crate::build::test_binaries(&cargo, &names, &mut |_| {})
+    let executables = crate::build::test_binaries(&cargo, &names, &mut |_| {})
         .map_err(|e| format!("the course itself does not build in the sandbox: {e:?}"))?;
     let status = cargo
         .command()
@@ -527,7 +533,7 @@ fn build_base(ctx: &Context, grade_dir: &Path) -> Result<(), String> {
     if !status.success() {
         return Err("the course's programs do not build in the sandbox".into());
     }
-    Ok(())
+    Ok(executables)
 }
 
 fn sandbox_cargo<'a>(

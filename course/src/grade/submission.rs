@@ -150,6 +150,9 @@ pub(super) fn grade_one(ctx: &Context, job: &Path, submission: &Path) -> Submiss
     for number in broken.keys() {
         let _ = put_back_stub(&tree, &stubs, number);
     }
+    // A file that holds its stub's text gets its stub's time back: cargo then sees an
+    // untouched chapter (or submission) as unchanged and reuses the shared build.
+    let _ = keep_times(&ctx.pristine.join("exercises"), &exercises);
 
     // Build: in the sandbox, or in the job's own folder without it.
     let upper = job.join("build");
@@ -186,10 +189,30 @@ pub(super) fn grade_one(ctx: &Context, job: &Path, submission: &Path) -> Submiss
             limit: Some(ctx.build_timeout),
         },
     };
-    let names: Vec<&str> = ctx.chapters.iter().map(String::as_str).collect();
+    // Only the chapters that differ from their stubs are built (and run); with the sandbox an
+    // untouched one is listed from the shared build's test binary.
+    let untouched = |chapter: &str| {
+        let number = chapter_number(chapter).unwrap_or_default();
+        ctx.stub_dirs
+            .iter()
+            .filter(|d| chapter_number(d) == Some(number))
+            .all(|d| same_tree(&stubs.join(d), &exercises.join("src").join(d)))
+    };
+    let changed: Vec<String> = ctx
+        .chapters
+        .iter()
+        .filter(|c| ctx.sandbox.is_none() || !untouched(c))
+        .cloned()
+        .collect();
+    let names: Vec<&str> = changed.iter().map(String::as_str).collect();
     let mut known = broken.clone();
     known.extend(escaped.iter().map(|(n, why)| (n.clone(), why.clone())));
-    let executables = loop {
+    let mut executables = ctx.base_executables.clone();
+    executables.retain(|chapter, _| ctx.chapters.contains(chapter));
+    let built = loop {
+        if names.is_empty() {
+            break Default::default();
+        }
         let built = build_with_stubs(&cargo, &stubs, &names, known.clone(), &mut |_| {});
         let built = match built {
             Ok(built) => built,
@@ -268,11 +291,16 @@ pub(super) fn grade_one(ctx: &Context, job: &Path, submission: &Path) -> Submiss
             return result;
         }
     };
-    // The programs the tests run, built now: the test sandbox cannot compile.
-    if ctx.sandbox.is_some() && !ctx.programs.is_empty() {
+    executables.extend(built);
+    // The build layer is a lower layer of every chapter's run, even when nothing was built.
+    let _ = fs::create_dir_all(&upper);
+    // The programs the changed chapters' tests run, built now: the test sandbox cannot
+    // compile.
+    let programs = super::programs_used(&ctx.pristine, &changed);
+    if ctx.sandbox.is_some() && !programs.is_empty() {
         let mut command = cargo.command();
         command.args(["build", "--quiet", "-p", "course-programs"]);
-        for program in &ctx.programs {
+        for program in &programs {
             command.args(["--bin", program]);
         }
         let ok = command
@@ -304,11 +332,7 @@ pub(super) fn grade_one(ctx: &Context, job: &Path, submission: &Path) -> Submiss
                     let number = chapter_number(&chapter).unwrap_or_default().to_string();
                     let outcome = match executables.get(&chapter) {
                         Some(exe) => {
-                            let untouched = ctx
-                                .stub_dirs
-                                .iter()
-                                .filter(|d| chapter_number(d) == Some(number.as_str()))
-                                .all(|d| same_tree(&stubs.join(d), &exercises.join("src").join(d)));
+                            let untouched = untouched(&chapter);
                             run_chapter(ctx, job, &tree, &upper, &chapter, exe, untouched)
                         }
                         None => ChapterResult {
