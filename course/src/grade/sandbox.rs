@@ -363,6 +363,17 @@ fn cgroup_roots() -> Option<(PathBuf, PathBuf)> {
     let pids = PathBuf::from("/sys/fs/cgroup/pids");
     let probe = format!("course-grade-probe-{}", std::process::id());
     for root in [&memory, &pids] {
+        // Cgroups left by a grader that was killed (its Drop never ran): removed once empty.
+        for entry in fs::read_dir(root).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let owner = name
+                .strip_prefix("course-grade-")
+                .and_then(|rest| rest.split('-').next())
+                .map(|pid| Path::new("/proc").join(pid));
+            if owner.is_some_and(|proc| !proc.exists()) {
+                let _ = fs::remove_dir(entry.path());
+            }
+        }
         let dir = root.join(&probe);
         fs::create_dir(&dir).ok()?;
         let _ = fs::remove_dir(&dir);
