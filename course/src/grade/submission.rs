@@ -221,6 +221,7 @@ pub(super) fn grade_one(ctx: &Context, job: &Path, submission: &Path) -> Submiss
                 drop(cgroup);
                 let _ = fs::remove_dir_all(job);
                 result.seconds = started.elapsed().as_secs_f64();
+                result.build_seconds = result.seconds;
                 return result;
             }
         };
@@ -288,6 +289,7 @@ pub(super) fn grade_one(ctx: &Context, job: &Path, submission: &Path) -> Submiss
             drop(cgroup);
             let _ = fs::remove_dir_all(job);
             result.seconds = started.elapsed().as_secs_f64();
+            result.build_seconds = result.seconds;
             return result;
         }
     };
