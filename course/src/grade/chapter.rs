@@ -50,6 +50,7 @@ pub(super) fn run_chapter(
                 lowers: vec![build, &ctx.base],
                 upper: &upper,
                 build: false,
+                blank_reference: Some(&ctx.blank_reference),
             };
             let exe = exe.to_string_lossy().into_owned();
             sandbox.command(

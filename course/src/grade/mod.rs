@@ -251,6 +251,8 @@ struct Context {
     base_executables: std::collections::BTreeMap<String, PathBuf>,
     sandbox: Option<Sandbox>,
     base: PathBuf,
+    /// The reference's sources emptied (times kept), shown to test runs instead of them.
+    blank_reference: PathBuf,
     timeout: Duration,
     build_timeout: Duration,
     stub_dirs: Vec<String>,
@@ -284,11 +286,15 @@ pub fn grade(root: &Path, args: &GradeArgs) -> Result<Class, String> {
         chapters,
         sandbox: sandbox.as_ref().ok().cloned(),
         base: grade_dir.join("base"),
+        blank_reference: grade_dir.join("blank-reference"),
         timeout: args.timeout,
         build_timeout: args.build_timeout,
     };
     if ctx.sandbox.is_some() {
         ctx.base_executables = build_base(&ctx, &grade_dir)?;
+        let _ = fs::remove_dir_all(&ctx.blank_reference);
+        sandbox::blank_copy(&pristine.join("solutions/src"), &ctx.blank_reference)
+            .map_err(|e| format!("cannot prepare the blank reference: {e}"))?;
     }
     let ctx = Arc::new(ctx);
 
@@ -517,6 +523,7 @@ fn build_base(
         lowers: vec![&empty],
         upper: &ctx.base,
         build: true,
+        blank_reference: None,
     };
     let wrap = || sandbox.command(&mounts, None, "/toolchain/bin/cargo", &[]);
     let cargo = sandbox_cargo(&ctx.pristine, &wrap, None);

@@ -65,6 +65,10 @@ pub struct Mounts<'a> {
     pub upper: &'a Path,
     /// Building (`/usr`, `/proc`, the toolchain) rather than running tests.
     pub build: bool,
+    /// Seen as `/course/solutions/src` while tests run: the reference's files emptied, with
+    /// their times kept (cargo's check of the prebuilt programs sees them unchanged; no test
+    /// reads the reference's source).
+    pub blank_reference: Option<&'a Path>,
 }
 
 /// A cgroup made for one sandbox; removed (after its processes are killed) on drop.
@@ -172,6 +176,7 @@ impl Sandbox {
             lowers: vec![&lower],
             upper: &upper,
             build: false,
+            blank_reference: None,
         };
         let out = sandbox
             .command(&mounts, None, GRADER, &["--help"])
@@ -289,6 +294,9 @@ impl Sandbox {
             "--ro-bind"
         };
         arg(&[&bind, &mounts.exercises, &"/course/exercises"]);
+        if let Some(blank) = mounts.blank_reference {
+            arg(&[&"--ro-bind", &blank, &"/course/solutions/src"]);
+        }
         arg(&[&"--bind", &merged, &TARGET]);
         arg(&[&"--chdir", &COURSE]);
         arg(&[&"--", &program]);
@@ -401,9 +409,16 @@ pub fn check(_memory_mib: u64) -> std::process::ExitCode {
     let scratch = std::env::temp_dir().join(format!("course-grade-check-{}", std::process::id()));
     let (course, upper) = (scratch.join("course"), scratch.join("upper"));
     let (exercises, lower) = (course.join("exercises"), scratch.join("lower"));
-    for dir in [&exercises, &course.join("target"), &lower] {
+    let reference = course.join("solutions/src");
+    for dir in [&exercises, &course.join("target"), &lower, &reference] {
         let _ = fs::create_dir_all(dir);
     }
+    let _ = fs::write(
+        reference.join("answer.rs"),
+        "pub fn answer() -> u32 { 42 }\n",
+    );
+    let blank = scratch.join("blank");
+    let _ = blank_copy(&reference, &blank);
     let mounts = Mounts {
         course: &course,
         exercises: &exercises,
@@ -411,6 +426,7 @@ pub fn check(_memory_mib: u64) -> std::process::ExitCode {
         lowers: vec![&lower],
         upper: &upper,
         build: false,
+        blank_reference: Some(&blank),
     };
     let group = sandbox.cgroup();
     let mut args = vec!["grade", "--sandbox-probe"];
@@ -483,6 +499,10 @@ pub fn probe(memory: bool) -> std::process::ExitCode {
             fs::write(GRADER, "x").is_err(),
         ),
         (
+            "the reference's source reads as empty",
+            fs::read(Path::new(COURSE).join("solutions/src/answer.rs")).is_ok_and(|b| b.is_empty()),
+        ),
+        (
             "loopback works",
             TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).is_ok(),
         ),
@@ -517,4 +537,20 @@ pub fn probe(memory: bool) -> std::process::ExitCode {
     } else {
         std::process::ExitCode::from(1)
     }
+}
+
+/// A copy of the tree `from` in `to` with every file empty and its modification time kept.
+pub fn blank_copy(from: &Path, to: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)?.flatten() {
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            blank_copy(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            let file = fs::File::create(&target)?;
+            file.set_modified(entry.metadata()?.modified()?)?;
+        }
+    }
+    Ok(())
 }

@@ -168,6 +168,7 @@ pub(super) fn grade_one(ctx: &Context, job: &Path, submission: &Path) -> Submiss
         lowers: vec![&ctx.base],
         upper: &upper,
         build: true,
+        blank_reference: None,
     };
     let cgroup = ctx.sandbox.as_ref().and_then(Sandbox::cgroup);
     let wrap = || {
