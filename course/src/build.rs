@@ -24,13 +24,20 @@ pub struct Cargo<'a> {
     pub env: Vec<(&'static str, PathBuf)>,
     /// Variables removed from cargo's environment (the grader drops `RUSTFLAGS`).
     pub remove: &'static [&'static str],
+    /// How to start cargo instead of `cargo` in `dir`: the grader's sandbox gives a command
+    /// that runs cargo inside it (its arguments are appended). `None`: the runner's plain cargo.
+    pub wrap: Option<&'a (dyn Fn() -> Command + Sync)>,
+    /// Wall-clock limit for one cargo run (the grader's build limit); `None`: no limit.
+    pub limit: Option<std::time::Duration>,
 }
 
 impl Cargo<'_> {
     /// `cargo` (or `$CARGO`) in the course's folder.
     pub fn command(&self) -> Command {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut command = Command::new(cargo);
+        let mut command = match self.wrap {
+            Some(wrap) => wrap(),
+            None => Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())),
+        };
         command
             .current_dir(self.dir)
             .env("CARGO_TERM_COLOR", "never")
@@ -53,6 +60,37 @@ pub enum BuildError {
     Chapters(BTreeMap<String, String>),
     /// Anything else: cargo could not run, an error outside the chapters.
     Other(String),
+    /// The build did not finish within [`Cargo::limit`] and was killed.
+    TimedOut(std::time::Duration),
+}
+
+/// Kills a process (`kill -KILL`) unless stopped before `limit` has passed.
+struct Watchdog {
+    stop: std::sync::mpsc::Sender<()>,
+    fired: thread::JoinHandle<bool>,
+}
+
+impl Watchdog {
+    fn start(pid: u32, limit: std::time::Duration) -> Watchdog {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let fired = thread::spawn(move || {
+            if stopped.recv_timeout(limit).is_ok() {
+                return false;
+            }
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .stderr(Stdio::null())
+                .status();
+            true
+        });
+        Watchdog { stop, fired }
+    }
+
+    /// Stops the watchdog; true if it had already killed the process.
+    fn stop(self) -> bool {
+        let _ = self.stop.send(());
+        self.fired.join().unwrap_or(false)
+    }
 }
 
 /// What [`test_binaries`] reports while cargo works.
@@ -93,6 +131,9 @@ pub fn test_binaries(
                 &[("error", &e)],
             ))
         })?;
+    // A build that outlives its limit (a `const` that loops forever) is killed: the sandbox
+    // ends with its first process, so killing that one ends every process of the build.
+    let watchdog = cargo.limit.map(|limit| Watchdog::start(child.id(), limit));
     // stderr: `Compiling foo v1.0`, and the rendered diagnostics; read on a thread.
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     let mut stderr = child.stderr.take().expect("piped");
@@ -162,6 +203,11 @@ pub fn test_binaries(
                     .unwrap_or_default();
                 let mut owners: Vec<String> =
                     files.iter().filter_map(|f| file_chapter(f)).collect();
+                // `mod ch03_tcp;` in lib.rs whose folder has no mod.rs (deleted, or broken):
+                // the span is in lib.rs, the fault is the chapter's.
+                if let Some(spans) = spans {
+                    owners.extend(spans.iter().filter_map(lib_rs_chapter));
+                }
                 owners.dedup();
                 if owners.is_empty() {
                     if !text.starts_with("aborting due to")
@@ -191,6 +237,9 @@ pub fn test_binaries(
     }
     let status = child.wait().map_err(|e| BuildError::Other(e.to_string()))?;
     let stderr = reader.join().unwrap_or_default();
+    if let Some(limit) = watchdog.and_then(|w| w.stop().then_some(cargo.limit).flatten()) {
+        return Err(BuildError::TimedOut(limit));
+    }
     if status.success() {
         return Ok(executables);
     }
@@ -219,6 +268,17 @@ pub fn file_chapter(file: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// The chapter a span in `exercises/src/lib.rs` names (`pub mod ch03_tcp;`), if any.
+fn lib_rs_chapter(span: &Value) -> Option<String> {
+    let file = span["file_name"].as_str()?.replace('\\', "/");
+    if !file.ends_with("exercises/src/lib.rs") {
+        return None;
+    }
+    let text = span["text"].as_array()?.first()?["text"].as_str()?;
+    let name = text.split("mod ").nth(1)?.trim_end_matches([';', ' ']);
+    chapter_number(name).map(str::to_string)
 }
 
 /// `ch03` for `ch03_tcp` (and for `ch03_tcp/echo.rs`-like paths' first component).
@@ -353,6 +413,12 @@ pub fn build_with_stubs(
                 }
             }
             Err(BuildError::Other(message)) => return Err(message),
+            Err(BuildError::TimedOut(limit)) => {
+                return Err(format!(
+                    "the build did not finish within {} s (killed)",
+                    limit.as_secs()
+                ));
+            }
         }
     }
 }

@@ -10,7 +10,11 @@
 //! - `watch` ([`watch`]): the main screen; runs the tests again when a file under `exercises/`
 //!   changes, with single keys (next, hint, list, run, reset, quit).
 //! - `reset EXERCISE` ([`reset`]): puts an exercise's file back as committed.
-//! - `grade` ([`grade`]): grades learners' clones from a pristine copy of the course.
+//! - `grade` ([`grade`]): grades learners' clones from a pristine copy of the course, each in a
+//!   sandbox of its own: orchestration in `grade/mod.rs`, one submission in
+//!   `grade/submission.rs`, one chapter's run in `grade/chapter.rs` under the test supervisor
+//!   (`grade/supervise.rs`), the namespaces and limits in `grade/sandbox.rs`, the escape and
+//!   similarity checks in `grade/scan.rs`, the formats in `grade/report.rs`.
 //! - `book` ([`book`]): builds both books with their search index and serves them.
 //!
 //! How it knows ([`run`], [`build`]): it builds the stale chapters' test binaries, runs them
@@ -163,6 +167,12 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(e) => e.exit(),
     };
+    // The test supervisor runs inside the grader's sandbox, where there is no course to find.
+    if let Some(Cmd::Grade(grade)) = &args.command {
+        if let Some(code) = grade::supervise_main(grade) {
+            return code;
+        }
+    }
     let course = match run::Course::find() {
         Ok(course) => course,
         Err(message) => {

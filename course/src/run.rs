@@ -346,10 +346,18 @@ impl Progress {
             solutions: course.solutions,
             env: Vec::new(),
             remove: &[],
+            wrap: None,
+            limit: None,
         };
         let built = build::test_binaries(&cargo, &ids, &mut |step| note(Note::Build(step)));
         let (executables, broken, dir) = match built {
             Ok(executables) => (executables, BTreeMap::new(), course.root.clone()),
+            // The runner sets no build limit; a timed-out build reads as any other failure.
+            Err(BuildError::TimedOut(limit)) => {
+                progress.other_error = Some(format!("build timed out after {limit:?}"));
+                progress.save(course);
+                return Ok(progress);
+            }
             Err(BuildError::Other(message)) => {
                 progress.other_error = Some(message);
                 progress.save(course);

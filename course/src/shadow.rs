@@ -30,6 +30,8 @@ pub fn shadow_build(
         solutions: course.solutions,
         env: shadow_env(course),
         remove: &[],
+        wrap: None,
+        limit: None,
     };
     let built = build::build_with_stubs(&cargo, &stubs, chapters, broken, progress)?;
     Ok((built, shadow))

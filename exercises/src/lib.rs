@@ -32,6 +32,9 @@
 // Stubs take arguments they do not use yet and import what the solution will need:
 // keep the build warning-free until you fill them in.
 #![allow(unused_variables, unused_mut, dead_code, unused_imports)]
+// No exercise needs `unsafe`; forbidding it also keeps graded code away from raw file
+// descriptors and memory it does not own (see "For instructors" in the README).
+#![forbid(unsafe_code)]
 
 pub mod ch01_addresses;
 pub mod ch02_udp;

@@ -28,6 +28,9 @@
 //! - [`show`] (given): one short, escaped line per received message, printed in
 //!   batches.
 
+// Like `exercises`: no solution needs `unsafe`.
+#![forbid(unsafe_code)]
+
 pub mod ch01_addresses;
 pub mod ch02_udp;
 pub mod ch03_tcp;

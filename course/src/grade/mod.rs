@@ -1,60 +1,107 @@
-//! `course grade`: grades learners' clones from a pristine copy of the course.
+//! `course grade`: grades learners' clones from a pristine copy of the course, each
+//! submission in a sandbox of its own.
 //!
-//! Fairness and tamper-proofing come from what is *not* used: a submission contributes only
-//! its `exercises/src/chNN_*/` files. Everything else (tests, harness, Cargo.toml and its
-//! feature defaults) comes from this repository's committed tree, extracted into a work folder,
-//! so nothing a submission writes can change how it is graded. The reference solutions stay in
-//! that folder because the programs and some tests use them (every program reads its address
-//! flags with chapter 1's reference parser; chapter 6's tests talk to the reference receiver).
-//! Exercise code cannot name the `solutions` crate (the pristine `exercises` does not depend on
-//! it); the only ways to pull its files in are `include!`-like macros and `#[path]`, and a
-//! chapter that uses them is flagged and graded as its stub. Results are read from libtest's
-//! `--logfile`, never from stdout, which learner code can write to.
+//! A submission contributes only its `exercises/src/chNN_*/` files. Everything else (tests,
+//! harness, Cargo.toml and its feature defaults, the reference the programs use) comes from
+//! this repository's committed tree (`git archive HEAD`), extracted once into
+//! `target/grade/pristine`. Per submission:
+//! 1. a fresh copy of `exercises/` with its chapter folders (symbolic links anywhere in
+//!    `exercises/` are flagged and not followed; a text scan flags `include!`-like macros,
+//!    `#[path]`, `process::exit`, `exec` and `env::args` early, in plain words);
+//! 2. the build, in the sandbox ([`sandbox`]): the shared dependency build (`target/grade/base`,
+//!    built once per commit) read-only under a fresh writable layer; chapters rustc names are
+//!    put back to their stubs until the rest compiles; a time limit;
+//! 3. the compiler's own list of the exercises crate's source files (cargo's dep-info) must lie
+//!    in `exercises/src/`: a chapter that pulls in any other file is graded as its stub;
+//! 4. each chapter's tests, in a sandbox of their own, one process per test ([`supervise`]),
+//!    chapters in parallel, with a time limit; results come from the supervisor's answers keyed
+//!    by a secret, never from what the tests print or write;
+//! 5. everything of the submission is removed; the report is written when every sandbox is gone.
 //!
-//! Each chapter is scored on its own: when the overlaid exercises do not compile, the chapters
-//! rustc names are put back to their stubs and the rest is rebuilt, so an error in chapter 3
-//! costs chapter 3 only. Each chapter's test run has a time limit.
+//! Where namespaces are not available, the grader says so, grades the same way without the
+//! sandbox (a fresh copy of the whole course per submission, its own target folder per job)
+//! and marks every result `sandboxed: false`.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::build::{Cargo, build_with_stubs, chapter_dirs, chapter_number, copy_tree};
+use crate::build::{Cargo, chapter_dirs, chapter_number, sync_tree};
 
+mod chapter;
 mod report;
+mod sandbox;
 mod scan;
+mod submission;
+mod supervise;
 
 pub use report::render;
-use scan::{modified_outside_exercises, scan_for_escapes};
+use sandbox::{Mounts, Sandbox};
+use scan::modified_outside_exercises;
+use submission::grade_one;
 
 #[derive(clap::Args, Debug)]
 pub struct GradeArgs {
     /// Learners' clones. A folder whose subfolders are clones is a class. Default: this
     /// repository.
     pub submissions: Vec<PathBuf>,
-    /// Grade only this chapter (`ch02` or `ch02_udp`).
+    /// Grade only these chapters (`ch02` or `ch02_udp`; repeat the flag for more).
     #[arg(long)]
-    pub chapter: Option<String>,
-    /// How to print the results.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Write the results to this file instead of standard output.
+    pub chapter: Vec<String>,
+    /// How to print the results (repeat with as many `--out` files for several formats from
+    /// one grading: `--format json --out g.json --format junit --out g.xml`).
+    #[arg(long, value_enum)]
+    pub format: Vec<Format>,
+    /// Write the results to this file instead of standard output (one per `--format`).
     #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// How many submissions to grade at once (each job has its own work and target folder).
+    pub out: Vec<PathBuf>,
+    /// How many submissions to grade at once (each job has its own work folder).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
     /// Time limit for one chapter's tests, in seconds; a chapter that hangs scores the tests
     /// that finished.
     #[arg(long, default_value = "300", value_parser = |s: &str| course_catalog::seconds(s, true))]
     pub timeout: Duration,
+    /// Time limit for one submission's build, in seconds.
+    #[arg(long, default_value = "600", value_parser = |s: &str| course_catalog::seconds(s, true))]
+    pub build_timeout: Duration,
+    /// Memory limit per sandbox in MiB (where cgroup v1 is writable: as root).
+    #[arg(long, default_value_t = 4096)]
+    pub memory: u64,
+    /// Grade without the sandbox even where it is available (results marked unsandboxed).
+    #[arg(long)]
+    pub no_sandbox: bool,
+    /// Remove target/grade (the pristine copy, the shared build, the job folders) and exit.
+    #[arg(long)]
+    pub clean: bool,
     /// Exit with 1 unless every graded test passed (for CI and GitHub Classroom steps).
     #[arg(long)]
     pub require_all: bool,
+    /// Check the sandbox on this machine (namespaces, network, read-only course, no /proc,
+    /// limits) and exit: 0 if it holds, 1 if it does not, 3 if there is no sandbox here.
+    #[arg(long)]
+    pub sandbox_check: bool,
+    /// (internal) The probe that `--sandbox-check` runs inside the sandbox.
+    #[arg(long, hide = true)]
+    pub sandbox_probe: bool,
+    /// (internal) The probe also checks the memory limit.
+    #[arg(long, hide = true)]
+    pub sandbox_probe_memory: bool,
+    /// (internal) Allocate this many MiB (the memory limit's probe).
+    #[arg(long, hide = true)]
+    pub sandbox_probe_alloc: Option<usize>,
+    /// (internal) Run as the test supervisor inside a sandbox, for this test binary.
+    #[arg(long, hide = true)]
+    pub supervise: Option<PathBuf>,
+    /// (internal) Tests the supervisor runs at once.
+    #[arg(long, hide = true, default_value_t = 4)]
+    pub supervise_jobs: usize,
+    /// (internal) Time limit for one test, in seconds.
+    #[arg(long, hide = true, default_value_t = 60)]
+    pub supervise_limit: u64,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,28 +113,38 @@ pub enum Format {
 }
 
 /// One chapter's result (one `tests/chNN_*.rs` file).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ChapterResult {
     pub chapter: String,
     pub passed: usize,
+    /// Tests the chapter run executes (`#[ignore]`d ones are not counted).
     pub total: usize,
     pub compiled: bool,
     pub timed_out: bool,
-    /// A file of the chapter pulled in code from outside exercises/: graded as its stub.
+    /// A file of the chapter pulled in code from outside exercises/src: graded as its stub.
     pub flagged: bool,
+    /// Why the chapter earned nothing (its first compile error, a missing mod.rs, ...).
+    pub error: Option<String>,
     /// Each test's name and whether it passed (for JUnit).
     pub tests: Vec<(String, bool)>,
 }
 
 /// One submission's result.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Submission {
     pub path: PathBuf,
     pub chapters: Vec<ChapterResult>,
     pub modified_outside_exercises: Vec<String>,
     pub flagged: Vec<String>,
-    /// Why nothing could be graded (the pristine build itself failed, say).
+    /// Exercise files that are near-copies of the reference: `file: NN % similar`.
+    pub similar: Vec<String>,
+    /// Why nothing could be graded (a bad path, a build that timed out, ...).
     pub error: Option<String>,
+    /// Graded in the sandbox.
+    pub sandboxed: bool,
+    pub seconds: f64,
+    /// Of which building (the exercises crate, the chapter tests, the programs).
+    pub build_seconds: f64,
 }
 
 impl Submission {
@@ -99,23 +156,58 @@ impl Submission {
     }
 }
 
+/// A class's results, and how they were obtained.
+pub struct Class {
+    pub submissions: Vec<Submission>,
+    /// The sandbox used, or why there was none.
+    pub sandbox: Result<String, String>,
+}
+
 /// Runs `course grade` for the course repository at `root`.
 pub fn run(root: &Path, args: &GradeArgs) -> ExitCode {
-    match grade(root, args) {
-        Ok(results) => {
-            let text = render(&results, args.format);
-            let written = match &args.out {
-                Some(path) => fs::write(path, &text).map_err(|e| (path.clone(), e)),
-                None => {
-                    print!("{text}");
-                    Ok(())
-                }
-            };
-            if let Err((path, e)) = written {
-                eprintln!("error: cannot write {}: {e}", path.display());
-                return ExitCode::from(1);
+    if args.clean {
+        let dir = root.join("target").join("grade");
+        return match fs::remove_dir_all(&dir) {
+            Ok(()) => {
+                eprintln!("removed {}", dir.display());
+                ExitCode::SUCCESS
             }
-            let all = results
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: cannot remove {}: {e}", dir.display());
+                ExitCode::from(1)
+            }
+        };
+    }
+    let formats = if args.format.is_empty() {
+        vec![Format::Table]
+    } else {
+        args.format.clone()
+    };
+    if args.out.len() > 1 && args.out.len() != formats.len() {
+        eprintln!("error: give one --out per --format");
+        return ExitCode::from(2);
+    }
+    match grade(root, args) {
+        Ok(class) => {
+            // Written only now: every sandbox of the class has ended.
+            for (i, format) in formats.iter().enumerate() {
+                let text = render(&class, *format);
+                match args.out.get(i) {
+                    Some(path) => {
+                        if let Err(e) = fs::write(path, &text) {
+                            eprintln!("error: cannot write {}: {e}", path.display());
+                            return ExitCode::from(1);
+                        }
+                    }
+                    None => print!("{text}"),
+                }
+            }
+            if !args.out.is_empty() || formats != [Format::Table] {
+                eprintln!("{}", report::summary(&class));
+            }
+            let all = class
+                .submissions
                 .iter()
                 .all(|s| s.error.is_none() && s.total() > 0 && s.passed() == s.total());
             if args.require_all && !all {
@@ -131,21 +223,83 @@ pub fn run(root: &Path, args: &GradeArgs) -> ExitCode {
     }
 }
 
+/// The supervisor entry point (`course grade --supervise EXE`), before the course is looked for.
+pub fn supervise_main(args: &GradeArgs) -> Option<ExitCode> {
+    if let Some(mib) = args.sandbox_probe_alloc {
+        return Some(sandbox::allocate(mib));
+    }
+    if args.sandbox_probe {
+        return Some(sandbox::probe(args.sandbox_probe_memory));
+    }
+    if args.sandbox_check {
+        return Some(sandbox::check(args.memory));
+    }
+    let exe = args.supervise.as_ref()?;
+    Some(supervise::main(
+        exe,
+        args.supervise_jobs,
+        Duration::from_secs(args.supervise_limit),
+    ))
+}
+
+/// What every job shares.
+struct Context {
+    pristine: PathBuf,
+    chapters: Vec<String>,
+    /// The shared build's test binaries (stubs), by test file stem: an untouched chapter is
+    /// listed from these, not rebuilt.
+    base_executables: std::collections::BTreeMap<String, PathBuf>,
+    sandbox: Option<Sandbox>,
+    base: PathBuf,
+    /// The reference's sources emptied (times kept), shown to test runs instead of them.
+    blank_reference: PathBuf,
+    timeout: Duration,
+    build_timeout: Duration,
+    stub_dirs: Vec<String>,
+}
+
 /// Grades every submission named by `args`.
-pub fn grade(root: &Path, args: &GradeArgs) -> Result<Vec<Submission>, String> {
-    let submissions = expand_submissions(root, &args.submissions)?;
+pub fn grade(root: &Path, args: &GradeArgs) -> Result<Class, String> {
+    let submissions = expand_submissions(root, &args.submissions);
     let grade_dir = root.join("target").join("grade");
     let pristine = grade_dir.join("pristine");
     extract_pristine(root, &pristine)?;
-    let chapters = chapter_tests(&pristine, args.chapter.as_deref())?;
+    let chapters = chapter_tests(&pristine, &args.chapter)?;
     if chapters.is_empty() {
-        return Err(format!(
-            "no chapter matches `{}`",
-            args.chapter.as_deref().unwrap_or("")
-        ));
+        return Err(format!("no chapter matches `{}`", args.chapter.join(" ")));
     }
+    let sandbox = if args.no_sandbox {
+        Err("--no-sandbox".to_string())
+    } else {
+        Sandbox::detect(args.memory)
+    };
+    match &sandbox {
+        Ok(s) => eprintln!("sandbox: {}", s.description),
+        Err(why) => eprintln!(
+            "warning: no sandbox ({why}): grading without one; results are marked unsandboxed"
+        ),
+    }
+    let mut ctx = Context {
+        base_executables: Default::default(),
+        stub_dirs: chapter_dirs(&pristine.join("exercises").join("src")),
+        pristine: pristine.clone(),
+        chapters,
+        sandbox: sandbox.as_ref().ok().cloned(),
+        base: grade_dir.join("base"),
+        blank_reference: grade_dir.join("blank-reference"),
+        timeout: args.timeout,
+        build_timeout: args.build_timeout,
+    };
+    if ctx.sandbox.is_some() {
+        ctx.base_executables = build_base(&ctx, &grade_dir)?;
+        let _ = fs::remove_dir_all(&ctx.blank_reference);
+        sandbox::blank_copy(&pristine.join("solutions/src"), &ctx.blank_reference)
+            .map_err(|e| format!("cannot prepare the blank reference: {e}"))?;
+    }
+    let ctx = Arc::new(ctx);
 
     // A stack popped from the end: reversed, so submissions are graded in the order given.
+    let total = submissions.len();
     let queue = Arc::new(Mutex::new(
         submissions
             .into_iter()
@@ -154,71 +308,114 @@ pub fn grade(root: &Path, args: &GradeArgs) -> Result<Vec<Submission>, String> {
             .collect::<Vec<_>>(),
     ));
     let results = Arc::new(Mutex::new(Vec::new()));
-    let jobs = usize::from(args.jobs).min(queue.lock().unwrap().len().max(1));
+    let jobs = usize::from(args.jobs).min(total.max(1));
+    let started = Instant::now();
     let mut workers = Vec::new();
     for job in 0..jobs {
-        let (queue, results) = (Arc::clone(&queue), Arc::clone(&results));
-        let (pristine, chapters) = (pristine.clone(), chapters.clone());
+        let (queue, results, ctx) = (Arc::clone(&queue), Arc::clone(&results), Arc::clone(&ctx));
         let work = grade_dir.join(format!("job-{job}"));
-        let timeout = args.timeout;
-        workers.push(thread::spawn(move || -> Result<(), String> {
-            prepare_work(&pristine, &work)?;
+        workers.push(thread::spawn(move || {
             loop {
                 let next = queue.lock().unwrap().pop();
-                let Some((index, path)) = next else {
-                    return Ok(());
+                let Some((index, (path, problem))) = next else {
+                    // Sandboxed, nothing of a job outlives the run. Without the sandbox the
+                    // job's target folder stays (a cold build costs minutes).
+                    if ctx.sandbox.is_some() {
+                        let _ = fs::remove_dir_all(&work);
+                    }
+                    return;
                 };
-                eprintln!("grading {} ...", path.display());
-                let result = grade_one(&pristine, &work, &chapters, &path, timeout);
-                results.lock().unwrap().push((index, result));
+                let result = match problem {
+                    Some(error) => Submission {
+                        path,
+                        error: Some(error),
+                        sandboxed: ctx.sandbox.is_some(),
+                        ..Default::default()
+                    },
+                    None => grade_one(&ctx, &work, &path),
+                };
+                let mut results = results.lock().unwrap();
+                results.push((index, result));
+                let done = results.len();
+                let elapsed = started.elapsed().as_secs_f64();
+                let left = elapsed / done as f64 * (total - done) as f64;
+                let last = &results[done - 1].1;
+                eprintln!(
+                    "[{done}/{total}] {}: {}/{} in {:.1} s (build {:.1} s); elapsed {elapsed:.0} s, about {left:.0} s left",
+                    last.path.display(),
+                    last.passed(),
+                    last.total(),
+                    last.seconds,
+                    last.build_seconds
+                );
             }
         }));
     }
     for worker in workers {
-        worker.join().map_err(|_| "a grading job panicked")??;
+        worker.join().map_err(|_| "a grading job panicked")?;
     }
     let mut results = Arc::try_unwrap(results).unwrap().into_inner().unwrap();
     results.sort_by_key(|(index, _)| *index);
-    Ok(results.into_iter().map(|(_, r)| r).collect())
+    Ok(Class {
+        submissions: results.into_iter().map(|(_, r)| r).collect(),
+        sandbox: sandbox.map(|s| s.description),
+    })
 }
 
-/// The submissions: each named folder, or for a class folder (one that is not itself a clone)
-/// each of its subfolders that is. No folder at all means this repository.
-fn expand_submissions(root: &Path, named: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+/// The submissions, each with the reason it cannot be graded (if any): each named folder, or
+/// for a class folder (one that is not itself a clone) each of its subfolders. A path that is
+/// not a folder, a subfolder that is not a clone (empty, nested one level deeper) and an empty
+/// class are listed with the reason; hidden folders (`.git`) are left out.
+fn expand_submissions(root: &Path, named: &[PathBuf]) -> Vec<(PathBuf, Option<String>)> {
     if named.is_empty() {
-        return Ok(vec![root.to_path_buf()]);
+        return vec![(root.to_path_buf(), None)];
     }
-    let is_clone = |p: &Path| p.join("exercises").join("src").is_dir();
+    // `exercises` as it is (a symbolic link counts: it is flagged, not followed).
+    let is_clone = |p: &Path| fs::symlink_metadata(p.join("exercises")).is_ok();
     let mut out = Vec::new();
     for path in named {
         if !path.is_dir() {
-            return Err(format!("{} is not a folder", path.display()));
+            out.push((
+                path.clone(),
+                Some(format!("{} is not a folder (skipped)", path.display())),
+            ));
+            continue;
         }
         if is_clone(path) {
-            out.push(path.clone());
+            out.push((path.clone(), None));
             continue;
         }
         let mut members: Vec<PathBuf> = fs::read_dir(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| is_clone(p))
-            .collect();
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
+            .unwrap_or_default();
+        members.sort();
         if members.is_empty() {
-            return Err(format!(
-                "{} is neither a clone of the course (no exercises/src) nor a class folder of clones",
-                path.display()
+            out.push((
+                path.clone(),
+                Some("neither a clone of the course (no exercises/) nor a class folder of clones (skipped)".into()),
             ));
         }
-        members.sort();
-        out.extend(members);
+        for member in members {
+            let problem = (!is_clone(&member)).then(|| {
+                "not a clone of the course: no exercises/ (an empty folder, or clones nested one level deeper; skipped)".to_string()
+            });
+            out.push((member, problem));
+        }
     }
-    Ok(out)
+    out
 }
 
 /// Extracts the committed tree (`git archive HEAD`) of the course at `root` into `pristine`,
-/// unless it already holds that commit.
-fn extract_pristine(root: &Path, pristine: &Path) -> Result<(), String> {
+/// unless it already holds that commit. Returns the commit. Files that did not change keep
+/// their modification time, so the shared build redoes only what a new commit changed.
+fn extract_pristine(root: &Path, pristine: &Path) -> Result<String, String> {
     let head = command_output(
         Command::new("git")
             .arg("-C")
@@ -227,14 +424,14 @@ fn extract_pristine(root: &Path, pristine: &Path) -> Result<(), String> {
     )
     .map_err(|e| format!("the course must be a git clone to grade from (git rev-parse: {e})"))?;
     let head = head.trim().to_string();
-    let marker = pristine.join(".course-grade-commit");
+    let marker = pristine.with_extension("commit");
     if fs::read_to_string(&marker).is_ok_and(|m| m == head) {
-        return Ok(());
+        return Ok(head);
     }
-    let _ = fs::remove_dir_all(pristine);
-    fs::create_dir_all(pristine)
-        .map_err(|e| format!("cannot create {}: {e}", pristine.display()))?;
-    let archive = pristine.join(".archive.tar");
+    let fresh = pristine.with_extension("new");
+    let _ = fs::remove_dir_all(&fresh);
+    fs::create_dir_all(&fresh).map_err(|e| format!("cannot create {}: {e}", fresh.display()))?;
+    let archive = pristine.with_extension("tar");
     command_output(
         Command::new("git")
             .arg("-C")
@@ -248,15 +445,19 @@ fn extract_pristine(root: &Path, pristine: &Path) -> Result<(), String> {
             .arg("-xf")
             .arg(&archive)
             .arg("-C")
-            .arg(pristine),
+            .arg(&fresh),
     )?;
     let _ = fs::remove_file(&archive);
+    // Where the sandbox mounts the target folder (the pristine tree is mounted read-only).
+    fs::create_dir_all(fresh.join("target")).map_err(|e| e.to_string())?;
+    sync_tree(&fresh, pristine, &[]).map_err(|e| format!("updating the pristine copy: {e}"))?;
+    let _ = fs::remove_dir_all(&fresh);
     fs::write(&marker, &head).map_err(|e| e.to_string())?;
-    Ok(())
+    Ok(head)
 }
 
 /// The chapter test files (`tests/chNN_*.rs` stems) of the pristine course, filtered.
-fn chapter_tests(pristine: &Path, filter: Option<&str>) -> Result<Vec<String>, String> {
+fn chapter_tests(pristine: &Path, filter: &[String]) -> Result<Vec<String>, String> {
     let dir = pristine.join("tests");
     let mut stems: Vec<String> = fs::read_dir(&dir)
         .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
@@ -266,229 +467,94 @@ fn chapter_tests(pristine: &Path, filter: Option<&str>) -> Result<Vec<String>, S
             let stem = name.strip_suffix(".rs")?.to_string();
             chapter_number(&stem).is_some().then_some(stem)
         })
-        .filter(|stem| filter.is_none_or(|f| stem == f || chapter_number(stem) == Some(f)))
+        .filter(|stem| {
+            filter.is_empty()
+                || filter
+                    .iter()
+                    .any(|f| stem == f || chapter_number(stem) == Some(f.as_str()))
+        })
         .collect();
     stems.sort();
     Ok(stems)
 }
 
-/// A job's work folder: the pristine tree.
-fn prepare_work(pristine: &Path, work: &Path) -> Result<(), String> {
-    let marker = work.join(".course-grade-commit");
-    let head = fs::read_to_string(pristine.join(".course-grade-commit")).unwrap_or_default();
-    if fs::read_to_string(&marker).is_ok_and(|m| m == head) {
-        return Ok(());
-    }
-    // Keep the job's target folder (dependencies stay built between runs); renew the rest.
-    if let Ok(entries) = fs::read_dir(work) {
-        for entry in entries.flatten() {
-            if entry.file_name() != "target" {
-                let path = entry.path();
-                let _ = if path.is_dir() {
-                    fs::remove_dir_all(&path)
-                } else {
-                    fs::remove_file(&path)
-                };
-            }
-        }
-    }
-    copy_tree(pristine, work, &mut Vec::new()).map_err(|e| format!("copying the course: {e}"))?;
-    Ok(())
-}
-
-/// Grades one submission in the job's work folder.
-fn grade_one(
-    pristine: &Path,
-    work: &Path,
-    chapters: &[String],
-    submission: &Path,
-    timeout: Duration,
-) -> Submission {
-    let mut result = Submission {
-        path: submission.to_path_buf(),
-        chapters: Vec::new(),
-        modified_outside_exercises: modified_outside_exercises(pristine, submission),
-        flagged: Vec::new(),
-        error: None,
-    };
-    // Reset every chapter to its stub, then overlay the submission's chapter folders.
-    let exercises = work.join("exercises").join("src");
-    let stub_dirs = chapter_dirs(&pristine.join("exercises").join("src"));
-    for dir in &stub_dirs {
-        let _ = fs::remove_dir_all(exercises.join(dir));
-        if let Err(e) = copy_tree(
-            &pristine.join("exercises").join("src").join(dir),
-            &exercises.join(dir),
-            &mut Vec::new(),
-        ) {
-            result.error = Some(format!("cannot reset {dir}: {e}"));
-            return result;
-        }
-    }
-    let theirs = submission.join("exercises").join("src");
-    let mut escaped: BTreeSet<String> = BTreeSet::new();
-    for dir in chapter_dirs(&theirs) {
-        if !stub_dirs.contains(&dir) {
-            continue; // a chapter this course does not have
-        }
-        let _ = fs::remove_dir_all(exercises.join(&dir));
-        let mut notes = Vec::new();
-        if let Err(e) = copy_tree(&theirs.join(&dir), &exercises.join(&dir), &mut notes) {
-            result.error = Some(format!("cannot copy {dir}: {e}"));
-            return result;
-        }
-        result.flagged.extend(
-            notes
-                .into_iter()
-                .map(|n| format!("exercises/src/{dir}/{n}")),
-        );
-        let escapes = scan_for_escapes(&exercises.join(&dir), &format!("exercises/src/{dir}"));
-        if !escapes.is_empty() {
-            // Code pulled in from outside exercises/ (the reference solutions, say) earns
-            // nothing: the chapter is graded as its stub, and the teacher sees why.
-            if let Some(number) = chapter_number(&dir) {
-                escaped.insert(number.to_string());
-            }
-            let _ = fs::remove_dir_all(exercises.join(&dir));
-            let _ = copy_tree(
-                &pristine.join("exercises").join("src").join(&dir),
-                &exercises.join(&dir),
-                &mut Vec::new(),
-            );
-        }
-        result.flagged.extend(escapes);
-    }
-
-    // Build; put chapters that do not compile back to their stubs until the rest does.
-    let cargo = Cargo {
-        dir: work,
-        solutions: false,
-        env: vec![("CARGO_TARGET_DIR", work.join("target"))],
-        remove: &["RUSTFLAGS"],
-    };
-    let names: Vec<&str> = chapters.iter().map(String::as_str).collect();
-    let stubs = pristine.join("exercises").join("src");
-    let built = build_with_stubs(&cargo, &stubs, &names, BTreeMap::new(), &mut |_| {});
-    let (executables, broken) = match built {
-        Ok(built) => (built.executables, built.broken),
-        Err(message) => {
-            result.error = Some(message);
-            return result;
-        }
-    };
-
-    for chapter in chapters {
-        let number = chapter_number(chapter).unwrap_or_default().to_string();
-        let Some(exe) = executables.get(chapter) else {
-            result.chapters.push(ChapterResult {
-                chapter: chapter.clone(),
-                passed: 0,
-                total: 0,
-                compiled: false,
-                timed_out: false,
-                flagged: false,
-                tests: Vec::new(),
-            });
-            continue;
-        };
-        let mut chapter_result = run_chapter(work, chapter, exe, timeout);
-        if escaped.contains(&number) {
-            chapter_result.flagged = true;
-        }
-        if broken.contains_key(&number) || escaped.contains(&number) {
-            // It ran on the stubs: the tests exist, none of them earned anything.
-            chapter_result.compiled &= !broken.contains_key(&number);
-            chapter_result.passed = 0;
-            for test in &mut chapter_result.tests {
-                test.1 = false;
-            }
-        }
-        result.chapters.push(chapter_result);
-    }
-    result
-}
-
-/// Runs one chapter's test binary with a logfile and a time limit.
-fn run_chapter(work: &Path, chapter: &str, exe: &Path, timeout: Duration) -> ChapterResult {
-    let mut result = ChapterResult {
-        chapter: chapter.to_string(),
-        passed: 0,
-        total: 0,
-        compiled: true,
-        timed_out: false,
-        flagged: false,
-        tests: Vec::new(),
-    };
-    // The list of tests: libtest prints it without running any learner code.
-    let listed = command_output(
-        Command::new(exe)
-            .current_dir(work)
-            .args(["--list", "--format", "terse"]),
-    );
-    let names: Vec<String> = listed
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.strip_suffix(": test"))
-        .map(str::to_string)
-        .collect();
-    result.total = names.len();
-
-    let log = work.join("target").join(format!("{chapter}.grade-log"));
-    let _ = fs::remove_file(&log);
-    let mut command = Command::new(exe);
-    command
-        .current_dir(work)
-        .arg("--logfile")
-        .arg(&log)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        command.process_group(0);
-    }
-    match command.spawn() {
-        Ok(child) => result.timed_out = !wait_within(child, timeout),
-        Err(_) => result.compiled = false,
-    }
-    let mut passed = BTreeSet::new();
-    if let Ok(text) = fs::read_to_string(&log) {
-        for line in text.lines() {
-            if let Some(name) = line.strip_prefix("ok ") {
-                passed.insert(name.to_string());
-            }
-        }
-    }
-    // Only listed tests count: a line forged into the log for a test that does not exist
-    // earns nothing.
-    result.tests = names
+/// The programs (`programs/src/bin/NAME.rs`) whose names the graded chapters' tests mention:
+/// built before the tests run, since the test sandbox cannot compile.
+pub(super) fn programs_used(pristine: &Path, chapters: &[String]) -> Vec<String> {
+    let names: Vec<String> = fs::read_dir(pristine.join("programs/src/bin"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    name.strip_suffix(".rs").map(str::to_string)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let texts: String = chapters
         .iter()
-        .map(|n| (n.clone(), passed.contains(n)))
+        .filter_map(|c| fs::read_to_string(pristine.join("tests").join(format!("{c}.rs"))).ok())
         .collect();
-    result.passed = result.tests.iter().filter(|(_, ok)| *ok).count();
-    result
+    let mut used: Vec<String> = names
+        .into_iter()
+        .filter(|n| texts.contains(&format!("\"{n}\"")))
+        .collect();
+    used.sort();
+    used
 }
 
-/// Waits for `child`; kills it (and its process group) after `timeout`. True if it ended.
-fn wait_within(mut child: Child, timeout: Duration) -> bool {
-    let start = Instant::now();
-    loop {
-        if let Ok(Some(_)) = child.try_wait() {
-            return true;
-        }
-        if start.elapsed() >= timeout {
-            #[cfg(unix)]
-            {
-                let _ = Command::new("kill")
-                    .args(["-KILL", &format!("-{}", child.id())])
-                    .status();
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-            return false;
-        }
-        thread::sleep(Duration::from_millis(50));
+/// The shared build (`target/grade/base`): the pristine course's chapter tests and programs,
+/// built in the sandbox (paths as the submissions' builds see them), brought up to date at the
+/// start of each grading (a few seconds when nothing changed).
+fn build_base(
+    ctx: &Context,
+    grade_dir: &Path,
+) -> Result<std::collections::BTreeMap<String, PathBuf>, String> {
+    let sandbox = ctx.sandbox.as_ref().expect("sandboxed");
+    eprintln!("bringing the shared build up to date (dependencies, stubs) ...");
+    let empty = grade_dir.join("empty");
+    let _ = fs::create_dir_all(&empty);
+    let exercises = ctx.pristine.join("exercises");
+    let mounts = Mounts {
+        course: &ctx.pristine,
+        exercises: &exercises,
+        exercises_writable: false,
+        lowers: vec![&empty],
+        upper: &ctx.base,
+        build: true,
+        blank_reference: None,
+    };
+    let wrap = || sandbox.command(&mounts, None, "/toolchain/bin/cargo", &[]);
+    let cargo = sandbox_cargo(&ctx.pristine, &wrap, None);
+    // Every chapter, whatever this run grades: the next run may grade others.
+    let all = chapter_tests(&ctx.pristine, &[])?;
+    let names: Vec<&str> = all.iter().map(String::as_str).collect();
+    let executables = crate::build::test_binaries(&cargo, &names, &mut |_| {})
+        .map_err(|e| format!("the course itself does not build in the sandbox: {e:?}"))?;
+    let status = cargo
+        .command()
+        .args(["build", "--quiet", "-p", "course-programs", "--bins"])
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err("the course's programs do not build in the sandbox".into());
+    }
+    Ok(executables)
+}
+
+fn sandbox_cargo<'a>(
+    dir: &'a Path,
+    wrap: &'a (dyn Fn() -> Command + Sync),
+    limit: Option<Duration>,
+) -> Cargo<'a> {
+    Cargo {
+        dir,
+        solutions: false,
+        env: Vec::new(),
+        remove: &[],
+        wrap: Some(wrap),
+        limit,
     }
 }
 
