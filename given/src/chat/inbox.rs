@@ -14,7 +14,9 @@
 //!
 //! Each queue is bounded: [`QUOTA`] datagrams per sender (address and port),
 //! [`PER_ADDRESS`] per source address, [`QUEUE`] in all. What is over is dropped by the
-//! reading thread before it is copied, and counted (`busy`).
+//! reading thread before it is copied, and counted (`busy`). A datagram larger than
+//! [`LARGEST`] bytes (no chat datagram is) is dropped there too and counted as refused, so
+//! the inbox holds at most `QUEUE * LARGEST` bytes (16 MiB).
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -29,6 +31,9 @@ pub const PER_ADDRESS: usize = 256;
 /// The most datagrams waiting for the relay, from everyone together.
 pub const QUEUE: usize = 4096;
 
+/// The largest datagram the inbox keeps, in bytes (a chat datagram is at most 2,048).
+pub const LARGEST: usize = 4096;
+
 /// The datagrams waiting for the relay, a queue per sender, taken in turn.
 #[derive(Debug, Default)]
 pub struct Inbox {
@@ -38,6 +43,8 @@ pub struct Inbox {
     waiting: usize,
     /// Dropped over a quota.
     pub busy: u64,
+    /// Dropped as larger than [`LARGEST`], since the relay last took this count.
+    pub oversize: u64,
     /// The socket failed; the reading thread has stopped.
     pub failed: Option<io::Error>,
 }
@@ -65,6 +72,10 @@ impl Inbox {
 
     /// Keeps `datagram` from `from` if there is room; else drops it and counts it.
     pub fn push(&mut self, from: SocketAddr, datagram: &[u8]) -> bool {
+        if datagram.len() > LARGEST {
+            self.oversize += 1;
+            return false;
+        }
         if !self.has_room(from) {
             self.busy += 1;
             return false;

@@ -38,7 +38,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::admission::{Newcomers, Reason, Verdict};
-use super::inbox::Inbox;
+use super::inbox::{Inbox, LARGEST};
 use super::{ChatKind, ChatRelay, Count, Datagram, Refusal, ServeOptions};
 use crate::cookie::{self, CookieKey};
 use crate::names::{self, NameProblem};
@@ -73,6 +73,7 @@ pub fn serve<R: ChatRelay>(
     };
     let mut last_sweep = Instant::now();
     let mut last_logged: Option<Instant> = None;
+    let mut last_oversize: Option<Instant> = None;
     let mut result = Ok(());
     while !stop.load(Ordering::Relaxed) {
         if last_sweep.elapsed() >= Duration::from_millis(200) {
@@ -101,6 +102,20 @@ pub fn serve<R: ChatRelay>(
             if let Some(e) = inbox.failed.take() {
                 result = Err(e);
                 break;
+            }
+            // Counted and said at most once a second: a flood of them floods no log.
+            let quiet =
+                last_oversize.is_none_or(|at| at.elapsed() >= Duration::from_secs(1));
+            if inbox.oversize > 0 && quiet {
+                last_oversize = Some(Instant::now());
+                let oversize = std::mem::take(&mut inbox.oversize);
+                for _ in 0..oversize {
+                    relay.count(Count::Refused);
+                }
+                eprintln!(
+                    "refused {oversize} datagram(s) of more than {LARGEST} bytes (no chat \
+                     datagram is that large)"
+                );
             }
             let Some(next) = inbox.pop() else {
                 continue;
@@ -140,6 +155,9 @@ pub fn serve<R: ChatRelay>(
     let _ = reader.join();
     if let Ok(inbox) = shared.inbox.lock() {
         relay.count(Count::Busy(inbox.busy));
+        for _ in 0..inbox.oversize {
+            relay.count(Count::Refused);
+        }
     }
     result
 }
