@@ -81,13 +81,10 @@ fn one_run() -> (usize, Vec<String>) {
         .collect();
     // Each answers the server's cookie, as chat-client does.
     for (i, socket) in members.iter().enumerate() {
-        let join = format!("chat/1 join 1763798400000 m{i}\n");
-        support::chat_join(socket, addr, join.as_bytes());
-        server.stdout_line_ending_with(&format!("* m{i} joined"));
+        join_and_see(&mut server, addr, socket, &format!("m{i}"));
     }
     let flooder = member_socket([127, 0, 2, 200]);
-    support::chat_join(&flooder, addr, b"chat/1 join 1763798400000 flood\n");
-    server.stdout_line_ending_with("* flood joined");
+    join_and_see(&mut server, addr, &flooder, "flood");
 
     // Receivers: each member counts the distinct well-behaved messages it gets.
     let done = Arc::new(AtomicBool::new(false));
