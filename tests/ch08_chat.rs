@@ -17,8 +17,8 @@ use course_harness::{
 use rstest::rstest;
 use socket_course::ch08_chat::payload::ParseError;
 use socket_course::ch08_chat::{
-    ChatMessage, Kind, MAX_DATAGRAM, MAX_PLAIN, Now, Payload, Relay, display_line, parse, receive,
-    run_client, run_server, text_limit, validate_name,
+    ChatMessage, Kind, MAX_DATAGRAM, MAX_PLAIN, Now, Payload, Relay, ServeOptions, display_line,
+    parse, receive, run_client, run_server_with, text_limit, validate_name,
 };
 
 fn addr(port: u16) -> SocketAddr {
@@ -499,7 +499,13 @@ mod server {
         let socket = net::udp_socket();
         let addr = socket.local_addr().unwrap();
         let relay = Relay::new(Duration::from_secs(60));
-        let running = start_learner(move || run_server(&socket, relay, &NEVER, |_| {}));
+        // Every test client is on 127.0.0.1: room for 20 of them on that one address.
+        let options = ServeOptions {
+            max_per_address: 20,
+            ..ServeOptions::default()
+        };
+        let running =
+            start_learner(move || run_server_with(&socket, relay, options, &NEVER, |_| {}));
         (addr, running)
     }
 
@@ -520,6 +526,16 @@ mod server {
             .recv_checking(|| running.check())
             .or_fail("ch08.no_cookie", &[]);
         peer.send_to(&cookie, server);
+        // The given loop then says the newcomer is in (or why not).
+        let (verdict, _) = peer
+            .recv_checking(|| running.check())
+            .or_fail("ch08.no_welcome", &[]);
+        if verdict != b"chat/1 welcome" {
+            Report::new(fill("ch08.no_welcome", &[]))
+                .bytes("got", &verdict)
+                .exchange(exchange)
+                .fail();
+        }
         peer
     }
 
@@ -878,6 +894,7 @@ mod client {
         server.send_to(cookie.as_bytes(), client);
         let (back, _) = next(server, running);
         assert_eq!(back, cookie, "{}", fill("ch08.cookie_not_returned", &[]));
+        server.send_to(b"chat/1 welcome", client);
         (join, client)
     }
 
@@ -1203,6 +1220,7 @@ mod programs {
         server.send_to(&cookie, client_addr);
         let (back, _) = server.recv().or_fail("ch08.cookie_not_returned", &[]);
         assert_eq!(back, cookie);
+        server.send_to(b"chat/1 welcome", client_addr);
         client.write_stdin(&format!("{}\n", "x".repeat(3000)));
         let complaint = client.stderr_line();
         let limit = text_limit("taro");

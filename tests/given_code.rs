@@ -1,6 +1,7 @@
 //! Self-tests of the code the course gives learners ready-made (it is the same file in
 //! `exercises/` and `solutions/`): the ACK wait of chapter 6, the servers' previews, the
-//! chat server's cookies, the chat's name profile and how a chat line shows blanks.
+//! chat server's cookies, its inbox and verdicts, the chat's name profile and how a chat
+//! line shows blanks.
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
@@ -252,4 +253,82 @@ fn chat_lines_mark_long_runs_of_blanks() {
     let from = "127.0.0.1:1".parse().unwrap();
     let line = display_line(&payload, from).unwrap();
     assert!(line.ends_with("eve: hi␣×300[12:00:00] Bob: ok"), "{line}");
+}
+
+mod chat_inbox {
+    use std::net::SocketAddr;
+    use std::time::Instant;
+
+    use socket_course::ch08_chat::serve::admission::{Newcomers, Reason, Verdict};
+    use socket_course::ch08_chat::serve::inbox::{Inbox, LARGEST, PER_ADDRESS, QUOTA};
+
+    fn at(ip: u8, port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, ip], port))
+    }
+
+    #[test]
+    fn addresses_take_turns_and_so_do_the_ports_of_one() {
+        let mut inbox = Inbox::default();
+        for i in 0..3 {
+            inbox.push(at(1, 1), format!("a{i}").as_bytes());
+            inbox.push(at(1, 2), format!("b{i}").as_bytes());
+        }
+        inbox.push(at(2, 1), b"quiet");
+        let order: Vec<Vec<u8>> = std::iter::from_fn(|| inbox.pop().map(|(_, d)| d)).collect();
+        let order: Vec<&[u8]> = order.iter().map(Vec::as_slice).collect();
+        let expected: [&[u8]; 7] = [b"a0", b"quiet", b"b0", b"a1", b"b1", b"a2", b"b2"];
+        assert_eq!(order, expected);
+        assert!(inbox.is_empty());
+    }
+
+    #[test]
+    fn quotas_per_sender_and_per_address_drop_and_count() {
+        let mut inbox = Inbox::default();
+        for _ in 0..QUOTA + 5 {
+            inbox.push(at(1, 1), b"x");
+        }
+        assert_eq!((inbox.len(), inbox.busy), (QUOTA, 5));
+        for port in 2..10 {
+            for _ in 0..QUOTA {
+                inbox.push(at(1, port), b"x");
+            }
+        }
+        assert_eq!(inbox.len(), PER_ADDRESS);
+        assert!(inbox.push(at(2, 1), b"another address has room"));
+        assert!(!inbox.push(at(3, 1), &vec![b'x'; LARGEST + 1]));
+        assert_eq!(inbox.oversize, 1);
+    }
+
+    #[test]
+    fn newcomers_have_an_allowance_per_address() {
+        let mut newcomers = Newcomers::new(10.0);
+        let now = Instant::now();
+        let flooder = (0..1000).filter(|_| newcomers.admit(at(5, 1), now)).count();
+        assert_eq!(flooder, 10);
+        assert!(
+            newcomers.admit(at(6, 1), now),
+            "another address still has its own"
+        );
+    }
+
+    #[test]
+    fn verdicts_round_trip_and_junk_is_none() {
+        for verdict in [
+            Verdict::Welcome,
+            Verdict::Refused(Reason::Full(64)),
+            Verdict::Refused(Reason::Address(16)),
+            Verdict::Refused(Reason::Name),
+        ] {
+            assert_eq!(Verdict::parse(&verdict.encode()), Some(verdict));
+        }
+        for junk in [
+            &b"chat/1 refused full"[..],
+            b"chat/1 refused full -1",
+            b"chat/1 refused full 99999999999999999999",
+            b"chat/1 refused other 1",
+            b"chat/1 welcome!",
+        ] {
+            assert_eq!(Verdict::parse(junk), None, "{junk:?}");
+        }
+    }
 }

@@ -4,6 +4,7 @@
 //! Read it; the exercises are elsewhere. `course grade` never takes these files from a
 //! submission.
 
+pub mod chat;
 pub mod cookie;
 pub mod kind;
 pub mod names;

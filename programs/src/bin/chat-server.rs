@@ -1,7 +1,8 @@
 //! `chat-server`: article C's chat server. Relays every message to every other client, prints
 //! what it relays, and forgets clients that stay silent too long. It bounds what one sender
-//! can cost (a rate limit, a member limit) and reports what it dropped when it stops. A newcomer
-//! proves its address with a cookie before it is sent anything more than that cookie.
+//! can cost (a rate limit, a member limit, a limit per source address, a fair turn at the relay)
+//! and reports what it dropped when it stops. A newcomer proves its address with a cookie before
+//! it is sent anything more than that cookie, and is then told whether it is in.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use course_programs::cli::{self, EXIT_FAILURE};
+use socket_course::ch08_chat::serve::DEFAULT_MAX_PER_ADDRESS;
 use socket_course::ch08_chat::{
     DEFAULT_MAX_MEMBERS, DEFAULT_RATE, Relay, ServeOptions, run_server_with,
 };
@@ -29,11 +31,16 @@ struct Args {
     /// Forget a client that sent nothing (not even a keepalive) for this many seconds.
     #[arg(long, default_value = "30", value_parser = |s: &str| cli::seconds(s, true))]
     silence: Duration,
-    /// The most members at once; a newcomer beyond it is refused.
+    /// The most members at once; a newcomer beyond it is refused (and told so).
     #[arg(long, default_value_t = DEFAULT_MAX_MEMBERS, value_parser = at_least_one)]
     max_members: usize,
+    /// The most members from one source address (IP), so that one machine cannot take
+    /// every place; a newcomer beyond it is refused (and told so).
+    #[arg(long, default_value_t = DEFAULT_MAX_PER_ADDRESS, value_parser = at_least_one)]
+    max_per_address: usize,
     /// Datagrams per second one sender may send (also the burst); the rest are dropped
-    /// unread and counted. Addresses that are not members share one such allowance.
+    /// unread and counted. Each address that is not a member yet has such an allowance
+    /// of its own, so a flood from one address leaves the others' joins alone.
     #[arg(long, default_value_t = DEFAULT_RATE, value_parser = positive_rate)]
     rate: f64,
     /// Ask the kernel for a receive buffer of this many bytes (SO_RCVBUF); the size granted
@@ -87,6 +94,8 @@ fn main() -> ExitCode {
     let relay = Relay::new(args.silence).with_limits(args.max_members, args.rate);
     let options = ServeOptions {
         plain_ok: args.plain_ok,
+        max_per_address: args.max_per_address,
+        newcomer_rate: args.rate,
     };
     match run_server_with(&socket, relay, options, &stop, |line| println!("{line}")) {
         Ok(counts) => {

@@ -180,48 +180,13 @@ pub fn next_line(
     ))
 }
 
-/// After the join: waits up to [`ANSWER_WAIT`] for the server's first answer, and
-/// takes off the socket only a cookie, which it sends back unchanged: the server
-/// admits a newcomer only once it has proved that it receives at its address (see
-/// `course_given::cookie`). On this machine, a server that is not there answers at
-/// once with an ICMP "port unreachable", which a connected socket reports as
-/// `ConnectionRefused` (Windows: `ConnectionReset`): that is an error. Any other
-/// answer (a message, or none in time: a server that asks no cookie) is left for
-/// the receiving thread.
-pub fn check_server_answers(socket: &UdpSocket) -> io::Result<()> {
-    let deadline = Instant::now() + ANSWER_WAIT;
-    let mut buf = vec![0u8; MAX_DATAGRAM + 1];
-    loop {
-        let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-            return Ok(());
-        };
-        socket.set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
-        match socket.peek(&mut buf) {
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset
-                ) =>
-            {
-                return Err(io::Error::new(
-                    e.kind(),
-                    "nothing answered: is the chat server running there?",
-                ));
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return Ok(()), // no answer in time
-            Ok(len) if course_given::cookie::is_cookie(&buf[..len]) => {
-                let len = socket.recv(&mut buf)?;
-                socket.send(&buf[..len])?;
-                return Ok(());
-            }
-            Ok(_) => return Ok(()),
-        }
-    }
-}
-
-/// How long [`check_server_answers`] waits for the server's first answer.
-pub const ANSWER_WAIT: Duration = Duration::from_secs(1);
+/// After the join (given, in `given/src/chat/admission.rs`): sends the server's cookie
+/// back unchanged (a newcomer proves it receives at its address), then takes the
+/// server's welcome, or returns its refusal as an error (`PermissionDenied`: the chat is
+/// full, your address has too many members, or the name), shown in your language. A
+/// server that is not there is `ConnectionRefused`. Waits [`ANSWER_WAIT`] at most for
+/// each answer; any other datagram is left for the receiving thread.
+pub use course_given::chat::admission::{ANSWER_WAIT, check_server_answers};
 
 /// Sends one chat message of `kind` to the server the socket is connected to.
 fn send(socket: &UdpSocket, kind: Kind, name: &str, text: &str) -> io::Result<()> {
