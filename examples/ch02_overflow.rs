@@ -33,9 +33,12 @@ fn main() -> io::Result<()> {
     // ANCHOR_END: overflow
     println!("receive buffer (SO_RCVBUF): {buffer} bytes");
     println!("sent {count} datagrams of 5 bytes, {refused} send errors");
-    println!("the receiver found {kept}; {} dropped silently", count - kept);
-    if kept > 0 {
-        println!("buffer per datagram kept: about {} bytes", buffer / kept);
+    println!(
+        "the receiver found {kept}; {} dropped silently",
+        count - kept
+    );
+    if let Some(each) = buffer.checked_div(kept) {
+        println!("buffer per datagram kept: about {each} bytes");
     }
     println!("load average: {}", load_average());
     Ok(())

@@ -22,7 +22,9 @@ fn main() -> io::Result<()> {
                 println!("client {n}: connected in {:.3} ms", ms(started));
                 clients.push(stream); // keep it open: it stays in the queue
             }
-            Err(e) => println!("client {n}: {} after {:.0} ms", e.kind(), ms(started)),
+            Err(e) => {
+                println!("client {n}: {} after {:.0} ms", e.kind(), ms(started))
+            }
         }
     }
     // ANCHOR_END: backlog

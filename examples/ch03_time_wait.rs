@@ -33,8 +33,12 @@ fn main() -> io::Result<()> {
     let wildcard = Socket::new(Domain::IPV4, Type::STREAM, None)?;
     wildcard.set_reuse_address(true)?;
     match wildcard.bind(&SocketAddr::from(([0, 0, 0, 0], port)).into()) {
-        Ok(()) => println!("0.0.0.0:{port} next to a listening 127.0.0.1:{port}: bound"),
-        Err(e) => println!("0.0.0.0:{port} next to a listening 127.0.0.1:{port}: {e}"),
+        Ok(()) => {
+            println!("0.0.0.0:{port} next to a listening 127.0.0.1:{port}: bound")
+        }
+        Err(e) => {
+            println!("0.0.0.0:{port} next to a listening 127.0.0.1:{port}: {e}")
+        }
     }
     Ok(())
 }

@@ -24,7 +24,10 @@ fn main() -> io::Result<()> {
         let probe = UdpSocket::bind("127.0.0.1:0")?;
         socket2::SockRef::from(&probe).recv_buffer_size()?
     };
-    println!("1 MiB, {} messages, direct; receive buffer {buffer} bytes", chunks.len() + 1);
+    println!(
+        "1 MiB, {} messages, direct; receive buffer {buffer} bytes",
+        chunks.len() + 1
+    );
     for (window, recv_window) in [(128, 256), (32, 64)] {
         let before = rcvbuf_errors();
         let receiver = UdpSocket::bind("127.0.0.1:0")?;
@@ -58,7 +61,9 @@ fn main() -> io::Result<()> {
             (Some(before), Some(after)) => format!("{}", after - before),
             _ => "unknown (no /proc/net/snmp)".to_string(),
         };
-        println!("window {window:>3}: RcvbufErrors +{raised}, {again} messages sent again");
+        println!(
+            "window {window:>3}: RcvbufErrors +{raised}, {again} messages sent again"
+        );
     }
     Ok(())
 }

@@ -29,7 +29,11 @@ fn main() -> io::Result<()> {
     }
     let mut row = Vec::new();
     for looped in [true, false] {
-        row.push(if try_once(iface, looped)? { "received" } else { "nothing" });
+        row.push(if try_once(iface, looped)? {
+            "received"
+        } else {
+            "nothing"
+        });
     }
     println!(
         "interface {iface}, TTL 0: loop on: {}, loop off: {}",
@@ -62,7 +66,12 @@ fn try_once(iface: Ipv4Addr, looped: bool) -> io::Result<bool> {
     let mut buf = [0u8; 64];
     match receiver.recv(&mut buf) {
         Ok(_) => Ok(true),
-        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
             Ok(false)
         }
         Err(e) => Err(e),

@@ -23,10 +23,14 @@ fn main() -> io::Result<()> {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--port" => port = args.next().and_then(|p| p.parse().ok()).unwrap_or(port),
+            "--port" => {
+                port = args.next().and_then(|p| p.parse().ok()).unwrap_or(port)
+            }
             "close" | "reset" | "nagle" => scenes.push(arg),
             other => {
-                eprintln!("unknown argument {other:?}: use close, reset, nagle, --port N");
+                eprintln!(
+                    "unknown argument {other:?}: use close, reset, nagle, --port N"
+                );
                 std::process::exit(2);
             }
         }
@@ -61,7 +65,10 @@ fn orderly_close(mut client: TcpStream) -> io::Result<()> {
     client.read_exact(&mut echo)?;
     client.shutdown(Shutdown::Write)?; // FIN: "I will send nothing more"
     let rest = client.read(&mut [0u8; 16])?; // 0: the server's FIN
-    println!("close: echo {:?}, then end of file ({rest} bytes)", ascii(&echo));
+    println!(
+        "close: echo {:?}, then end of file ({rest} bytes)",
+        ascii(&echo)
+    );
     Ok(())
 }
 

@@ -266,11 +266,32 @@ fn numbers(text: &str) -> Vec<(String, String)> {
 }
 
 const MEASURE_UNITS: [&str; 16] = [
-    "ms", "µs", "us", "ns", "s", "seconds", "MiB", "KiB", "GiB", "MB", "KB", "%", "x",
-    "ミリ秒", "マイクロ秒", "秒",
+    "ms",
+    "µs",
+    "us",
+    "ns",
+    "s",
+    "seconds",
+    "MiB",
+    "KiB",
+    "GiB",
+    "MB",
+    "KB",
+    "%",
+    "x",
+    "ミリ秒",
+    "マイクロ秒",
+    "秒",
 ];
 const RATE_UNITS: [&str; 8] = [
-    "MiB/s", "GiB/s", "KiB/s", "MB/s", "KB/s", "round trips/s", "replies/s", "往復/秒",
+    "MiB/s",
+    "GiB/s",
+    "KiB/s",
+    "MB/s",
+    "KB/s",
+    "round trips/s",
+    "replies/s",
+    "往復/秒",
 ];
 const COUNT_UNITS: [&str; 21] = [
     "bytes",
@@ -370,7 +391,16 @@ fn measured(block: &Block) -> Option<String> {
     if let Kind::Table = block.kind {
         let header = lower.lines().next().unwrap_or("");
         let measuring = [
-            "time", "median", "ratio", "/s", " ms", "µs", "sends", "時間", "中央値", "比",
+            "time",
+            "median",
+            "ratio",
+            "/s",
+            " ms",
+            "µs",
+            "sends",
+            "時間",
+            "中央値",
+            "比",
         ]
         .iter()
         .any(|w| header.contains(w));
@@ -421,10 +451,7 @@ fn pages() -> Vec<(String, String)> {
             .collect();
         entries.sort();
         for path in entries {
-            let name = format!(
-                "{lang}/{}",
-                path.file_name().unwrap().to_string_lossy()
-            );
+            let name = format!("{lang}/{}", path.file_name().unwrap().to_string_lossy());
             out.push((name, std::fs::read_to_string(&path).unwrap()));
         }
     }
@@ -474,9 +501,7 @@ fn stale_rework(reworked: &[usize; IN_REWORK.len()]) -> Vec<String> {
         .iter()
         .zip(reworked)
         .filter(|(_, count)| **count == 0)
-        .map(|((page, en, _), _)| {
-            format!("{page} \"{en}\" passes now: remove it from IN_REWORK")
-        })
+        .map(|((page, en, _), _)| format!("{page} \"{en}\" passes now: remove it from IN_REWORK"))
         .collect()
 }
 
@@ -536,15 +561,17 @@ fn every_measured_figure_has_a_marker() {
 /// taken away, leaves a figure without a command.
 #[test]
 fn a_figure_whose_marker_is_removed_is_caught() {
-    let page =
-        std::fs::read_to_string(Path::new(ROOT).join("book/en/src/ch02-udp.md")).unwrap();
+    let page = std::fs::read_to_string(Path::new(ROOT).join("book/en/src/ch02-udp.md")).unwrap();
     let marker = "<!-- figure: cargo run --example ch02_overflow -->\n";
     assert!(page.contains(marker), "the page lost its overflow marker");
     assert!(unmarked_figures("en/ch02-udp.md", &page).is_empty());
     let without = page.replacen(marker, "", 1);
     let problems = unmarked_figures("en/ch02-udp.md", &without);
     assert_eq!(problems.len(), 1, "{problems:?}");
-    assert!(problems[0].2.contains("receive buffer is full"), "{problems:?}");
+    assert!(
+        problems[0].2.contains("receive buffer is full"),
+        "{problems:?}"
+    );
 
     // The same for a table, and for the Japanese page.
     let page =
@@ -768,9 +795,20 @@ const PROVENANCE: [&str; 15] = [
     "前の計測",
 ];
 
-/// Finds a provenance phrase, or the word "issue(s)" as a word, in `text`.
+/// Finds a provenance phrase, the word "issue(s)" as a word, or prose that points at a
+/// listing by its number (the captions number them; the text says what the code does), in
+/// `text`, one line of a page.
 fn provenance(text: &str) -> Option<String> {
     let lower = text.to_lowercase();
+    if !lower.contains("listing-caption") {
+        for word in ["listing ", "リスト "] {
+            if let Some(at) = lower.find(word)
+                && lower[at + word.len()..].starts_with(|c: char| c.is_ascii_digit())
+            {
+                return Some(format!("{}N", word));
+            }
+        }
+    }
     if let Some(phrase) = PROVENANCE.iter().find(|p| lower.contains(*p)) {
         return Some(phrase.to_string());
     }
@@ -858,10 +896,17 @@ fn the_provenance_check_catches_its_phrases() {
         "An earlier version of this server went further",
         "このイシューで測りました。",
         "以前の版のサーバーは",
+        "as Listing 3-2 shows",
+        "リスト 5-16 のように",
     ] {
         assert!(provenance(line).is_some(), "not caught: {line}");
     }
-    for line in ["the token is issued at", "a session id", "以前つないだことのあるサーバー"] {
+    for line in [
+        "the token is issued at",
+        "a session id",
+        "以前つないだことのあるサーバー",
+        "<p class=\"listing-caption\" id=\"listing-3-2\">Listing 3-2: <code>x</code></p>",
+    ] {
         assert!(provenance(line).is_none(), "caught by mistake: {line}");
     }
     let page = "text\nload average 20\n<details>\nload average 3\n</details>\n";
@@ -1023,10 +1068,7 @@ fn the_captures_keep_the_shape_of_each_exchange() {
 fn a_capture_of_another_exchange_is_caught() {
     let close = "C:S S:S. C:. C:P.10 S:. S:P.10 C:. C:F. S:F. C:.";
     assert!(shape_matches(close, SHAPES[0].1));
-    assert!(!shape_matches(
-        "C:S S:S. C:. C:P.10 S:. S:R.",
-        SHAPES[0].1
-    ));
+    assert!(!shape_matches("C:S S:S. C:. C:P.10 S:. S:R.", SHAPES[0].1));
     assert!(shape_matches("C:S S:S. C:. C:P.10 S:. S:R.", SHAPES[1].1));
     // Two requests where three were made.
     let two = "C:S S:S. C:. C:P.8 S:. C:P.5 S:. S:P.13 C:. \
