@@ -38,6 +38,17 @@
 //! a whole number with such a unit or a count (`256 datagrams`, `4 runs out of 20`, 「20 回中 4
 //! 回」); or when it is a table with a measuring column (time, median, ratio, `/s`, sends) and
 //! numbers, or with outcomes (`received`, `got it`). Mermaid diagrams and code are not read.
+//! A heuristic misses a figure written without such words: mark it all the same.
+//!
+//! # Speaking to learners
+//!
+//! No page says how it was made: no issues, no "while writing this chapter", no "an earlier
+//! version of this server", no prose pointing at a listing by its number, in either language.
+//! A load average stands only in a `<details>` aside (or in a command's output, as printed).
+//!
+//! Sections that another change rewrites at the same time are listed in `IN_REWORK`, and
+//! their problems are set aside until that change lands with its own markers; the test then
+//! asks for the entry to go.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -741,20 +752,30 @@ fn the_cheap_figure_commands_run() {
     let all = std::env::var("BOOK_FIGURES_ALL").is_ok_and(|v| v == "1");
     let mut skipped = Vec::new();
     let mut runs = Vec::new();
+    let mut slow = Vec::new();
     for (command, (flags, _)) in commands() {
         let has = |f: &str| flags.iter().any(|x| x == f);
         if has("root") || has("interactive") || (has("slow") && !all) {
             skipped.push(command);
-            continue;
+        } else if has("slow") {
+            slow.push(command);
+        } else {
+            // The cheap ones side by side; only their exit and output count here.
+            runs.push(std::thread::spawn(move || {
+                let result = run(&command, Duration::from_secs(600));
+                (command, result)
+            }));
         }
-        runs.push(std::thread::spawn(move || {
-            let result = run(&command, Duration::from_secs(600));
-            (command, result)
-        }));
+    }
+    let mut results: Vec<_> = runs.into_iter().map(|h| h.join().unwrap()).collect();
+    // The slow ones one after another: benchmarks that share two cores with each other
+    // measure nothing, and a loaded machine can time a transfer out.
+    for command in slow {
+        let result = run(&command, Duration::from_secs(1200));
+        results.push((command, result));
     }
     let mut problems = Vec::new();
-    for handle in runs {
-        let (command, result) = handle.join().unwrap();
+    for (command, result) in results {
         match result {
             Ok(printed) if !printed.trim().is_empty() => {}
             Ok(_) => problems.push(format!("`{command}` printed nothing")),
