@@ -1,6 +1,6 @@
 //! Chapter 3: `listen(1)` is a short queue, not "one client". A listener with a
-//! backlog of 1 never calls `accept`; clients connect one after another, each given
-//! 1 s. Run it with `cargo run --example ch03_backlog`.
+//! backlog of 1 never calls `accept`; three clients connect one after another, each
+//! given 1 s. Run it with `cargo run --example ch03_backlog`.
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
@@ -15,7 +15,7 @@ fn main() -> io::Result<()> {
     listener.listen(1)?; // article D's listen(1); nobody ever calls accept
     let addr = listener.local_addr()?.as_socket().expect("an IP address");
     let mut clients = Vec::new();
-    for n in 1..=4 {
+    for n in 1..=3 {
         let started = Instant::now();
         match TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
             Ok(stream) => {
