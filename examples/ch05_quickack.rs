@@ -3,15 +3,16 @@
 //! reply. The stall needs two parties: the client's Nagle algorithm holds the body
 //! until the header is acknowledged, and the server delays that acknowledgement. Make
 //! the server acknowledge at once (Linux's TCP_QUICKACK, set after every read) and
-//! the stall is gone, although Nagle is still on. Run it with `cargo run --example
-//! ch05_quickack`.
+//! the stall is gone, although Nagle is still on. The delayed run also prints how its
+//! round trips are distributed, in bins of 4 ms (the kernel's timer tick at HZ=250).
+//! Run it with `cargo run --example ch05_quickack`.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-const ROUND_TRIPS: usize = 20;
+const ROUND_TRIPS: usize = 100;
 
 fn main() -> io::Result<()> {
     for quickack in [false, true] {
@@ -44,8 +45,39 @@ fn main() -> io::Result<()> {
             times[ROUND_TRIPS / 2].as_secs_f64() * 1000.0,
             times[ROUND_TRIPS - 1].as_secs_f64() * 1000.0
         );
+        if !quickack {
+            distribution(&times);
+        }
     }
+    println!("load average: {}", load_average());
     Ok(())
+}
+
+/// Prints how many round trips were fast (a new connection acknowledges quickly at
+/// first) and how the others fall into bins of 4 ms: 40 up to 44 ms, 44 up to 48, ...
+fn distribution(sorted: &[Duration]) {
+    let mut bins = std::collections::BTreeMap::<u64, usize>::new();
+    let mut fast = 0;
+    for time in sorted {
+        let ms = time.as_secs_f64() * 1000.0;
+        if ms < 4.0 {
+            fast += 1;
+        } else {
+            *bins.entry(ms as u64 / 4 * 4).or_default() += 1;
+        }
+    }
+    println!("  under 4 ms: {fast} (a new connection starts in quick-ACK mode)");
+    for (from, count) in bins {
+        println!("  {from:>3} to {:>3} ms: {count}", from + 4);
+    }
+}
+
+/// The 1-minute load average (Linux), so that a figure says how busy the machine was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "unknown (no /proc/loadavg)".to_string())
 }
 
 /// Echoes lines on one connection. With `quickack`, it asks Linux to acknowledge at

@@ -62,7 +62,17 @@ fn main() -> io::Result<()> {
             summary(&mut slept)
         );
     }
+    println!();
+    println!("load average: {}", load_average());
     Ok(())
+}
+
+/// The 1-minute load average (Linux), so that a figure says how busy the machine was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "unknown (no /proc/loadavg)".to_string())
 }
 
 /// Nobody sends to this socket: every wait must end by timing out.
