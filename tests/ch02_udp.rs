@@ -768,7 +768,16 @@ mod programs {
 
     /// Runs udp-client with `args` and `stdin`; returns (exit code, stdout, stderr).
     fn run_client(args: &[&str], stdin: &str) -> (Option<i32>, String, String) {
-        let mut command = program("udp-client");
+        run_built_client(program("udp-client"), args, stdin)
+    }
+
+    /// Like `run_client`, with the program built before the test starts its server (a
+    /// build may wait for cargo's lock on a busy machine while the server waits).
+    fn run_built_client(
+        mut command: std::process::Command,
+        args: &[&str],
+        stdin: &str,
+    ) -> (Option<i32>, String, String) {
         command.args(args);
         let exited = ChildGuard::run_to_end(command, stdin.as_bytes(), Duration::from_secs(10));
         let text = |lines: &[String]| lines.iter().map(|l| format!("{l}\n")).collect();
@@ -782,9 +791,13 @@ mod programs {
     #[test]
     fn udp_client_prints_each_reply_and_stops_at_end() {
         let exchange = Exchange::new();
+        let client = program("udp-client");
         let (server, handle) = replying_server(&exchange, 2);
-        let (code, stdout, stderr) =
-            run_client(&["--server", &server.to_string()], "one\ntwo\nend\nthree\n");
+        let (code, stdout, stderr) = run_built_client(
+            client,
+            &["--server", &server.to_string()],
+            "one\ntwo\nend\nthree\n",
+        );
         assert_eq!(
             code,
             Some(0),
@@ -824,9 +837,11 @@ mod programs {
     #[test]
     fn udp_client_refuses_a_line_too_long_for_a_datagram_and_goes_on() {
         let exchange = Exchange::new();
+        let client = program("udp-client");
         let (server, handle) = replying_server(&exchange, 1);
         let input = format!("{}\nafter\n", "x".repeat(70_000));
-        let (code, stdout, stderr) = run_client(&["--server", &server.to_string()], &input);
+        let (code, stdout, stderr) =
+            run_built_client(client, &["--server", &server.to_string()], &input);
         assert_eq!(
             code,
             Some(0),

@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 pub mod admission;
+pub mod bridge;
 pub mod inbox;
 pub mod serve;
 
