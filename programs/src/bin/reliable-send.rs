@@ -11,7 +11,7 @@ use clap::Parser;
 use course_programs::cli::{self, EXIT_FAILURE, EXIT_USAGE};
 use course_programs::sealing;
 use socket_course::ch06_reliability::{
-    MAX_PAYLOAD, MAX_WINDOW, Rto, RtoConfig, Session, send_window,
+    GRANULARITY, MAX_PAYLOAD, MAX_WINDOW, Rto, RtoConfig, Session, send_window,
 };
 use socket_course::ch07_security::SealKey;
 
@@ -24,8 +24,10 @@ struct Args {
     /// The receiver's address, IP:PORT (this machine only).
     #[arg(long, default_value = "127.0.0.1:50001", value_parser = cli::socket_addr)]
     server: SocketAddr,
-    /// Shortest retransmission timeout, in milliseconds.
-    #[arg(long, default_value_t = RtoConfig::LOOPBACK.min.as_millis() as u64)]
+    /// Shortest retransmission timeout, in milliseconds. The timeout itself is measured
+    /// (smoothed round trip + 4 x its variation); the default minimum is only the timer's
+    /// resolution. A gap the receiver reports is resent without waiting for any timeout.
+    #[arg(long, default_value_t = GRANULARITY.as_millis() as u64)]
     min_rto_ms: u64,
     /// Longest retransmission timeout, in milliseconds.
     #[arg(long, default_value_t = RtoConfig::LOOPBACK.max.as_millis() as u64)]
