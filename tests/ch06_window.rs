@@ -1009,16 +1009,26 @@ mod sender {
         }
     }
 
+    /// `lost`: DATA lost once; `probe_lost`: DATA lost a second time too (the probe).
     #[rstest]
-    #[case::one_lost_while_acks_come(&[3], 0)]
-    #[case::a_whole_window_lost(&[2, 3, 4, 5], 1)]
-    fn the_timer_backs_off_only_after_a_whole_timeout_without_any_ack(
+    #[case::one_lost_while_acks_come(&[3], &[], 0)]
+    #[case::a_whole_window_lost_then_its_probe_answered(&[2, 3, 4, 5], &[], 0)]
+    #[case::a_whole_window_lost_and_its_probe_too(&[2, 3, 4, 5], &[2, 3], 1)]
+    fn the_timer_backs_off_only_after_a_probe_got_no_ack(
         #[case] lost: &[u32],
+        #[case] probe_lost: &[u32],
         #[case] backoffs: usize,
     ) {
         let events = Arc::new(Mutex::new(Vec::new()));
-        let (sent, _) = send_through(drop_data(Script::new(), lost), 4, Spy(Arc::clone(&events)));
-        assert_eq!(sent, once_except(lost));
+        let script = probe_lost.iter().fold(drop_data(Script::new(), lost), |s, &seq| {
+            s.drop_bytes(Direction::ToServer, &data_bytes(seq), 2)
+        });
+        let (sent, _) = send_through(script, 4, Spy(Arc::clone(&events)));
+        let mut expected = once_except(lost);
+        for &seq in probe_lost {
+            expected[seq as usize - 1] += 1;
+        }
+        assert_eq!(sent, expected);
         let timeouts = events
             .lock()
             .unwrap()
@@ -1065,7 +1075,12 @@ mod sender {
         assert_eq!(window, [2, 3], "{}", text("ch06w.data2_end3"));
         // The same ACK again, before either timer runs out: it acknowledges nothing new.
         receiver.answer(reference::Ack::new(S, 2, 4), from);
-        // After the timeout, both go again: a probe of two datagrams.
+        // After the timeout, both go again: a probe of two datagrams (a tail loss probe: no
+        // back-off yet).
+        let (again, _) = receiver.expect(2, &mut learner);
+        assert_eq!(again, [2, 3], "{}", text("ch06w.both_again"));
+        // The same ACK once more: still nothing new. The probe's timeout must back off.
+        receiver.answer(reference::Ack::new(S, 2, 4), from);
         let (again, _) = receiver.expect(2, &mut learner);
         assert_eq!(again, [2, 3], "{}", text("ch06w.both_again"));
         receiver.answer(reference::Ack::new(S, 4, 4), from);

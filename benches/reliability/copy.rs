@@ -69,6 +69,7 @@ fn complete(path: &Path, len: usize, started: Instant) -> io::Result<Duration> {
 /// One copy through the relay: (sender done, file complete, retransmissions).
 fn copy(input: &Path, dir: &Path, loss: f64, seed: u64) -> io::Result<(Duration, Duration, u64)> {
     let out = dir.join("copy.bin");
+    let _ = fs::remove_file(&out);
     let mut recv = Command::new(course_harness::program!("reliable-recv"));
     recv.args(["--bind", "127.0.0.1:0"]);
     let (_receiver, recv_addr) = start(recv, Stdio::from(File::create(&out)?))?;
@@ -108,6 +109,7 @@ fn copy(input: &Path, dir: &Path, loss: f64, seed: u64) -> io::Result<(Duration,
 /// (read 64 KiB, write to the file); (which, time until the file is complete).
 fn plain_tcp_copy(input: &Path, dir: &Path) -> io::Result<(&'static str, Duration)> {
     let out = dir.join("plain.bin");
+    let _ = fs::remove_file(&out);
     let socat = Command::new("socat").arg("-V").output().is_ok_and(|o| o.status.success());
     if socat {
         // A free port for socat's listener (it cannot report one it chose itself).

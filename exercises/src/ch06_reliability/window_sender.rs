@@ -8,7 +8,7 @@
 //! ACK can report (the tail of the transfer, or every ACK lost): resend that message
 //! (and the next one due) as a probe, and let the other timers wait for what its ACK
 //! tells.
-//! The timeout backs off only when no ACK of anything new came during that message's
+//! The timeout backs off only when a probe got no ACK of anything new during its
 //! whole timeout: under random loss, some timer runs out all the time while ACKs keep
 //! coming, and doubling on each of them would slow everything down. An ACK of nothing
 //! new does not count: it may only answer a copy we sent too early. The tests run it
@@ -45,12 +45,11 @@ pub fn send_window(
     // TODO: `prepare` (given), then `SendWindow::new(session, ...)`; loop until
     // every message is acked: resend (`resend`, given) what `lost` reports (with the
     // round trip of a `RoundTrip`); send new messages (`transmit`) while `next_new`
-    // allows; resend up to PROBES messages that are `due`, as a probe (back off only
-    // if no ACK of anything new came since the first was sent), then `postpone` the
-    // other timers;
-    // wait for an ACK with the waiter until `next_deadline` or `next_loss_time`,
-    // whichever comes first; give it to `take_ack` (given: it calls your `on_ack`),
-    // the timer and the `RoundTrip`. The
+    // allows; resend up to PROBES messages that are `due`, as a probe, then
+    // `postpone` the other timers (back off only for a probe sent after an earlier
+    // probe, with no ACK of anything new since); wait for an ACK with the waiter
+    // until `next_deadline` or `next_loss_time`, whichever comes first; give it to
+    // `take_ack` (given: it calls your `on_ack`), the timer and the `RoundTrip`. The
     // Report counts the ignored ACKs too (`ignored`).
     todo!()
 }

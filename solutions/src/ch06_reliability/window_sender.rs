@@ -8,7 +8,7 @@
 //! ACK can report (the tail of the transfer, or every ACK lost): resend that message
 //! (and the next one due) as a probe, and let the other timers wait for what its ACK
 //! tells.
-//! The timeout backs off only when no ACK of anything new came during that message's
+//! The timeout backs off only when a probe got no ACK of anything new during its
 //! whole timeout: under random loss, some timer runs out all the time while ACKs keep
 //! coming, and doubling on each of them would slow everything down. An ACK of nothing
 //! new does not count: it may only answer a copy we sent too early. The tests run it
@@ -51,6 +51,8 @@ pub fn send_window(
     let mut last_heard = Instant::now();
     // The round trip the loss detector judges by (exercise 6.8).
     let mut rtt = RoundTrip::default();
+    // Whether a probe went out since the last ACK of something new.
+    let mut probing = false;
     while !state.is_done() {
         let now = Instant::now();
         // Gaps the receiver reports (later messages arrived): resend them at once.
@@ -66,11 +68,15 @@ pub fn send_window(
         // A timer that ran out with no report: the tail of the transfer, or every
         // ACK lost. Resend the oldest such message, and the next one if its timer ran
         // out too, as a probe (two datagrams, as in QUIC, so that one loss does not
-        // cost a doubled timeout); their ACKs will say what else is missing, so the
-        // other timers wait for them.
+        // fail it); their ACKs will say what else is missing, so the other timers wait
+        // for them. The first probe after an ACK of something new is a tail loss probe
+        // (RFC 8985): no back-off, since random loss, not a slow network, is the
+        // likely cause. Only a probe that goes unanswered for its whole timeout backs
+        // the timer off.
         let mut probes = 0;
         while let Some(seq) = state.due(now).filter(|_| probes < PROBES) {
-            if state.slot(seq).and_then(|s| s.sent_at).is_some_and(|s| last_heard <= s) {
+            let sent = state.slot(seq).and_then(|s| s.sent_at);
+            if probing && sent.is_some_and(|s| last_heard <= s) {
                 // Its whole timeout passed without an ACK of anything new: back
                 // off (once for this silence).
                 timer.on_timeout();
@@ -81,6 +87,7 @@ pub fn send_window(
             probes += 1;
         }
         if probes > 0 {
+            probing = true;
             state.postpone(now + timer.timeout());
         }
         // Wait for an ACK until the first timer runs out, or the next message
@@ -105,6 +112,7 @@ pub fn send_window(
             let progress = state.take_ack(&ack, now);
             if progress.newly_acked > 0 {
                 last_heard = now;
+                probing = false;
                 timer.on_ack(progress.rtt);
                 if let Some(sample) = progress.rtt {
                     rtt.on_sample(sample);
