@@ -476,9 +476,18 @@ fn buffers(
     binary: &'static [u8],
 ) -> io::Result<()> {
     let servers = [
-        ("plain loop, 4 KiB buffer", Server::start(myself("plain-tcp-4096"))?),
-        ("plain loop, 16 KiB buffer", Server::start(myself("plain-tcp-16384"))?),
-        ("plain loop, 64 KiB buffer", Server::start(myself("plain-tcp-65536"))?),
+        (
+            "plain loop, 4 KiB buffer",
+            Server::start(myself("plain-tcp-4096"))?,
+        ),
+        (
+            "plain loop, 16 KiB buffer",
+            Server::start(myself("plain-tcp-16384"))?,
+        ),
+        (
+            "plain loop, 64 KiB buffer",
+            Server::start(myself("plain-tcp-65536"))?,
+        ),
         ("library (`serve`)", Server::start(myself("library-tcp"))?),
         (
             "program (`tcp-server`)",
@@ -501,7 +510,10 @@ fn buffers(
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "TCP bulk binary (8 MiB), medians of {ROUNDS} interleaved runs; load average {}\n",
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     println!("| server | MiB/s | / plain 64 KiB | server CPU µs / MiB (least) |");
     println!("|---|---:|---:|---:|");

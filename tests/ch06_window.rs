@@ -1020,9 +1020,11 @@ mod sender {
         #[case] backoffs: usize,
     ) {
         let events = Arc::new(Mutex::new(Vec::new()));
-        let script = probe_lost.iter().fold(drop_data(Script::new(), lost), |s, &seq| {
-            s.drop_bytes(Direction::ToServer, &data_bytes(seq), 2)
-        });
+        let script = probe_lost
+            .iter()
+            .fold(drop_data(Script::new(), lost), |s, &seq| {
+                s.drop_bytes(Direction::ToServer, &data_bytes(seq), 2)
+            });
         let (sent, _) = send_through(script, 4, Spy(Arc::clone(&events)));
         let mut expected = once_except(lost);
         for &seq in probe_lost {

@@ -60,7 +60,10 @@ fn complete(path: &Path, len: usize, started: Instant) -> io::Result<Duration> {
             return Ok(started.elapsed());
         }
         if Instant::now() > deadline {
-            return Err(io::Error::other(format!("{} never complete", path.display())));
+            return Err(io::Error::other(format!(
+                "{} never complete",
+                path.display()
+            )));
         }
         thread::sleep(Duration::from_micros(200));
     }
@@ -92,7 +95,12 @@ fn copy(input: &Path, dir: &Path, loss: f64, seed: u64) -> io::Result<(Duration,
     let status = sender.0.wait()?;
     let sent = started.elapsed();
     let mut report = String::new();
-    sender.0.stderr.take().expect("piped").read_to_string(&mut report)?;
+    sender
+        .0
+        .stderr
+        .take()
+        .expect("piped")
+        .read_to_string(&mut report)?;
     if !status.success() || fs::read(&out)? != fs::read(input)? {
         return Err(io::Error::other(format!("the copy failed: {report}")));
     }
@@ -110,7 +118,10 @@ fn copy(input: &Path, dir: &Path, loss: f64, seed: u64) -> io::Result<(Duration,
 fn plain_tcp_copy(input: &Path, dir: &Path) -> io::Result<(&'static str, Duration)> {
     let out = dir.join("plain.bin");
     let _ = fs::remove_file(&out);
-    let socat = Command::new("socat").arg("-V").output().is_ok_and(|o| o.status.success());
+    let socat = Command::new("socat")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if socat {
         // A free port for socat's listener (it cannot report one it chose itself).
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
@@ -154,7 +165,9 @@ fn plain_tcp_copy(input: &Path, dir: &Path) -> io::Result<(&'static str, Duratio
     stream.write_all(&data)?;
     drop(stream);
     let took = complete(&out, BYTES, started)?;
-    writer.join().map_err(|_| io::Error::other("writer panicked"))??;
+    writer
+        .join()
+        .map_err(|_| io::Error::other("writer panicked"))??;
     Ok(("a plain std::net TCP copy", took))
 }
 
@@ -174,7 +187,10 @@ pub fn main() -> io::Result<()> {
     println!(
         "\n16 MiB with reliable-send and reliable-recv (defaults: window 32, receiver window 64), \
          through lossy-relay; load average {}\n",
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     let lossless: Vec<Duration> = (0..3)
         .map(|_| copy(&input, &dir, 0.0, 1).map(|(sent, _, _)| sent))
@@ -187,7 +203,9 @@ pub fn main() -> io::Result<()> {
         lossless.as_secs_f64(),
         floor.as_secs_f64()
     );
-    println!("| 30 % loss each way | copy time | ratio to the floor | retransmissions per message |");
+    println!(
+        "| 30 % loss each way | copy time | ratio to the floor | retransmissions per message |"
+    );
     println!("|---|---:|---:|---:|");
     let (mut total_time, mut total_retx) = (Duration::ZERO, 0u64);
     for seed in SEEDS {

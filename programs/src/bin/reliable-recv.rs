@@ -2,11 +2,11 @@
 //! to stdout, each exactly once and in order, and exits after END (and a short linger).
 
 use std::io::{self, BufWriter, Write};
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::thread::{self, JoinHandle};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use clap::Parser;
@@ -64,9 +64,7 @@ fn main() -> ExitCode {
         idle_timeout: Some(args.idle_timeout),
         linger: Duration::from_millis(args.linger_ms.max(1)),
     };
-    let result = run_window_receiver(&socket, args.window, listen, |payload| {
-        out.write(payload)
-    });
+    let result = run_window_receiver(&socket, args.window, listen, |payload| out.write(payload));
     // What was delivered stays delivered, also when the sender fell silent.
     let flushed = out.finish();
     if let Some(refused) = refused {

@@ -13,9 +13,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{
-    Ack, Session, Verdict, judge, seq_before, seq_offset,
-};
+use super::{Ack, Session, Verdict, judge, seq_before, seq_offset};
 
 /// What the sender knows about one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -201,7 +199,8 @@ impl SendWindow {
     /// sent too early), and proves nothing about the last one's order (RFC 8985, 6.2).
     pub fn take_ack(&mut self, ack: &Ack, now: Instant) -> Progress {
         let (first, end) = (self.index(self.base), self.index(self.next));
-        let before: Vec<bool> = self.slots[first..end].iter().map(|s| s.acked).collect();
+        let before: Vec<bool> =
+            self.slots[first..end].iter().map(|s| s.acked).collect();
         let progress = self.on_ack(ack, now);
         if let Some(rtt) = progress.rtt {
             self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
