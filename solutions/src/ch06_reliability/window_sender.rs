@@ -66,13 +66,13 @@ pub fn send_window(
             state.on_sent(seq, now, timer.timeout());
         }
         // A timer that ran out with no report: the tail of the transfer, or every
-        // ACK lost. Resend the oldest such message, and the next one if its timer ran
-        // out too, as a probe (two datagrams, as in QUIC, so that one loss does not
-        // fail it); their ACKs will say what else is missing, so the other timers wait
-        // for them. The first probe after an ACK of something new is a tail loss probe
-        // (RFC 8985): no back-off, since random loss, not a slow network, is the
-        // likely cause. Only a probe that goes unanswered for its whole timeout backs
-        // the timer off.
+        // ACK lost. Resend the oldest such message, and the next one if its timer
+        // ran out too, as a probe (two datagrams, as in QUIC, so that one loss does
+        // not fail it); their ACKs will say what else is missing, so the other
+        // timers wait for them. The first probe after an ACK of something new is a
+        // tail loss probe (RFC 8985): no back-off, since random loss, not a slow
+        // network, is the likely cause. Only a probe that goes unanswered for its
+        // whole timeout backs the timer off.
         let mut probes = 0;
         while let Some(seq) = state.due(now).filter(|_| probes < PROBES) {
             let sent = state.slot(seq).and_then(|s| s.sent_at);
@@ -105,8 +105,8 @@ pub fn send_window(
             Err(e) => return Err(gone(e, state.base())),
         };
         // Anything but an ACK (garbage, a late duplicate of nothing) is skipped;
-        // `take_ack` (given: your `on_ack`, then the evidence for `lost`) ignores (and
-        // counts) an ACK of another session or of nothing sent.
+        // `take_ack` (given: your `on_ack`, then the evidence for `lost`) ignores
+        // (and counts) an ACK of another session or of nothing sent.
         if let Ok(Packet::Ack(ack)) = Packet::decode(&buf[..len]) {
             let now = Instant::now();
             let progress = state.take_ack(&ack, now);
