@@ -185,7 +185,7 @@ pub fn main() -> io::Result<()> {
     fs::write(&input, &data)?;
     let load = fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "\n16 MiB with reliable-send and reliable-recv (defaults: window 32, receiver window 64), \
+        "\n16 MiB with reliable-send and reliable-recv (defaults: window 64, receiver window 64), \
          through lossy-relay; load average {}\n",
         load.split_whitespace()
             .take(3)

@@ -39,8 +39,9 @@ struct Args {
     /// `reliable-recv --from` can name it.
     #[arg(long, value_parser = cli::socket_addr)]
     bind: Option<SocketAddr>,
-    /// How many messages may be in flight at once (1-256; 1 = stop-and-wait).
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=MAX_WINDOW as i64))]
+    /// How many messages may be in flight at once (1-256; 1 = stop-and-wait). The default is
+    /// reliable-recv's default window: as many as the receiver accepts.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=MAX_WINDOW as i64))]
     window: u16,
     /// Seal every datagram with this chapter 7 key file (keygen makes one), so that nobody
     /// without the key can forge an ACK; reliable-recv needs the same key.
