@@ -5,7 +5,8 @@
 //! feature, the program columns measure your exercises.
 //!
 //! Every server runs as its own process, its stdout read by a thread of this one:
-//! - `plain`: this file's `plain_udp` / `plain_tcp`, the loops a beginner writes first;
+//! - `plain`: this file's `plain_udp` / `plain_tcp`, the loops a beginner writes first (the
+//!   TCP one with a 64 KiB buffer: `-- buffers` compares buffer sizes);
 //! - `library`: the reference `answer_one` (chapter 2) and `serve` (chapter 3), each in a
 //!   plain loop (this program started again in server mode);
 //! - `program`: the `udp-server` and `tcp-server` programs. They follow the switch:
@@ -40,11 +41,12 @@ fn plain_udp(socket: UdpSocket) -> io::Result<()> {
     }
 }
 
-/// The plainest TCP echo server: one client at a time, each chunk counted and sent back.
-fn plain_tcp(listener: TcpListener) -> io::Result<()> {
+/// The plainest TCP echo server: one client at a time, each chunk counted and sent back,
+/// read into a buffer of `size` bytes.
+fn plain_tcp(listener: TcpListener, size: usize) -> io::Result<()> {
     loop {
         let (mut stream, peer) = listener.accept()?;
-        let mut buf = [0u8; 4096];
+        let mut buf = vec![0u8; size];
         loop {
             let len = stream.read(&mut buf)?;
             if len == 0 {
@@ -83,9 +85,10 @@ fn serve(kind: &str) -> io::Result<()> {
     } else {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         eprintln!("listening on {}", listener.local_addr()?);
-        match kind {
-            "plain-tcp" => plain_tcp(listener),
-            _ => library_tcp(listener),
+        // "plain-tcp-4096": the plain loop with a 4,096-byte buffer.
+        match kind.strip_prefix("plain-tcp-").and_then(|n| n.parse().ok()) {
+            Some(size) => plain_tcp(listener, size),
+            None => library_tcp(listener),
         }
     }
 }
@@ -305,6 +308,9 @@ fn main() -> io::Result<()> {
         c.args(["--bind", "127.0.0.1:0"]);
         c
     };
+    if args.iter().any(|a| a == "buffers") {
+        return buffers(&myself, &program, binary);
+    }
     let mut udp_server = program(course_harness::program!("udp-server"));
     udp_server.args(["--max-size", "65507"]);
     let udp = [
@@ -313,7 +319,7 @@ fn main() -> io::Result<()> {
         Server::start(udp_server)?,
     ];
     let tcp = [
-        Server::start(myself("plain-tcp"))?,
+        Server::start(myself("plain-tcp-65536"))?,
         Server::start(myself("library-tcp"))?,
         Server::start(program(course_harness::program!("tcp-server")))?,
     ];
@@ -460,4 +466,66 @@ fn shown(value: f64, decimals: usize) -> String {
     } else {
         "n/a".into()
     }
+}
+
+/// `-- buffers`: TCP bulk binary through the plain loop with buffers of 4, 16 and 64 KiB,
+/// next to the reference (`serve`, 64 KiB) and the `tcp-server` program, interleaved.
+fn buffers(
+    myself: &dyn Fn(&str) -> Command,
+    program: &dyn Fn(std::path::PathBuf) -> Command,
+    binary: &'static [u8],
+) -> io::Result<()> {
+    let servers = [
+        (
+            "plain loop, 4 KiB buffer",
+            Server::start(myself("plain-tcp-4096"))?,
+        ),
+        (
+            "plain loop, 16 KiB buffer",
+            Server::start(myself("plain-tcp-16384"))?,
+        ),
+        (
+            "plain loop, 64 KiB buffer",
+            Server::start(myself("plain-tcp-65536"))?,
+        ),
+        ("library (`serve`)", Server::start(myself("library-tcp"))?),
+        (
+            "program (`tcp-server`)",
+            Server::start(program(course_harness::program!("tcp-server")))?,
+        ),
+    ];
+    let mut speed: Vec<Vec<f64>> = vec![Vec::new(); servers.len()];
+    let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); servers.len()];
+    for round in 0..ROUNDS {
+        for i in (0..servers.len()).map(|k| (k + round) % servers.len()) {
+            let server = &servers[i].1;
+            let before = server.cpu();
+            let (per_second, work) = tcp_bulk(server.addr, binary)?;
+            speed[i].push(per_second);
+            if let (Some(before), Some(after)) = (before, server.cpu()) {
+                cpu[i].push((after - before).as_secs_f64() * 1e6 / work);
+            }
+        }
+    }
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "TCP bulk binary (8 MiB), medians of {ROUNDS} interleaved runs; load average {}\n",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!("| server | MiB/s | / plain 64 KiB | server CPU µs / MiB (least) |");
+    println!("|---|---:|---:|---:|");
+    let anchor = median(speed[2].clone());
+    for (i, (name, _)) in servers.iter().enumerate() {
+        let mib = median(speed[i].clone());
+        println!(
+            "| {name} | {} | {} | {} |",
+            shown(mib, 0),
+            shown(mib / anchor, 2),
+            shown(least(cpu[i].clone()), 0)
+        );
+    }
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! Chapter 6's figures: how long 1,000 messages take through the lossy relay with a fixed
 //! timeout and with the adaptive one, and how long a 1 MiB copy takes at 30 % loss with the
-//! programs' defaults. Run it with `cargo bench --bench reliability` (it takes a minute or two).
+//! programs' defaults. Run it with `cargo bench --bench reliability` (it takes a minute or two);
+//! `-- copy` measures the programs instead (see reliability/copy.rs).
 //!
 //! It measures the reference solution, not your exercises.
 
@@ -14,6 +15,8 @@ use solutions::ch06_reliability::{
     FixedTimer, MAX_PAYLOAD, RetransmitTimer, Rto, RtoConfig, Session, run_receiver, send_all,
 };
 
+#[path = "reliability/copy.rs"]
+mod copy;
 #[path = "reliability/window.rs"]
 mod window;
 
@@ -70,6 +73,11 @@ fn transfer(
 fn main() -> io::Result<()> {
     // `cargo bench --bench reliability -- window`: only the sliding window's figures
     // (`-- window goals`: only its goals).
+    // `-- copy`: the programs, 16 MiB through the relay (chapter 6, "Losses the receiver
+    // reports").
+    if std::env::args().skip(1).any(|a| a == "copy") {
+        return copy::main();
+    }
     if std::env::args().skip(1).any(|a| a == "window") {
         let goals_only = std::env::args().skip(1).any(|a| a == "goals");
         return window::main(&window::one_mib(), goals_only);

@@ -23,8 +23,8 @@ use lossy_relay::{Action, Direction, Fate, Rates, Relay, RelayConfig, Script, Wh
 use rstest::rstest;
 use socket_course::ch06_reliability::{
     Ack, DecodeError, FixedTimer, Listen, MAX_PAYLOAD, Message, Packet, Progress, RecvWindow,
-    RetransmitTimer, Rto, RtoConfig, SendError, SendWindow, Session, run_window_receiver,
-    send_window,
+    RetransmitTimer, Rto, RtoConfig, SendError, SendWindow, Session, Slot, Verdict, judge,
+    run_window_receiver, send_window,
 };
 use solutions::ch06_reliability as reference;
 use support::{hex, noise};
@@ -320,6 +320,104 @@ mod send_window {
     }
 }
 
+/// Exercise 6.8: `cargo test --test ch06_window loss::`
+mod loss {
+    use super::*;
+
+    const RTT: Duration = Duration::from_millis(8);
+
+    /// A message whose last sending was the `order`-th of the transfer, at `sent_at`.
+    fn sent(order: u64, sent_at: Instant) -> Slot {
+        Slot {
+            transmissions: 1,
+            order,
+            sent_at: Some(sent_at),
+            deadline: Some(sent_at + Duration::from_secs(1)),
+            acked: false,
+        }
+    }
+
+    /// Checks `judge` on `cases`: (slot, newest acknowledged sending, now, expected).
+    fn check(cases: Vec<(Slot, u64, Instant, Verdict)>) {
+        for (slot, newest, now, expected) in cases {
+            let got = call_learner(move || judge(&slot, newest, now, RTT));
+            assert_eq!(
+                got,
+                expected,
+                "{}",
+                fill(
+                    "ch06w.judge",
+                    &[("slot", &format!("{slot:?}")), ("newest", &newest)]
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn three_later_sendings_acknowledged_mean_lost_at_once() {
+        let t0 = Instant::now();
+        let slot = sent(10, t0);
+        check(vec![
+            (slot, 13, t0, Verdict::Lost),
+            (slot, 500, t0, Verdict::Lost),
+            // Earlier sendings say nothing about this one.
+            (slot, 9, t0 + 50 * MS, Verdict::NoEvidence),
+            (slot, 0, t0 + 50 * MS, Verdict::NoEvidence),
+        ]);
+    }
+
+    #[test]
+    fn fewer_later_sendings_mean_lost_after_9_8_of_the_round_trip() {
+        let t0 = Instant::now();
+        let slot = sent(10, t0);
+        // 9/8 of 8 ms: lost 9 ms after it was sent, and not before.
+        check(vec![
+            (slot, 11, t0 + 2 * MS, Verdict::LostAt(t0 + 9 * MS)),
+            (slot, 12, t0 + 2 * MS, Verdict::LostAt(t0 + 9 * MS)),
+            (slot, 11, t0 + 9 * MS, Verdict::Lost),
+            (slot, 12, t0 + 20 * MS, Verdict::Lost),
+        ]);
+    }
+
+    #[test]
+    fn the_time_threshold_is_never_below_the_timers_resolution() {
+        let t0 = Instant::now();
+        let slot = sent(10, t0);
+        let rtt = Duration::from_micros(100);
+        let got = call_learner(move || judge(&slot, 11, t0, rtt));
+        assert_eq!(got, Verdict::LostAt(t0 + MS), "{}", text("ch06w.lost_at"));
+    }
+
+    #[test]
+    fn no_verdict_on_a_message_acknowledged_or_never_sent() {
+        let t0 = Instant::now();
+        let acked = Slot {
+            acked: true,
+            ..sent(10, t0)
+        };
+        check(vec![
+            (sent(10, t0), 50, t0, Verdict::Lost),
+            (acked, 50, t0, Verdict::NoEvidence),
+            (Slot::default(), 50, t0, Verdict::NoEvidence),
+        ]);
+    }
+
+    #[test]
+    fn a_reported_gap_is_resent_before_its_timer() {
+        // A timer of a minute: only the ACKs showing 3, 4 and 5 without 2 can bring 2
+        // back within the test's 10 seconds.
+        let script = sender::drop_data(Script::new(), &[2]);
+        let timer = FixedTimer(Duration::from_secs(60));
+        let (sent, _) = sender::send_through(script, 4, timer);
+        assert_eq!(
+            sent,
+            sender::once_except(&[2]),
+            "{}",
+            text("ch06w.sends_per_message")
+        );
+    }
+}
+
 /// Exercise 6.6: `cargo test --test ch06_window recv_window::`
 mod recv_window {
     use super::*;
@@ -611,7 +709,7 @@ mod sender {
 
     /// Sends 10 payloads with your sender (window `window`) through a relay with `script` to the
     /// reference receiver (window 64); checks delivery; returns how often each was sent.
-    fn send_through(
+    pub(super) fn send_through(
         script: Script,
         window: u16,
         timer: impl RetransmitTimer + Send + 'static,
@@ -651,13 +749,13 @@ mod sender {
     }
 
     /// Expected transmissions: once each (DATA 1-10 and END 11), except `twice`.
-    fn once_except(twice: &[u32]) -> Vec<u32> {
+    pub(super) fn once_except(twice: &[u32]) -> Vec<u32> {
         (1..=TEN + 1)
             .map(|seq| if twice.contains(&seq) { 2 } else { 1 })
             .collect()
     }
 
-    fn drop_data(script: Script, seqs: &[u32]) -> Script {
+    pub(super) fn drop_data(script: Script, seqs: &[u32]) -> Script {
         seqs.iter().fold(script, |s, &seq| {
             s.drop_bytes(Direction::ToServer, &data_bytes(seq), 1)
         })
@@ -911,16 +1009,28 @@ mod sender {
         }
     }
 
+    /// `lost`: DATA lost once; `probe_lost`: DATA lost a second time too (the probe).
     #[rstest]
-    #[case::one_lost_while_acks_come(&[3], 0)]
-    #[case::a_whole_window_lost(&[2, 3, 4, 5], 1)]
-    fn the_timer_backs_off_only_after_a_whole_timeout_without_any_ack(
+    #[case::one_lost_while_acks_come(&[3], &[], 0)]
+    #[case::a_whole_window_lost_then_its_probe_answered(&[2, 3, 4, 5], &[], 0)]
+    #[case::a_whole_window_lost_and_its_probe_too(&[2, 3, 4, 5], &[2, 3], 1)]
+    fn the_timer_backs_off_only_after_a_probe_got_no_ack(
         #[case] lost: &[u32],
+        #[case] probe_lost: &[u32],
         #[case] backoffs: usize,
     ) {
         let events = Arc::new(Mutex::new(Vec::new()));
-        let (sent, _) = send_through(drop_data(Script::new(), lost), 4, Spy(Arc::clone(&events)));
-        assert_eq!(sent, once_except(lost));
+        let script = probe_lost
+            .iter()
+            .fold(drop_data(Script::new(), lost), |s, &seq| {
+                s.drop_bytes(Direction::ToServer, &data_bytes(seq), 2)
+            });
+        let (sent, _) = send_through(script, 4, Spy(Arc::clone(&events)));
+        let mut expected = once_except(lost);
+        for &seq in probe_lost {
+            expected[seq as usize - 1] += 1;
+        }
+        assert_eq!(sent, expected);
         let timeouts = events
             .lock()
             .unwrap()
@@ -966,6 +1076,12 @@ mod sender {
         let (window, _) = receiver.expect(2, &mut learner);
         assert_eq!(window, [2, 3], "{}", text("ch06w.data2_end3"));
         // The same ACK again, before either timer runs out: it acknowledges nothing new.
+        receiver.answer(reference::Ack::new(S, 2, 4), from);
+        // After the timeout, both go again: a probe of two datagrams (a tail loss probe: no
+        // back-off yet).
+        let (again, _) = receiver.expect(2, &mut learner);
+        assert_eq!(again, [2, 3], "{}", text("ch06w.both_again"));
+        // The same ACK once more: still nothing new. The probe's timeout must back off.
         receiver.answer(reference::Ack::new(S, 2, 4), from);
         let (again, _) = receiver.expect(2, &mut learner);
         assert_eq!(again, [2, 3], "{}", text("ch06w.both_again"));
@@ -1245,6 +1361,59 @@ mod programs {
             "{}",
             fill(
                 "ch06.copy_sizes",
+                &[("sent", &data.len()), ("received", &copy.len())]
+            )
+        );
+    }
+
+    #[test]
+    fn the_copy_is_complete_on_disk_before_the_receiver_exits() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("copy.bin");
+        // A linger of a minute: the receiver is still running when the copy must be whole.
+        let mut command = Command::new(course_harness::program!("reliable-recv"));
+        command.args(["--bind", "127.0.0.1:0", "--linger-ms", "60000"]);
+        let mut receiver = ChildGuard::spawn_with_stdout(
+            command,
+            Stdio::from(std::fs::File::create(&out).unwrap()),
+        );
+        let addr = receiver.listening_addr();
+        let mut relay = Command::new(course_harness::program!("lossy-relay"));
+        let addr = addr.to_string();
+        relay.args(["--bind", "127.0.0.1:0", "--server", &addr, "--loss", "0.3"]);
+        let mut relay = ChildGuard::spawn(relay);
+        let relay_addr = relay.listening_addr();
+        // Binary data that ends without a newline, as most files do.
+        let mut data = noise(29, 64 * 1024);
+        data.extend_from_slice(b"no newline at the end");
+        let mut command = Command::new(course_harness::program!("reliable-send"));
+        command.args(["--server", &relay_addr.to_string()]);
+        let mut sender = ChildGuard::spawn(command);
+        sender.write_stdin_bytes(&data);
+        sender.close_stdin();
+        let sent = sender.wait_exit_while_running(&mut receiver, Duration::from_secs(10));
+        assert!(
+            sent.status.success(),
+            "{}",
+            fill(
+                "test.exited",
+                &[("name", &"reliable-send"), ("exited", &format!("{sent:?}"))]
+            )
+        );
+        // The sender has the ACK of END: everything was delivered. The file must say so
+        // soon, while the receiver still lingers.
+        let until = Instant::now() + Duration::from_secs(5);
+        let mut copy = std::fs::read(&out).unwrap();
+        while copy != data && Instant::now() < until {
+            thread::sleep(10 * MS); // polling a file: there is no event to wait for
+            copy = std::fs::read(&out).unwrap();
+        }
+        receiver.assert_running();
+        assert!(
+            copy == data,
+            "{}",
+            fill(
+                "ch06w.complete_before_exit",
                 &[("sent", &data.len()), ("received", &copy.len())]
             )
         );

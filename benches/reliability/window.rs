@@ -14,7 +14,7 @@ use solutions::ch06_reliability::{
 };
 
 const SEED: u64 = 2026;
-/// The programs' defaults: `reliable-send --window 32`, `reliable-recv --window 64`.
+/// A sender window of 32, and the receiver's default window, `reliable-recv --window 64`.
 const SEND_WINDOW: u16 = 32;
 const RECV_WINDOW: u16 = 64;
 

@@ -438,6 +438,14 @@ pub const EXERCISES: &[Exercise] = &[
         tests: &["sender::", "soak::", "versions::", "programs::"],
     },
     Exercise {
+        id: "6.8",
+        chapter: "ch06_window",
+        file: "exercises/src/ch06_reliability/window_loss.rs",
+        anchor_en: "exercise-68-losses-the-receiver-reports",
+        anchor_ja: "演習-68-受信側が知らせる損失",
+        tests: &["loss::"],
+    },
+    Exercise {
         id: "7.1",
         chapter: "ch07_security",
         file: "exercises/src/ch07_security/token.rs",

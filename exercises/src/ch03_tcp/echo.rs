@@ -21,10 +21,10 @@ use crate::show::Screen;
 /// (given) reads and writes like a `TcpStream`, and fails a read or write once the
 /// client has stalled.
 pub fn echo_connection(mut stream: Paced, prefix: &[u8]) -> io::Result<u64> {
-    // TODO: read chunks until read returns 0; answer each with prefix + chunk
-    // (write_all). Show each chunk with a `Screen` (given, in given/src/show.rs):
-    // `screen.show(peer, chunk)`, and `screen.flush()` after a read that did not fill
-    // the buffer (nothing else was waiting).
+    // TODO: read chunks (into a 64 KiB buffer) until read returns 0; answer each
+    // with prefix + chunk (write_all). Show each chunk with a `Screen` (given, in
+    // given/src/show.rs): `screen.show(peer, chunk)`, and `screen.flush()` after a
+    // read that did not fill the buffer (nothing else was waiting).
     todo!()
 }
 // ANCHOR_END: echo_connection

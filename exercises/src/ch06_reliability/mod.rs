@@ -18,6 +18,8 @@
 //! - [`window_header`]: the sliding window's 13-byte header: the session, cumulative
 //!   and selective ACKs and the receiver's window (given).
 //! - [`window_send`]: the send window's bookkeeping: in flight, acknowledged, due.
+//! - [`window_loss`]: which messages the receiver's ACKs show lost (packet and time
+//!   thresholds), before any timer runs out.
 //! - [`window_recv`]: the receive window: buffer early messages, deliver in order,
 //!   build ACKs.
 //! - [`window_sender`]: the window sender's loop, one timer per message.
@@ -27,6 +29,7 @@ pub mod receiver;
 pub mod rto;
 pub mod sender;
 pub use course_given::{session, wait, window_header};
+pub mod window_loss;
 pub mod window_recv;
 pub mod window_send;
 pub mod window_sender;
@@ -42,6 +45,9 @@ pub use wait::Waiter;
 pub use window_header::{
     Ack, MAX_SACK_BYTES, MAX_WINDOW, Packet, PacketError, VERSION, WINDOW_HEADER_LEN,
     write_data,
+};
+pub use window_loss::{
+    GRANULARITY, PACKET_THRESHOLD, RoundTrip, Verdict, judge, loss_delay,
 };
 pub use window_recv::{RecvWindow, run_window_receiver};
 pub use window_send::{Progress, SendWindow, Slot};

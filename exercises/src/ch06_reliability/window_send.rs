@@ -13,13 +13,17 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Ack, Session, seq_before, seq_offset};
+use super::{Ack, Session, Verdict, judge, seq_before, seq_offset};
 
 /// What the sender knows about one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Slot {
     /// How many times it was sent (0: not yet).
     pub transmissions: u32,
+    /// Which sending of the whole transfer its last sending was: 1 for the first
+    /// datagram sent, 2 for the next, ... (0: not sent yet). A later sending has a
+    /// larger order, whatever the messages' numbers (exercise 6.8 judges by it).
+    pub order: u64,
     /// When it was last sent.
     pub sent_at: Option<Instant>,
     /// When its timer runs out, while it waits for its ACK.
@@ -59,6 +63,12 @@ pub struct SendWindow {
     peer_window: u32,
     /// ACKs ignored: another session, or an acknowledgement of unsent messages.
     ignored: u32,
+    /// How many datagrams were sent so far (new and again): the last `order`.
+    sends: u64,
+    /// The largest `order` known to have arrived: exercise 6.8's evidence.
+    newest_acked: u64,
+    /// The shortest round trip measured so far.
+    min_rtt: Option<Duration>,
 }
 
 impl SendWindow {
@@ -73,6 +83,9 @@ impl SendWindow {
             window: u32::from(window.max(1)),
             peer_window: 1,
             ignored: 0,
+            sends: 0,
+            newest_acked: 0,
+            min_rtt: None,
         }
     }
 
@@ -125,7 +138,9 @@ impl SendWindow {
         let Some(slot) = self.slots.get_mut(index) else {
             return;
         };
+        self.sends += 1;
         slot.transmissions += 1;
+        slot.order = self.sends;
         slot.sent_at = Some(now);
         slot.deadline = Some(now + timeout);
         if seq == self.next {
@@ -143,6 +158,65 @@ impl SendWindow {
         self.slots[first..end].iter().filter(|s| !s.acked)
     }
     // ANCHOR_END: window
+
+    // ANCHOR: losses
+    /// The oldest message in flight that the ACKs (taken in by
+    /// [`take_ack`](Self::take_ack)) show lost at `now` (your [`judge`], exercise 6.8),
+    /// with the round trip `rtt`.
+    pub fn lost(&self, now: Instant, rtt: Duration) -> Option<u32> {
+        let newest = self.newest_acked;
+        let (first, end) = (self.index(self.base), self.index(self.next));
+        (first..end)
+            .find(|&i| judge(&self.slots[i], newest, now, rtt) == Verdict::Lost)
+            .map(|i| self.session.seq(i))
+    }
+
+    /// When the next message in flight will count as lost by the time threshold
+    /// (unless its ACK comes first), if one will.
+    pub fn next_loss_time(&self, now: Instant, rtt: Duration) -> Option<Instant> {
+        let newest = self.newest_acked;
+        self.in_flight()
+            .filter_map(|slot| match judge(slot, newest, now, rtt) {
+                Verdict::LostAt(at) => Some(at),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// Moves every timer in flight to `until` at the earliest: after a probe, the
+    /// others wait for what its ACK will tell.
+    pub fn postpone(&mut self, until: Instant) {
+        let (first, end) = (self.index(self.base), self.index(self.next));
+        for slot in self.slots[first..end].iter_mut().filter(|s| !s.acked) {
+            slot.deadline = slot.deadline.map(|d| d.max(until));
+        }
+    }
+
+    /// Takes in an ACK with your [`on_ack`](Self::on_ack), then notes the newest
+    /// sending it proves arrived, for [`lost`](Self::lost). The ACK of a message sent
+    /// more than once does not say which sending arrived: if it came sooner than the
+    /// shortest round trip after the last sending, it answers an earlier one (a copy
+    /// sent too early), and proves nothing about the last one's order (RFC 8985, 6.2).
+    pub fn take_ack(&mut self, ack: &Ack, now: Instant) -> Progress {
+        let (first, end) = (self.index(self.base), self.index(self.next));
+        let before: Vec<bool> =
+            self.slots[first..end].iter().map(|s| s.acked).collect();
+        let progress = self.on_ack(ack, now);
+        if let Some(rtt) = progress.rtt {
+            self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
+        }
+        for (slot, was) in self.slots[first..end].iter().zip(before) {
+            let answers_the_last = slot.transmissions == 1
+                || slot.sent_at.zip(self.min_rtt).is_some_and(|(sent, min)| {
+                    now.saturating_duration_since(sent) >= min
+                });
+            if slot.acked && !was && answers_the_last {
+                self.newest_acked = self.newest_acked.max(slot.order);
+            }
+        }
+        progress
+    }
+    // ANCHOR_END: losses
 
     // ANCHOR: next_new
     /// The next message never sent, if both windows leave room for it: fewer than

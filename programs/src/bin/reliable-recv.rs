@@ -1,10 +1,12 @@
 //! `reliable-recv`: the receiving end of chapter 6's protocol. Writes the payloads it receives
 //! to stdout, each exactly once and in order, and exits after END (and a short linger).
 
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use clap::Parser;
@@ -56,17 +58,15 @@ fn main() -> ExitCode {
         },
         None => (socket, args.from, None),
     };
-    let mut out = io::stdout().lock();
+    let mut out = Output::start();
     let listen = Listen {
         from,
         idle_timeout: Some(args.idle_timeout),
         linger: Duration::from_millis(args.linger_ms.max(1)),
     };
-    let result = run_window_receiver(&socket, args.window, listen, |payload| {
-        out.write_all(payload)
-    });
+    let result = run_window_receiver(&socket, args.window, listen, |payload| out.write(payload));
     // What was delivered stays delivered, also when the sender fell silent.
-    let flushed = out.flush();
+    let flushed = out.finish();
     if let Some(refused) = refused {
         let refused = refused.load(std::sync::atomic::Ordering::Relaxed);
         if refused > 0 {
@@ -79,5 +79,58 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => cli::fail(EXIT_FAILURE, e),
+    }
+}
+
+/// How long the writer waits for more data before it flushes what it holds.
+const IDLE_FLUSH: Duration = Duration::from_millis(1);
+
+/// Stdout, written by a thread of its own as the data arrives in order: through a 64 KiB
+/// buffer (one write per 64 KiB while data streams in), flushed as soon as nothing more came
+/// for `IDLE_FLUSH`, and at the end. So the output is complete on disk when the data is, not
+/// when the receiver exits after its linger (stdout alone is line-buffered: binary data
+/// after the last newline would wait for the exit).
+struct Output {
+    chunks: Option<mpsc::Sender<Vec<u8>>>,
+    writer: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl Output {
+    fn start() -> Output {
+        let (chunks, arriving) = mpsc::channel::<Vec<u8>>();
+        let writer = thread::spawn(move || -> io::Result<()> {
+            let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+            loop {
+                match arriving.recv_timeout(IDLE_FLUSH) {
+                    Ok(chunk) => out.write_all(&chunk)?,
+                    Err(RecvTimeoutError::Timeout) => out.flush()?,
+                    Err(RecvTimeoutError::Disconnected) => return out.flush(),
+                }
+            }
+        });
+        Output {
+            chunks: Some(chunks),
+            writer: Some(writer),
+        }
+    }
+
+    /// Hands a payload to the writer; fails once the writer has failed (stdout closed).
+    fn write(&mut self, payload: &[u8]) -> io::Result<()> {
+        let sent = self.chunks.as_ref().map(|c| c.send(payload.to_vec()));
+        match sent {
+            Some(Ok(())) => Ok(()),
+            // The writer stopped: its error says why.
+            _ => self.finish().and(Err(io::ErrorKind::BrokenPipe.into())),
+        }
+    }
+
+    /// Writes and flushes everything handed over; the writer's error, if it failed.
+    fn finish(&mut self) -> io::Result<()> {
+        self.chunks = None; // the writer sees the end, flushes and returns
+        match self.writer.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(io::Error::other("the writer thread panicked")),
+            None => Ok(()),
+        }
     }
 }

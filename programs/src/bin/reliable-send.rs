@@ -11,7 +11,7 @@ use clap::Parser;
 use course_programs::cli::{self, EXIT_FAILURE, EXIT_USAGE};
 use course_programs::sealing;
 use socket_course::ch06_reliability::{
-    MAX_PAYLOAD, MAX_WINDOW, Rto, RtoConfig, Session, send_window,
+    GRANULARITY, MAX_PAYLOAD, MAX_WINDOW, Rto, RtoConfig, Session, send_window,
 };
 use socket_course::ch07_security::SealKey;
 
@@ -24,8 +24,10 @@ struct Args {
     /// The receiver's address, IP:PORT (this machine only).
     #[arg(long, default_value = "127.0.0.1:50001", value_parser = cli::socket_addr)]
     server: SocketAddr,
-    /// Shortest retransmission timeout, in milliseconds.
-    #[arg(long, default_value_t = RtoConfig::LOOPBACK.min.as_millis() as u64)]
+    /// Shortest retransmission timeout, in milliseconds. The timeout itself is measured
+    /// (smoothed round trip + 4 x its variation); the default minimum is only the timer's
+    /// resolution. A gap the receiver reports is resent without waiting for any timeout.
+    #[arg(long, default_value_t = GRANULARITY.as_millis() as u64)]
     min_rto_ms: u64,
     /// Longest retransmission timeout, in milliseconds.
     #[arg(long, default_value_t = RtoConfig::LOOPBACK.max.as_millis() as u64)]
@@ -37,8 +39,9 @@ struct Args {
     /// `reliable-recv --from` can name it.
     #[arg(long, value_parser = cli::socket_addr)]
     bind: Option<SocketAddr>,
-    /// How many messages may be in flight at once (1-256; 1 = stop-and-wait).
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=MAX_WINDOW as i64))]
+    /// How many messages may be in flight at once (1-256; 1 = stop-and-wait). The default is
+    /// reliable-recv's default window: as many as the receiver accepts.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=MAX_WINDOW as i64))]
     window: u16,
     /// Seal every datagram with this chapter 7 key file (keygen makes one), so that nobody
     /// without the key can forge an ACK; reliable-recv needs the same key.

@@ -22,7 +22,10 @@ use crate::show::Screen;
 /// client has stalled.
 pub fn echo_connection(mut stream: Paced, prefix: &[u8]) -> io::Result<u64> {
     let peer = stream.peer_addr()?;
-    let mut buf = [0u8; 4096];
+    // 64 KiB: one read takes what a fast client has sent meanwhile (a 4 KiB
+    // buffer needs 16 reads, writes and previews for the same bytes). On the heap:
+    // a thread's stack is small.
+    let mut buf = vec![0u8; 64 * 1024];
     let mut reply = Vec::with_capacity(prefix.len() + buf.len());
     let mut screen = Screen::new();
     let mut total = 0;
