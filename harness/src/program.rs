@@ -102,6 +102,15 @@ pub fn test_binaries(
     for name in names {
         args.extend(["--test", name]);
     }
+    // Chapter 10's tests need the feature `ch10` (its TLS crates); the others none.
+    let features: Vec<&str> = names
+        .iter()
+        .filter_map(|n| course_catalog::exercises::chapter_features(n))
+        .collect();
+    let features = features.join(",");
+    if !features.is_empty() {
+        args.extend(["--features", &features]);
+    }
     let output = cargo(Path::new(manifest_dir), solutions, &args)
         .output()
         .map_err(|e| e.to_string())?;
