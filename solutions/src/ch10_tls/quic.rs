@@ -16,6 +16,7 @@ use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
+use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
 use quinn::{Connection, ConnectionError, Endpoint, RecvStream, SendStream};
 use rustls::RootCertStore;
 use rustls::pki_types::pem::PemObject;
@@ -26,6 +27,10 @@ use tokio::task::JoinSet;
 fn invalid(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, error)
 }
+
+/// The application protocol (ALPN) both ends name in the handshake: QUIC requires one
+/// (RFC 9001), so a client of another protocol is refused at once.
+pub const ALPN: &[u8] = b"course-echo";
 
 /// Given: a QUIC server endpoint bound to `addr`, presenting the certificate chain
 /// `cert_pem` with its key `key_pem`. Call it inside a tokio runtime.
@@ -38,28 +43,34 @@ pub fn server_endpoint(
         .collect::<Result<Vec<_>, _>>()
         .map_err(invalid)?;
     let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(invalid)?;
-    let config =
-        quinn::ServerConfig::with_single_cert(certs, key).map_err(invalid)?;
-    Endpoint::server(config, addr)
+    let mut tls = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(invalid)?;
+    tls.alpn_protocols = vec![ALPN.to_vec()];
+    let quic = QuicServerConfig::try_from(tls).map_err(invalid)?;
+    Endpoint::server(quinn::ServerConfig::with_crypto(Arc::new(quic)), addr)
 }
 
 /// Given: a QUIC client endpoint on an ephemeral loopback port of `server`'s address
-/// family, trusting only the CA certificates in `ca_pem`. Call it inside a tokio
-/// runtime.
+/// family, trusting only the CA certificates in `ca_pem`. Call it inside a tokio runtime.
 pub fn client_endpoint(server: SocketAddr, ca_pem: &[u8]) -> io::Result<Endpoint> {
     let mut roots = RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(ca_pem) {
         roots.add(cert.map_err(invalid)?).map_err(invalid)?;
     }
-    let config = quinn::ClientConfig::with_root_certificates(Arc::new(roots))
-        .map_err(invalid)?;
+    let mut tls = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![ALPN.to_vec()];
+    let quic = QuicClientConfig::try_from(tls).map_err(invalid)?;
     let bind: SocketAddr = if server.is_ipv6() {
         (Ipv6Addr::LOCALHOST, 0).into()
     } else {
         (Ipv4Addr::LOCALHOST, 0).into()
     };
     let mut endpoint = Endpoint::client(bind)?;
-    endpoint.set_default_client_config(config);
+    endpoint.set_default_client_config(quinn::ClientConfig::new(Arc::new(quic)));
     Ok(endpoint)
 }
 
