@@ -1,8 +1,8 @@
 //! Chapter 10: what TLS and QUIC cost on loopback, measured in one run. Run it with
 //! `cargo run --release --features ch10 --example ch10_handshakes`.
 //!
-//! 1. A new connection and one 16-byte request and reply, 200 times: plain TCP, TLS 1.3
-//!    over TCP, QUIC. The median and p99 of each; the ratios to plain TCP.
+//! 1. A new connection and one 16-byte request and reply, 200 times: plain TCP, TLS
+//!    1.3 over TCP, QUIC. The median and p99 of each; the ratios to plain TCP.
 //! 2. 64 MiB sent over one connection, plain TCP and TLS: throughput and its ratio.
 //!
 //! The servers run on threads of this process; everything is on 127.0.0.1.
@@ -156,7 +156,8 @@ fn main() {
     let config = server_config(&issued);
     thread::spawn(move || serve(tls, Some(config)));
 
-    // QUIC: a server on a runtime of its own thread, echoing one stream per connection.
+    // QUIC: a server on a runtime of its own thread, echoing one stream per
+    // connection.
     let (cert, key) = (issued.cert_pem.clone(), issued.key_pem.clone());
     let (tx, rx) = std::sync::mpsc::channel();
     thread::spawn(move || {

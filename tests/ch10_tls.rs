@@ -630,6 +630,74 @@ mod quic_echo {
     }
 
     #[test]
+    fn a_stream_left_open_holds_up_no_other() {
+        let (ca, issued) = pki(&["localhost"], Validity::Current);
+        let (addr, ended, mut running) = start(&issued);
+        let ca_pem = ca.cert_pem();
+        let result: Result<(Vec<u8>, Vec<u8>), String> = runtime().block_on(async move {
+            let work = async {
+                let endpoint =
+                    client_endpoint(addr, ca_pem.as_bytes()).map_err(|e| e.to_string())?;
+                let conn = endpoint
+                    .connect(addr, "localhost")
+                    .map_err(|e| e.to_string())?
+                    .await
+                    .map_err(|e| e.to_string())?;
+                // Stream A: some bytes, and no end yet.
+                let (mut send_a, mut recv_a) = conn.open_bi().await.map_err(|e| e.to_string())?;
+                send_a
+                    .write_all(b"first, still open")
+                    .await
+                    .map_err(|e| e.to_string())?;
+                // Stream B, whole: its echo must come while A is still open.
+                let (mut send_b, mut recv_b) = conn.open_bi().await.map_err(|e| e.to_string())?;
+                send_b
+                    .write_all(b"second")
+                    .await
+                    .map_err(|e| e.to_string())?;
+                send_b.finish().map_err(|e| e.to_string())?;
+                let b = recv_b.read_to_end(100).await.map_err(|e| e.to_string())?;
+                send_a.finish().map_err(|e| e.to_string())?;
+                let a = recv_a.read_to_end(100).await.map_err(|e| e.to_string())?;
+                Ok((endpoint, conn, a, b))
+            };
+            let watch = async {
+                while !ended.load(std::sync::atomic::Ordering::SeqCst) {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            };
+            let (endpoint, conn, a, b) = tokio::select! {
+                result = tokio::time::timeout(Duration::from_secs(3), work) => {
+                    result.unwrap_or_else(|_| Err("timed out".to_string()))?
+                }
+                () = watch => return Err("the server's code ended".to_string()),
+            };
+            conn.close(0u32.into(), b"done");
+            let _ = tokio::time::timeout(Duration::from_secs(2), endpoint.wait_idle()).await;
+            Ok((a, b))
+        });
+        let (a, b) = match result {
+            Ok(echoes) => echoes,
+            Err(e) => {
+                running.check();
+                panic!("{}", fill("ch10.stream_held_up", &[("error", &e)]));
+            }
+        };
+        expect_bytes(
+            &fill("ch10.stream_echo", &[("stream", &"B")]),
+            b"second",
+            &b,
+            None,
+        );
+        expect_bytes(
+            &fill("ch10.stream_echo", &[("stream", &"A")]),
+            b"first, still open",
+            &a,
+            None,
+        );
+    }
+
+    #[test]
     fn one_datagram_in_ten_lost_is_recovered_by_quic_itself() {
         let (ca, issued) = pki(&["localhost"], Validity::Current);
         let (server, ended, mut running) = start(&issued);

@@ -1,6 +1,7 @@
 //! `quic-server`: a QUIC echo server (chapter 10). Every stream a client opens comes back,
-//! each on a task of its own (exercise 10.4); many clients at once. A client silent for
-//! `--idle-timeout` is forgotten; quinn bounds the streams and bytes in flight per client.
+//! each on a task of its own (exercise 10.4); many clients at once. A client silent for 30 s
+//! (quinn's idle timeout) is forgotten, a handshake that stalls for 10 s too; quinn bounds the
+//! streams (100) and the bytes in flight (flow control) per client.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
