@@ -684,13 +684,13 @@ mod quic_echo {
             }
         };
         expect_bytes(
-            &fill("ch10.stream_echo", &[("stream", &"B")]),
+            &fill("ch10.stream_echo", &[("stream", &1)]),
             b"second",
             &b,
             None,
         );
         expect_bytes(
-            &fill("ch10.stream_echo", &[("stream", &"A")]),
+            &fill("ch10.stream_echo", &[("stream", &0)]),
             b"first, still open",
             &a,
             None,

@@ -475,4 +475,16 @@ mod tests {
         let found = foreign_sources(&[dir.path().to_path_buf()], Path::new("/c"));
         assert_eq!(found, ["/c/solutions/src/ch01/x.rs", "/etc/passwd"]);
     }
+
+    #[test]
+    fn chapter_10s_crate_is_read_too() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("exercises_tls-0abc.d"),
+            "/c/target/debug/deps/exercises_tls-0abc.d: exercises/src/ch10_tls/mod.rs /etc/shadow\n",
+        )
+        .unwrap();
+        let found = foreign_sources(&[dir.path().to_path_buf()], Path::new("/c"));
+        assert_eq!(found, ["/etc/shadow"]);
+    }
 }
