@@ -97,6 +97,42 @@ fn answer(mut stream: impl Read + Write) {
     }
 }
 
+/// CPU time this process has used so far (user + system, all threads: the servers run
+/// here too), where the OS tells it.
+#[cfg(unix)]
+fn cpu_time() -> Option<Duration> {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::uninit();
+    // SAFETY: getrusage fills the struct it is given and reports failure by its result.
+    let usage = unsafe {
+        if libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) != 0 {
+            return None;
+        }
+        usage.assume_init()
+    };
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    Some(time(usage.ru_utime) + time(usage.ru_stime))
+}
+
+#[cfg(not(unix))]
+fn cpu_time() -> Option<Duration> {
+    None
+}
+
+/// CPU time per connection of `run`, in milliseconds, and what `run` returned.
+fn with_cpu<T>(run: impl FnOnce() -> T) -> (T, Option<f64>) {
+    let before = cpu_time();
+    let result = run();
+    let per = match (before, cpu_time()) {
+        (Some(a), Some(b)) => {
+            Some((b - a).as_secs_f64() * 1000.0 / CONNECTIONS as f64)
+        }
+        _ => None,
+    };
+    (result, per)
+}
+
 /// Median and 99th percentile of `samples`, in milliseconds.
 fn summary(mut samples: Vec<Duration>) -> (f64, f64) {
     samples.sort();
@@ -188,52 +224,58 @@ fn main() {
     // Warm up every path once (page faults, first allocations), then measure.
     tcp_request(plain_addr);
     tls_request(tls_addr, &client);
-    let tcp_times: Vec<Duration> =
-        (0..CONNECTIONS).map(|_| tcp_request(plain_addr)).collect();
-    let tls_times: Vec<Duration> = (0..CONNECTIONS)
-        .map(|_| tls_request(tls_addr, &client))
-        .collect();
+    let (tcp_times, tcp_cpu) =
+        with_cpu(|| (0..CONNECTIONS).map(|_| tcp_request(plain_addr)).collect());
+    let (tls_times, tls_cpu) = with_cpu(|| {
+        (0..CONNECTIONS)
+            .map(|_| tls_request(tls_addr, &client))
+            .collect()
+    });
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
     let ca_pem = ca.cert_pem();
-    let quic_times: Vec<Duration> = rt.block_on(async {
-        let endpoint =
-            client_endpoint(quic_addr, ca_pem.as_bytes()).expect("endpoint");
-        let mut times = Vec::new();
-        for i in 0..=CONNECTIONS {
-            let started = Instant::now();
-            let conn = endpoint.connect(quic_addr, "localhost").expect("connect");
-            let conn = conn.await.expect("handshake");
-            let (mut send, mut recv) = conn.open_bi().await.expect("stream");
-            send.write_all(b"0123456789abcdef").await.expect("write");
-            send.finish().expect("finish");
-            recv.read_to_end(16).await.expect("reply");
-            if i > 0 {
-                times.push(started.elapsed());
+    let (quic_times, quic_cpu) = with_cpu(|| {
+        rt.block_on(async {
+            let endpoint =
+                client_endpoint(quic_addr, ca_pem.as_bytes()).expect("endpoint");
+            let mut times = Vec::new();
+            for i in 0..=CONNECTIONS {
+                let started = Instant::now();
+                let conn = endpoint.connect(quic_addr, "localhost").expect("connect");
+                let conn = conn.await.expect("handshake");
+                let (mut send, mut recv) = conn.open_bi().await.expect("stream");
+                send.write_all(b"0123456789abcdef").await.expect("write");
+                send.finish().expect("finish");
+                recv.read_to_end(16).await.expect("reply");
+                if i > 0 {
+                    times.push(started.elapsed());
+                }
+                conn.close(0u32.into(), b"");
             }
-            conn.close(0u32.into(), b"");
-        }
-        endpoint.wait_idle().await;
-        times
+            endpoint.wait_idle().await;
+            times
+        })
     });
 
     // ANCHOR: table
-    let (tcp_median, tcp_p99) = summary(tcp_times);
+    let tcp_times: Vec<Duration> = tcp_times;
+    let (tcp_median, _) = summary(tcp_times.clone());
     println!("new connection + one 16-byte request and reply, {CONNECTIONS} times");
-    println!(
-        "| protocol | round trips to the reply | median | p99 | median vs TCP |"
-    );
-    println!("|---|---|---|---|---|");
+    println!("| protocol | round trips | median | p99 | vs TCP | CPU time |");
+    println!("|---|---|---|---|---|---|");
     let rows = [
-        ("plain TCP", 2, (tcp_median, tcp_p99)),
-        ("TLS 1.3 over TCP", 3, summary(tls_times)),
-        ("QUIC", 2, summary(quic_times)),
+        ("plain TCP", 2, tcp_times, tcp_cpu),
+        ("TLS 1.3 over TCP", 3, tls_times, tls_cpu),
+        ("QUIC", 2, quic_times, quic_cpu),
     ];
-    for (name, trips, (median, p99)) in rows {
+    for (name, trips, times, cpu) in rows {
+        let (median, p99) = summary(times);
         let ratio = median / tcp_median;
-        println!("| {name} | {trips} | {median:.3} ms | {p99:.3} ms | {ratio:.1}x |");
+        let cpu = cpu.map_or("-".to_string(), |ms| format!("{ms:.3} ms"));
+        let (median, p99) = (format!("{median:.3} ms"), format!("{p99:.3} ms"));
+        println!("| {name} | {trips} | {median} | {p99} | {ratio:.1}x | {cpu} |");
     }
     // ANCHOR_END: table
 
