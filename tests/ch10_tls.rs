@@ -55,7 +55,14 @@ fn test_server_config(issued: &Issued) -> Arc<ServerConfig> {
 /// The test's own TLS echo server for one connection, on a thread. Returns its address
 /// and, when it ends, the error that ended it (if any).
 fn test_echo_server(config: Arc<ServerConfig>) -> (SocketAddr, thread::JoinHandle<io::Result<()>>) {
-    let listener = net::tcp_listener();
+    test_echo_server_on(net::tcp_listener(), config)
+}
+
+/// [`test_echo_server`] on a listener of the test's choosing (IPv6, say).
+fn test_echo_server_on(
+    listener: std::net::TcpListener,
+    config: Arc<ServerConfig>,
+) -> (SocketAddr, thread::JoinHandle<io::Result<()>>) {
     let addr = listener.local_addr().unwrap();
     let handle = thread::spawn(move || {
         let (tcp, _) = accept_within(&listener, IO_TIMEOUT)?;
@@ -156,6 +163,26 @@ mod tls_client {
         let result =
             call_learner(move || connect(addr, "127.0.0.1", ca_pem.as_bytes(), IO_TIMEOUT));
         result.or_fail("test.returned_error", &[("call", &"connect(127.0.0.1)")]);
+    }
+
+    #[test]
+    fn works_over_ipv6_with_the_address_as_its_name() {
+        let (ca, issued) = pki(&["::1", "127.0.0.1"], Validity::Current);
+        // Without an IPv6 loopback here, the same test over IPv4 (still your code).
+        let listener =
+            std::net::TcpListener::bind("[::1]:0").unwrap_or_else(|_| net::tcp_listener());
+        let (addr, server) = test_echo_server_on(listener, test_server_config(&issued));
+        let name = addr.ip().to_string();
+        let ca_pem = ca.cert_pem();
+        let mut tls = call_learner(move || connect(addr, &name, ca_pem.as_bytes(), IO_TIMEOUT))
+            .or_fail("test.returned_error", &[("call", &"connect([::1])")]);
+        tls.write_all(b"over IPv6").unwrap();
+        let mut got = [0u8; 9];
+        tls.read_exact(&mut got).or_fail("ch10.no_echo", &[]);
+        expect_bytes(&fill("what.echo", &[]), b"over IPv6", &got, None);
+        tls.conn.send_close_notify();
+        let _ = tls.flush();
+        server.join().unwrap().or_fail("ch10.server_failed", &[]);
     }
 
     #[test]
