@@ -18,3 +18,10 @@ pub const SIDE: &str = if cfg!(feature = "solutions") {
 } else {
     "exercises"
 };
+
+/// Chapter 10 (TLS and QUIC), a crate of its own on each side: present with the feature
+/// `ch10` (the reference side has it on), so that chapters 1-9 never compile rustls.
+#[cfg(all(feature = "ch10", not(feature = "solutions")))]
+pub use exercises_tls as ch10_tls;
+#[cfg(feature = "solutions")]
+pub use solutions_tls as ch10_tls;

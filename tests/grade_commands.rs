@@ -54,7 +54,12 @@ fn filters_of(command: &str, chapter: &str) -> Result<Vec<String>, String> {
     if argv.iter().any(|word| word.is_empty()) {
         return Err("stray spaces: an empty word between two spaces".into());
     }
-    let start = ["cargo", "test", "--test", chapter];
+    // Chapter 10's commands name the feature its tests need: `cargo test --features ch10 ...`.
+    let mut start = vec!["cargo", "test"];
+    if let Some(feature) = course_catalog::exercises::chapter_features(chapter) {
+        start.extend(["--features", feature]);
+    }
+    start.extend(["--test", chapter]);
     if argv.len() < start.len() || argv[..start.len()] != start {
         return Err(format!("it does not start with `{}`", start.join(" ")));
     }
@@ -177,7 +182,15 @@ fn shown_commands() -> Vec<(String, String)> {
             .to_string();
         for (number, line) in text.lines().enumerate() {
             let mut rest = line;
-            while let Some(at) = rest.find("cargo test --test ch") {
+            // Chapter 10's commands name its feature first: `cargo test --features ch10 --test`.
+            while let Some(at) = [
+                "cargo test --test ch",
+                "cargo test --features ch10 --test ch",
+            ]
+            .iter()
+            .filter_map(|p| rest.find(p))
+            .min()
+            {
                 let command = &rest[at..];
                 let end = command.find('`').unwrap_or(command.len());
                 let command = command[..end].split(" #").next().unwrap_or("").trim_end();
@@ -201,15 +214,19 @@ fn every_shown_command_is_true_and_the_books_show_every_grade_command() {
     let shown = shown_commands();
     let mut problems = Vec::new();
     for (place, command) in &shown {
-        let Some(chapter) = chapters
-            .iter()
-            .find(|c| command.split(' ').nth(3) == Some(**c))
-        else {
+        let Some(chapter) = chapters.iter().find(|c| {
+            let words: Vec<&str> = command.split(' ').collect();
+            let at = words.iter().position(|w| *w == "--test");
+            at.and_then(|at| words.get(at + 1)) == Some(*c)
+        }) else {
             problems.push(format!("{place}: `{command}` names no chapter's tests"));
             continue;
         };
         // The whole chapter, or its ignored (soak) tests: nothing to select.
-        let whole = format!("cargo test --test {chapter}");
+        let features = course_catalog::exercises::chapter_features(chapter)
+            .map(|f| format!(" --features {f}"))
+            .unwrap_or_default();
+        let whole = format!("cargo test{features} --test {chapter}");
         if *command == whole || *command == format!("{whole} -- --ignored") {
             continue;
         }

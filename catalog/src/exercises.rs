@@ -97,15 +97,31 @@ impl Exercise {
     /// port_range::`, or with several filters after `--` (cargo takes only one test name
     /// before it): `cargo test --test ch01_addresses -- ephemeral_port:: addr_info::`.
     pub fn command(&self) -> String {
+        let features = chapter_features(self.chapter)
+            .map(|f| format!(" --features {f}"))
+            .unwrap_or_default();
         match self.tests {
-            [filter] => format!("cargo test --test {} {filter}", self.chapter),
+            [filter] => format!("cargo test{features} --test {} {filter}", self.chapter),
             filters => format!(
-                "cargo test --test {} -- {}",
+                "cargo test{features} --test {} -- {}",
                 self.chapter,
                 filters.join(" ")
             ),
         }
     }
+}
+
+/// Cargo features a chapter's tests need: chapter 10's exercises are crates of their own
+/// (rustls, quinn), built only with the root package's feature `ch10`, so that chapters 1-9
+/// never compile them. Its commands read `cargo test --features ch10 --test ch10_tls ...`.
+pub const CHAPTER_FEATURES: &[(&str, &str)] = &[("ch10_tls", "ch10")];
+
+/// The feature chapter `id`'s tests need, if any (see [`CHAPTER_FEATURES`]).
+pub fn chapter_features(id: &str) -> Option<&'static str> {
+    CHAPTER_FEATURES
+        .iter()
+        .find(|(chapter, _)| *chapter == id)
+        .map(|(_, feature)| *feature)
 }
 
 /// The chapters, in book order.
@@ -160,6 +176,11 @@ pub const CHAPTERS: &[Chapter] = &[
         id: "ch09_multicast",
         number: 9,
         page: "ch09-multicast.md",
+    },
+    Chapter {
+        id: "ch10_tls",
+        number: 10,
+        page: "ch10-tls.md",
     },
 ];
 
@@ -548,6 +569,38 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-93-the-receive-loop",
         anchor_ja: "演習-93-受信ループ",
         tests: &["receive_loop::", "programs::"],
+    },
+    Exercise {
+        id: "10.1",
+        chapter: "ch10_tls",
+        file: "exercises/src/ch10_tls/client.rs",
+        anchor_en: "exercise-101-a-tls-client",
+        anchor_ja: "演習-101-tls-クライアント",
+        tests: &["tls_client::"],
+    },
+    Exercise {
+        id: "10.2",
+        chapter: "ch10_tls",
+        file: "exercises/src/ch10_tls/server.rs",
+        anchor_en: "exercise-102-a-tls-server-that-echoes",
+        anchor_ja: "演習-102-エコーする-tls-サーバー",
+        tests: &["tls_server::"],
+    },
+    Exercise {
+        id: "10.3",
+        chapter: "ch10_tls",
+        file: "exercises/src/ch10_tls/refusals.rs",
+        anchor_en: "exercise-103-what-tls-refuses",
+        anchor_ja: "演習-103-tls-が断るもの",
+        tests: &["refused::"],
+    },
+    Exercise {
+        id: "10.4",
+        chapter: "ch10_tls",
+        file: "exercises/src/ch10_tls/quic.rs",
+        anchor_en: "exercise-104-a-quic-echo-many-streams-at-once",
+        anchor_ja: "演習-104-quic-のエコーたくさんのストリームを同時に",
+        tests: &["quic_echo::"],
     },
 ];
 

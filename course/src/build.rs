@@ -115,8 +115,17 @@ pub fn test_binaries(
     });
     let mut command = cargo.command();
     command.args(["test", "--no-run", "--message-format=json"]);
+    // `solutions` picks the side; a chapter may need a feature of its own (chapter 10's TLS
+    // crates, see `course_catalog::exercises::CHAPTER_FEATURES`).
+    let mut features: Vec<&str> = chapters
+        .iter()
+        .filter_map(|c| course_catalog::exercises::chapter_features(c))
+        .collect();
     if cargo.solutions {
-        command.args(["--features", "solutions"]);
+        features.push("solutions");
+    }
+    if !features.is_empty() {
+        command.args(["--features", &features.join(",")]);
     }
     for chapter in chapters {
         command.args(["--test", chapter]);

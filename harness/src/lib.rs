@@ -11,6 +11,7 @@
 //! - [`net`]: loopback sockets with read/write timeouts, `accept` and `connect` with deadlines.
 //! - [`drip`]: slow clients (one byte now and then, from addresses spread over 127.0.0.0/8)
 //!   and a probe that retries until it is echoed, for the tests of a server's bounds.
+//! - [`flip`]: a TCP relay that flips one bit when told to (chapter 10: TLS notices).
 //! - [`child`]: [`ChildGuard`], a spawned program that is killed and reaped on drop, whose
 //!   output is read on threads, and whose early exit is noticed at once.
 //! - [`multicast`]: loopback-only multicast senders and receivers, a group per test.
@@ -32,6 +33,7 @@ pub mod capture;
 pub mod child;
 pub mod deadline;
 pub mod drip;
+pub mod flip;
 pub mod multicast;
 pub mod net;
 pub mod peer;

@@ -102,6 +102,15 @@ pub fn test_binaries(
     for name in names {
         args.extend(["--test", name]);
     }
+    // Chapter 10's tests need the feature `ch10` (its TLS crates); the others none.
+    let features: Vec<&str> = names
+        .iter()
+        .filter_map(|n| course_catalog::exercises::chapter_features(n))
+        .collect();
+    let features = features.join(",");
+    if !features.is_empty() {
+        args.extend(["--features", &features]);
+    }
     let output = cargo(Path::new(manifest_dir), solutions, &args)
         .output()
         .map_err(|e| e.to_string())?;
@@ -139,6 +148,10 @@ fn build(name: &str, root: &Path, solutions: bool) -> Result<PathBuf, String> {
         solutions,
         &["build", "--quiet", "-p", "course-programs", "--bin", name],
     );
+    // Chapter 10's programs need its TLS crates (the feature `ch10`), the others do not.
+    if name.starts_with("tls-") || name.starts_with("quic-") {
+        command.args(["--features", "ch10"]);
+    }
     command.args(["--message-format", "json-render-diagnostics"]);
     let output = command.output().map_err(|e| e.to_string())?;
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -8,3 +8,5 @@
 
 pub mod cli;
 pub mod sealing;
+/// Chapter 10's `--cert`, `--key` and `--ca` files.
+pub mod tls_files;

@@ -226,6 +226,16 @@ pub fn symlinks_in(root: &Path, shown: &str) -> Vec<String> {
 /// has one) lists for the exercises crate that are not under `allowed`: whatever pulled them in
 /// (`#[path]`, `include!` under any name or spelling, a symbolic link), the compiler read them.
 pub fn foreign_sources(deps: &[std::path::PathBuf], root: &Path) -> Vec<String> {
+    // Chapter 10's exercises are a crate of their own (`exercises_tls-*.d`), read the same way.
+    let mut out: BTreeSet<String> = BTreeSet::new();
+    for prefix in ["exercises-", "exercises_tls-"] {
+        out.extend(foreign_sources_of(deps, root, prefix));
+    }
+    out.into_iter().collect()
+}
+
+/// [`foreign_sources`] for the dep-info files whose names start with `prefix`.
+fn foreign_sources_of(deps: &[std::path::PathBuf], root: &Path, prefix: &str) -> Vec<String> {
     let allowed = root.join("exercises").join("src");
     let newest = deps.iter().find_map(|dir| {
         let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = fs::read_dir(dir)
@@ -233,7 +243,7 @@ pub fn foreign_sources(deps: &[std::path::PathBuf], root: &Path) -> Vec<String> 
             .flatten()
             .filter(|e| {
                 let n = e.file_name().to_string_lossy().into_owned();
-                n.starts_with("exercises-") && n.ends_with(".d")
+                n.starts_with(prefix) && n.ends_with(".d")
             })
             .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
             .collect();
@@ -464,5 +474,17 @@ mod tests {
         .unwrap();
         let found = foreign_sources(&[dir.path().to_path_buf()], Path::new("/c"));
         assert_eq!(found, ["/c/solutions/src/ch01/x.rs", "/etc/passwd"]);
+    }
+
+    #[test]
+    fn chapter_10s_crate_is_read_too() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("exercises_tls-0abc.d"),
+            "/c/target/debug/deps/exercises_tls-0abc.d: exercises/src/ch10_tls/mod.rs /etc/shadow\n",
+        )
+        .unwrap();
+        let found = foreign_sources(&[dir.path().to_path_buf()], Path::new("/c"));
+        assert_eq!(found, ["/etc/shadow"]);
     }
 }
