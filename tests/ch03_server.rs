@@ -153,7 +153,16 @@ mod run_echo_server {
         );
         server.echo(&mut next, b"my turn");
         drop(next);
-        assert_eq!(server.stop().clients, 2);
+        let served = server.stop();
+        assert_eq!(
+            served.clients,
+            2,
+            "{}",
+            fill(
+                "ch03.served_count",
+                &[("expected", &"2 clients"), ("got", &format!("{served:?}"))]
+            )
+        );
     }
 
     #[test]
@@ -164,7 +173,15 @@ mod run_echo_server {
         // The server waits in `read` for this client (for up to 30 s): stop() must end
         // that wait (`track`) and the loop.
         let served = server.stop();
-        assert_eq!(served.clients, 1);
+        assert_eq!(
+            served.clients,
+            1,
+            "{}",
+            fill(
+                "ch03.served_count",
+                &[("expected", &"1 client"), ("got", &format!("{served:?}"))]
+            )
+        );
         assert!(
             closed_within(&mut client, Duration::from_secs(2)),
             "{}",

@@ -39,9 +39,9 @@ pub fn run_echo_server(
     // TODO: bind a TcpListener, call ready(listener.local_addr()?), then
     // shutdown.wake_on_stop(&listener)?. While !shutdown.is_stopped(): accept (skip
     // ConnectionAborted and Interrupted), break if stopped meanwhile, then
-    // let stream = shutdown.track(stream); set read and write timeouts of `idle` and
-    // echo until read returns 0, counting clients and bytes in a Served. An error ends
-    // that client only (print it to stderr). Return Ok(served).
+    // let stream = shutdown.track(stream); set read and write timeouts of `idle`
+    // and echo until read returns 0, counting clients and bytes in a Served. An
+    // error ends that client only (print it to stderr). Return Ok(served).
     todo!()
 }
 // ANCHOR_END: run_echo_server

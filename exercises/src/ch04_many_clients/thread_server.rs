@@ -51,9 +51,9 @@ pub fn run_server(
     // TODO: as in chapter 3's run_echo_server: bind, ready(local address),
     // shutdown.wake_on_stop(&listener)?, then accept until shutdown.is_stopped()
     // (skip errors that affects_one_connection). For each client: count it,
-    // let stream = shutdown.track(stream), and thread::spawn a `move` closure that calls
-    // echo(&stream, idle). Keep the JoinHandles in a Vec; after the loop, join them all,
-    // then return the count.
+    // let stream = shutdown.track(stream), and thread::spawn a `move` closure that
+    // calls echo(&stream, idle). Keep the JoinHandles in a Vec; after the loop, join
+    // them all, then return the count.
     todo!()
 }
 // ANCHOR_END: run_server

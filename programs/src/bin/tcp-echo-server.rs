@@ -24,6 +24,7 @@ struct Args {
     idle_timeout: Duration,
 }
 
+// ANCHOR: main
 fn main() -> ExitCode {
     let args = Args::parse();
     let shutdown = Shutdown::new();
@@ -47,3 +48,4 @@ fn main() -> ExitCode {
         ),
     }
 }
+// ANCHOR_END: main
