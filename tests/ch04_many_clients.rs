@@ -427,6 +427,46 @@ mod thread_server {
             }
         }
     }
+
+    /// `cargo run --bin tcp-thread-server`, stopped with Ctrl-C (SIGINT, as `kill -INT`
+    /// sends it) while two clients are connected: it exits with 0 and says so.
+    #[cfg(unix)]
+    #[test]
+    fn tcp_thread_server_stops_on_sigint_after_its_threads() {
+        let mut command = Command::new(course_harness::program!("tcp-thread-server"));
+        command.args(["--bind", "127.0.0.1:0"]);
+        let mut server = ChildGuard::spawn(command);
+        let addr = server.listening_addr();
+        let connect = |server: &mut ChildGuard| {
+            net::connect(addr).unwrap_or_else(|e| {
+                server.assert_running();
+                panic!(
+                    "{}",
+                    fill("test.could_not_connect", &[("addr", &addr), ("error", &e)])
+                )
+            })
+        };
+        let _quiet = connect(&mut server);
+        let mut talker = connect(&mut server);
+        if let Err(why) = echo_within(&mut talker, b"hello", Duration::from_secs(3)) {
+            server.assert_running();
+            panic!("{}", fill("ch04.quiet_holds_up", &[("why", &why)]));
+        }
+        // SAFETY: kill(2) only sends a signal to the process this test started.
+        let sent = unsafe { libc::kill(server.id() as libc::pid_t, libc::SIGINT) };
+        assert_eq!(sent, 0, "test setup: kill -INT failed");
+        let exited = server.wait_exit(Duration::from_secs(5));
+        exited.expect_code("tcp-thread-server (after Ctrl-C)", 0);
+        let summary = "stopped: 2 clients served, every thread finished";
+        assert!(
+            exited.stderr.iter().any(|line| line == summary),
+            "{}",
+            fill(
+                "ch03.no_summary",
+                &[("expected", &summary), ("got", &exited.stderr_text())]
+            )
+        );
+    }
 }
 
 /// Exercise 4.3: `cargo test --test ch04_many_clients connection::`
