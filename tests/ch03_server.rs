@@ -33,6 +33,23 @@ fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
     }
 }
 
+/// Fails unless the server reports what it served.
+#[track_caller]
+fn expect_served(served: Served, expected: Served) {
+    assert_eq!(
+        served,
+        expected,
+        "{}",
+        fill(
+            "ch03.served_count",
+            &[
+                ("expected", &format!("{expected:?}")),
+                ("got", &format!("{served:?}"))
+            ]
+        )
+    );
+}
+
 /// Step 3.4a: `cargo test --test ch03_server run_echo_server::`
 mod run_echo_server {
     use super::*;
@@ -122,23 +139,11 @@ mod run_echo_server {
                 fill("ch03.not_closed_after_eof", &[])
             );
         }
-        let served = server.stop();
         let expected = Served {
             clients: 2,
             bytes: 11,
         };
-        assert_eq!(
-            served,
-            expected,
-            "{}",
-            fill(
-                "ch03.served_count",
-                &[
-                    ("expected", &format!("{expected:?}")),
-                    ("got", &format!("{served:?}"))
-                ]
-            )
-        );
+        expect_served(server.stop(), expected);
     }
 
     #[test]
@@ -153,16 +158,12 @@ mod run_echo_server {
         );
         server.echo(&mut next, b"my turn");
         drop(next);
-        let served = server.stop();
-        assert_eq!(
-            served.clients,
-            2,
-            "{}",
-            fill(
-                "ch03.served_count",
-                &[("expected", &"2 clients"), ("got", &format!("{served:?}"))]
-            )
-        );
+        // The silent client counts too; "my turn" is 7 bytes.
+        let expected = Served {
+            clients: 2,
+            bytes: 7,
+        };
+        expect_served(server.stop(), expected);
     }
 
     #[test]
@@ -172,16 +173,11 @@ mod run_echo_server {
         server.echo(&mut client, b"still here");
         // The server waits in `read` for this client (for up to 30 s): stop() must end
         // that wait (`track`) and the loop.
-        let served = server.stop();
-        assert_eq!(
-            served.clients,
-            1,
-            "{}",
-            fill(
-                "ch03.served_count",
-                &[("expected", &"1 client"), ("got", &format!("{served:?}"))]
-            )
-        );
+        let expected = Served {
+            clients: 1,
+            bytes: 10,
+        };
+        expect_served(server.stop(), expected);
         assert!(
             closed_within(&mut client, Duration::from_secs(2)),
             "{}",
