@@ -1,10 +1,11 @@
 //! Chapter 4: many clients at once. Grade this chapter with `cargo test --test 'ch04*'`;
 //! every test calls your code in `exercises/src/ch04_many_clients/`.
 //!
-//! One specification (`mod spec`) runs against every design, in one module per design:
-//! `threads::` (exercise 4.1), `events::` (4.4) and `tasks::` (4.5). Grade one design with
-//! `cargo test --test ch04_many_clients threads::` (or `events::`; 4.5 with
-//! `cargo test --test ch04_many_clients -- tasks:: program::`).
+//! Exercise 4.1, the whole server with a thread per client, is graded by `thread_server::`.
+//! Then, to go further, one specification (`mod spec`) runs against every design, in one
+//! module per design: `threads::` (exercise 4.2), `events::` (4.5) and `tasks::` (4.6).
+//! Grade one design with `cargo test --test ch04_many_clients threads::` (or `events::`;
+//! 4.6 with `cargo test --test ch04_many_clients -- tasks:: program::`).
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown as Both, SocketAddr, TcpListener, TcpStream};
@@ -274,7 +275,201 @@ fn message(client: usize, round: usize) -> Vec<u8> {
     bytes
 }
 
-/// Exercise 4.2: `cargo test --test ch04_many_clients connection::`
+/// Exercise 4.1: `cargo test --test ch04_many_clients thread_server::`
+mod thread_server {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// Your `run_server`, running on its own thread on 127.0.0.1, port 0.
+    struct Whole {
+        addr: SocketAddr,
+        shutdown: Shutdown,
+        running: Running<io::Result<u64>>,
+    }
+
+    impl Whole {
+        #[track_caller]
+        fn start(idle: Duration) -> Whole {
+            let shutdown = Shutdown::new();
+            let handle = shutdown.clone();
+            let (tx, rx) = mpsc::channel();
+            let mut running = start_learner(move || {
+                let bind = SocketAddr::from(([127, 0, 0, 1], 0));
+                ch04::thread_server::run_server(bind, idle, &handle, move |addr| {
+                    let _ = tx.send(addr);
+                })
+            });
+            let within = Duration::from_secs(5);
+            let addr = match rx.recv_timeout(within) {
+                Ok(addr) => addr,
+                Err(_) => {
+                    running.check(); // "your code panicked: ..." if it did
+                    let duration = format!("{within:?}");
+                    panic!("{}", fill("ch04.no_ready", &[("duration", &duration)]));
+                }
+            };
+            Whole {
+                addr,
+                shutdown,
+                running,
+            }
+        }
+
+        #[track_caller]
+        fn connect(&mut self) -> TcpStream {
+            net::connect(self.addr).unwrap_or_else(|e| {
+                self.running.check();
+                panic!(
+                    "{}",
+                    fill(
+                        "test.could_not_connect",
+                        &[("addr", &self.addr), ("error", &e)]
+                    )
+                )
+            })
+        }
+
+        /// Stops the server; it must return `Ok(clients)` within 5 s.
+        #[track_caller]
+        fn stop_expecting(self, clients: u64) {
+            self.shutdown.stop();
+            match self.running.finish_within(Duration::from_secs(5)) {
+                Ok(got) => assert_eq!(
+                    got,
+                    clients,
+                    "{}",
+                    fill("ch04.count", &[("expected", &clients), ("got", &got)])
+                ),
+                Err(e) => panic!("{}", fill("ch04.error_when_stopped", &[("error", &e)])),
+            }
+        }
+    }
+
+    /// Sends `message` and reads it back within `within`.
+    fn echo_within(stream: &mut TcpStream, message: &[u8], within: Duration) -> Result<(), String> {
+        stream.write_all(message).map_err(|e| e.to_string())?;
+        stream.set_read_timeout(Some(within)).unwrap();
+        let mut got = vec![0u8; message.len()];
+        let result = stream.read_exact(&mut got);
+        stream.set_read_timeout(Some(net::IO_TIMEOUT)).unwrap();
+        match result {
+            Ok(()) if got == message => Ok(()),
+            Ok(()) => Err(fill("ch04.sent_instead", &[("bytes", &show::bytes(&got))])),
+            Err(e) if is_timeout(&e) => {
+                let duration = format!("{within:?}");
+                Err(fill("ch04.no_reply_within", &[("duration", &duration)]))
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    #[test]
+    fn a_quiet_client_holds_up_nobody() {
+        let mut server = Whole::start(Duration::from_secs(10));
+        let _quiet = server.connect(); // connects, then says nothing
+        let mut second = server.connect();
+        // A server that serves one client at a time would answer after the quiet
+        // client's 10 s idle timeout.
+        if let Err(why) = echo_within(&mut second, b"hello", Duration::from_secs(3)) {
+            server.running.check();
+            panic!("{}", fill("ch04.quiet_holds_up", &[("why", &why)]));
+        }
+        server.stop_expecting(2);
+    }
+
+    #[test]
+    fn fifty_clients_are_echoed_at_once() {
+        let mut server = Whole::start(Duration::from_secs(10));
+        let mut clients: Vec<TcpStream> = (0..50).map(|_| server.connect()).collect();
+        // Everyone sends before anyone reads: all 50 are served at the same time.
+        for (i, client) in clients.iter_mut().enumerate() {
+            client.write_all(&message(i, 0)).unwrap();
+        }
+        for (i, client) in clients.iter_mut().enumerate() {
+            let mut got = vec![0u8; message(i, 0).len()];
+            if let Err(e) = client.read_exact(&mut got) {
+                server.running.check();
+                panic!(
+                    "{}",
+                    fill(
+                        "ch04.client_n_no_echo",
+                        &[("n", &(i + 1)), ("total", &50), ("error", &e)]
+                    )
+                );
+            }
+            show::expect_bytes(&fill("what.echo", &[]), &message(i, 0), &got, None);
+        }
+        server.stop_expecting(50);
+    }
+
+    #[test]
+    fn stop_closes_every_connection_waits_for_its_threads_and_counts_the_clients() {
+        let mut server = Whole::start(Duration::from_secs(30));
+        let mut clients: Vec<TcpStream> = (0..3).map(|_| server.connect()).collect();
+        for (i, client) in clients.iter_mut().enumerate() {
+            if let Err(why) = echo_within(client, &message(i, 0), ECHO_DEADLINE) {
+                server.running.check();
+                panic!(
+                    "{}",
+                    fill(
+                        "ch04.client_n_no_echo",
+                        &[("n", &(i + 1)), ("total", &3), ("error", &why)]
+                    )
+                );
+            }
+        }
+        // All three stay connected, their threads waiting in `read` (for up to 30 s):
+        // stopping must wake them (`track`), and `run_server` returns once they ended.
+        server.stop_expecting(3);
+        for client in &mut clients {
+            if let Err(why) = wait_for_close(client, Duration::from_secs(2)) {
+                panic!("{}", fill("ch04.open_after_stop", &[("why", &why)]));
+            }
+        }
+    }
+
+    /// `cargo run --bin tcp-thread-server`, stopped with Ctrl-C (SIGINT, as `kill -INT`
+    /// sends it) while two clients are connected: it exits with 0 and says so.
+    #[cfg(unix)]
+    #[test]
+    fn tcp_thread_server_stops_on_sigint_after_its_threads() {
+        let mut command = Command::new(course_harness::program!("tcp-thread-server"));
+        command.args(["--bind", "127.0.0.1:0"]);
+        let mut server = ChildGuard::spawn(command);
+        let addr = server.listening_addr();
+        let connect = |server: &mut ChildGuard| {
+            net::connect(addr).unwrap_or_else(|e| {
+                server.assert_running();
+                panic!(
+                    "{}",
+                    fill("test.could_not_connect", &[("addr", &addr), ("error", &e)])
+                )
+            })
+        };
+        let _quiet = connect(&mut server);
+        let mut talker = connect(&mut server);
+        if let Err(why) = echo_within(&mut talker, b"hello", Duration::from_secs(3)) {
+            server.assert_running();
+            panic!("{}", fill("ch04.quiet_holds_up", &[("why", &why)]));
+        }
+        // SAFETY: kill(2) only sends a signal to the process this test started.
+        let sent = unsafe { libc::kill(server.id() as libc::pid_t, libc::SIGINT) };
+        assert_eq!(sent, 0, "test setup: kill -INT failed");
+        let exited = server.wait_exit(Duration::from_secs(5));
+        exited.expect_code("tcp-thread-server (after Ctrl-C)", 0);
+        let summary = "stopped: 2 clients served, every thread finished";
+        assert!(
+            exited.stderr.iter().any(|line| line == summary),
+            "{}",
+            fill(
+                "ch03.no_summary",
+                &[("expected", &summary), ("got", &exited.stderr_text())]
+            )
+        );
+    }
+}
+
+/// Exercise 4.3: `cargo test --test ch04_many_clients connection::`
 mod connection {
     use super::*;
     use mio::net::TcpStream as MioStream;
@@ -474,7 +669,7 @@ mod connection {
     }
 }
 
-/// Exercise 4.3: `cargo test --test ch04_many_clients accepting::`
+/// Exercise 4.4: `cargo test --test ch04_many_clients accepting::`
 mod accepting {
     use super::*;
     use mio::net::TcpListener as MioListener;
@@ -597,7 +792,7 @@ mod accepting {
 
 /// The specification every design meets. Its tests are run once per design, each design in a
 /// module of its own (`threads::`, `events::`, `tasks::`), so that one filter selects the tests
-/// of one exercise: `cargo test --test ch04_many_clients threads::` grades 4.1.
+/// of one exercise: `cargo test --test ch04_many_clients threads::` grades 4.2.
 mod spec {
     use super::*;
 
@@ -959,11 +1154,11 @@ macro_rules! spec_tests {
     };
 }
 
-// Exercise 4.1: a thread per connection.
+// Exercise 4.2: threads with limits.
 spec_tests!(threads, Design::Threads);
-// Exercise 4.4: the event loop.
+// Exercise 4.5: the event loop.
 spec_tests!(events, Design::Events);
-// Exercise 4.5: a task per connection (with `program::`).
+// Exercise 4.6: a task per connection (with `program::`).
 spec_tests!(tasks, Design::Tasks);
 
 /// `tcp-multi-server` with its defaults (only the port changed, to one the OS picks).

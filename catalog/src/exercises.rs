@@ -43,6 +43,10 @@ pub struct Exercise {
     /// `run_client::`): test modules are named so that one filter selects one exercise's tests,
     /// and `tests/grade_commands.rs` checks it against the test binaries' `--list`.
     pub tests: &'static [&'static str],
+    /// A "go further" exercise (chapter 4's mio and tokio parts): `cargo run` shows it and
+    /// its state, but it never blocks "Next"; `course grade` reports its tests apart, and
+    /// `--require-all` does not require them.
+    pub optional: bool,
 }
 
 impl Exercise {
@@ -141,6 +145,13 @@ pub const CHAPTERS: &[Chapter] = &[
         number: 3,
         page: "ch03-tcp.md",
     },
+    // Chapter 3's whole program (the echo server from bind to Ctrl-C) has a test file of its
+    // own.
+    Chapter {
+        id: "ch03_server",
+        number: 3,
+        page: "ch03-tcp.md",
+    },
     Chapter {
         id: "ch04_many_clients",
         number: 4,
@@ -193,6 +204,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-11-which-range",
         anchor_ja: "演習-11-どの範囲",
         tests: &["port_range::"],
+        optional: false,
     },
     Exercise {
         id: "1.2a",
@@ -201,6 +213,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "step-12a-split-off-the-port",
         anchor_ja: "段階-12a-ポートを切り離す",
         tests: &["split_host_port::"],
+        optional: false,
     },
     Exercise {
         id: "1.2b",
@@ -209,6 +222,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "step-12b-the-port-number",
         anchor_ja: "段階-12b-ポート番号",
         tests: &["parse_port::"],
+        optional: false,
     },
     Exercise {
         id: "1.2c",
@@ -217,6 +231,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "step-12c-the-host",
         anchor_ja: "段階-12c-ホスト",
         tests: &["parse_host::"],
+        optional: false,
     },
     Exercise {
         id: "1.2d",
@@ -225,6 +240,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "step-12d-all-together",
         anchor_ja: "段階-12d-まとめる",
         tests: &["parse_addr::"],
+        optional: false,
     },
     Exercise {
         id: "1.3",
@@ -233,6 +249,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-13-let-the-os-choose",
         anchor_ja: "演習-13-os-に選んでもらう",
         tests: &["ephemeral_port::", "addr_info::"],
+        optional: false,
     },
     Exercise {
         id: "2.1",
@@ -241,6 +258,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-21-receive-one-datagram",
         anchor_ja: "演習-21-データグラムを1つ受信する",
         tests: &["recv_one::"],
+        optional: false,
     },
     Exercise {
         id: "2.2",
@@ -249,6 +267,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-22-refuse-what-is-too-large",
         anchor_ja: "演習-22-大きすぎるものは断る",
         tests: &["limits::"],
+        optional: false,
     },
     Exercise {
         id: "2.3",
@@ -257,6 +276,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-23-the-reply-server",
         anchor_ja: "演習-23-返事をするサーバー",
         tests: &["reply_server::"],
+        optional: false,
     },
     Exercise {
         id: "2.4",
@@ -265,6 +285,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-24-request-with-a-timeout",
         anchor_ja: "演習-24-タイムアウト付きのリクエスト",
         tests: &["request::"],
+        optional: false,
     },
     Exercise {
         id: "2.5a",
@@ -273,6 +294,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "step-25a-the-server",
         anchor_ja: "段階-25a-サーバー",
         tests: &["run_server::"],
+        optional: false,
     },
     Exercise {
         id: "2.5b",
@@ -281,6 +303,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "step-25b-the-client",
         anchor_ja: "段階-25b-クライアント",
         tests: &["run_client::", "programs::"],
+        optional: false,
     },
     Exercise {
         id: "3.1",
@@ -289,6 +312,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-31-echo-one-client-at-a-time",
         anchor_ja: "演習-31-一度に1つのクライアントとエコーする",
         tests: &["echo::"],
+        optional: false,
     },
     Exercise {
         id: "3.2a",
@@ -297,6 +321,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "step-32a-the-printing-side",
         anchor_ja: "段階-32a-表示する側",
         tests: &["copy_until_eof::"],
+        optional: false,
     },
     Exercise {
         id: "3.2b",
@@ -305,6 +330,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "step-32b-the-sending-side",
         anchor_ja: "段階-32b-送る側",
         tests: &["send_lines::"],
+        optional: false,
     },
     Exercise {
         id: "3.2c",
@@ -313,6 +339,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "step-32c-both-at-once",
         anchor_ja: "段階-32c-両方を同時に",
         tests: &["client::"],
+        optional: false,
     },
     Exercise {
         id: "3.3",
@@ -321,46 +348,79 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-33-linereader",
         anchor_ja: "演習-33-linereader",
         tests: &["line_reader::", "programs::"],
+        optional: false,
+    },
+    Exercise {
+        id: "3.4a",
+        chapter: "ch03_server",
+        file: "exercises/src/ch03_tcp/server.rs",
+        anchor_en: "step-34a-the-whole-server",
+        anchor_ja: "段階-34a-サーバー全体",
+        tests: &["run_echo_server::"],
+        optional: false,
+    },
+    Exercise {
+        id: "3.4b",
+        chapter: "ch03_server",
+        file: "exercises/src/ch03_tcp/server.rs",
+        anchor_en: "step-34b-stopping-on-ctrl-c",
+        anchor_ja: "段階-34b-ctrl-c-で止める",
+        tests: &["ctrl_c::"],
+        optional: false,
     },
     Exercise {
         id: "4.1",
         chapter: "ch04_many_clients",
-        file: "exercises/src/ch04_many_clients/threads.rs",
-        anchor_en: "exercise-41-a-thread-per-connection",
-        anchor_ja: "演習-41-コネクションごとにスレッド",
-        tests: &["threads::"],
+        file: "exercises/src/ch04_many_clients/thread_server.rs",
+        anchor_en: "exercise-41-a-thread-per-client-from-bind-to-shutdown",
+        anchor_ja: "演習-41-クライアントごとにスレッドbind-から終了まで",
+        tests: &["thread_server::"],
+        optional: false,
     },
     Exercise {
         id: "4.2",
         chapter: "ch04_many_clients",
-        file: "exercises/src/ch04_many_clients/connection.rs",
-        anchor_en: "exercise-42-a-connection-that-never-blocks",
-        anchor_ja: "演習-42-決してブロックしないコネクション",
-        tests: &["connection::"],
+        file: "exercises/src/ch04_many_clients/threads.rs",
+        anchor_en: "exercise-42-go-further-threads-with-limits",
+        anchor_ja: "演習-42発展-上限のあるスレッド",
+        tests: &["threads::"],
+        optional: true,
     },
     Exercise {
         id: "4.3",
         chapter: "ch04_many_clients",
-        file: "exercises/src/ch04_many_clients/events.rs",
-        anchor_en: "exercise-43-accept-everything-that-waits",
-        anchor_ja: "演習-43-待っているものを全部受け付ける",
-        tests: &["accepting::"],
+        file: "exercises/src/ch04_many_clients/connection.rs",
+        anchor_en: "exercise-43-a-connection-that-never-blocks",
+        anchor_ja: "演習-43-決してブロックしないコネクション",
+        tests: &["connection::"],
+        optional: true,
     },
     Exercise {
         id: "4.4",
         chapter: "ch04_many_clients",
         file: "exercises/src/ch04_many_clients/events.rs",
-        anchor_en: "exercise-44-the-loop",
-        anchor_ja: "演習-44-ループ",
-        tests: &["events::"],
+        anchor_en: "exercise-44-accept-everything-that-waits",
+        anchor_ja: "演習-44-待っているものを全部受け付ける",
+        tests: &["accepting::"],
+        optional: true,
     },
     Exercise {
         id: "4.5",
         chapter: "ch04_many_clients",
+        file: "exercises/src/ch04_many_clients/events.rs",
+        anchor_en: "exercise-45-the-loop",
+        anchor_ja: "演習-45-ループ",
+        tests: &["events::"],
+        optional: true,
+    },
+    Exercise {
+        id: "4.6",
+        chapter: "ch04_many_clients",
         file: "exercises/src/ch04_many_clients/tasks.rs",
-        anchor_en: "exercise-45-a-task-per-connection",
-        anchor_ja: "演習-45-コネクションごとにタスク",
+        anchor_en: "exercise-46-a-task-per-connection",
+        anchor_ja: "演習-46-コネクションごとにタスク",
         tests: &["tasks::", "program::"],
+        optional: true,
     },
     Exercise {
         id: "5.1",
@@ -369,6 +429,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-51-statistics-of-a-sample",
         anchor_ja: "演習-51-測った値をまとめる",
         tests: &["stats::"],
+        optional: false,
     },
     Exercise {
         id: "5.2",
@@ -377,6 +438,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-52-udp-round-trips-and-the-ones-that-never-come-back",
         anchor_ja: "演習-52-udp-の往復と戻ってこないリクエスト",
         tests: &["udp::"],
+        optional: false,
     },
     Exercise {
         id: "5.3",
@@ -385,6 +447,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-53-tcp-round-trips",
         anchor_ja: "演習-53-tcp-の往復",
         tests: &["tcp::", "program::"],
+        optional: false,
     },
     Exercise {
         id: "6.1",
@@ -393,6 +456,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-61-the-header",
         anchor_ja: "演習-61-ヘッダー",
         tests: &["header::"],
+        optional: false,
     },
     Exercise {
         id: "6.2",
@@ -401,6 +465,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-62-the-receiver",
         anchor_ja: "演習-62-受信側",
         tests: &["receiver::"],
+        optional: false,
     },
     Exercise {
         id: "6.3a",
@@ -409,6 +474,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "step-63a-wait-for-the-ack",
         anchor_ja: "段階-63a-ack-を待つ",
         tests: &["wait_for_ack::"],
+        optional: false,
     },
     Exercise {
         id: "6.3b",
@@ -417,6 +483,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "step-63b-one-message-until-acknowledged",
         anchor_ja: "段階-63b-1つのメッセージを確認応答が来るまで",
         tests: &["send_one::"],
+        optional: false,
     },
     Exercise {
         id: "6.3c",
@@ -425,6 +492,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "step-63c-the-whole-transfer",
         anchor_ja: "段階-63c-転送の全体",
         tests: &["sender::"],
+        optional: false,
     },
     Exercise {
         id: "6.4",
@@ -433,6 +501,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-64-a-timeout-that-learns",
         anchor_ja: "演習-64-学習するタイムアウト",
         tests: &["rto::", "soak::", "programs::"],
+        optional: false,
     },
     Exercise {
         id: "6.5",
@@ -441,6 +510,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-65-the-send-window",
         anchor_ja: "演習-65-送信ウィンドウ",
         tests: &["send_window::"],
+        optional: false,
     },
     Exercise {
         id: "6.6",
@@ -449,6 +519,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-66-the-receive-window",
         anchor_ja: "演習-66-受信ウィンドウ",
         tests: &["recv_window::"],
+        optional: false,
     },
     Exercise {
         id: "6.7",
@@ -457,6 +528,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-67-the-senders-loop",
         anchor_ja: "演習-67-送信側のループ",
         tests: &["sender::", "soak::", "versions::", "programs::"],
+        optional: false,
     },
     Exercise {
         id: "6.8",
@@ -465,6 +537,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-68-losses-the-receiver-reports",
         anchor_ja: "演習-68-受信側が知らせる損失",
         tests: &["loss::"],
+        optional: false,
     },
     Exercise {
         id: "7.1",
@@ -473,6 +546,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-71-seal-and-open",
         anchor_ja: "演習-71-封をして開ける",
         tests: &["token::"],
+        optional: false,
     },
     Exercise {
         id: "7.2",
@@ -481,6 +555,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercises-72-to-74-the-guard",
         anchor_ja: "演習-7274-ガード",
         tests: &["guard_opens::"],
+        optional: false,
     },
     Exercise {
         id: "7.3",
@@ -489,6 +564,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercises-72-to-74-the-guard",
         anchor_ja: "演習-7274-ガード",
         tests: &["guard_replays::"],
+        optional: false,
     },
     Exercise {
         id: "7.4",
@@ -497,6 +573,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercises-72-to-74-the-guard",
         anchor_ja: "演習-7274-ガード",
         tests: &["guard_allowlist::", "programs::"],
+        optional: false,
     },
     Exercise {
         id: "7.5",
@@ -505,6 +582,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-75-seal-one-datagram",
         anchor_ja: "演習-75-データグラムに封をする",
         tests: &["sealed::"],
+        optional: false,
     },
     Exercise {
         id: "8.1",
@@ -513,6 +591,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-81-encode-and-parse",
         anchor_ja: "演習-81-エンコードと解析",
         tests: &["payload::"],
+        optional: false,
     },
     Exercise {
         id: "8.2",
@@ -521,6 +600,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-82-the-relay",
         anchor_ja: "演習-82-リレー中継",
         tests: &["relay::", "server::"],
+        optional: false,
     },
     Exercise {
         id: "8.3a",
@@ -529,6 +609,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "step-83a-the-listening-side",
         anchor_ja: "段階-83a-聞く側",
         tests: &["receive::"],
+        optional: false,
     },
     Exercise {
         id: "8.3b",
@@ -537,6 +618,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "step-83b-the-keyboard-side",
         anchor_ja: "段階-83b-キーボードの側",
         tests: &["client::"],
+        optional: false,
     },
     Exercise {
         id: "8.4",
@@ -545,6 +627,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-84-forgetting-the-silent",
         anchor_ja: "演習-84-黙ったままのメンバーを忘れる",
         tests: &["presence::", "programs::"],
+        optional: false,
     },
     Exercise {
         id: "9.1",
@@ -553,6 +636,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-91-the-sender",
         anchor_ja: "演習-91-送信側",
         tests: &["sender_socket::"],
+        optional: false,
     },
     Exercise {
         id: "9.2",
@@ -561,6 +645,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-92-the-receiver",
         anchor_ja: "演習-92-受信側",
         tests: &["receiver_socket::"],
+        optional: false,
     },
     Exercise {
         id: "9.3",
@@ -569,6 +654,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-93-the-receive-loop",
         anchor_ja: "演習-93-受信ループ",
         tests: &["receive_loop::", "programs::"],
+        optional: false,
     },
     Exercise {
         id: "10.1",
@@ -577,6 +663,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-101-a-tls-client",
         anchor_ja: "演習-101-tls-クライアント",
         tests: &["tls_client::"],
+        optional: false,
     },
     Exercise {
         id: "10.2",
@@ -585,6 +672,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-102-a-tls-server-that-echoes",
         anchor_ja: "演習-102-エコーする-tls-サーバー",
         tests: &["tls_server::"],
+        optional: false,
     },
     Exercise {
         id: "10.3",
@@ -593,6 +681,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-103-what-tls-refuses",
         anchor_ja: "演習-103-tls-が断るもの",
         tests: &["refused::"],
+        optional: false,
     },
     Exercise {
         id: "10.4",
@@ -601,6 +690,7 @@ pub const EXERCISES: &[Exercise] = &[
         anchor_en: "exercise-104-a-quic-echo-many-streams-at-once",
         anchor_ja: "演習-104-quic-のエコーたくさんのストリームを同時に",
         tests: &["quic_echo::"],
+        optional: false,
     },
 ];
 

@@ -1,5 +1,6 @@
 //! `cargo run -- list`: every exercise with its state and file; `--json` for tools and
-//! teachers (id, chapter, title, file, state, tests passed/total, grade command).
+//! teachers (id, chapter, title, file, whether it is a "go further" exercise, state, tests
+//! passed/total, grade command).
 
 use std::process::ExitCode;
 
@@ -38,8 +39,13 @@ pub fn rows_text(course: &Course, progress: &Progress) -> String {
                 ExState::NotRun => text("list.not_run").to_string(),
                 ExState::NotCompiled => text("list.not_compiled").to_string(),
             };
+            let further = if e.optional {
+                format!(" {}", text("list.optional"))
+            } else {
+                String::new()
+            };
             (
-                format!("{:<5} {}", e.id, e.title(lang)),
+                format!("{:<5} {}{further}", e.id, e.title(lang)),
                 state,
                 e.file,
                 next == Some(e.id),
@@ -61,7 +67,8 @@ pub fn rows_text(course: &Course, progress: &Progress) -> String {
 }
 
 /// Every exercise as JSON: `{"side": ..., "exercises": [{"id", "chapter", "title", "file",
-/// "state", "passed", "total", "command"}, ...]}`. `state` is one of `done`, `failing`,
+/// "optional", "state", "passed", "total", "command"}, ...]}`. `optional` marks a "go
+/// further" exercise (it never becomes "next"); `state` is one of `done`, `failing`,
 /// `not_run`, `not_compiled`; `passed`/`total` count its tests in the last run.
 pub fn json_text(course: &Course, progress: &Progress) -> String {
     let lang = lang();
@@ -87,6 +94,7 @@ pub fn json_text(course: &Course, progress: &Progress) -> String {
                 "test_file": format!("tests/{}.rs", e.chapter),
                 "title": e.title(lang),
                 "file": e.file,
+                "optional": e.optional,
                 "state": state,
                 "passed": passed,
                 "total": total,

@@ -161,10 +161,15 @@ fn table(course: &Course, progress: &Progress) {
                 .iter()
                 .flat_map(|c| course_catalog::exercises::of_chapter(c.id))
                 .collect();
-            let done = exercises
-                .iter()
-                .filter(|e| progress.state(e) == ExState::Done)
-                .count();
+            // "Go further" exercises are counted apart: they never block the way on.
+            let count = |optional: bool| {
+                let of_kind = || exercises.iter().filter(move |e| e.optional == optional);
+                let done = of_kind()
+                    .filter(|e| progress.state(e) == ExState::Done)
+                    .count();
+                (done, of_kind().count())
+            };
+            let ((done, required), (further_done, further)) = (count(false), count(true));
             let outcomes: Vec<Option<&Outcome>> = group
                 .iter()
                 .map(|c| progress.chapters.get(c.id).map(|s| &s.outcome))
@@ -204,10 +209,19 @@ fn table(course: &Course, progress: &Progress) {
             };
             [
                 name,
-                fill(
-                    "course.exercises_done",
-                    &[("done", &done), ("total", &exercises.len())],
-                ),
+                {
+                    let mut cell = fill(
+                        "course.exercises_done",
+                        &[("done", &done), ("total", &required)],
+                    );
+                    if further > 0 {
+                        cell.push_str(&fill(
+                            "course.further_done",
+                            &[("done", &further_done), ("total", &further)],
+                        ));
+                    }
+                    cell
+                },
                 state,
             ]
         })
@@ -266,6 +280,10 @@ fn next(course: &Course, progress: &Progress) {
     }
     let Some(exercise) = progress.next(course) else {
         println!("{}", text("course.all_done"));
+        let left = progress.optional_left(course);
+        if left > 0 {
+            println!("{}", fill("course.further_left", &[("count", &left)]));
+        }
         return;
     };
     show_exercise(exercise, lang());

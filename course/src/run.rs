@@ -475,12 +475,22 @@ impl Progress {
         }
     }
 
-    /// The first exercise of the course that is not done.
+    /// The first exercise of the course that is not done. "Go further" exercises
+    /// ([`Exercise::optional`]) are never next: they do not block the way on.
     pub fn next(&self, course: &Course) -> Option<&'static Exercise> {
         course
             .exercises()
             .into_iter()
-            .find(|e| self.state(e) != ExState::Done)
+            .find(|e| !e.optional && self.state(e) != ExState::Done)
+    }
+
+    /// The "go further" exercises that are not done yet.
+    pub fn optional_left(&self, course: &Course) -> usize {
+        course
+            .exercises()
+            .into_iter()
+            .filter(|e| e.optional && self.state(e) != ExState::Done)
+            .count()
     }
 
     /// (passed, total) tests of chapter `id`.

@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use course_catalog::exercises::of_chapter;
+use course_catalog::exercises::{Exercise, of_chapter};
 
 /// The chapters of the miniature course: chapter 1 passes, chapters 2 and 3 fail.
 const CHAPTERS: [&str; 3] = ["ch01_addresses", "ch02_udp", "ch03_tcp"];
@@ -26,10 +26,16 @@ const REASON: &str = "expected the reply `hello` from 127.0.0.1:40000";
 /// A miniature course in a temporary folder, committed to git (the committed files are the
 /// stubs the program puts back).
 fn miniature() -> tempfile::TempDir {
+    miniature_of(&CHAPTERS, |e| e.chapter == "ch01_addresses")
+}
+
+/// A miniature course of `chapters`, where the tests of the exercises that `passes` picks
+/// pass and the others fail.
+fn miniature_of(chapters: &[&str], passes: fn(&Exercise) -> bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     fs::create_dir_all(root.join("tests")).unwrap();
-    for chapter in CHAPTERS {
+    for &chapter in chapters {
         fs::create_dir_all(root.join("exercises/src").join(chapter)).unwrap();
         fs::write(
             root.join("exercises/src").join(chapter).join("mod.rs"),
@@ -42,19 +48,16 @@ fn miniature() -> tempfile::TempDir {
         fs::write(root.join("tests").join(format!("{chapter}.rs")), "").unwrap();
         // The test binary: one line per test of each exercise, as libtest logs it, and for
         // a failing chapter libtest's report of the first test on stdout.
-        let verdict = if chapter == "ch01_addresses" {
-            "ok"
-        } else {
-            "failed"
-        };
         let mut lines = String::new();
         for exercise in of_chapter(chapter) {
+            let verdict = if passes(exercise) { "ok" } else { "failed" };
             for prefix in exercise.tests {
                 lines.push_str(&format!("{verdict} {prefix}some_test\n"));
             }
         }
-        let first = format!("{}some_test", of_chapter(chapter).next().unwrap().tests[0]);
-        let report = if verdict == "failed" {
+        let failing = of_chapter(chapter).find(|e| !passes(e));
+        let first = format!("{}some_test", failing.map_or("", |e| e.tests[0]));
+        let report = if failing.is_some() {
             format!(
                 "failures:\n\n---- {first} stdout ----\n\nthread '{first}' panicked at tests/{chapter}.rs:10:5:\n{REASON}\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n\n\nfailures:\n    {first}\n"
             )
@@ -106,8 +109,12 @@ fn miniature() -> tempfile::TempDir {
             .unwrap();
         assert!(status.success(), "git {args:?}");
     }
-    // Chapter 1 is solved (its stand-in passes whatever the file says).
-    for exercise in of_chapter("ch01_addresses") {
+    // The exercises that pass are solved (their stand-in passes whatever the file says).
+    for exercise in chapters
+        .iter()
+        .flat_map(|c| of_chapter(c))
+        .filter(|e| passes(e))
+    {
         fs::write(root.join(exercise.file), "// solved\n").unwrap();
     }
     dir
@@ -322,6 +329,60 @@ fn list_json_gives_each_exercise_its_state_counts_file_and_grade_command() {
             "{row}"
         );
     }
+}
+
+/// Chapter 4's "go further" exercises (mio, tokio, the limits) never block "Next": with every
+/// required exercise solved, the course says so, and counts the optional ones apart.
+#[test]
+fn go_further_exercises_never_block_next_and_are_marked_in_list_and_json() {
+    let chapters = ["ch03_tcp", "ch04_many_clients"];
+    let dir = miniature_of(&chapters, |e| !e.optional);
+    let optional: Vec<&Exercise> = of_chapter("ch04_many_clients")
+        .filter(|e| e.optional)
+        .collect();
+    assert!(!optional.is_empty(), "chapter 4 has go-further exercises");
+    let required = of_chapter("ch04_many_clients").count() - optional.len();
+
+    let en = course(dir.path(), "en", &[]);
+    assert!(en.contains("Every exercise passes"), "{en}");
+    assert!(!en.contains("Next: exercise"), "{en}");
+    assert!(
+        en.contains(&format!(
+            "{required}/{required} done, go further 0/{}",
+            optional.len()
+        )),
+        "{en}"
+    );
+    assert!(
+        en.contains(&format!(
+            "Go further: {} optional exercises remain",
+            optional.len()
+        )),
+        "{en}"
+    );
+    let ja = course(dir.path(), "ja", &[]);
+    assert!(
+        ja.contains(&format!("発展課題が {} 個", optional.len())),
+        "{ja}"
+    );
+
+    let list = course(dir.path(), "en", &["list"]);
+    assert_eq!(
+        list.matches("(go further)").count(),
+        optional.len(),
+        "{list}"
+    );
+    assert!(!list.contains("<- next"), "{list}");
+
+    let json: serde_json::Value =
+        serde_json::from_str(&course(dir.path(), "en", &["list", "--json"])).unwrap();
+    for row in json["exercises"].as_array().unwrap() {
+        let exercise = course_catalog::exercises::exercise(row["id"].as_str().unwrap()).unwrap();
+        assert_eq!(row["optional"], exercise.optional, "{row}");
+    }
+
+    // `hint` without an exercise has nothing to point at either.
+    assert!(course(dir.path(), "en", &["hint"]).contains("Every exercise passes"));
 }
 
 #[test]

@@ -77,7 +77,8 @@ pub struct GradeArgs {
     /// Remove target/grade (the pristine copy, the shared build, the job folders) and exit.
     #[arg(long)]
     pub clean: bool,
-    /// Exit with 1 unless every graded test passed (for CI and GitHub Classroom steps).
+    /// Exit with 1 unless every graded test passed (for CI and GitHub Classroom steps); the
+    /// tests of "go further" exercises are reported but not required.
     #[arg(long)]
     pub require_all: bool,
     /// Check the sandbox on this machine (namespaces, network, read-only course, no /proc,
@@ -129,6 +130,22 @@ pub struct ChapterResult {
     pub tests: Vec<(String, bool)>,
 }
 
+impl ChapterResult {
+    /// Whether the test `name` grades a "go further" exercise of this chapter (the table's
+    /// `optional`): reported, never required by `--require-all`.
+    pub fn is_optional(&self, name: &str) -> bool {
+        course_catalog::exercises::of_chapter(&self.chapter).any(|e| e.optional && e.grades(name))
+    }
+
+    /// (passed, total) of the tests of the "go further" exercises.
+    pub fn optional(&self) -> (usize, usize) {
+        let optional = self.tests.iter().filter(|(name, _)| self.is_optional(name));
+        let (passed, total) =
+            optional.fold((0, 0), |(p, t), (_, ok)| (p + usize::from(*ok), t + 1));
+        (passed, total)
+    }
+}
+
 /// One submission's result.
 #[derive(Debug, Clone, Default)]
 pub struct Submission {
@@ -153,6 +170,15 @@ impl Submission {
     }
     fn total(&self) -> usize {
         self.chapters.iter().map(|c| c.total).sum()
+    }
+    /// (passed, total) without the "go further" exercises' tests: what `--require-all`
+    /// requires.
+    fn required(&self) -> (usize, usize) {
+        let (passed, total) = (self.passed(), self.total());
+        self.chapters.iter().map(|c| c.optional()).fold(
+            (passed, total),
+            |(p, t), (optional_passed, optional_total)| (p - optional_passed, t - optional_total),
+        )
     }
 }
 
@@ -206,10 +232,11 @@ pub fn run(root: &Path, args: &GradeArgs) -> ExitCode {
             if !args.out.is_empty() || formats != [Format::Table] {
                 eprintln!("{}", report::summary(&class));
             }
-            let all = class
-                .submissions
-                .iter()
-                .all(|s| s.error.is_none() && s.total() > 0 && s.passed() == s.total());
+            // "Go further" exercises are reported, not required.
+            let all = class.submissions.iter().all(|s| {
+                let (passed, total) = s.required();
+                s.error.is_none() && total > 0 && passed == total
+            });
             if args.require_all && !all {
                 ExitCode::from(1)
             } else {
@@ -593,5 +620,40 @@ mod tests {
             Some("ch08")
         );
         assert_eq!(file_chapter("harness/src/show.rs"), None);
+    }
+
+    /// A submission that passes every test but those of the "go further" exercises passes
+    /// `--require-all`'s check; one that fails a required test does not.
+    #[test]
+    fn go_further_tests_are_reported_apart_and_not_required() {
+        let chapter = |tests: &[(&str, bool)]| ChapterResult {
+            chapter: "ch04_many_clients".into(),
+            passed: tests.iter().filter(|(_, ok)| *ok).count(),
+            total: tests.len(),
+            compiled: true,
+            tests: tests.iter().map(|(n, ok)| (n.to_string(), *ok)).collect(),
+            ..Default::default()
+        };
+        let solved_required_only = chapter(&[
+            ("thread_server::a_quiet_client_holds_up_nobody", true),
+            ("events::fifty_clients_at_once", false),
+            ("tasks::fifty_clients_at_once", false),
+        ]);
+        assert!(!solved_required_only.is_optional("thread_server::a_quiet_client_holds_up_nobody"));
+        assert!(solved_required_only.is_optional("tasks::fifty_clients_at_once"));
+        assert_eq!(solved_required_only.optional(), (0, 2));
+        let submission = Submission {
+            chapters: vec![solved_required_only],
+            ..Default::default()
+        };
+        assert_eq!(submission.required(), (1, 1));
+        let failing_required = Submission {
+            chapters: vec![chapter(&[
+                ("thread_server::a_quiet_client_holds_up_nobody", false),
+                ("tasks::fifty_clients_at_once", true),
+            ])],
+            ..Default::default()
+        };
+        assert_eq!(failing_required.required(), (0, 1));
     }
 }

@@ -95,12 +95,17 @@ fn to_json(class: &Class) -> Value {
                     let tests: Vec<Value> = c
                         .tests
                         .iter()
-                        .map(|(name, ok)| json!({ "name": name, "passed": ok }))
+                        .map(|(name, ok)| {
+                            json!({ "name": name, "passed": ok, "optional": c.is_optional(name) })
+                        })
                         .collect();
+                    let (optional_passed, optional_total) = c.optional();
                     json!({
                         "chapter": c.chapter,
                         "passed": c.passed,
                         "total": c.total,
+                        "optional_passed": optional_passed,
+                        "optional_total": optional_total,
                         "compiled": c.compiled,
                         "timed_out": c.timed_out,
                         "flagged": c.flagged,
@@ -114,6 +119,8 @@ fn to_json(class: &Class) -> Value {
                 "chapters": chapters,
                 "passed": s.passed(),
                 "total": s.total(),
+                "required_passed": s.required().0,
+                "required_total": s.required().1,
                 "modified_outside_exercises": s.modified_outside_exercises,
                 "flagged": s.flagged,
                 "similar": s.similar,
@@ -146,7 +153,7 @@ fn csv_field(text: &str) -> String {
 
 fn to_csv(class: &Class) -> String {
     let mut out = String::from(
-        "submission,chapter,passed,total,compiled,timed_out,flagged,modified_outside_exercises,similar,sandboxed,error\n",
+        "submission,chapter,passed,total,optional_passed,optional_total,compiled,timed_out,flagged,modified_outside_exercises,similar,sandboxed,error\n",
     );
     for s in &class.submissions {
         let row = |out: &mut String, c: Option<&super::ChapterResult>| {
@@ -156,11 +163,13 @@ fn to_csv(class: &Class) -> String {
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 csv_field(&s.path.display().to_string()),
                 csv_field(c.map_or("", |c| &c.chapter)),
                 c.map_or(0, |c| c.passed),
                 c.map_or(0, |c| c.total),
+                c.map_or(0, |c| c.optional().0),
+                c.map_or(0, |c| c.optional().1),
                 c.is_some_and(|c| c.compiled),
                 c.is_some_and(|c| c.timed_out),
                 c.is_some_and(|c| c.flagged) || (c.is_none() && !s.flagged.is_empty()),
@@ -299,9 +308,10 @@ fn to_table(class: &Class) -> String {
         }
     }
     for s in &class.submissions {
+        let (required_passed, required_total) = s.required();
         let _ = writeln!(
             out,
-            "{}  {}/{} tests  ({:.1} s)",
+            "{}  {}/{} tests, required {required_passed}/{required_total}  ({:.1} s)",
             s.path.display(),
             s.passed(),
             s.total(),
@@ -311,11 +321,17 @@ fn to_table(class: &Class) -> String {
             let _ = writeln!(out, "  error: {error}");
         }
         for c in &s.chapters {
-            let note = match (&c.error, c.timed_out) {
+            let mut note = match (&c.error, c.timed_out) {
                 (Some(error), _) => format!("  {error}"),
                 (None, true) => "  timed out (finished tests counted)".into(),
                 (None, false) => String::new(),
             };
+            let (optional_passed, optional_total) = c.optional();
+            if optional_total > 0 {
+                note.push_str(&format!(
+                    "  (of which go further: {optional_passed}/{optional_total}, not required)"
+                ));
+            }
             let _ = writeln!(
                 out,
                 "  {:<22} {:>4}/{:<4}{note}",

@@ -1,4 +1,4 @@
-//! Exercise 4.2: a connection that never blocks.
+//! Exercise 4.3: a connection that never blocks.
 //!
 //! Scenario: an event loop serves every client on one thread, so no call may wait. A
 //! non-blocking socket answers `WouldBlock` instead of waiting, and mio tells the

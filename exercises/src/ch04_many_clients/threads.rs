@@ -1,4 +1,4 @@
-//! Exercise 4.1: one thread per connection.
+//! Exercise 4.2: one thread per connection.
 //!
 //! Scenario: chapter 3's server reads from one client until it leaves, so everyone
 //! else waits. Give each connection a thread of its own: a thread that blocks in

@@ -1,10 +1,10 @@
-//! Exercises 4.3 and 4.4: article B's `select` server, as an event loop with mio.
+//! Exercises 4.4 and 4.5: article B's `select` server, as an event loop with mio.
 //!
 //! Scenario: article B fixes the one-client-at-a-time server with `select` over the
 //! listening socket and every connection. mio does the same with the OS's better
 //! tools (epoll, kqueue, IOCP): register sockets once with a [`Token`], then ask
-//! [`Poll`] which are ready. Goal, 4.3: [`accept_ready`] accepts every waiting
-//! connection and registers it. Goal, 4.4: [`serve`] is the loop: poll, accept, pump
+//! [`Poll`] which are ready. Goal, 4.4: [`accept_ready`] accepts every waiting
+//! connection and registers it. Goal, 4.5: [`serve`] is the loop: poll, accept, pump
 //! ready connections, close stalled ones, and return when stopped. The tests check
 //! accepting (all at once, the cap, the share of one address), then the chapter's
 //! specification.

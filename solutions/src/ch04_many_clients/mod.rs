@@ -1,9 +1,11 @@
 //! Chapter 4: many clients at once.
 //!
 //! Chapter 3's server blocks in `accept` or `read` and so serves one client at a
-//! time, as article B points out. This chapter serves them all at once, three ways,
-//! and every design meets the same specification (tests/ch04_many_clients.rs):
-//! - [`threads`]: one thread per connection; each thread may block, the others go on.
+//! time, as article B points out. This chapter serves them all at once. First the
+//! whole server with a thread per client ([`thread_server`], exercise 4.1); then, to go
+//! further, three designs that meet one specification with the limits a server on a
+//! network needs (tests/ch04_many_clients.rs):
+//! - [`threads`]: one thread per connection, with limits; each thread may block.
 //! - [`connection`]: one connection that never blocks: read and write until
 //!   `WouldBlock`, with a bounded buffer and a read budget.
 //! - [`events`]: article B's `select`, done with `mio`: one thread waits for
@@ -20,6 +22,7 @@ pub mod connection;
 pub mod events;
 pub use course_given::{pace, shutdown, slots};
 pub mod tasks;
+pub mod thread_server;
 pub mod threads;
 
 use std::io;

@@ -1,6 +1,6 @@
-//! Exercise 4.5: the same server with async/await on tokio.
+//! Exercise 4.6: the same server with async/await on tokio.
 //!
-//! Scenario: the event loop of 4.4 works, but you wrote the bookkeeping (tokens,
+//! Scenario: the event loop of 4.5 works, but you wrote the bookkeeping (tokens,
 //! buffers, interests) by hand. tokio's runtime runs such a loop for you: `.await` on
 //! a socket that is not ready parks the task, and the runtime resumes it when mio
 //! says the socket is ready. Code reads like the thread version, one task per
