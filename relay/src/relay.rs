@@ -260,7 +260,10 @@ impl Shared {
         let left_out = {
             let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
             let now = Instant::now();
-            if warned.0.is_some_and(|last| now.duration_since(last) < WARN_EVERY) {
+            if warned
+                .0
+                .is_some_and(|last| now.duration_since(last) < WARN_EVERY)
+            {
                 warned.1 += 1;
                 return;
             }

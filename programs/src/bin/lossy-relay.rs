@@ -57,12 +57,12 @@ struct Args {
     #[arg(long, default_value = "60", value_parser = |s: &str| cli::seconds(s, true))]
     idle_timeout: Duration,
     /// Sessions for one client address at once; a newcomer past it makes that address's
-    /// longest-idle session close (at most 1,024 sessions in all, the longest-idle of all
-    /// makes way).
+    /// longest-idle session close (at most 1,024 sessions in all, fewer if the file descriptor
+    /// limit is lower; then the longest-idle of the address holding the most makes way).
     #[arg(long, default_value_t = lossy_relay::MAX_PER_ADDRESS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     max_per_address: usize,
-    /// Bytes of delayed datagrams held at once (--delay-ms); a delayed datagram past it is
-    /// dropped and counted.
+    /// Bytes of delayed datagrams held at once (--delay-ms), each counted as its payload plus
+    /// 128 bytes of bookkeeping; a delayed datagram past it is dropped and counted.
     #[arg(long, default_value_t = lossy_relay::MAX_QUEUED)]
     max_queued: usize,
 }
@@ -100,8 +100,7 @@ fn main() -> ExitCode {
     // nobody would be evicted, and a newcomer would get no socket).
     let mut max_sessions = MAX_SESSIONS;
     let mut fewer = None;
-    if let Ok(Some((soft, _hard))) =
-        socket_course::fd_limit::raise(MAX_SESSIONS as u64 + SPARE_FDS)
+    if let Ok(Some((soft, _hard))) = socket_course::fd_limit::raise(MAX_SESSIONS as u64 + SPARE_FDS)
     {
         let fits = usize::try_from(soft.saturating_sub(SPARE_FDS)).unwrap_or(MAX_SESSIONS);
         if fits < max_sessions {
