@@ -856,3 +856,227 @@ fn a_trace_nobody_reads_does_not_stop_the_relay() {
         "with a trace nobody reads, the server received {received} of 3,000 datagrams"
     );
 }
+
+/// Empty datagrams are not free to hold: each delayed datagram is charged its bookkeeping
+/// (`QUEUED_OVERHEAD`) besides its payload, so `max_queued` bounds how many are held too.
+#[test]
+fn empty_delayed_datagrams_count_against_the_queue_bound() {
+    let sink = std::net::UdpSocket::bind(LOOPBACK_ANY).unwrap();
+    let relay = start(sink.local_addr().unwrap(), |mut c| {
+        c.max_queued = 100 * lossy_relay::QUEUED_OVERHEAD;
+        c.record = false;
+        c.rates(Rates {
+            loss: 0.0,
+            dup: 0.0,
+            reorder: 0.0,
+            delay: Duration::from_secs(10),
+            seed: 1,
+        })
+    });
+    let client = net::udp_socket();
+    for i in 0..1_000 {
+        client.send_to(b"", relay.addr()).unwrap();
+        if i % 100 == 99 {
+            thread::sleep(Duration::from_millis(5)); // pacing: let the relay read them
+        }
+    }
+    wait_for_decisions(&relay, Direction::ToServer, 1_000);
+    let stats = relay.stats();
+    assert!(
+        stats.queue_full >= 850,
+        "1,000 empty datagrams went into a queue bounded to 100 datagrams' worth and \
+         {} were dropped (queue full)",
+        stats.queue_full
+    );
+}
+
+/// Session churn: 17 addresses open 3,000 new sessions (each address within its share),
+/// far more than the table holds. A client that sent one datagram and is quiet since must
+/// keep its session: eviction takes from the addresses holding the most sessions, and an
+/// address opening sessions faster than its rate replaces its own.
+#[test]
+fn churning_addresses_do_not_evict_a_quiet_client() {
+    use course_harness::drip::spread_source;
+    let _ = socket_course::fd_limit::raise(4_096);
+    let server = std::net::UdpSocket::bind(LOOPBACK_ANY).unwrap();
+    server
+        .set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
+    let server_addr = server.local_addr().unwrap();
+    // The server reads all the time (the churn would fill its buffer) and notes where the
+    // quiet client's datagrams come from.
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopping = Arc::clone(&stop);
+    let reading = thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 64];
+        while !stopping.load(Ordering::SeqCst) {
+            if let Ok((len, from)) = server.recv_from(&mut buf) {
+                if buf[..len].starts_with(b"legit") {
+                    seen.push(from);
+                }
+            }
+        }
+        seen
+    });
+    let relay = start(server_addr, |mut c| {
+        c.record = false;
+        c
+    });
+    let quiet = std::net::UdpSocket::bind((spread_source(1_700), 0)).unwrap();
+    quiet.send_to(b"legit 1", relay.addr()).unwrap();
+    for n in 0..3_000 {
+        let churn = std::net::UdpSocket::bind((spread_source(1_000 + n % 17), 0)).unwrap();
+        churn.send_to(b"x", relay.addr()).unwrap();
+        if n % 100 == 99 {
+            thread::sleep(Duration::from_millis(5)); // pacing: let the relay read them
+        }
+    }
+    wait_for_decisions(&relay, Direction::ToServer, 3_001);
+    quiet.send_to(b"legit 2", relay.addr()).unwrap();
+    wait_for_decisions(&relay, Direction::ToServer, 3_002);
+    thread::sleep(Duration::from_millis(200)); // the last datagram's way to the server
+    stop.store(true, Ordering::SeqCst);
+    let seen = reading.join().unwrap();
+    assert!(
+        seen.len() == 2 && seen[0] == seen[1],
+        "the quiet client's datagrams reached the server from {seen:?}: its session was \
+         evicted by 3,000 new sessions from 17 other addresses ({} evictions)",
+        relay.stats().evicted
+    );
+}
+
+/// The program under a descriptor limit lower than its table (`prlimit --nofile=128`, soft
+/// and hard, so it cannot be raised): 4 addresses x 40 ports hold sessions, and a newcomer
+/// must still be relayed (the table is sized from the limit, and a socket that cannot be
+/// opened for lack of descriptors makes the longest-idle session close).
+#[cfg(target_os = "linux")]
+#[test]
+fn under_a_low_descriptor_limit_a_newcomer_is_still_relayed() {
+    use course_harness::drip::spread_source;
+    if Command::new("prlimit").arg("--version").output().is_err() {
+        eprintln!("skipped: no prlimit on this system");
+        return;
+    }
+    let echo = std::net::UdpSocket::bind(LOOPBACK_ANY).unwrap();
+    echo.set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let server = echo.local_addr().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopping = Arc::clone(&stop);
+    let echoing = thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        while !stopping.load(Ordering::SeqCst) {
+            if let Ok((len, from)) = echo.recv_from(&mut buf) {
+                let _ = echo.send_to(&buf[..len], from);
+            }
+        }
+    });
+    let mut command = Command::new("prlimit");
+    command
+        .arg("--nofile=128")
+        .arg(course_harness::program!("lossy-relay"))
+        .args(["--bind", LOOPBACK_ANY, "--server", &server.to_string()]);
+    let mut relay = ChildGuard::spawn(command);
+    let addr = relay.listening_addr();
+    let mut hoard = Vec::new();
+    for n in 0..160 {
+        let socket = std::net::UdpSocket::bind((spread_source(2_000 + n / 40), 0)).unwrap();
+        socket.send_to(b"mine", addr).unwrap();
+        hoard.push(socket);
+        if n % 40 == 39 {
+            thread::sleep(Duration::from_millis(20)); // pacing: let it open the sessions
+        }
+    }
+    thread::sleep(Duration::from_millis(200));
+    let newcomer = std::net::UdpSocket::bind((spread_source(2_100), 0)).unwrap();
+    newcomer
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut answered = 0;
+    for _ in 0..6 {
+        newcomer.send_to(b"hello?", addr).unwrap();
+        let mut buf = [0u8; 64];
+        if let Ok((len, _)) = newcomer.recv_from(&mut buf) {
+            answered += usize::from(&buf[..len] == b"hello?");
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    let _ = echoing.join();
+    relay.assert_running();
+    assert!(
+        answered >= 5,
+        "under a limit of 128 descriptors, a newcomer was answered {answered} times of 6 while \
+         160 sessions were held"
+    );
+}
+
+/// Bytes waiting in the receive queue of the UDP socket bound to 127.0.0.1:`port` (Linux's
+/// /proc/net/udp), `None` if there is no such socket.
+#[cfg(target_os = "linux")]
+fn udp_receive_queue(port: u16) -> Option<u64> {
+    let table = std::fs::read_to_string("/proc/net/udp").ok()?;
+    let local = format!("0100007F:{port:04X}");
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.get(1) != Some(&local.as_str()) {
+            return None;
+        }
+        let (_, rx) = fields.get(4)?.split_once(':')?;
+        u64::from_str_radix(rx, 16).ok()
+    })
+}
+
+/// Warnings to a stderr nobody reads: with no descriptor left for any session
+/// (`prlimit --nofile=6`), every datagram from a client is a failure to report. The relay
+/// must go on reading its socket: its warnings go through the writer that drops what stderr
+/// cannot take, at most one a second, never from the I/O thread itself.
+#[cfg(target_os = "linux")]
+#[test]
+fn warnings_to_a_stderr_nobody_reads_do_not_stop_the_relay() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    if Command::new("prlimit").arg("--version").output().is_err() {
+        eprintln!("skipped: no prlimit on this system");
+        return;
+    }
+    let server = std::net::UdpSocket::bind(LOOPBACK_ANY).unwrap();
+    let mut child = Command::new("prlimit");
+    child
+        .arg("--nofile=6")
+        .arg(course_harness::program!("lossy-relay"))
+        .args(["--bind", LOOPBACK_ANY, "--server"])
+        .arg(server.local_addr().unwrap().to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = child.spawn().unwrap();
+    let mut reader = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    let addr: SocketAddr = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("expected `listening on ADDR`, got {first:?}"))
+        .parse()
+        .unwrap();
+    // From here on nobody reads stderr: its pipe (64 KiB) holds about 700 lines.
+    let client = net::udp_socket();
+    for i in 0..3_000 {
+        client.send_to(b"no socket for me", addr).unwrap();
+        if i % 100 == 99 {
+            thread::sleep(Duration::from_millis(2)); // pacing: let the relay read them
+        }
+    }
+    thread::sleep(Duration::from_millis(500));
+    let waiting = udp_receive_queue(addr.port());
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(reader);
+    assert_eq!(
+        waiting,
+        Some(0),
+        "after 3,000 datagrams it could not open a session for, with a stderr nobody reads, \
+         the relay stopped reading its socket (bytes left in its receive queue)"
+    );
+}

@@ -30,8 +30,13 @@ const IDLE: Duration = Duration::from_secs(10);
 /// end of the previous answer on a kept-alive connection). One deadline for the whole head,
 /// not a timer that each byte resets: a client sending a byte a second is closed all the same.
 const HEAD_DEADLINE: Duration = Duration::from_secs(5);
-/// At most this many connections are served at once; more wait in the listen queue.
+/// At most this many connections are served at once. A newcomer past it closes the kept-alive
+/// connection that has waited longest between two requests (as nginx does): a place held by
+/// a client that only asks now and then is given to one that asks now. While none is between
+/// requests, newcomers wait in the listen queue.
 const MAX_CONNECTIONS: usize = 64;
+/// How often a newcomer waiting for a place looks again for a connection between requests.
+const RECHECK: Duration = Duration::from_millis(100);
 /// At most this many of them from one address (a browser opens about 6); more are closed at once.
 const MAX_PER_ADDRESS: usize = 16;
 /// The longest request head accepted (request line and headers).
@@ -263,61 +268,87 @@ fn serve(site: &Path, bind: SocketAddr) -> io::Result<()> {
     // The site's real path: every file served must be under it once links are followed.
     let site = Arc::new(fs::canonicalize(site)?);
     let places = Arc::new(Places::default());
+    let mut next_id = 0u64;
     loop {
-        // While every place is taken, accept nobody: newcomers wait in the listen queue (in
-        // order) instead of being accepted and closed.
-        places.wait_for_one();
+        // One newcomer at a time: the others wait in the listen queue (in order).
         let Ok((stream, peer)) = listener.accept() else {
             continue;
         };
         if !places.take(peer.ip()) {
             continue; // this address holds its share already: closed at once
         }
+        let id = next_id;
+        next_id += 1;
         let (site, places) = (Arc::clone(&site), Arc::clone(&places));
         thread::spawn(move || {
             // One connection's failure (a reset, a timeout) only ends that connection.
-            let _ = serve_connection(&site, stream);
-            places.give_back(peer.ip());
+            let _ = serve_connection(&site, stream, Some((&*places, id)));
+            places.give_back(peer.ip(), id);
         });
     }
 }
 
-/// The connections being served: how many in all, and from each address.
+/// The connections being served: how many in all and from each address, and those waiting
+/// between two requests (a handle to close them by, and since when).
 #[derive(Default)]
 struct Places {
-    taken: Mutex<HashMap<IpAddr, usize>>,
+    taken: Mutex<Taken>,
     freed: Condvar,
 }
 
-impl Places {
-    /// Waits until fewer than [`MAX_CONNECTIONS`] are served.
-    fn wait_for_one(&self) {
-        let taken = self.taken.lock().unwrap_or_else(PoisonError::into_inner);
-        let _taken = self
-            .freed
-            .wait_while(taken, |taken| {
-                taken.values().sum::<usize>() >= MAX_CONNECTIONS
-            })
-            .unwrap_or_else(PoisonError::into_inner);
-    }
+#[derive(Default)]
+struct Taken {
+    per_address: HashMap<IpAddr, usize>,
+    between_requests: HashMap<u64, (TcpStream, Instant)>,
+}
 
-    /// Takes a place for `ip`, unless it holds [`MAX_PER_ADDRESS`] already.
+impl Places {
+    /// Takes a place for `ip`, unless it holds [`MAX_PER_ADDRESS`] already. While all
+    /// [`MAX_CONNECTIONS`] are taken, closes the connection that has waited longest between
+    /// two requests, and waits for its place (or, if none is between requests, for any).
     fn take(&self, ip: IpAddr) -> bool {
         let mut taken = self.taken.lock().unwrap_or_else(PoisonError::into_inner);
-        let count = taken.entry(ip).or_default();
-        if *count >= MAX_PER_ADDRESS {
+        if taken.per_address.get(&ip).copied().unwrap_or(0) >= MAX_PER_ADDRESS {
             return false;
         }
-        *count += 1;
+        while taken.per_address.values().sum::<usize>() >= MAX_CONNECTIONS {
+            let longest = (taken.between_requests.iter())
+                .min_by_key(|(_, (_, since))| *since)
+                .map(|(id, _)| *id);
+            if let Some((stream, _)) = longest.and_then(|id| taken.between_requests.remove(&id)) {
+                // Its thread sees the end of the stream and gives its place back.
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+            }
+            taken = (self.freed)
+                .wait_timeout(taken, RECHECK)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        *taken.per_address.entry(ip).or_default() += 1;
         true
     }
 
-    fn give_back(&self, ip: IpAddr) {
+    /// Connection `id` waits for its next request from now on (`Some`: a handle to close it
+    /// by), or is reading one (`None`).
+    fn between_requests(&self, id: u64, stream: Option<TcpStream>) {
         let mut taken = self.taken.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(count) = taken.get_mut(&ip) {
+        match stream {
+            Some(stream) => {
+                taken.between_requests.insert(id, (stream, Instant::now()));
+            }
+            None => {
+                taken.between_requests.remove(&id);
+            }
+        }
+    }
+
+    fn give_back(&self, ip: IpAddr, id: u64) {
+        let mut taken = self.taken.lock().unwrap_or_else(PoisonError::into_inner);
+        taken.between_requests.remove(&id);
+        if let Some(count) = taken.per_address.get_mut(&ip) {
             *count -= 1;
             if *count == 0 {
-                taken.remove(&ip);
+                taken.per_address.remove(&ip);
             }
         }
         self.freed.notify_one();
@@ -325,30 +356,51 @@ impl Places {
 }
 
 /// A connection's reading side with a deadline: each read waits at most until `deadline`, so a
-/// request head trickling in a byte at a time still ends when the deadline passes.
-struct Deadline {
+/// request head trickling in a byte at a time still ends when the deadline passes. The first
+/// bytes of a request take the connection off the list of those between requests.
+struct Deadline<'a> {
     stream: TcpStream,
     deadline: Instant,
+    place: Option<(&'a Places, u64)>,
+    between_requests: bool,
 }
 
-impl Read for Deadline {
+impl Read for Deadline<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let left = self.deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(io::ErrorKind::TimedOut.into());
         }
         self.stream.set_read_timeout(Some(left))?;
-        self.stream.read(buf)
+        let n = self.stream.read(buf)?;
+        if n > 0 && self.between_requests {
+            self.between_requests = false;
+            if let Some((places, id)) = self.place {
+                places.between_requests(id, None);
+            }
+        }
+        Ok(n)
     }
 }
 
 /// Answers the requests of one connection (keep-alive) until the peer closes, or a request
-/// head is not in within [`HEAD_DEADLINE`] or is longer than [`MAX_REQUEST_HEAD`].
-fn serve_connection(site: &Path, stream: TcpStream) -> io::Result<()> {
+/// head is not in within [`HEAD_DEADLINE`] or is longer than [`MAX_REQUEST_HEAD`]. Between
+/// two requests it is on `place`'s list: a newcomer finding every place taken may close it.
+fn serve_connection(
+    site: &Path,
+    stream: TcpStream,
+    place: Option<(&Places, u64)>,
+) -> io::Result<()> {
     stream.set_write_timeout(Some(IDLE))?;
     let mut writer = stream.try_clone()?;
     let deadline = Instant::now() + HEAD_DEADLINE;
-    let mut reader = BufReader::new(Deadline { stream, deadline }.take(MAX_REQUEST_HEAD as u64));
+    let reading = Deadline {
+        stream,
+        deadline,
+        place,
+        between_requests: false,
+    };
+    let mut reader = BufReader::new(reading.take(MAX_REQUEST_HEAD as u64));
     loop {
         reader.get_mut().set_limit(MAX_REQUEST_HEAD as u64);
         let mut request_line = String::new();
@@ -388,7 +440,15 @@ fn serve_connection(site: &Path, stream: TcpStream) -> io::Result<()> {
         let content_type = content_type(&path);
         respond(&mut writer, status, content_type, &body, head_only)?;
         // The next request head has its own deadline, from the end of this answer.
-        reader.get_mut().get_mut().deadline = Instant::now() + HEAD_DEADLINE;
+        let reading = reader.get_mut().get_mut();
+        reading.deadline = Instant::now() + HEAD_DEADLINE;
+        // Between requests: a newcomer may close it, unless the next request is already in.
+        if reader.buffer().is_empty() {
+            if let Some((places, id)) = place {
+                places.between_requests(id, Some(writer.try_clone()?));
+                reader.get_mut().get_mut().between_requests = true;
+            }
+        }
     }
 }
 

@@ -237,3 +237,45 @@ fn one_address_cannot_take_every_place() {
         dripper.join().unwrap();
     }
 }
+
+/// Keep-alive hoarding: 4 addresses x 16 connections (every place) each ask for a page and
+/// keep the connection, asking again now and then within the head deadline. A browser's
+/// request must not wait for them: the newcomer closes the connection that has waited
+/// longest between two requests, and is answered at once.
+#[test]
+fn kept_alive_connections_between_requests_make_way_for_a_newcomer() {
+    let dir = site();
+    let server = Server::start(dir.path());
+    let mut held = Vec::new();
+    for i in 0..64u8 {
+        let mut stream = connect_from(Ipv4Addr::new(127, 0, 2, i / 16 + 1), server.addr)
+            .unwrap_or_else(|e| panic!("test setup: connection {i}: {e}"));
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        stream
+            .write_all(b"GET /en/ HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut buf = [0; 512];
+        let n = stream.read(&mut buf).unwrap_or(0);
+        assert!(
+            String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"),
+            "test setup: connection {i} got no page"
+        );
+        held.push(stream);
+    }
+    let start = Instant::now();
+    let answer = get(server.addr, "/en/");
+    let took = start.elapsed();
+    let (status, body) =
+        answer.unwrap_or_else(|e| panic!("the probe got no page: {e} (after {took:?})"));
+    assert!(
+        status.contains(" 200 ") && body == "en index",
+        "{status} {body}"
+    );
+    assert!(
+        took < Duration::from_secs(2),
+        "the probe waited {took:?} while 64 kept-alive connections sat between requests"
+    );
+    drop(held);
+}

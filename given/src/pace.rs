@@ -4,8 +4,10 @@
 //! byte just before it runs out starts it again: a client sending a byte every 20 s holds
 //! a connection (and, in chapter 3, the whole server) forever. That is the *slowloris*
 //! attack. So each connection is measured in windows as long as the idle timeout: in each
-//! window it must move at least `min_rate` bytes a second on average, both directions
-//! counted (what the client sends and the echo it reads). A silent client is closed at
+//! window it must send at least `min_rate` bytes a second on average. Only what the client
+//! sends counts: that is the progress of its requests. Counting the echo too would let a
+//! client sending 5 bytes every 1.8 s pass a minimum of 4 B/s with the server's own
+//! answers. A silent client (nothing either way) is closed at
 //! the idle timeout as before, always. A trickling one is closed only under *pressure*,
 //! while others wait for its place: a person typing a line now and then into a server
 //! nobody else needs is slow too, and harmless. Under pressure, a connection whose last
@@ -28,8 +30,8 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Default minimum rate, in bytes a second (both directions counted): a client typing by
-/// hand passes easily in a short session; a client sending a byte now and then does not.
+/// Default minimum rate, in bytes a second sent by the client: a client typing by hand
+/// passes easily in a short session; a client sending a byte now and then does not.
 pub const MIN_RATE: u64 = 4;
 
 /// How long a connection may stall: silent for `idle_timeout`, or (while others wait for
@@ -40,8 +42,8 @@ pub struct Pace {
     /// A client that moves no bytes for this long is closed; also the length of the window
     /// over which the rate is measured.
     pub idle_timeout: Duration,
-    /// Bytes a second a client must move on average over each window while others wait
-    /// for its place (0: no minimum).
+    /// Bytes a second a client must send on average over each window while others wait
+    /// for its place (0: no minimum; the server's answers do not count).
     pub min_rate: u64,
 }
 
@@ -90,7 +92,7 @@ impl fmt::Display for Stall {
                 window,
             } => write!(
                 f,
-                "too slow: {moved} bytes in {} s, at least {expected} expected",
+                "too slow: {moved} bytes received in {} s, at least {expected} expected",
                 window.as_secs_f64()
             ),
         }
@@ -165,10 +167,18 @@ impl Meter {
         }
     }
 
-    /// Counts `bytes` moved now (either direction).
+    /// Counts `bytes` received from the client now: progress towards the minimum rate.
     pub fn moved(&mut self, bytes: usize) {
         if bytes > 0 {
             self.in_window += bytes as u64;
+            self.last_active = Instant::now();
+        }
+    }
+
+    /// Notes `bytes` sent to the client now: the connection is not idle, but the server's
+    /// own answers are no progress towards the minimum rate.
+    pub fn sent(&mut self, bytes: usize) {
+        if bytes > 0 {
             self.last_active = Instant::now();
         }
     }
@@ -286,7 +296,11 @@ impl<S: Borrow<TcpStream>> Paced<S> {
             self.set_timeout(which)?;
             match op(self.stream.borrow()) {
                 Ok(n) => {
-                    self.meter.moved(n);
+                    if which == 0 {
+                        self.meter.moved(n);
+                    } else {
+                        self.meter.sent(n);
+                    }
                     let pressure = &self.pressure;
                     (self.meter).check(&self.pace, Instant::now(), || {
                         pressure.others_wait()
@@ -401,7 +415,7 @@ impl<S: Read> Read for Metered<S> {
 impl<S: Write> Write for Metered<S> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.stream.write(buf)?;
-        self.meter.moved(n);
+        self.meter.sent(n);
         Ok(n)
     }
 

@@ -22,5 +22,6 @@ mod sessions;
 
 pub use fate::{Action, Direction, Fate, Fates, Rates, Script, Which, rates_fate};
 pub use relay::{
-    Counters, MAX_PER_ADDRESS, MAX_QUEUED, MAX_SESSIONS, Relay, RelayConfig, Stats, TraceEntry,
+    Counters, MAX_PER_ADDRESS, MAX_QUEUED, MAX_SESSIONS, QUEUED_OVERHEAD, Relay, RelayConfig,
+    Stats, TraceEntry,
 };

@@ -9,9 +9,11 @@
 //!   *dispatcher*;
 //! - the dispatcher alone decides fates, counts, records, holds, delays and sends. With one
 //!   decider, the fates and the record follow the order in which datagrams reached the relay.
-//!   Its delay queue holds at most `max_queued` bytes; past that a delayed datagram is
+//!   Its delay queue holds at most `max_queued` bytes (each datagram charged its payload
+//!   and [`QUEUED_OVERHEAD`]); past that a delayed datagram is
 //!   dropped and counted;
-//! - the *trace writer* prints the trace lines the dispatcher hands it through a bounded
+//! - the *trace writer* prints the trace lines and (at most one a second) the warnings the
+//!   other threads hand it through a bounded
 //!   queue: a stderr nobody reads (a paused pager) stops the writer, never the relay; lines
 //!   that do not fit are dropped and counted.
 //!
@@ -48,6 +50,13 @@ pub const MAX_SESSIONS: usize = 1024;
 pub const MAX_PER_ADDRESS: usize = 64;
 /// Bytes the delay queue may hold by default (`--max-queued`).
 pub const MAX_QUEUED: usize = 32 << 20;
+/// What one delayed datagram costs besides its payload (its entries in the queue and in
+/// the pending map, its allocation), charged against `max_queued`: empty datagrams are not
+/// free to hold.
+pub const QUEUED_OVERHEAD: usize = 128;
+/// Warnings (a socket that cannot be opened, ...) printed at most once per this period; the
+/// others are counted and the next printed line says how many were left out.
+const WARN_EVERY: Duration = Duration::from_secs(1);
 /// Events (datagrams up to 64 KiB each) waiting for the dispatcher, at most.
 const EVENT_QUEUE: usize = 256;
 /// Trace lines waiting for stderr, at most; more are dropped and counted.
@@ -144,7 +153,7 @@ pub struct Stats {
     pub evicted: u64,
     /// Delayed datagrams dropped because the delay queue held `max_queued` bytes.
     pub queue_full: u64,
-    /// Trace lines dropped because stderr was not keeping up.
+    /// Trace lines (and warnings) dropped because stderr was not keeping up.
     pub trace_dropped: u64,
 }
 
@@ -226,19 +235,51 @@ pub(crate) struct Shared {
     pub(crate) evicted: AtomicU64,
     /// Delayed datagrams dropped at a full queue.
     queue_full: AtomicU64,
-    /// Trace lines for the trace writer (`None`: no trace).
-    trace: Option<SyncSender<String>>,
+    /// Lines for the writer thread (trace lines and warnings): the relay never writes to
+    /// stderr itself.
+    lines: SyncSender<String>,
+    /// Whether datagrams are traced (`--trace`).
+    tracing: bool,
     trace_dropped: AtomicU64,
+    /// When a warning was last printed, and how many were left out since.
+    warned: Mutex<(Option<Instant>, u64)>,
 }
 
 impl Shared {
     /// Hands a trace line to the trace writer, or drops (and counts) it if the writer is
     /// behind: the relay never waits for its stderr.
     pub(crate) fn trace(&self, line: String) {
-        if let Some(trace) = &self.trace {
-            if let Err(TrySendError::Full(_)) = trace.try_send(line) {
-                self.trace_dropped.fetch_add(1, Ordering::Relaxed);
+        if self.tracing {
+            self.print(line);
+        }
+    }
+
+    /// A warning from the relay's threads, through the same writer (never blocking), at most
+    /// one a [`WARN_EVERY`]: a flood of failures cannot become a flood of lines.
+    pub(crate) fn warn(&self, line: impl FnOnce() -> String) {
+        let left_out = {
+            let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            if warned
+                .0
+                .is_some_and(|last| now.duration_since(last) < WARN_EVERY)
+            {
+                warned.1 += 1;
+                return;
             }
+            warned.0 = Some(now);
+            std::mem::take(&mut warned.1)
+        };
+        let mut line = line();
+        if left_out > 0 {
+            line.push_str(&format!(" ({left_out} more like it not shown)"));
+        }
+        self.print(line);
+    }
+
+    fn print(&self, line: String) {
+        if let Err(TrySendError::Full(_)) = self.lines.try_send(line) {
+            self.trace_dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -293,21 +334,16 @@ impl Relay {
         let front = UdpSocket::bind(bind)?;
         prepare(&front)?;
         let addr = front.local_addr()?;
-        let trace = if config.trace {
-            let (lines, to_print) = mpsc::sync_channel::<String>(TRACE_QUEUE);
-            // Not joined: blocked on a stderr nobody reads, it must not hold up the stop.
-            // It ends when the relay drops the sending end.
-            thread::Builder::new()
-                .name("relay-trace".into())
-                .spawn(move || {
-                    for line in to_print {
-                        eprintln!("{line}");
-                    }
-                })?;
-            Some(lines)
-        } else {
-            None
-        };
+        let (lines, to_print) = mpsc::sync_channel::<String>(TRACE_QUEUE);
+        // Not joined: blocked on a stderr nobody reads, it must not hold up the stop.
+        // It ends when the relay drops the sending end.
+        thread::Builder::new()
+            .name("relay-trace".into())
+            .spawn(move || {
+                for line in to_print {
+                    eprintln!("{line}");
+                }
+            })?;
         let shared = Arc::new(Shared {
             stats: Mutex::new(Stats::default()),
             log: Mutex::new(Vec::new()),
@@ -316,8 +352,10 @@ impl Relay {
             sessions: AtomicUsize::new(0),
             evicted: AtomicU64::new(0),
             queue_full: AtomicU64::new(0),
-            trace,
+            lines,
+            tracing: config.trace,
             trace_dropped: AtomicU64::new(0),
+            warned: Mutex::new((None, 0)),
         });
         shared.exchange.name(config.server, "server");
 
@@ -448,7 +486,7 @@ struct Dispatcher {
     /// Delayed datagrams by due time; `next_seq` keeps equal due times in arrival order.
     delayed: BinaryHeap<Reverse<(Instant, u64)>>,
     pending: HashMap<u64, Pending>,
-    /// Bytes in `pending`, at most `max_queued`.
+    /// Bytes in `pending` plus [`QUEUED_OVERHEAD`] for each, at most `max_queued`.
     queued_bytes: usize,
     max_queued: usize,
     next_seq: u64,
@@ -570,13 +608,14 @@ impl Dispatcher {
             self.deliver(flow, direction, &bytes);
             return;
         }
-        if self.queued_bytes + bytes.len() > self.max_queued {
+        let cost = bytes.len() + QUEUED_OVERHEAD;
+        if self.queued_bytes + cost > self.max_queued {
             // Memory is bounded: past `max_queued` bytes a delayed datagram is lost (and
             // counted), as on a router whose queue is full.
             self.shared.queue_full.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        self.queued_bytes += bytes.len();
+        self.queued_bytes += cost;
         let seq = self.next_seq;
         self.next_seq += 1;
         self.delayed.push(Reverse((Instant::now() + delay, seq)));
@@ -609,7 +648,7 @@ impl Dispatcher {
             }
             self.delayed.pop();
             if let Some(p) = self.pending.remove(&seq) {
-                self.queued_bytes -= p.bytes.len();
+                self.queued_bytes -= p.bytes.len() + QUEUED_OVERHEAD;
                 self.deliver(p.flow, p.direction, &p.bytes);
             }
         }

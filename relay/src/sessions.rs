@@ -5,9 +5,13 @@
 //! A session costs a socket and a table entry, no thread. Their number is bounded twice:
 //! at most `max_sessions` in all and `max_per_address` for one client address. A newcomer is
 //! never refused: when its address holds its share, that address's longest-idle session
-//! makes way; when the table is full, the longest-idle session of all does. One process
-//! that opens sessions from many ports therefore only evicts its own, and a client that
-//! keeps talking is the last to go.
+//! makes way; when the table is full, the longest-idle session of the address holding the
+//! most does. An address also opens new sessions at a bounded rate ([`NEW_PER_SECOND`]
+//! after a burst of its share): past it, each newcomer from there replaces that address's
+//! own longest-idle session. One process that opens sessions from many ports, or churns
+//! through them, therefore only evicts its own, and a client that keeps talking is the
+//! last to go. When the system has no descriptor left for a new socket (EMFILE), the
+//! longest-idle session makes way all the same.
 
 use std::collections::HashMap;
 use std::io;
@@ -27,6 +31,9 @@ use crate::relay::{DATAGRAM_BUFFER, Event, POLL, Shared, prepare};
 const FRONT: Token = Token(0);
 /// Datagrams read from one socket per turn before the others get theirs.
 const BUDGET: usize = 256;
+/// New sessions one client address may open a second, once its burst (its share of the
+/// table) is spent.
+pub const NEW_PER_SECOND: f64 = 32.0;
 
 /// One client's session, as the I/O thread keeps it.
 struct Session {
@@ -60,8 +67,9 @@ impl Sessions {
     }
 
     pub fn run(self, poll: Poll, front: UdpSocket) {
+        let shared = Arc::clone(&self.shared);
         if let Err(e) = self.serve(poll, front) {
-            eprintln!("lossy-relay: stopped relaying: {e}");
+            shared.warn(|| format!("lossy-relay: stopped relaying: {e}"));
         }
     }
 
@@ -128,9 +136,34 @@ impl Sessions {
                     session.flow
                 }
                 None => {
-                    self.make_room(client.ip(), table)?;
-                    let Some(session) = self.open_session(client, *next_flow, poll) else {
+                    if !self.make_room(client.ip(), table)? {
                         continue;
+                    }
+                    let mut opened = self.open_session(client, *next_flow, poll);
+                    if opened.as_ref().is_err_and(out_of_descriptors) {
+                        // No descriptor for its socket: the longest-idle session makes way.
+                        // Its socket closes when the dispatcher drops its handle: a few
+                        // tries, a millisecond apart.
+                        if let Some(victim) = table.longest_idle_of_largest() {
+                            self.evict(victim, table)?;
+                            for _ in 0..5 {
+                                std::thread::sleep(Duration::from_millis(1));
+                                opened = self.open_session(client, *next_flow, poll);
+                                if !opened.as_ref().is_err_and(out_of_descriptors) {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    let session = match opened {
+                        Ok(session) => session,
+                        Err(e) => {
+                            let server = self.server;
+                            self.shared.warn(|| {
+                                format!("lossy-relay: no socket towards {server} for {client}: {e}")
+                            });
+                            continue;
+                        }
                     };
                     *next_flow += 1;
                     let flow = session.flow;
@@ -183,51 +216,48 @@ impl Sessions {
         Ok(true)
     }
 
-    /// Before a session for a client from `ip` opens: if that address holds its share,
-    /// its longest-idle session goes; else, if the table is full, the longest-idle of all.
-    fn make_room(&self, ip: IpAddr, table: &mut Table) -> io::Result<()> {
-        let mine = table.per_address.get(&ip).copied().unwrap_or(0);
-        let victim = if mine >= self.max_per_address {
+    /// Before a session for a client from `ip` opens: if that address holds its share or
+    /// opens sessions faster than its rate, its own longest-idle session goes; else, if the
+    /// table is full, the longest-idle of the address holding the most. Returns whether the
+    /// session may open.
+    fn make_room(&self, ip: IpAddr, table: &mut Table) -> io::Result<bool> {
+        let within_rate = table.take_token(ip, self.max_per_address, Instant::now());
+        let mine = table.per_address.get(&ip).map_or(0, |a| a.sessions);
+        let victim = if mine >= self.max_per_address || !within_rate {
             table.longest_idle(|client| client.ip() == ip)
         } else if table.by_client.len() >= self.max_sessions {
-            table.longest_idle(|_| true)
+            table.longest_idle_of_largest()
         } else {
             None
         };
         if let Some(client) = victim {
-            self.shared.evicted.fetch_add(1, Ordering::Relaxed);
-            self.close(client, table)?;
+            self.evict(client, table)?;
         }
-        Ok(())
+        Ok(within_rate || victim.is_some())
+    }
+
+    fn evict(&self, client: SocketAddr, table: &mut Table) -> io::Result<()> {
+        self.shared.evicted.fetch_add(1, Ordering::Relaxed);
+        self.close(client, table)
     }
 
     /// A new session for `client`: a socket towards the server, registered for reading; its
     /// sending clone goes to the dispatcher.
-    fn open_session(&self, client: SocketAddr, flow: usize, poll: &Poll) -> Option<Session> {
-        let opened = open_upstream(self.server).and_then(|socket| {
+    fn open_session(&self, client: SocketAddr, flow: usize, poll: &Poll) -> io::Result<Session> {
+        let upstream = open_upstream(self.server).and_then(|socket| {
             let mut socket = UdpSocket::from_std(socket);
             poll.registry()
                 .register(&mut socket, Token(flow + 1), Interest::READABLE)?;
             Ok(Arc::new(socket))
-        });
-        let upstream = match opened {
-            Ok(socket) => socket,
-            Err(e) => {
-                eprintln!(
-                    "lossy-relay: no socket towards {} for {client}: {e}",
-                    self.server
-                );
-                return None;
-            }
-        };
+        })?;
         self.events
             .send(Event::NewFlow {
                 flow,
                 client,
                 upstream: Arc::clone(&upstream),
             })
-            .ok()?;
-        Some(Session {
+            .map_err(|_| io::Error::other("the dispatcher stopped"))?;
+        Ok(Session {
             flow,
             upstream,
             last_active: Instant::now(),
@@ -269,30 +299,71 @@ impl Sessions {
     }
 }
 
+/// One client address: its sessions, and its bucket of new sessions (a token a session,
+/// [`NEW_PER_SECOND`] tokens a second, at most its share).
+struct Address {
+    sessions: usize,
+    tokens: f64,
+    refilled: Instant,
+}
+
 /// The session table, indexed by client, by flow, and counted by address.
 #[derive(Default)]
 struct Table {
     by_client: HashMap<SocketAddr, Session>,
     by_flow: HashMap<usize, SocketAddr>,
-    per_address: HashMap<IpAddr, usize>,
+    per_address: HashMap<IpAddr, Address>,
 }
 
 impl Table {
     fn insert(&mut self, client: SocketAddr, session: Session) {
         self.by_flow.insert(session.flow, client);
-        *self.per_address.entry(client.ip()).or_insert(0) += 1;
+        let address = self.per_address.entry(client.ip()).or_insert(Address {
+            sessions: 0,
+            tokens: f64::INFINITY, // a full bucket: capped to the share at the next take
+            refilled: Instant::now(),
+        });
+        address.sessions += 1;
         self.by_client.insert(client, session);
     }
 
     fn remove(&mut self, client: SocketAddr) -> Option<Session> {
         let session = self.by_client.remove(&client)?;
         self.by_flow.remove(&session.flow);
-        let count = self.per_address.entry(client.ip()).or_insert(1);
-        *count -= 1;
-        if *count == 0 {
-            self.per_address.remove(&client.ip());
+        if let Some(address) = self.per_address.get_mut(&client.ip()) {
+            address.sessions -= 1;
+            if address.sessions == 0 {
+                self.per_address.remove(&client.ip());
+            }
         }
         Some(session)
+    }
+
+    /// Takes a token from `ip`'s bucket of new sessions (an address with no session has a
+    /// full one); returns whether there was one.
+    fn take_token(&mut self, ip: IpAddr, burst: usize, now: Instant) -> bool {
+        let Some(address) = self.per_address.get_mut(&ip) else {
+            return true;
+        };
+        let earned = now.duration_since(address.refilled).as_secs_f64() * NEW_PER_SECOND;
+        address.tokens = (address.tokens + earned).min(burst as f64);
+        address.refilled = now;
+        if address.tokens >= 1.0 {
+            address.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The longest-idle session of the address that holds the most sessions.
+    fn longest_idle_of_largest(&self) -> Option<SocketAddr> {
+        let most = self.per_address.values().map(|a| a.sessions).max()?;
+        self.longest_idle(|client| {
+            self.per_address
+                .get(&client.ip())
+                .is_some_and(|a| a.sessions == most)
+        })
     }
 
     /// The client, among those `which` accepts, whose session has been quiet the longest.
@@ -302,6 +373,12 @@ impl Table {
             .min_by_key(|(_, session)| session.last_active)
             .map(|(client, _)| *client)
     }
+}
+
+/// Whether `e` says the process (EMFILE) or the system (ENFILE) has no descriptor left.
+fn out_of_descriptors(e: &io::Error) -> bool {
+    // EMFILE 24 and ENFILE 23 on Linux, macOS and the BSDs; WSAEMFILE on Windows.
+    matches!(e.raw_os_error(), Some(23 | 24 | 10_024))
 }
 
 /// A socket towards `server` for one client, bound to loopback: the relay cannot forward

@@ -9,7 +9,11 @@ use std::time::Duration;
 
 use clap::Parser;
 use course_programs::cli::{self, EXIT_FAILURE, EXIT_USAGE};
-use lossy_relay::{Rates, Relay, RelayConfig, Script};
+use lossy_relay::{MAX_SESSIONS, Rates, Relay, RelayConfig, Script};
+
+/// Descriptors kept for what is not a session: stdin/out/err, the front socket, the poller,
+/// the Ctrl-C handler's pipe, and some to spare.
+const SPARE_FDS: u64 = 32;
 
 /// A UDP relay between clients and one server that drops, duplicates, reorders and delays
 /// datagrams, deterministically: the same seed gives the same datagrams the same fates.
@@ -53,12 +57,12 @@ struct Args {
     #[arg(long, default_value = "60", value_parser = |s: &str| cli::seconds(s, true))]
     idle_timeout: Duration,
     /// Sessions for one client address at once; a newcomer past it makes that address's
-    /// longest-idle session close (at most 1,024 sessions in all, the longest-idle of all
-    /// makes way).
+    /// longest-idle session close (at most 1,024 sessions in all, fewer if the file descriptor
+    /// limit is lower; then the longest-idle of the address holding the most makes way).
     #[arg(long, default_value_t = lossy_relay::MAX_PER_ADDRESS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     max_per_address: usize,
-    /// Bytes of delayed datagrams held at once (--delay-ms); a delayed datagram past it is
-    /// dropped and counted.
+    /// Bytes of delayed datagrams held at once (--delay-ms), each counted as its payload plus
+    /// 128 bytes of bookkeeping; a delayed datagram past it is dropped and counted.
     #[arg(long, default_value_t = lossy_relay::MAX_QUEUED)]
     max_queued: usize,
 }
@@ -91,10 +95,24 @@ fn main() -> ExitCode {
     if let Err(e) = rates.validate() {
         cli::fail(EXIT_USAGE, e);
     }
+    // One descriptor per session: raise the soft limit as far as the hard limit allows, and
+    // hold no more sessions than there are descriptors for (else the table would never fill,
+    // nobody would be evicted, and a newcomer would get no socket).
+    let mut max_sessions = MAX_SESSIONS;
+    let mut fewer = None;
+    if let Ok(Some((soft, _hard))) = socket_course::fd_limit::raise(MAX_SESSIONS as u64 + SPARE_FDS)
+    {
+        let fits = usize::try_from(soft.saturating_sub(SPARE_FDS)).unwrap_or(MAX_SESSIONS);
+        if fits < max_sessions {
+            max_sessions = fits.max(1);
+            fewer = Some(soft);
+        }
+    }
     let config = RelayConfig {
         trace: args.trace,
         record: false,
         idle_timeout: Some(args.idle_timeout),
+        max_sessions,
         max_per_address: args.max_per_address,
         max_queued: args.max_queued,
         ..RelayConfig::new(args.server).script(script).rates(rates)
@@ -111,6 +129,11 @@ fn main() -> ExitCode {
         .unwrap_or_else(|e| cli::fail(EXIT_FAILURE, format!("cannot start on {}: {e}", args.bind)));
     cli::announce(Ok(relay.addr()));
     eprintln!("relaying to {}", args.server);
+    if let Some(soft) = fewer {
+        eprintln!(
+            "at most {max_sessions} sessions at once (not {MAX_SESSIONS}): the file descriptor limit is {soft}"
+        );
+    }
 
     // Wait for Ctrl-C, then say what happened.
     let _ = stopped.recv();

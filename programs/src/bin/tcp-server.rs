@@ -27,7 +27,7 @@ struct Args {
     /// --min-rate is measured.
     #[arg(long, default_value = "30", value_parser = |s: &str| cli::seconds(s, true))]
     idle_timeout: Duration,
-    /// Bytes a second a client must move on average (what it sends plus the echo it reads),
+    /// Bytes a second a client must send on average (the echo it reads does not count),
     /// measured over each --idle-timeout window; applied only while others wait for a place
     /// (another client in the listen queue): a client that trickled less over its last
     /// window is then disconnected. 0 turns the minimum off.

@@ -63,7 +63,7 @@ pub async fn echo_until_idle(
                 },
                 None => conn.write(echo).await?,
             };
-            meter.moved(written);
+            meter.sent(written);
             echo = &echo[written..];
             meter.check(&pace, std::time::Instant::now(), others_wait)?;
         }
