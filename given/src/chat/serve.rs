@@ -19,8 +19,9 @@
 //!
 //! **A newcomer proves its address first.** A join (or a message) from an address
 //! that is not a member is answered with a cookie ([`crate::cookie`]), at most
-//! three times its size; only the cookie coming back makes a member. A forged join
-//! therefore costs its victim one small datagram, never the chat's traffic. Plain
+//! three times its size; only the cookie coming back makes a member, and each cookie
+//! works once. A forged join therefore costs its victim one small datagram, never the
+//! chat's traffic. Plain
 //! text (article C's own client, which cannot answer a cookie) is admitted as before
 //! only with [`ServeOptions::plain_ok`] (`chat-server --plain-ok`). A proven newcomer
 //! is told the verdict ([`Verdict`]): welcome, or refused and why: the chat is full, its
@@ -30,6 +31,7 @@
 //! only, one script (or Latin with Japanese), and not confusable with the name of
 //! another member present.
 
+use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,6 +57,24 @@ struct Logs {
     rate: Every,
 }
 
+/// The cookie key, and the cookies that already made a newcomer's datagram go through:
+/// each works once. (A cookie is valid for up to 60 s: without this, one sent back again
+/// after a leave would rejoin, or one that wrapped a message would send it again.) The
+/// set holds the cookies of the last 60 s; they come at most at the newcomers' total rate.
+struct Proofs {
+    key: CookieKey,
+    used: HashMap<Vec<u8>, u64>,
+}
+
+impl Proofs {
+    /// Forgets the cookies too old to open anyway.
+    fn sweep(&mut self, unix_secs: u64) {
+        let valid = 2 * cookie::SLOT_SECONDS;
+        self.used
+            .retain(|_, at| unix_secs.saturating_sub(*at) <= valid);
+    }
+}
+
 #[derive(Default)]
 struct Shared {
     inbox: Mutex<Inbox>,
@@ -74,7 +94,10 @@ pub fn serve<R: ChatRelay>(
     stop: &AtomicBool,
     mut show: impl FnMut(String),
 ) -> io::Result<()> {
-    let key = CookieKey::random()?;
+    let mut proofs = Proofs {
+        key: CookieKey::random()?,
+        used: HashMap::new(),
+    };
     let mut newcomers = Newcomers::new(options.newcomer_rate);
     let shared = Arc::new(Shared::default());
     let reading = Arc::new(AtomicBool::new(true));
@@ -92,6 +115,7 @@ pub fn serve<R: ChatRelay>(
         if last_sweep.elapsed() >= Duration::from_millis(200) {
             last_sweep = Instant::now();
             newcomers.sweep(last_sweep);
+            proofs.sweep(unix_secs());
             for gone in relay.forget_silent(last_sweep) {
                 log::line(format!(
                     "forgot {gone}: silent for more than {} s",
@@ -159,7 +183,14 @@ pub fn serve<R: ChatRelay>(
             continue;
         }
         handle(
-            socket, relay, &key, options, from, &bytes, &mut logs, &mut show,
+            socket,
+            relay,
+            &mut proofs,
+            options,
+            from,
+            &bytes,
+            &mut logs,
+            &mut show,
         );
     }
     reading.store(false, Ordering::Relaxed);
@@ -178,7 +209,7 @@ pub fn serve<R: ChatRelay>(
 fn handle<R: ChatRelay>(
     socket: &UdpSocket,
     relay: &mut R,
-    key: &CookieKey,
+    proofs: &mut Proofs,
     options: ServeOptions,
     from: SocketAddr,
     bytes: &[u8],
@@ -189,7 +220,7 @@ fn handle<R: ChatRelay>(
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
     let Some((datagram, proven)) =
-        prove(socket, relay, key, options, from, bytes, unix_ms, logs)
+        prove(socket, relay, proofs, options, from, bytes, unix_ms, logs)
     else {
         return;
     };
@@ -313,7 +344,7 @@ fn read_into(socket: &UdpSocket, shared: &Shared, reading: &AtomicBool) {
 fn prove<'a, R: ChatRelay>(
     socket: &UdpSocket,
     relay: &mut R,
-    key: &CookieKey,
+    proofs: &mut Proofs,
     options: ServeOptions,
     from: SocketAddr,
     bytes: &'a [u8],
@@ -323,7 +354,23 @@ fn prove<'a, R: ChatRelay>(
     let now = Instant::now();
     let unix_secs = unix_ms / 1000;
     if cookie::is_cookie(bytes) {
-        let opened = key.open(from, bytes, unix_secs);
+        if relay.is_member(from) {
+            return None; // proven already: a cookie sent back twice
+        }
+        let opened = proofs.key.open(from, bytes, unix_secs);
+        if opened.is_some() {
+            let mac = bytes[cookie::PREFIX.len()..][..cookie::MAC_HEX].to_vec();
+            if proofs.used.insert(mac, unix_secs).is_some() {
+                relay.count(Count::Refused);
+                logs.cookie.say(now, || {
+                    format!(
+                        "refused {} bytes from {from}: a cookie already used",
+                        bytes.len()
+                    )
+                });
+                return None;
+            }
+        }
         if opened.is_none() {
             relay.count(Count::Refused);
             logs.cookie.say(now, || {
@@ -351,7 +398,7 @@ fn prove<'a, R: ChatRelay>(
             kind: ChatKind::Join | ChatKind::Msg,
             ..
         }) => {
-            match key.cookie(from, bytes, unix_secs) {
+            match proofs.key.cookie(from, bytes, unix_secs) {
                 Some(answer) => {
                     relay.count(Count::Cookie);
                     let _ = socket.send_to(&answer, from);
@@ -394,4 +441,11 @@ fn check_name<R: ChatRelay>(
     }
     names::check(name)?;
     names::not_confusable(name, relay.names_but(from))
+}
+
+/// Seconds since 1970-01-01 UTC, by this machine's clock.
+fn unix_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
