@@ -15,8 +15,8 @@
 //! - `one_address_cannot_take_every_place` and `a_refused_join_is_told_why`: the limit of
 //!   members per address, and the refusal a newcomer is shown (chat-client exits 1).
 //!
-//! The four floods load both cores for seconds, so they are not part of the warm suite:
-//! they are `#[ignore]`d and `.ci/run` runs them as a step of its own:
+//! The four floods load both cores for seconds (one at a time), so they are not part of the
+//! warm suite: they are `#[ignore]`d and `.ci/run` runs them as a step of its own:
 //! `cargo test --features solutions --test flood_chat -- --ignored`.
 //! `CHAT_FLOOD_RUNS=20` repeats the first (each run is a fresh server). `CHAT_FLOOD_ARGS` adds
 //! flags to its server (e.g. `--recv-buffer 212992`, `--rate 1000000`), to compare settings.
@@ -43,6 +43,15 @@ fn program(name: &str) -> std::path::PathBuf {
         Some(dir) => std::path::PathBuf::from(dir).join(name),
         None => course_harness::program!(name),
     }
+}
+
+/// The floods run one at a time (the test harness runs tests in parallel): each is meant to
+/// load both cores by itself, and two at once measure the machine, not the server.
+fn one_flood_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static FLOODS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    FLOODS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 const MEMBERS: usize = 30;
@@ -175,6 +184,7 @@ fn one_run() -> (usize, Vec<String>) {
 #[test]
 #[ignore = "a 4-second flood that loads both cores: run with --ignored (.ci/run does)"]
 fn a_flooder_does_not_silence_the_others() {
+    let _alone = one_flood_at_a_time();
     let runs: usize = std::env::var("CHAT_FLOOD_RUNS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -324,6 +334,7 @@ fn one_address_cannot_take_every_place() {
 #[test]
 #[ignore = "a 2-second flood that loads both cores: run with --ignored (.ci/run does)"]
 fn a_flooding_address_does_not_starve_newcomers() {
+    let _alone = one_flood_at_a_time();
     const NEWCOMERS: u8 = 60;
     let (mut server, addr) = chat_server(&["--recv-buffer", "4194304"]);
     // The flood: empty datagrams and pings from one address that is not a member, from two
@@ -401,6 +412,7 @@ fn a_flooding_address_does_not_starve_newcomers() {
 #[test]
 #[ignore = "a 5-second flood that loads both cores: run with --ignored (.ci/run does)"]
 fn many_addresses_joining_cannot_silence_members_or_keep_newcomers_out() {
+    let _alone = one_flood_at_a_time();
     const ADDRESSES: u16 = 400;
     const EACH_PER_SECOND: u32 = 90;
     const MESSAGES: usize = 100;
@@ -525,6 +537,7 @@ fn many_addresses_joining_cannot_silence_members_or_keep_newcomers_out() {
 #[test]
 #[ignore = "a 6-second flood that loads both cores: run with --ignored (.ci/run does)"]
 fn a_quiet_member_keeps_its_turn_among_busy_ones() {
+    let _alone = one_flood_at_a_time();
     const BUSY: usize = 58;
     const QUIET: usize = 50;
     let (mut server, addr) = chat_server(&["--recv-buffer", "4194304"]);
