@@ -257,10 +257,12 @@ fn chat_lines_mark_long_runs_of_blanks() {
 
 mod chat_inbox {
     use std::net::SocketAddr;
-    use std::time::Instant;
+    use std::time::{Duration, Instant};
 
-    use socket_course::ch08_chat::serve::admission::{Newcomers, Reason, Verdict};
-    use socket_course::ch08_chat::serve::inbox::{Inbox, LARGEST, PER_ADDRESS, QUOTA};
+    use socket_course::ch08_chat::serve::admission::{
+        NEWCOMER_TABLE, NEWCOMERS_TOTAL, Newcomers, Reason, Verdict,
+    };
+    use socket_course::ch08_chat::serve::inbox::{Inbox, LARGEST, PER_ADDRESS, QUEUE, QUOTA};
 
     fn at(ip: u8, port: u16) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, ip], port))
@@ -309,6 +311,86 @@ mod chat_inbox {
             newcomers.admit(at(6, 1), now),
             "another address still has its own"
         );
+    }
+
+    fn addr(a: u8, b: u8, c: u8, port: u16) -> SocketAddr {
+        SocketAddr::from(([127, a, b, c], port))
+    }
+
+    /// Attack: 1,030 addresses each send a ping every 0.4 s (within their allowance) to
+    /// fill the table, 20 more flood; after 3 s of it, newcomers from other addresses must
+    /// still get their join and their cookie back through.
+    #[test]
+    fn a_table_full_of_slow_addresses_does_not_lock_newcomers_out() {
+        let mut newcomers = Newcomers::new(100.0);
+        let t0 = Instant::now();
+        let mut admitted = 0;
+        for tick in 0..18u32 {
+            let now = t0 + Duration::from_millis(400) * tick;
+            for i in 0..1030u16 {
+                newcomers.admit(addr(10, (i / 250) as u8, (i % 250 + 1) as u8, 1), now);
+            }
+            for i in 0..20u8 {
+                for _ in 0..60 {
+                    newcomers.admit(addr(11, 0, i + 1, 1), now);
+                }
+            }
+            if tick < 8 {
+                continue; // the attack holds the table for 3 s first
+            }
+            let newcomer = addr(3, 0, tick as u8 + 10, 1);
+            let join = newcomers.admit(newcomer, now);
+            let cookie_back = newcomers.admit(newcomer, now + Duration::from_millis(1));
+            admitted += usize::from(join && cookie_back);
+            assert!(newcomers.len() <= NEWCOMER_TABLE);
+        }
+        assert_eq!(
+            admitted, 10,
+            "newcomers kept out by a table full of slow addresses"
+        );
+    }
+
+    /// Attack: 400 addresses each send 90 joins a second (each within its allowance):
+    /// all the newcomers together stay within the total, and a newcomer still gets in.
+    #[test]
+    fn the_newcomers_together_are_capped_and_a_newcomer_still_gets_in() {
+        let mut newcomers = Newcomers::new(100.0);
+        let t0 = Instant::now();
+        let mut admitted = 0;
+        for step in 0..180u32 {
+            let now = t0 + Duration::from_secs(2) * step / 180;
+            for i in 0..400u16 {
+                let from = addr(12, (i / 250) as u8, (i % 250 + 1) as u8, 1);
+                admitted += usize::from(newcomers.admit(from, now));
+            }
+        }
+        let most = (NEWCOMERS_TOTAL * 3.0) as usize; // 2 s, and a burst
+        assert!(
+            admitted <= most,
+            "{admitted} datagrams of newcomers admitted in 2 s (at most {most})"
+        );
+        let now = t0 + Duration::from_secs(2);
+        let newcomer = addr(5, 0, 3, 1);
+        assert!(newcomers.admit(newcomer, now) && newcomers.admit(newcomer, now));
+    }
+
+    /// Attack: the inbox full of what many addresses sent; a member with nothing waiting
+    /// still gets its datagram in (the longest queue gives up its newest).
+    #[test]
+    fn a_full_inbox_still_takes_a_sender_with_nothing_waiting() {
+        let mut inbox = Inbox::default();
+        for i in 0..(QUEUE / QUOTA) as u16 {
+            for _ in 0..QUOTA {
+                assert!(inbox.push(addr(12, 0, (i % 16) as u8 + 1, 1000 + i), b"flood"));
+            }
+        }
+        assert_eq!(inbox.len(), QUEUE);
+        assert!(inbox.push(at(5, 1), b"alice"), "a quiet sender kept out");
+        assert_eq!((inbox.len(), inbox.busy), (QUEUE, 1));
+        assert!(inbox.push(at(5, 1), b"alice again"));
+        let popped: Vec<Vec<u8>> = std::iter::from_fn(|| inbox.pop().map(|(_, d)| d)).collect();
+        assert_eq!(popped.len(), QUEUE);
+        assert_eq!(popped.iter().filter(|d| d.starts_with(b"alice")).count(), 2);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod chat;
 pub mod cookie;
 pub mod kind;
+pub mod log;
 pub mod names;
 pub mod pace;
 pub mod session;

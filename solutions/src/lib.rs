@@ -40,4 +40,5 @@ pub mod ch06_reliability;
 pub mod ch07_security;
 pub mod ch08_chat;
 pub mod ch09_multicast;
+pub use course_given::log;
 pub use course_given::show;

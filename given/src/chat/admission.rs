@@ -1,8 +1,9 @@
 //! Who may join the chat, and what a newcomer is told.
 //!
 //! - [`Newcomers`]: the allowance of addresses that are not members, one per source
-//!   address: a newcomer's join waits for no one else's flood. Its table is bounded
-//!   ([`NEWCOMER_TABLE`] addresses); past it, the addresses not in it share one allowance.
+//!   address, and a cap on all of them together: a newcomer's join waits for no one
+//!   else's flood. Its table is bounded ([`NEWCOMER_TABLE`] addresses); a newcomer to a
+//!   full table takes the place of the address with the fullest bucket.
 //! - [`Verdict`]: the server's answer to a newcomer whose address is proven (its cookie came
 //!   back): `chat/1 welcome`, or `chat/1 refused REASON N`. The client shows a refusal, in
 //!   the learner's language, and stops ([`check_server_answers`]).
@@ -20,16 +21,37 @@ use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-/// The most source addresses with an allowance of their own.
+/// The most source addresses with an allowance of their own (the table's memory is
+/// bounded: about 40 bytes an address).
 pub const NEWCOMER_TABLE: usize = 1024;
 
-/// A token bucket per source address that is not a member (see [`Newcomers::admit`]).
+/// The most datagrams a second from all the addresses that are not members together
+/// (at least the per-address rate): each may cost a cookie (a MAC and a send) or the
+/// opening of one.
+pub const NEWCOMERS_TOTAL: f64 = 1000.0;
+
+/// What a quiet address may always send at once: its join, the cookie back, and a retry.
+pub const NEWCOMER_BURST: f64 = 4.0;
+
+/// The allowance of the addresses that are not members: a token bucket per source address
+/// and one for all of them (see [`Newcomers::admit`]).
+///
+/// - The total is capped: [`NEWCOMERS_TOTAL`] a second (and as many at once).
+/// - Each address's bucket fills at its fair share of half that total: the total divided
+///   by twice the number of addresses in the table, at most the per-address rate. So the
+///   addresses already sending can take at most about half the total, and the other half
+///   is left for newcomers; a quiet address may always send [`NEWCOMER_BURST`] at once.
+/// - The table holds at most [`NEWCOMER_TABLE`] addresses. A newcomer to a full table takes
+///   the place of the address whose bucket is fullest: forgetting a full bucket costs its
+///   address nothing (it would start with a full one), while the flooders, whose buckets
+///   are empty, keep theirs. A table full of slow addresses cannot lock newcomers out.
 #[derive(Debug)]
 pub struct Newcomers {
     rate: f64,
     buckets: HashMap<IpAddr, Bucket>,
-    /// Shared by the addresses beyond the table's [`NEWCOMER_TABLE`].
-    overflow: Bucket,
+    /// All the addresses together.
+    total: Bucket,
+    total_rate: f64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -39,18 +61,23 @@ struct Bucket {
 }
 
 impl Bucket {
-    fn full(rate: f64, now: Instant) -> Bucket {
+    fn full(burst: f64, now: Instant) -> Bucket {
         Bucket {
-            tokens: rate,
+            tokens: burst,
             last: now,
         }
     }
 
-    /// Takes a token if there is one; the bucket fills at `rate` a second up to `rate`.
-    fn take(&mut self, rate: f64, now: Instant) -> bool {
+    /// The tokens at `now`: the bucket fills at `rate` a second up to `burst`.
+    fn level(&self, rate: f64, burst: f64, now: Instant) -> f64 {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        (self.tokens + elapsed * rate).min(burst)
+    }
+
+    /// Takes a token if there is one.
+    fn take(&mut self, rate: f64, burst: f64, now: Instant) -> bool {
+        self.tokens = self.level(rate, burst, now);
         self.last = self.last.max(now);
-        self.tokens = (self.tokens + elapsed * rate).min(rate);
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             true
@@ -62,33 +89,68 @@ impl Bucket {
 
 impl Newcomers {
     /// Each address may send `rate` datagrams a second (and `rate` at once) before it is a
-    /// member.
+    /// member, while few are sending; all together at most [`NEWCOMERS_TOTAL`] a second (or
+    /// `rate`, if more).
     pub fn new(rate: f64) -> Self {
+        let total_rate = NEWCOMERS_TOTAL.max(rate);
         Newcomers {
             rate,
             buckets: HashMap::new(),
-            overflow: Bucket::full(rate, Instant::now()),
+            total: Bucket::full(total_rate, Instant::now()),
+            total_rate,
         }
     }
 
-    /// Whether a datagram from `from`, not a member, may be read.
+    /// Each address's rate and burst now: its fair share of half the total.
+    fn share(&self) -> (f64, f64) {
+        let addresses = self.buckets.len().max(1) as f64;
+        let rate = (self.total_rate / (2.0 * addresses)).min(self.rate);
+        (rate, rate.max(NEWCOMER_BURST.min(self.rate)))
+    }
+
+    /// Whether a datagram from `from`, not a member, may be read: its address's bucket has
+    /// a token, and so has the total.
     pub fn admit(&mut self, from: SocketAddr, now: Instant) -> bool {
-        let rate = self.rate;
-        let table_full = self.buckets.len() >= NEWCOMER_TABLE;
-        match self.buckets.get_mut(&from.ip()) {
-            Some(bucket) => bucket.take(rate, now),
-            None if table_full => self.overflow.take(rate, now),
-            None => {
-                let mut bucket = Bucket::full(rate, now);
-                let taken = bucket.take(rate, now);
-                self.buckets.insert(from.ip(), bucket);
-                taken
-            }
+        let ip = from.ip();
+        if !self.buckets.contains_key(&ip) && self.buckets.len() >= NEWCOMER_TABLE {
+            self.evict_fullest(now);
+        }
+        let (rate, burst) = self.share();
+        let bucket = self
+            .buckets
+            .entry(ip)
+            .or_insert_with(|| Bucket::full(burst, now));
+        // A datagram the total refuses still costs its address a token: addresses that
+        // keep trying drain their own buckets, not only the total.
+        bucket.take(rate, burst, now)
+            && self.total.take(self.total_rate, self.total_rate, now)
+    }
+
+    /// Makes room for one address: forgets the one whose bucket is fullest.
+    fn evict_fullest(&mut self, now: Instant) {
+        let (rate, burst) = self.share();
+        let fullest = self
+            .buckets
+            .iter()
+            .map(|(ip, bucket)| (*ip, bucket.level(rate, burst, now)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(ip, _)| ip);
+        if let Some(ip) = fullest {
+            self.buckets.remove(&ip);
         }
     }
 
-    /// Forgets the addresses whose bucket is full again (quiet for a second or more): they
-    /// would start with a full one anyway.
+    /// The addresses in the table (at most [`NEWCOMER_TABLE`]).
+    pub fn len(&self) -> usize {
+        self.buckets.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.buckets.is_empty()
+    }
+
+    /// Forgets the addresses quiet for a second or more.
     pub fn sweep(&mut self, now: Instant) {
         self.buckets.retain(|_, bucket| {
             now.saturating_duration_since(bucket.last) < Duration::from_secs(1)

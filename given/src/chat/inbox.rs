@@ -14,11 +14,14 @@
 //!
 //! Each queue is bounded: [`QUOTA`] datagrams per sender (address and port),
 //! [`PER_ADDRESS`] per source address, [`QUEUE`] in all. What is over is dropped by the
-//! reading thread before it is copied, and counted (`busy`). A datagram larger than
+//! reading thread before it is copied, and counted (`busy`). When all [`QUEUE`] places are
+//! taken, a datagram from an address with fewer waiting than the longest queue takes a
+//! place from it (the longest loses its newest): a member with nothing waiting is never
+//! kept out because many others filled the inbox. A datagram larger than
 //! [`LARGEST`] bytes (no chat datagram is) is dropped there too and counted as refused, so
 //! the inbox holds at most `QUEUE * LARGEST` bytes (16 MiB).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 
@@ -40,6 +43,8 @@ pub struct Inbox {
     /// The addresses with something waiting, in the order of their turns.
     turns: VecDeque<IpAddr>,
     hosts: HashMap<IpAddr, Host>,
+    /// The addresses with something waiting, by how many they have waiting.
+    lengths: BTreeSet<(usize, IpAddr)>,
     waiting: usize,
     /// Dropped over a quota.
     pub busy: u64,
@@ -58,19 +63,28 @@ struct Host {
 }
 
 impl Inbox {
-    /// Whether a datagram from `from` would be kept (checked before copying it).
+    /// Whether a datagram from `from` would be kept (checked before copying it): its
+    /// sender and its address are under their quotas, and there is a place, or one to take
+    /// from a longer queue.
     pub fn has_room(&self, from: SocketAddr) -> bool {
-        if self.waiting >= QUEUE {
-            return false;
+        let here = self.hosts.get(&from.ip());
+        let waiting_here = here.map_or(0, |host| host.waiting);
+        if let Some(host) = here {
+            if host.waiting >= PER_ADDRESS
+                || host.queues.get(&from).is_some_and(|q| q.len() >= QUOTA)
+            {
+                return false;
+            }
         }
-        let Some(host) = self.hosts.get(&from.ip()) else {
-            return true;
-        };
-        host.waiting < PER_ADDRESS
-            && host.queues.get(&from).is_none_or(|q| q.len() < QUOTA)
+        self.waiting < QUEUE
+            || self
+                .lengths
+                .last()
+                .is_some_and(|&(longest, _)| longest >= waiting_here + 2)
     }
 
-    /// Keeps `datagram` from `from` if there is room; else drops it and counts it.
+    /// Keeps `datagram` from `from` if there is room (taking a place from the longest
+    /// queue if all are taken); else drops it and counts it.
     pub fn push(&mut self, from: SocketAddr, datagram: &[u8]) -> bool {
         if datagram.len() > LARGEST {
             self.oversize += 1;
@@ -79,6 +93,9 @@ impl Inbox {
         if !self.has_room(from) {
             self.busy += 1;
             return false;
+        }
+        if self.waiting >= QUEUE {
+            self.drop_from_longest();
         }
         let host = self.hosts.entry(from.ip()).or_insert_with(|| {
             self.turns.push_back(from.ip());
@@ -89,9 +106,44 @@ impl Inbox {
             VecDeque::new()
         });
         queue.push_back(datagram.to_vec());
+        self.lengths.remove(&(host.waiting, from.ip()));
         host.waiting += 1;
+        self.lengths.insert((host.waiting, from.ip()));
         self.waiting += 1;
         true
+    }
+
+    /// Drops the newest datagram of the longest queue of the address with the most
+    /// waiting (it keeps at least one: [`has_room`](Self::has_room) asks for two more than
+    /// the newcomer has), and counts it.
+    fn drop_from_longest(&mut self) {
+        let Some(&(longest, ip)) = self.lengths.last() else {
+            return;
+        };
+        let Some(host) = self.hosts.get_mut(&ip) else {
+            return;
+        };
+        let Some((&port, _)) = host.queues.iter().max_by_key(|(_, q)| q.len()) else {
+            return;
+        };
+        let Some(queue) = host.queues.get_mut(&port) else {
+            return;
+        };
+        queue.pop_back();
+        if queue.is_empty() {
+            host.queues.remove(&port);
+            host.turns.retain(|&p| p != port);
+        }
+        self.lengths.remove(&(longest, ip));
+        host.waiting -= 1;
+        if host.waiting > 0 {
+            self.lengths.insert((host.waiting, ip));
+        } else {
+            self.hosts.remove(&ip);
+            self.turns.retain(|&i| i != ip);
+        }
+        self.waiting -= 1;
+        self.busy += 1;
     }
 
     /// The next datagram: one from the address whose turn it is (from its port whose turn
@@ -107,11 +159,13 @@ impl Inbox {
         } else {
             host.turns.push_back(from);
         }
+        self.lengths.remove(&(host.waiting, ip));
         host.waiting -= 1;
         self.waiting -= 1;
         if host.waiting == 0 {
             self.hosts.remove(&ip);
         } else {
+            self.lengths.insert((host.waiting, ip));
             self.turns.push_back(ip);
         }
         Some((from, datagram))

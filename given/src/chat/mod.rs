@@ -5,7 +5,7 @@
 //! Map of the modules:
 //! - [`serve`](mod@serve): the loop: read, pick fairly, admit, prove, relay.
 //! - [`inbox`]: the queues between the reading thread and the relay, taken in turn.
-//! - [`admission`]: newcomers' allowance per address, and the welcome or refusal a
+//! - [`admission`]: newcomers' allowance per address and in all, and the welcome or refusal a
 //!   newcomer gets (and the client's side of it, `check_server_answers`).
 
 use std::net::SocketAddr;

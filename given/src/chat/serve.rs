@@ -19,8 +19,9 @@
 //!
 //! **A newcomer proves its address first.** A join (or a message) from an address
 //! that is not a member is answered with a cookie ([`crate::cookie`]), at most
-//! three times its size; only the cookie coming back makes a member. A forged join
-//! therefore costs its victim one small datagram, never the chat's traffic. Plain
+//! three times its size; only the cookie coming back makes a member, and each cookie
+//! works once. A forged join therefore costs its victim one small datagram, never the
+//! chat's traffic. Plain
 //! text (article C's own client, which cannot answer a cookie) is admitted as before
 //! only with [`ServeOptions::plain_ok`] (`chat-server --plain-ok`). A proven newcomer
 //! is told the verdict ([`Verdict`]): welcome, or refused and why: the chat is full, its
@@ -30,6 +31,7 @@
 //! only, one script (or Latin with Japanese), and not confusable with the name of
 //! another member present.
 
+use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,7 +43,37 @@ use super::admission::{Newcomers, Reason, Verdict};
 use super::inbox::{Inbox, LARGEST};
 use super::{ChatKind, ChatRelay, Count, Datagram, Refusal, ServeOptions};
 use crate::cookie::{self, CookieKey};
+use crate::log::{self, Every};
 use crate::names::{self, NameProblem};
+
+/// The kinds of line the loop writes, each at most once a second ([`Every`]): a flood of
+/// refusals is one line a second on stderr, written by the logging thread ([`crate::log`]),
+/// so a stderr nobody reads never stops the relay.
+#[derive(Default)]
+struct Logs {
+    refused: Every,
+    stranger: Every,
+    cookie: Every,
+    rate: Every,
+}
+
+/// The cookie key, and the cookies that already made a newcomer's datagram go through:
+/// each works once. (A cookie is valid for up to 60 s: without this, one sent back again
+/// after a leave would rejoin, or one that wrapped a message would send it again.) The
+/// set holds the cookies of the last 60 s; they come at most at the newcomers' total rate.
+struct Proofs {
+    key: CookieKey,
+    used: HashMap<Vec<u8>, u64>,
+}
+
+impl Proofs {
+    /// Forgets the cookies too old to open anyway.
+    fn sweep(&mut self, unix_secs: u64) {
+        let valid = 2 * cookie::SLOT_SECONDS;
+        self.used
+            .retain(|_, at| unix_secs.saturating_sub(*at) <= valid);
+    }
+}
 
 #[derive(Default)]
 struct Shared {
@@ -51,7 +83,8 @@ struct Shared {
 
 /// Runs `relay` on `socket` until `stop` is set or the socket fails: proves each
 /// newcomer's address with a cookie and tells it the verdict, relays every datagram,
-/// reports each relayed message to `show` and each refused datagram on stderr, drops what
+/// reports each relayed message to `show` and refused datagrams on stderr (at most a line a
+/// second of each kind, through [`crate::log`]: it never waits for stderr), drops what
 /// a sender sends over its quota or its rate limit, and forgets silent members. What it
 /// counted is in the relay's counters.
 pub fn serve<R: ChatRelay>(
@@ -61,7 +94,10 @@ pub fn serve<R: ChatRelay>(
     stop: &AtomicBool,
     mut show: impl FnMut(String),
 ) -> io::Result<()> {
-    let key = CookieKey::random()?;
+    let mut proofs = Proofs {
+        key: CookieKey::random()?,
+        used: HashMap::new(),
+    };
     let mut newcomers = Newcomers::new(options.newcomer_rate);
     let shared = Arc::new(Shared::default());
     let reading = Arc::new(AtomicBool::new(true));
@@ -72,18 +108,19 @@ pub fn serve<R: ChatRelay>(
         thread::spawn(move || read_into(&socket, &shared, &reading))
     };
     let mut last_sweep = Instant::now();
-    let mut last_logged: Option<Instant> = None;
+    let mut logs = Logs::default();
     let mut last_oversize: Option<Instant> = None;
     let mut result = Ok(());
     while !stop.load(Ordering::Relaxed) {
         if last_sweep.elapsed() >= Duration::from_millis(200) {
             last_sweep = Instant::now();
             newcomers.sweep(last_sweep);
+            proofs.sweep(unix_secs());
             for gone in relay.forget_silent(last_sweep) {
-                eprintln!(
+                log::line(format!(
                     "forgot {gone}: silent for more than {} s",
                     relay.silence_limit().as_secs_f64()
-                );
+                ));
             }
         }
         let (from, bytes) = {
@@ -112,10 +149,10 @@ pub fn serve<R: ChatRelay>(
                 for _ in 0..oversize {
                     relay.count(Count::Refused);
                 }
-                eprintln!(
+                log::line(format!(
                     "refused {oversize} datagram(s) of more than {LARGEST} bytes (no chat \
                      datagram is that large)"
-                );
+                ));
             }
             let Some(next) = inbox.pop() else {
                 continue;
@@ -132,24 +169,29 @@ pub fn serve<R: ChatRelay>(
                 true => Ok(()),
                 false => {
                     relay.count(Count::RateLimited);
-                    let log = last_logged.is_none_or(|at| {
-                        now.saturating_duration_since(at) >= Duration::from_secs(1)
-                    });
-                    Err(log)
+                    Err(true)
                 }
             }
         };
-        if let Err(log) = admitted {
-            if log {
-                last_logged = Some(now);
-                eprintln!(
-                    "rate limit: dropped a datagram from {from} ({} dropped so far)",
-                    relay.rate_limited()
-                );
+        if let Err(say) = admitted {
+            if say {
+                let dropped = relay.rate_limited();
+                logs.rate.say(now, || {
+                    format!("rate limit: dropped a datagram from {from} ({dropped} dropped so far)")
+                });
             }
             continue;
         }
-        handle(socket, relay, &key, options, from, &bytes, &mut show);
+        handle(
+            socket,
+            relay,
+            &mut proofs,
+            options,
+            from,
+            &bytes,
+            &mut logs,
+            &mut show,
+        );
     }
     reading.store(false, Ordering::Relaxed);
     let _ = reader.join();
@@ -163,20 +205,22 @@ pub fn serve<R: ChatRelay>(
 }
 
 /// One datagram that passed the rate limit: proved, admitted, relayed.
+#[allow(clippy::too_many_arguments)]
 fn handle<R: ChatRelay>(
     socket: &UdpSocket,
     relay: &mut R,
-    key: &CookieKey,
+    proofs: &mut Proofs,
     options: ServeOptions,
     from: SocketAddr,
     bytes: &[u8],
+    logs: &mut Logs,
     show: &mut impl FnMut(String),
 ) {
     let unix_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
     let Some((datagram, proven)) =
-        prove(socket, relay, key, options, from, bytes, unix_ms)
+        prove(socket, relay, proofs, options, from, bytes, unix_ms, logs)
     else {
         return;
     };
@@ -188,9 +232,11 @@ fn handle<R: ChatRelay>(
             let _ = socket.send_to(&verdict.encode(), from);
         }
     };
-    let refuse = |relay: &mut R, reason: Reason, why: &dyn std::fmt::Display| {
+    let mut refuse = |relay: &mut R, reason: Reason, why: &dyn std::fmt::Display| {
         relay.count(Count::Refused);
-        eprintln!("refused {} bytes from {from}: {why}", bytes.len());
+        logs.refused.say(Instant::now(), || {
+            format!("refused {} bytes from {from}: {why}", bytes.len())
+        });
         tell(Verdict::Refused(reason));
     };
     let read = relay.read(datagram);
@@ -294,42 +340,65 @@ fn read_into(socket: &UdpSocket, shared: &Shared, reading: &AtomicBool) {
 /// whether it came back with a cookie (its address is proven). A member's datagram goes
 /// through; a cookie that opens gives back the datagram it answered; a newcomer's join or
 /// message gets a cookie instead (at most three times its size) and goes nowhere yet.
+#[allow(clippy::too_many_arguments)]
 fn prove<'a, R: ChatRelay>(
     socket: &UdpSocket,
     relay: &mut R,
-    key: &CookieKey,
+    proofs: &mut Proofs,
     options: ServeOptions,
     from: SocketAddr,
     bytes: &'a [u8],
     unix_ms: u64,
+    logs: &mut Logs,
 ) -> Option<(&'a [u8], bool)> {
+    let now = Instant::now();
     let unix_secs = unix_ms / 1000;
     if cookie::is_cookie(bytes) {
-        let opened = key.open(from, bytes, unix_secs);
+        if relay.is_member(from) {
+            return None; // proven already: a cookie sent back twice
+        }
+        let opened = proofs.key.open(from, bytes, unix_secs);
+        if opened.is_some() {
+            let mac = bytes[cookie::PREFIX.len()..][..cookie::MAC_HEX].to_vec();
+            if proofs.used.insert(mac, unix_secs).is_some() {
+                relay.count(Count::Refused);
+                logs.cookie.say(now, || {
+                    format!(
+                        "refused {} bytes from {from}: a cookie already used",
+                        bytes.len()
+                    )
+                });
+                return None;
+            }
+        }
         if opened.is_none() {
             relay.count(Count::Refused);
-            eprintln!(
-                "refused {} bytes from {from}: a cookie that does not open (forged, altered, \
-                 for another address or older than {} s)",
-                bytes.len(),
-                2 * cookie::SLOT_SECONDS
-            );
+            logs.cookie.say(now, || {
+                format!(
+                    "refused {} bytes from {from}: a cookie that does not open (forged, \
+                     altered, for another address or older than {} s)",
+                    bytes.len(),
+                    2 * cookie::SLOT_SECONDS
+                )
+            });
         }
         return opened.map(|inner| (inner, true));
     }
     if relay.is_member(from) {
         return Some((bytes, false));
     }
-    let refuse = |relay: &mut R, why: &str| {
+    let mut refuse = |relay: &mut R, why: &str| {
         relay.count(Count::Refused);
-        eprintln!("refused {} bytes from {from}: {why}", bytes.len());
+        logs.stranger.say(now, || {
+            format!("refused {} bytes from {from}: {why}", bytes.len())
+        });
     };
     match relay.read(bytes) {
         Ok(Datagram::Chat {
             kind: ChatKind::Join | ChatKind::Msg,
             ..
         }) => {
-            match key.cookie(from, bytes, unix_secs) {
+            match proofs.key.cookie(from, bytes, unix_secs) {
                 Some(answer) => {
                     relay.count(Count::Cookie);
                     let _ = socket.send_to(&answer, from);
@@ -372,4 +441,11 @@ fn check_name<R: ChatRelay>(
     }
     names::check(name)?;
     names::not_confusable(name, relay.names_but(from))
+}
+
+/// Seconds since 1970-01-01 UTC, by this machine's clock.
+fn unix_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

@@ -99,6 +99,7 @@ fn main() -> ExitCode {
     };
     match run_server_with(&socket, relay, options, &stop, |line| println!("{line}")) {
         Ok(counts) => {
+            socket_course::log::flush(Duration::from_secs(1));
             eprintln!(
                 "stopped: {} datagrams received, {} messages relayed, {} dropped by the rate \
                  limit, {} refused, {} dropped while busy, {} cookies sent",

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use clap::Parser;
 use course_programs::cli::{self, EXIT_FAILURE};
 use socket_course::ch02_udp::{Datagram, REPLY, RecvError, answer_one, recv_limited};
+use socket_course::log::{self, Every};
 use socket_course::show::{Preview, Screen};
 use socket_course::udp_buffer;
 
@@ -64,6 +65,7 @@ fn main() -> ExitCode {
         let (answered, too_long) = (Arc::clone(&answered), Arc::clone(&too_long));
         let too_short = Arc::clone(&too_short);
         let _ = ctrlc::set_handler(move || {
+            log::flush(std::time::Duration::from_secs(1));
             eprintln!(
                 "stopped: {} datagrams answered, {} too long, {} too short",
                 answered.load(Ordering::Relaxed),
@@ -78,6 +80,7 @@ fn main() -> ExitCode {
     // Non-blocking, so that the loop knows when nothing is waiting: then it prints the lines
     // it collected and blocks until the next datagram.
     let mut screen = Screen::new();
+    let mut warnings = Every::new();
     set_nonblocking(&socket, true);
     let serve = |socket: &UdpSocket| serve_one(socket, args.max_size, args.min_request);
     loop {
@@ -99,16 +102,16 @@ fn main() -> ExitCode {
             Ok((datagram, false)) => {
                 // Said once: a flood of short requests must not flood stderr.
                 if too_short.fetch_add(1, Ordering::Relaxed) == 0 {
-                    eprintln!(
+                    log::line(format!(
                         "warning: {} bytes from {}: shorter than --min-request {}, not \
                          answered; further ones are counted, not reported",
                         datagram.data.len(),
                         datagram.from,
                         args.min_request
-                    );
+                    ));
                 }
             }
-            Err(e) => report(e, &too_long),
+            Err(e) => report(e, &too_long, &mut warnings),
         }
     }
 }
@@ -132,14 +135,19 @@ fn serve_one(
     Ok((datagram, true))
 }
 
-/// Too long, or a problem with one peer: say so and keep serving the others.
-fn report(e: RecvError, too_long: &AtomicU64) {
+/// Too long, or a problem with one peer: say so (at most a line a second, through the
+/// logging thread: a stderr nobody reads never stops the server) and keep serving the
+/// others.
+fn report(e: RecvError, too_long: &AtomicU64, warnings: &mut Every) {
+    let now = std::time::Instant::now();
     match e {
         e @ RecvError::TooLong { .. } => {
             too_long.fetch_add(1, Ordering::Relaxed);
-            eprintln!("warning: {e}")
+            warnings.say(now, || format!("warning: {e}"));
         }
-        RecvError::Io(e) if cli::affects_one_peer(&e) => eprintln!("warning: {e}"),
+        RecvError::Io(e) if cli::affects_one_peer(&e) => {
+            warnings.say(now, || format!("warning: {e}"));
+        }
         RecvError::Io(e) => cli::fail(EXIT_FAILURE, format!("receiving failed: {e}")),
     }
 }

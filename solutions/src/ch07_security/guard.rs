@@ -222,7 +222,9 @@ fn now_secs() -> u64 {
 
 /// Runs a [`Guard`] on `socket`: answers every accepted token with a sealed reply
 /// (bound to the request when it ends with ` bind`, see [`BIND`]), shows what it
-/// accepted through `show`, and reports every refusal on stderr. (Given: it uses your
+/// accepted through `show`, and reports refusals on stderr: at most one line a second
+/// (the next says how many were left out), written by a logging thread, so a stderr
+/// nobody reads never stops the server (`course_given::log`). (Given: it uses your
 /// `check`, `open` and `seal`.)
 pub fn run_secure_server(
     socket: &UdpSocket,
@@ -230,6 +232,7 @@ pub fn run_secure_server(
     mut show: impl FnMut(SocketAddr, &[u8]),
 ) -> io::Result<()> {
     let mut buf = vec![0u8; 65_536];
+    let mut refusals = course_given::log::Every::new();
     loop {
         let (len, from) = match socket.recv_from(&mut buf) {
             Ok(received) => received,
@@ -261,8 +264,10 @@ pub fn run_secure_server(
                 let _ = socket.send_to(reply.as_bytes(), from);
             }
             Err(refusal) => {
-                let clock = clock_note(&refusal, request, now);
-                eprintln!("refused {len} bytes from {from}: {refusal}{clock}");
+                refusals.say(Instant::now(), || {
+                    let clock = clock_note(&refusal, request, now);
+                    format!("refused {len} bytes from {from}: {refusal}{clock}")
+                });
             }
         }
     }
