@@ -15,11 +15,12 @@ use std::net::{SocketAddr, UdpSocket};
 use quinn::Endpoint;
 
 // ANCHOR: migrate
-/// Moves `endpoint` and its connections to a new UDP socket on the same IP address and
-/// a new ephemeral port. Returns the new local address. Call it inside a tokio runtime.
+/// Moves `endpoint` and its connections to a new UDP socket on the same IP address
+/// and a new ephemeral port. Returns the new local address. Call it inside a tokio
+/// runtime.
 pub fn migrate(endpoint: &Endpoint) -> io::Result<SocketAddr> {
-    // TODO: bind a std::net::UdpSocket on the endpoint's IP address with port 0, hand it
-    // to endpoint.rebind(...), and return endpoint.local_addr().
+    // TODO: bind a std::net::UdpSocket on the endpoint's IP address with port 0,
+    // hand it to endpoint.rebind(...), and return endpoint.local_addr().
     todo!()
 }
 // ANCHOR_END: migrate

@@ -15,14 +15,15 @@ use std::net::{SocketAddr, UdpSocket};
 use quinn::Endpoint;
 
 // ANCHOR: migrate
-/// Moves `endpoint` and its connections to a new UDP socket on the same IP address and
-/// a new ephemeral port. Returns the new local address. Call it inside a tokio runtime.
+/// Moves `endpoint` and its connections to a new UDP socket on the same IP address
+/// and a new ephemeral port. Returns the new local address. Call it inside a tokio
+/// runtime.
 pub fn migrate(endpoint: &Endpoint) -> io::Result<SocketAddr> {
     let old = endpoint.local_addr()?;
     // Port 0: the system picks a free port, so the address is surely new.
     let socket = UdpSocket::bind(SocketAddr::new(old.ip(), 0))?;
-    // From now on every packet leaves from the new socket; the connections keep their
-    // keys, streams and connection IDs.
+    // From now on every packet leaves from the new socket; the connections keep
+    // their keys, streams and connection IDs.
     endpoint.rebind(socket)?;
     endpoint.local_addr()
 }
