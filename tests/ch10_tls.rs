@@ -854,11 +854,10 @@ mod migration {
                 fill("ch10.not_moved", &[("address", &before)])
             );
 
-            let back = match within(echo(&conn, b"after the move")).await {
-                Ok(Ok(back)) => back,
-                Ok(Err(e)) => panic!("{}", fill("ch10.quic_failed", &[("error", &e)])),
-                Err(_) => panic!("{}", fill("ch10.quic_failed", &[("error", &"timed out")])),
-            };
+            let back = within(echo(&conn, b"after the move"))
+                .await
+                .unwrap_or_else(|_| Err("timed out".to_string()))
+                .unwrap_or_else(|e| panic!("{}", fill("ch10.quic_failed", &[("error", &e)])));
             expect_bytes(
                 &fill("ch10.stream_echo", &[("stream", &1)]),
                 b"after the move",
