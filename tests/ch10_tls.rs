@@ -755,3 +755,125 @@ mod quic_echo {
         // The connection's close may itself be lost: `echo_connection` is not awaited here.
     }
 }
+
+/// Exercise 10.5 (go further): `migrate`.
+mod migration {
+    use super::*;
+    use socket_course::ch10_tls::migrate;
+    use socket_course::ch10_tls::quic::{client_endpoint, server_endpoint};
+
+    /// The test's own QUIC server: echoes each stream of one connection and, for each,
+    /// tells the test the client's address as the server saw it after reading.
+    async fn test_server(
+        endpoint: socket_course::ch10_tls::quinn::Endpoint,
+        seen: tokio::sync::mpsc::UnboundedSender<SocketAddr>,
+    ) -> Result<(), String> {
+        let incoming = endpoint.accept().await.ok_or("endpoint closed")?;
+        let conn = incoming.await.map_err(|e| e.to_string())?;
+        while let Ok((mut send, mut recv)) = conn.accept_bi().await {
+            let data = recv.read_to_end(1000).await.map_err(|e| e.to_string())?;
+            let _ = seen.send(conn.remote_address());
+            send.write_all(&data).await.map_err(|e| e.to_string())?;
+            send.finish().map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// `what`, with a deadline of 5 seconds.
+    fn within<F: std::future::Future>(what: F) -> tokio::time::Timeout<F> {
+        tokio::time::timeout(Duration::from_secs(5), what)
+    }
+
+    /// Sends `data` on a new stream and reads the echo.
+    async fn echo(
+        conn: &socket_course::ch10_tls::quinn::Connection,
+        data: &[u8],
+    ) -> Result<Vec<u8>, String> {
+        let (mut send, mut recv) = conn.open_bi().await.map_err(|e| e.to_string())?;
+        send.write_all(data).await.map_err(|e| e.to_string())?;
+        send.finish().map_err(|e| e.to_string())?;
+        recv.read_to_end(1000).await.map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_echo_goes_on_from_a_new_address() {
+        let (ca, issued) = pki(&["localhost"], Validity::Current);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("test setup: tokio runtime");
+        runtime.block_on(async move {
+            let server = server_endpoint(
+                "127.0.0.1:0".parse().unwrap(),
+                issued.cert_pem.as_bytes(),
+                issued.key_pem.as_bytes(),
+            )
+            .expect("test setup: QUIC server endpoint");
+            let addr = server.local_addr().unwrap();
+            let (tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+            let serving = tokio::spawn(test_server(server, tx));
+            let client = client_endpoint(addr, ca.cert_pem().as_bytes())
+                .expect("test setup: QUIC client endpoint");
+            let before = client.local_addr().unwrap();
+            let conn = within(
+                client
+                    .connect(addr, "localhost")
+                    .expect("test setup: connect"),
+            )
+            .await
+            .expect("test setup: QUIC handshake timed out")
+            .expect("test setup: QUIC handshake");
+
+            let back = within(echo(&conn, b"before the move"))
+                .await
+                .unwrap_or_else(|_| Err("timed out".into()))
+                .expect("test setup: the first echo");
+            assert_eq!(back, b"before the move", "test setup: the first echo");
+            let first = seen.recv().await.expect("test setup: server ended");
+            assert_eq!(first, before, "test setup: the server saw another address");
+
+            // The learner's code, on a thread of its own inside this runtime.
+            let handle = tokio::runtime::Handle::current();
+            let endpoint = client.clone();
+            let moved = call_learner(move || {
+                let _inside = handle.enter();
+                migrate(&endpoint)
+            })
+            .or_fail("test.returned_error", &[("call", &"migrate")]);
+            let now = client.local_addr().unwrap();
+            assert_eq!(
+                moved,
+                now,
+                "{}",
+                fill("ch10.migrate_returned", &[("got", &moved), ("now", &now)])
+            );
+            assert_ne!(
+                now,
+                before,
+                "{}",
+                fill("ch10.not_moved", &[("address", &before)])
+            );
+
+            let back = within(echo(&conn, b"after the move"))
+                .await
+                .unwrap_or_else(|_| Err("timed out".to_string()))
+                .unwrap_or_else(|e| panic!("{}", fill("ch10.quic_failed", &[("error", &e)])));
+            expect_bytes(
+                &fill("ch10.stream_echo", &[("stream", &1)]),
+                b"after the move",
+                &back,
+                None,
+            );
+            let second = seen.recv().await.expect("test setup: server ended");
+            assert_eq!(
+                second,
+                now,
+                "{}",
+                fill("ch10.server_sees", &[("seen", &second), ("now", &now)])
+            );
+            conn.close(0u32.into(), b"done");
+            let _ = within(client.wait_idle()).await;
+            let _ = within(serving).await;
+        });
+    }
+}

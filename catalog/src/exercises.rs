@@ -692,6 +692,15 @@ pub const EXERCISES: &[Exercise] = &[
         tests: &["quic_echo::"],
         optional: false,
     },
+    Exercise {
+        id: "10.5",
+        chapter: "ch10_tls",
+        file: "exercises/src/ch10_tls/migrate.rs",
+        anchor_en: "exercise-105-go-further-connection-migration",
+        anchor_ja: "演習-105発展-コネクションマイグレーション",
+        tests: &["migration::"],
+        optional: true,
+    },
 ];
 
 /// The chapter called `id`.

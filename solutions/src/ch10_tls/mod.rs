@@ -9,6 +9,7 @@
 //! - [`refusals`]: what TLS refuses (a wrong name, an unknown CA, an expired
 //!   certificate, a tampered byte), told apart by the error.
 //! - [`quic`]: a QUIC echo server, many streams on one connection.
+//! - [`migrate`] (go further): a QUIC client moves to a new address mid-connection.
 //!
 //! Given, not an exercise: [`certs`] (a test CA), and the re-exported [`rustls`] and
 //! [`quinn`], so that the tests and programs use exactly the versions built here.
@@ -18,6 +19,7 @@
 //! quinn.
 
 pub mod client;
+pub mod migrate;
 pub mod quic;
 pub mod refusals;
 pub mod server;
@@ -28,6 +30,7 @@ pub use rustls;
 pub use tokio;
 
 pub use client::{TlsStream, connect};
+pub use migrate::migrate;
 pub use quic::{echo_connection, echo_stream};
 pub use refusals::{Refusal, refusal};
 pub use server::{echo_tls, server_config};
