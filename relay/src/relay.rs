@@ -5,9 +5,9 @@
 //!   client address, a *session*: an upstream socket towards the server (so the server sees
 //!   one peer per client and its replies find their way back). It reads every socket through
 //!   one `Poll`, bounds the sessions (in all and per address, evicting the longest-idle), and
-//!   forgets those quiet for `idle_timeout`. It hands each datagram, as an event, to the
-//!   *dispatcher* it owns, on the same thread: a datagram forwarded without delay leaves
-//!   from the thread that read it, with no thread to wake on the way;
+//!   forgets those quiet for `idle_timeout`. It hands each datagram (and each session
+//!   opened or closed) to the *dispatcher* it owns, on the same thread: a datagram forwarded
+//!   without delay leaves from the thread that read it, with no other thread to wake;
 //! - the dispatcher alone decides fates, counts, records, holds, delays and sends. With one
 //!   decider, the fates and the record follow the order in which datagrams reached the relay.
 //!   Its delay queue holds at most `max_queued` bytes (each datagram charged its payload
@@ -306,6 +306,7 @@ pub struct Relay {
     threads: Vec<JoinHandle<()>>,
 }
 
+/// What the I/O thread tells the dispatcher about its sessions.
 pub(crate) enum Event {
     /// A client was seen for the first time; flows are numbered in the order of these events.
     NewFlow {
@@ -514,7 +515,7 @@ impl Dispatcher {
         if !self.flows.contains_key(&flow) {
             return; // its session was closed while the datagram was on its way here
         }
-        let fate = self.fates.decide(direction, &bytes);
+        let fate = self.fates.decide(direction, bytes);
         self.count(direction, fate);
         self.record_entry(flow, direction, bytes, fate);
         let overtaken = self.holds.remove(&(flow, direction));
