@@ -1,32 +1,33 @@
 //! The running relay.
 //!
-//! Threads and who owns what (three, however many clients):
+//! Threads and who owns what (two, however many clients):
 //! - the *I/O thread* ([`crate::sessions`]) owns the socket clients send to and, for each
 //!   client address, a *session*: an upstream socket towards the server (so the server sees
 //!   one peer per client and its replies find their way back). It reads every socket through
 //!   one `Poll`, bounds the sessions (in all and per address, evicting the longest-idle), and
-//!   forgets those quiet for `idle_timeout`. It only passes datagrams on, as events, to the
-//!   *dispatcher*;
+//!   forgets those quiet for `idle_timeout`. It hands each datagram (and each session
+//!   opened or closed) to the *dispatcher* it owns, on the same thread: a datagram forwarded
+//!   without delay leaves from the thread that read it, with no other thread to wake;
 //! - the dispatcher alone decides fates, counts, records, holds, delays and sends. With one
 //!   decider, the fates and the record follow the order in which datagrams reached the relay.
 //!   Its delay queue holds at most `max_queued` bytes (each datagram charged its payload
 //!   and [`QUEUED_OVERHEAD`]); past that a delayed datagram is
-//!   dropped and counted;
+//!   dropped and counted. The I/O thread wakes when the next delayed or held datagram is due;
 //! - the *trace writer* prints the trace lines and (at most one a second) the warnings the
 //!   other threads hand it through a bounded
 //!   queue: a stderr nobody reads (a paused pager) stops the writer, never the relay; lines
 //!   that do not fit are dropped and counted.
 //!
-//! Stopping sets a flag; the I/O thread wakes at least every 50 ms to look at it, and the
-//! dispatcher ends when the I/O thread has dropped its end of the event channel.
+//! Stopping sets a flag; the I/O thread wakes at least every 50 ms to look at it.
 
+use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -57,8 +58,6 @@ pub const QUEUED_OVERHEAD: usize = 128;
 /// Warnings (a socket that cannot be opened, ...) printed at most once per this period; the
 /// others are counted and the next printed line says how many were left out.
 const WARN_EVERY: Duration = Duration::from_secs(1);
-/// Events (datagrams up to 64 KiB each) waiting for the dispatcher, at most.
-const EVENT_QUEUE: usize = 256;
 /// Trace lines waiting for stderr, at most; more are dropped and counted.
 const TRACE_QUEUE: usize = 4_096;
 /// How many characters of a payload the trace shows.
@@ -307,6 +306,7 @@ pub struct Relay {
     threads: Vec<JoinHandle<()>>,
 }
 
+/// What the I/O thread tells the dispatcher about its sessions.
 pub(crate) enum Event {
     /// A client was seen for the first time; flows are numbered in the order of these events.
     NewFlow {
@@ -316,11 +316,6 @@ pub(crate) enum Event {
     },
     /// The client's session was closed (idle, or evicted): drop its socket.
     FlowClosed { flow: usize },
-    Datagram {
-        flow: usize,
-        direction: Direction,
-        bytes: Vec<u8>,
-    },
 }
 
 impl Relay {
@@ -359,9 +354,6 @@ impl Relay {
         });
         shared.exchange.name(config.server, "server");
 
-        // Bounded: when the dispatcher falls behind, the I/O thread waits, the kernel's
-        // buffers fill and drop, and the relay's memory stays bounded.
-        let (events, incoming) = mpsc::sync_channel(EVENT_QUEUE);
         let dispatcher = Dispatcher {
             front: front.try_clone()?,
             server: config.server,
@@ -378,15 +370,12 @@ impl Relay {
             record: config.record,
             shared: Arc::clone(&shared),
         };
-        let dispatch = thread::Builder::new()
-            .name("relay-dispatch".into())
-            .spawn(move || dispatcher.run(incoming))?;
         let sessions = Sessions {
             server: config.server,
             idle_timeout: config.idle_timeout,
             max_sessions: config.max_sessions.max(1),
             max_per_address: config.max_per_address.max(1),
-            events,
+            dispatcher: RefCell::new(dispatcher),
             shared: Arc::clone(&shared),
         };
         let (poll, front) = Sessions::poll_front(front)?;
@@ -396,7 +385,7 @@ impl Relay {
         Ok(Relay {
             addr,
             shared,
-            threads: vec![reader, dispatch],
+            threads: vec![reader],
         })
     }
 
@@ -475,7 +464,7 @@ struct Pending {
     bytes: Vec<u8>,
 }
 
-struct Dispatcher {
+pub(crate) struct Dispatcher {
     front: UdpSocket,
     server: SocketAddr,
     /// Open sessions by flow number (flow numbers are never reused).
@@ -497,72 +486,59 @@ struct Dispatcher {
 }
 
 impl Dispatcher {
-    fn run(mut self, incoming: Receiver<Event>) {
-        loop {
-            let wait = self.next_wake().map_or(POLL, |at| {
-                at.saturating_duration_since(Instant::now()).min(POLL)
-            });
-            match incoming.recv_timeout(wait) {
-                Ok(Event::NewFlow {
-                    flow,
-                    client,
-                    upstream,
-                }) => {
-                    if self.record {
-                        self.shared
-                            .exchange
-                            .name(client, &format!("client {}", flow + 1));
-                    }
-                    self.flows.insert(flow, Flow { client, upstream });
+    /// Takes one event from the I/O thread, in the order the datagrams reached the relay.
+    pub(crate) fn on_event(&mut self, event: Event) {
+        match event {
+            Event::NewFlow {
+                flow,
+                client,
+                upstream,
+            } => {
+                if self.record {
+                    self.shared
+                        .exchange
+                        .name(client, &format!("client {}", flow + 1));
                 }
-                Ok(Event::FlowClosed { flow }) => {
-                    // Dropping the Flow closes the socket (the reader has already stopped).
-                    self.flows.remove(&flow);
-                    self.holds.retain(|(held_flow, _), _| *held_flow != flow);
-                }
-                Ok(Event::Datagram {
-                    flow,
-                    direction,
-                    bytes,
-                }) => self.handle(flow, direction, bytes),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return,
+                self.flows.insert(flow, Flow { client, upstream });
             }
-            self.release_due();
-            if self.shared.stopping() {
-                return;
+            Event::FlowClosed { flow } => {
+                // Dropping the Flow closes the socket (the poller has already forgotten it).
+                self.flows.remove(&flow);
+                self.holds.retain(|(held_flow, _), _| *held_flow != flow);
             }
         }
     }
 
-    fn handle(&mut self, flow: usize, direction: Direction, bytes: Vec<u8>) {
+    /// Decides the fate of one datagram of `flow` (read into the I/O thread's buffer) and
+    /// sends it now, or copies it to hold or delay it.
+    pub(crate) fn handle(&mut self, flow: usize, direction: Direction, bytes: &[u8]) {
         if !self.flows.contains_key(&flow) {
             return; // its session was closed while the datagram was on its way here
         }
-        let fate = self.fates.decide(direction, &bytes);
+        let fate = self.fates.decide(direction, bytes);
         self.count(direction, fate);
-        self.record_entry(flow, direction, &bytes, fate);
+        self.record_entry(flow, direction, bytes, fate);
         let overtaken = self.holds.remove(&(flow, direction));
         match fate.action {
             Action::Drop => {
                 if self.record {
                     let (from, to) = self.endpoints(flow, direction);
-                    self.shared.exchange.lost(from, to, &bytes);
+                    self.shared.exchange.lost(from, to, bytes);
                 }
             }
             Action::Forward => self.send_after(fate.delay, flow, direction, bytes),
             Action::Duplicate => {
-                self.send_after(fate.delay, flow, direction, bytes.clone());
+                self.send_after(fate.delay, flow, direction, bytes);
                 self.send_after(fate.delay, flow, direction, bytes);
             }
             Action::Reorder => {
                 self.holds
-                    .insert((flow, direction), (bytes, Instant::now()));
+                    .insert((flow, direction), (bytes.to_vec(), Instant::now()));
             }
         }
         // A datagram held back earlier goes out after this one: now they are out of order.
         if let Some((held, _)) = overtaken {
-            self.send_after(fate.delay, flow, direction, held);
+            self.send_after(fate.delay, flow, direction, &held);
         }
     }
 
@@ -603,9 +579,10 @@ impl Dispatcher {
         }
     }
 
-    fn send_after(&mut self, delay: Duration, flow: usize, direction: Direction, bytes: Vec<u8>) {
+    /// Sends `bytes` now, or a copy after `delay`.
+    fn send_after(&mut self, delay: Duration, flow: usize, direction: Direction, bytes: &[u8]) {
         if delay.is_zero() {
-            self.deliver(flow, direction, &bytes);
+            self.deliver(flow, direction, bytes);
             return;
         }
         let cost = bytes.len() + QUEUED_OVERHEAD;
@@ -624,13 +601,13 @@ impl Dispatcher {
             Pending {
                 flow,
                 direction,
-                bytes,
+                bytes: bytes.to_vec(),
             },
         );
     }
 
     /// When the next delayed datagram is due or the next hold runs out.
-    fn next_wake(&self) -> Option<Instant> {
+    pub(crate) fn next_wake(&self) -> Option<Instant> {
         let delayed = self.delayed.peek().map(|Reverse((at, _))| *at);
         let held = self
             .holds
@@ -640,7 +617,8 @@ impl Dispatcher {
         delayed.into_iter().chain(held).min()
     }
 
-    fn release_due(&mut self) {
+    /// Sends the delayed datagrams that are due and those held back too long.
+    pub(crate) fn release_due(&mut self) {
         let now = Instant::now();
         while let Some(Reverse((at, seq))) = self.delayed.peek().copied() {
             if at > now {

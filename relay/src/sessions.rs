@@ -1,6 +1,7 @@
 //! The relay's sessions, all on one thread: the front socket (where clients send) and every
 //! session's upstream socket (towards the server) are registered with one mio `Poll`; one
-//! thread reads whatever is ready and passes it on, as events, to the dispatcher.
+//! thread reads whatever is ready and passes it on, as events, to the dispatcher, which
+//! decides and sends on the same thread.
 //!
 //! A session costs a socket and a table entry, no thread. Their number is bounded twice:
 //! at most `max_sessions` in all and `max_per_address` for one client address. A newcomer is
@@ -13,19 +14,19 @@
 //! last to go. When the system has no descriptor left for a new socket (EMFILE), the
 //! longest-idle session makes way all the same.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::SyncSender;
 use std::time::{Duration, Instant};
 
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 
 use crate::fate::Direction;
-use crate::relay::{DATAGRAM_BUFFER, Event, POLL, Shared, prepare};
+use crate::relay::{DATAGRAM_BUFFER, Dispatcher, Event, POLL, Shared, prepare};
 
 /// The front socket's token; session `flow` has `Token(flow + 1)`.
 const FRONT: Token = Token(0);
@@ -50,7 +51,8 @@ pub(crate) struct Sessions {
     pub idle_timeout: Option<Duration>,
     pub max_sessions: usize,
     pub max_per_address: usize,
-    pub events: SyncSender<Event>,
+    /// Decides and sends, on this thread (no hand-off, no wake-up per datagram).
+    pub dispatcher: RefCell<Dispatcher>,
     pub shared: Arc<Shared>,
 }
 
@@ -81,9 +83,12 @@ impl Sessions {
         let mut again: Vec<Token> = Vec::new();
         let mut buf = vec![0u8; DATAGRAM_BUFFER];
         while !self.shared.stopping() {
-            // Wake at least every POLL: to see the stop flag, and to forget quiet sessions.
+            // Wake at least every POLL: to see the stop flag, and to forget quiet sessions;
+            // sooner when a delayed or held datagram is due.
             let wait = if again.is_empty() {
-                POLL
+                (self.dispatcher.borrow().next_wake()).map_or(POLL, |at| {
+                    at.saturating_duration_since(Instant::now()).min(POLL)
+                })
             } else {
                 Duration::ZERO
             };
@@ -105,6 +110,7 @@ impl Sessions {
                     again.push(token); // budget spent: come back without waiting for an event
                 }
             }
+            self.dispatcher.borrow_mut().release_due();
             if last_sweep.elapsed() >= POLL {
                 last_sweep = Instant::now();
                 self.close_idle(&mut table)?;
@@ -142,8 +148,8 @@ impl Sessions {
                     let mut opened = self.open_session(client, *next_flow, poll);
                     if opened.as_ref().is_err_and(out_of_descriptors) {
                         // No descriptor for its socket: the longest-idle session makes way.
-                        // Its socket closes when the dispatcher drops its handle: a few
-                        // tries, a millisecond apart.
+                        // Its socket closes as the dispatcher drops its handle; a few
+                        // tries, a millisecond apart, in case the system is slow to reuse it.
                         if let Some(victim) = table.longest_idle_of_largest() {
                             self.evict(victim, table)?;
                             for _ in 0..5 {
@@ -174,14 +180,7 @@ impl Sessions {
                     flow
                 }
             };
-            let event = Event::Datagram {
-                flow,
-                direction: Direction::ToServer,
-                bytes: buf[..len].to_vec(),
-            };
-            if self.events.send(event).is_err() {
-                return Err(io::Error::other("the dispatcher stopped"));
-            }
+            (self.dispatcher.borrow_mut()).handle(flow, Direction::ToServer, &buf[..len]);
         }
         Ok(true)
     }
@@ -199,14 +198,7 @@ impl Sessions {
             match session.upstream.recv(buf) {
                 Ok(len) => {
                     session.last_active = Instant::now();
-                    let event = Event::Datagram {
-                        flow,
-                        direction: Direction::ToClient,
-                        bytes: buf[..len].to_vec(),
-                    };
-                    if self.events.send(event).is_err() {
-                        return Err(io::Error::other("the dispatcher stopped"));
-                    }
+                    (self.dispatcher.borrow_mut()).handle(flow, Direction::ToClient, &buf[..len]);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 // "Connection refused" while the server is not (yet) running, a signal.
@@ -250,18 +242,21 @@ impl Sessions {
                 .register(&mut socket, Token(flow + 1), Interest::READABLE)?;
             Ok(Arc::new(socket))
         })?;
-        self.events
-            .send(Event::NewFlow {
-                flow,
-                client,
-                upstream: Arc::clone(&upstream),
-            })
-            .map_err(|_| io::Error::other("the dispatcher stopped"))?;
+        self.dispatch(Event::NewFlow {
+            flow,
+            client,
+            upstream: Arc::clone(&upstream),
+        });
         Ok(Session {
             flow,
             upstream,
             last_active: Instant::now(),
         })
+    }
+
+    /// Hands `event` to the dispatcher, which decides (and sends) before this returns.
+    fn dispatch(&self, event: Event) {
+        self.dispatcher.borrow_mut().on_event(event);
     }
 
     /// Forgets every session quiet for longer than the idle timeout.
@@ -288,9 +283,7 @@ impl Sessions {
     /// event names a flow number that is never used again).
     fn close(&self, client: SocketAddr, table: &mut Table) -> io::Result<()> {
         if let Some(session) = table.remove(client) {
-            self.events
-                .send(Event::FlowClosed { flow: session.flow })
-                .map_err(|_| io::Error::other("the dispatcher stopped"))?;
+            self.dispatch(Event::FlowClosed { flow: session.flow });
         }
         self.shared
             .sessions
