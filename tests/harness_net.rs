@@ -73,3 +73,32 @@ fn shared_output_counts_a_line_only_once_it_is_ended() {
     output.write_all(b"\n").unwrap();
     assert_eq!(output.complete_lines().len(), 2);
 }
+
+#[test]
+fn sockets_of_each_family_are_bound_to_its_loopback_address_and_talk() {
+    use net::Family;
+    for family in Family::BOTH {
+        if family == Family::V6 && !net::ipv6_or_skip() {
+            continue;
+        }
+        let a = net::udp_socket_on(family);
+        let b = net::udp_socket_on(family);
+        let a_addr = a.local_addr().unwrap();
+        assert_eq!(a_addr.ip(), family.loopback(), "{family:?}");
+        assert_eq!(Family::of(a_addr), family);
+        b.send_to(b"hi", a_addr).unwrap();
+        let (bytes, from) = net::recv_datagram(&a).unwrap();
+        assert_eq!((bytes.as_slice(), from), (&b"hi"[..], b.local_addr().unwrap()));
+
+        let listener = net::tcp_listener_on(family);
+        let addr = listener.local_addr().unwrap();
+        assert_eq!(addr.ip(), family.loopback(), "{family:?}");
+        let mut client = std::net::TcpStream::connect(addr).unwrap();
+        let (mut server, peer) = accept_within(&listener, Duration::from_secs(5)).unwrap();
+        assert_eq!(Family::of(peer), family);
+        client.write_all(b"x").unwrap();
+        let mut byte = [0u8; 1];
+        server.read_exact(&mut byte).unwrap();
+        assert_eq!(&byte, b"x");
+    }
+}

@@ -5,7 +5,8 @@
 //! step, since a test cannot go on without its sockets.
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::OnceLock;
 use std::thread;
 use std::time::Duration;
 
@@ -29,6 +30,88 @@ pub fn udp_socket() -> UdpSocket {
         .expect("test setup: could not bind a UDP socket to 127.0.0.1:0");
     prepare_udp(&socket).expect("test setup: could not set timeouts and buffers on a UDP socket");
     socket
+}
+
+/// An address family: the tests that run on both loopback addresses take one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// IPv4, loopback `127.0.0.1`.
+    V4,
+    /// IPv6, loopback `::1`.
+    V6,
+}
+
+impl Family {
+    /// Both families, IPv4 first.
+    pub const BOTH: [Family; 2] = [Family::V4, Family::V6];
+
+    /// The loopback address of this family: `127.0.0.1` or `::1`.
+    pub fn loopback(self) -> IpAddr {
+        match self {
+            Family::V4 => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            Family::V6 => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        }
+    }
+
+    /// `127.0.0.1:0` or `[::1]:0`: where a test binds so that the OS picks the port.
+    pub fn any_port(self) -> SocketAddr {
+        SocketAddr::new(self.loopback(), 0)
+    }
+
+    /// The loopback address of this family with `port`.
+    pub fn with_port(self, port: u16) -> SocketAddr {
+        SocketAddr::new(self.loopback(), port)
+    }
+
+    /// The family of `addr`.
+    pub fn of(addr: SocketAddr) -> Family {
+        if addr.is_ipv4() { Family::V4 } else { Family::V6 }
+    }
+}
+
+/// Whether this machine has a usable `::1`. Where it has none (IPv6 switched off in the
+/// kernel, some containers), an IPv6 test calls this first and returns early with a note on
+/// stderr; under `CI=true` a missing `::1` fails the test instead, since CI must run them.
+///
+/// ```no_run
+/// if !harness::net::ipv6_or_skip() { return; }
+/// ```
+pub fn ipv6_or_skip() -> bool {
+    static HAS_V6: OnceLock<Result<(), String>> = OnceLock::new();
+    let probe = HAS_V6.get_or_init(|| {
+        UdpSocket::bind((Ipv6Addr::LOCALHOST, 0))
+            .and_then(|_| TcpListener::bind((Ipv6Addr::LOCALHOST, 0)))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+    match probe {
+        Ok(()) => true,
+        Err(e) => {
+            let args = [("error", e.as_str())];
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("{}", course_catalog::fill("harness.no_ipv6_ci", &args));
+            }
+            eprintln!("{}", course_catalog::fill("harness.no_ipv6", &args));
+            false
+        }
+    }
+}
+
+/// A UDP socket bound to the loopback address of `family`, port 0, prepared like
+/// [`udp_socket`].
+pub fn udp_socket_on(family: Family) -> UdpSocket {
+    let addr = family.any_port();
+    let socket = UdpSocket::bind(addr)
+        .unwrap_or_else(|e| panic!("test setup: could not bind a UDP socket to {addr}: {e}"));
+    prepare_udp(&socket).expect("test setup: could not set timeouts and buffers on a UDP socket");
+    socket
+}
+
+/// A TCP listener bound to the loopback address of `family`, port 0.
+pub fn tcp_listener_on(family: Family) -> TcpListener {
+    let addr = family.any_port();
+    TcpListener::bind(addr)
+        .unwrap_or_else(|e| panic!("test setup: could not bind a TCP listener to {addr}: {e}"))
 }
 
 /// Gives a UDP socket (the test's own, or one that learner code returned) the harness's read
