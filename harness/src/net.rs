@@ -87,7 +87,7 @@ pub fn ipv6_or_skip() -> bool {
     match probe {
         Ok(()) => true,
         Err(e) => {
-            let args = [("error", e.as_str())];
+            let args: [(&str, &dyn std::fmt::Display); 1] = [("error", e)];
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!("{}", course_catalog::fill("harness.no_ipv6_ci", &args));
             }
