@@ -33,6 +33,25 @@ fn an_exchange_renders_as_a_mermaid_sequence_diagram_in_order() {
 }
 
 #[test]
+fn ipv6_participants_show_their_bracketed_address() {
+    let client = addr("[::1]:50001");
+    let server = addr("[::1]:8890");
+    let exchange = Exchange::new();
+    exchange.name(client, "client");
+    exchange.name(server, "server");
+    exchange.sent(client, server, b"hello");
+    exchange.note(server, "timed out after 1 s");
+    assert_eq!(
+        exchange.to_mermaid(),
+        "sequenceDiagram\n\
+         \x20   participant P1 as client [::1]:50001\n\
+         \x20   participant P2 as server [::1]:8890\n\
+         \x20   P1->>P2: \"hello\" (5 B)\n\
+         \x20   Note over P2: timed out after 1 s\n"
+    );
+}
+
+#[test]
 fn unnamed_participants_appear_in_order_of_first_appearance() {
     let a = addr("[::1]:4000");
     let b = addr("127.0.0.1:4001");

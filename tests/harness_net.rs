@@ -88,7 +88,10 @@ fn sockets_of_each_family_are_bound_to_its_loopback_address_and_talk() {
         assert_eq!(Family::of(a_addr), family);
         b.send_to(b"hi", a_addr).unwrap();
         let (bytes, from) = net::recv_datagram(&a).unwrap();
-        assert_eq!((bytes.as_slice(), from), (&b"hi"[..], b.local_addr().unwrap()));
+        assert_eq!(
+            (bytes.as_slice(), from),
+            (&b"hi"[..], b.local_addr().unwrap())
+        );
 
         let listener = net::tcp_listener_on(family);
         let addr = listener.local_addr().unwrap();
@@ -100,5 +103,28 @@ fn sockets_of_each_family_are_bound_to_its_loopback_address_and_talk() {
         let mut byte = [0u8; 1];
         server.read_exact(&mut byte).unwrap();
         assert_eq!(&byte, b"x");
+    }
+}
+
+#[test]
+fn a_peer_on_each_family_records_its_exchange_at_that_address() {
+    use course_harness::{Exchange, Peer};
+    use net::Family;
+    for family in Family::BOTH {
+        if !family.usable() {
+            continue;
+        }
+        let exchange = Exchange::new();
+        let a = Peer::on(&exchange, "a", family);
+        let b = Peer::on(&exchange, "b", family);
+        assert_eq!(a.addr().ip(), family.loopback(), "{family:?}");
+        a.send_to(b"hi", b.addr());
+        let (bytes, from) = b.recv().unwrap();
+        assert_eq!((bytes.as_slice(), from), (&b"hi"[..], a.addr()));
+        let diagram = exchange.to_mermaid();
+        assert!(
+            diagram.contains(&format!("participant P1 as a {}", a.addr())),
+            "{diagram}"
+        );
     }
 }

@@ -63,9 +63,24 @@ impl Family {
         SocketAddr::new(self.loopback(), port)
     }
 
+    /// Whether a test on this family can run here: always for IPv4; for IPv6 see
+    /// [`ipv6_or_skip`] (a note and `false` where `::1` is missing, a failure under `CI=true`).
+    ///
+    /// ```no_run
+    /// # let family = course_harness::net::Family::V6;
+    /// if !family.usable() { return; }
+    /// ```
+    pub fn usable(self) -> bool {
+        self == Family::V4 || ipv6_or_skip()
+    }
+
     /// The family of `addr`.
     pub fn of(addr: SocketAddr) -> Family {
-        if addr.is_ipv4() { Family::V4 } else { Family::V6 }
+        if addr.is_ipv4() {
+            Family::V4
+        } else {
+            Family::V6
+        }
     }
 }
 
@@ -74,7 +89,7 @@ impl Family {
 /// stderr; under `CI=true` a missing `::1` fails the test instead, since CI must run them.
 ///
 /// ```no_run
-/// if !harness::net::ipv6_or_skip() { return; }
+/// if !course_harness::net::ipv6_or_skip() { return; }
 /// ```
 pub fn ipv6_or_skip() -> bool {
     static HAS_V6: OnceLock<Result<(), String>> = OnceLock::new();

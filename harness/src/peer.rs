@@ -10,7 +10,7 @@ use crate::child::ChildGuard;
 use crate::deadline::Deadline;
 use crate::deadline::format_duration;
 use crate::exchange::Exchange;
-use crate::net::{self, IO_TIMEOUT};
+use crate::net::{self, Family, IO_TIMEOUT};
 
 /// A loopback UDP socket owned by the test, named in the exchange it records into.
 #[derive(Debug)]
@@ -23,7 +23,12 @@ pub struct Peer {
 impl Peer {
     /// Binds `127.0.0.1:0` and names the socket `name` in `exchange`.
     pub fn new(exchange: &Exchange, name: &str) -> Self {
-        let socket = net::udp_socket();
+        Peer::on(exchange, name, Family::V4)
+    }
+
+    /// Like [`Peer::new`], on the loopback address of `family` (`[::1]:0` for IPv6).
+    pub fn on(exchange: &Exchange, name: &str, family: Family) -> Self {
+        let socket = net::udp_socket_on(family);
         let addr = socket
             .local_addr()
             .expect("test setup: a bound socket has an address");
