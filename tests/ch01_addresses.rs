@@ -315,6 +315,19 @@ mod addr_info {
         );
     }
 
+    /// The IPv6 case of exercise 1.3's program (`bind_ephemeral` itself binds 127.0.0.1:0).
+    #[test]
+    fn addr_info_parse_prints_an_ipv6_address_in_brackets() {
+        let output = run(&["parse", "[::1]:8890"]);
+        expect_exit("addr-info parse [::1]:8890", &output, 0);
+        expect_bytes(
+            &fill("what.printed", &[("name", &"addr-info")]),
+            b"[::1]:8890\n",
+            &output.stdout,
+            None,
+        );
+    }
+
     #[test]
     fn addr_info_parse_rejects_bad_text_with_exit_code_2() {
         let output = run(&["parse", "localhost:65536"]);
