@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use course_catalog::{fill, text};
 use course_harness::child::{NoLine, Stream};
+use course_harness::net::Family::{self, V4, V6};
 use course_harness::show::{OrFail, Report, expect_bytes};
 use course_harness::start_learner;
 use course_harness::{ChildGuard, Exchange, Peer, Running, SharedOutput, call_learner, net};
@@ -23,7 +24,12 @@ use socket_course::ch02_udp::{
 /// The socket your code receives on, named "your socket" in the exchange, and a clone of it to
 /// hand to your code.
 fn your_socket(exchange: &Exchange) -> (Peer, UdpSocket) {
-    let server = Peer::new(exchange, "your socket");
+    your_socket_on(exchange, V4)
+}
+
+/// [`your_socket`] on the loopback address of `family`.
+fn your_socket_on(exchange: &Exchange, family: Family) -> (Peer, UdpSocket) {
+    let server = Peer::on(exchange, "your socket", family);
     let clone = server.socket().try_clone().unwrap();
     (server, clone)
 }
@@ -94,7 +100,16 @@ fn replying_server(
     exchange: &Exchange,
     count: usize,
 ) -> (SocketAddr, thread::JoinHandle<Vec<Vec<u8>>>) {
-    let server = Peer::new(exchange, "server");
+    replying_server_on(exchange, count, V4)
+}
+
+/// [`replying_server`] on the loopback address of `family`.
+fn replying_server_on(
+    exchange: &Exchange,
+    count: usize,
+    family: Family,
+) -> (SocketAddr, thread::JoinHandle<Vec<Vec<u8>>>) {
+    let server = Peer::on(exchange, "server", family);
     let addr = server.addr();
     // The client under test may be a program that `program!` builds first (seconds on a busy
     // machine): this server waits longer than a test's usual read timeout for its requests.
@@ -115,6 +130,10 @@ fn replying_server(
     });
     (addr, handle)
 }
+
+/// The largest UDP payload over IPv6: 65,535 bytes (the payload length field) minus 8 (UDP
+/// header); IPv6's 40-byte header is not counted in that field.
+const MAX_UDP_PAYLOAD_V6: usize = 65_527;
 
 /// Exercise 2.1: `cargo test --test ch02_udp recv_one::`
 mod recv_one {
@@ -157,6 +176,23 @@ mod recv_one {
             client.addr(),
             &exchange,
         );
+    }
+
+    /// On IPv6 the largest payload is 65,527 bytes (no 20-byte IPv4 header to subtract), and
+    /// the sender is an `[::1]` address.
+    #[test]
+    fn recv_one_returns_the_largest_ipv6_payload_and_its_v6_sender() {
+        if !V6.usable() {
+            return;
+        }
+        let exchange = Exchange::new();
+        let (server, learner) = your_socket_on(&exchange, V6);
+        let client = Peer::on(&exchange, "client", V6);
+        let payload = vec![b'x'; MAX_UDP_PAYLOAD_V6];
+        client.send_to(&payload, server.addr());
+        let got = call_learner(move || recv_one(&learner))
+            .or_fail("test.returned_error", &[("call", &"recv_one")]);
+        expect_datagram(got, &payload, client.addr(), &exchange);
     }
 }
 
@@ -247,6 +283,43 @@ mod limits {
             &exchange,
         );
     }
+
+    #[test]
+    fn a_datagram_over_the_limit_is_reported_with_its_v6_sender_and_real_size() {
+        if !V6.usable() {
+            return;
+        }
+        let exchange = Exchange::new();
+        let (server, learner) = your_socket_on(&exchange, V6);
+        let client = Peer::on(&exchange, "client", V6);
+        client.send_to(&vec![b'a'; MAX_UDP_PAYLOAD_V6], server.addr());
+        client.send_to(b"fits", server.addr());
+        let (big, small) =
+            call_learner(move || (recv_limited(&learner, 1024), recv_limited(&learner, 1024)));
+        match big {
+            Err(RecvError::TooLong { from, len, limit }) => assert_eq!(
+                (from, len, limit),
+                (client.addr(), MAX_UDP_PAYLOAD_V6, 1024),
+                "{}",
+                text("ch02.too_long_fields")
+            ),
+            other => {
+                let got = format!("{other:?}");
+                let args: [(&str, &dyn std::fmt::Display); 3] = [
+                    ("size", &MAX_UDP_PAYLOAD_V6),
+                    ("limit", &1024),
+                    ("got", &got),
+                ];
+                panic!("{}", fill("ch02.should_be_too_long", &args))
+            }
+        }
+        expect_datagram(
+            small.or_fail("ch02.next_fits", &[("call", &"recv_limited")]),
+            b"fits",
+            client.addr(),
+            &exchange,
+        );
+    }
 }
 
 /// Exercise 2.3: `cargo test --test ch02_udp reply_server::`
@@ -262,6 +335,21 @@ mod reply_server {
         let got = call_learner(move || answer_one(&learner, 1024))
             .or_fail("test.returned_error", &[("call", &"answer_one")]);
         expect_datagram(got, b"hello", client.addr(), &exchange);
+        expect_reply(&client, REPLY, server.addr(), &exchange);
+    }
+
+    #[test]
+    fn the_server_answers_a_v6_sender_at_its_v6_address() {
+        if !V6.usable() {
+            return;
+        }
+        let exchange = Exchange::new();
+        let (server, learner) = your_socket_on(&exchange, V6);
+        let client = Peer::on(&exchange, "client", V6);
+        client.send_to(b"hello over IPv6", server.addr());
+        let got = call_learner(move || answer_one(&learner, 1024))
+            .or_fail("test.returned_error", &[("call", &"answer_one")]);
+        expect_datagram(got, b"hello over IPv6", client.addr(), &exchange);
         expect_reply(&client, REPLY, server.addr(), &exchange);
     }
 
@@ -396,6 +484,37 @@ mod request {
     }
 
     #[test]
+    fn request_returns_the_reply_of_a_v6_server() {
+        if !V6.usable() {
+            return;
+        }
+        let exchange = Exchange::new();
+        let (server, handle) = replying_server_on(&exchange, 1, V6);
+        let client = Peer::on(&exchange, "your client", V6);
+        let socket = client.socket().try_clone().unwrap();
+        let got = call_learner(move || request(&socket, server, b"ping6", Duration::from_secs(2)));
+        let requests = handle.join().unwrap();
+        let reply = got.unwrap_or_else(|e| {
+            Report::new(fill("test.returned_error", &[("call", &"request")]))
+                .line("error", format!("{e:?}"))
+                .exchange(&exchange)
+                .fail()
+        });
+        expect_bytes(
+            &fill("what.request_returned", &[("call", &"request")]),
+            b"reply:ping6",
+            &reply,
+            Some(&exchange),
+        );
+        assert_eq!(
+            requests,
+            [b"ping6".to_vec()],
+            "{}",
+            text("test.server_received")
+        );
+    }
+
+    #[test]
     fn a_silent_server_gives_no_reply_after_the_timeout() {
         let exchange = Exchange::new();
         let silent = Peer::new(&exchange, "silent server");
@@ -497,10 +616,23 @@ mod run_server {
         SharedOutput,
         SharedOutput,
     ) {
+        start_on(max_size, V4)
+    }
+
+    /// [`start`] on the loopback address of `family`, port 0.
+    fn start_on(
+        max_size: usize,
+        family: Family,
+    ) -> (
+        SocketAddr,
+        Running<io::Result<()>>,
+        SharedOutput,
+        SharedOutput,
+    ) {
         let (tx, rx) = mpsc::channel();
         let (out, log) = (SharedOutput::new(), SharedOutput::new());
         let (out2, log2) = (out.clone(), log.clone());
-        let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let bind = family.any_port();
         let ready = move |socket: &UdpSocket| tx.send(socket.local_addr().unwrap()).unwrap();
         let mut server = start_learner(move || run_server(bind, max_size, ready, out2, log2));
         let addr = match rx.recv_timeout(Duration::from_secs(5)) {
@@ -545,6 +677,27 @@ mod run_server {
             format!("from {}: hello", client.addr()),
             format!("from {}: こんにちは", client.addr()),
         ];
+        assert_eq!(printed, expected, "{}", text("ch02.out_lines"));
+    }
+
+    #[test]
+    fn it_answers_on_v6_and_prints_the_v6_sender() {
+        if !V6.usable() {
+            return;
+        }
+        let exchange = Exchange::new();
+        let (addr, mut server, out, _) = start_on(1024, V6);
+        let asked = V6.any_port();
+        assert!(
+            addr.is_ipv6(),
+            "{}",
+            fill("test.same_family", &[("asked", &asked), ("got", &addr)])
+        );
+        let client = Peer::on(&exchange, "client", V6);
+        client.send_to(b"hello", addr);
+        expect_reply_while(&client, REPLY, addr, &exchange, &mut server);
+        let printed = lines(&out, 1, &mut server);
+        let expected = vec![format!("from {}: hello", client.addr())];
         assert_eq!(printed, expected, "{}", text("ch02.out_lines"));
     }
 
@@ -632,6 +785,34 @@ mod run_client {
         expect_bytes(
             &fill("what.printed", &[("name", &"run_client")]),
             b"reply:hello\nreply:world\n",
+            &printed.contents(),
+            Some(&exchange),
+        );
+    }
+
+    #[test]
+    fn a_v6_server_gets_each_line_and_its_reply_is_printed() {
+        if !V6.usable() {
+            return;
+        }
+        let exchange = Exchange::new();
+        let (server, handle) = replying_server_on(&exchange, 1, V6);
+        let out = SharedOutput::new();
+        let printed = out.clone();
+        let input = io::Cursor::new("hello six\n");
+        let got = call_learner(move || run_client(server, input, out, Duration::from_secs(2)));
+        assert!(
+            got.is_ok(),
+            "{}",
+            fill(
+                "test.returned",
+                &[("call", &"run_client"), ("got", &format!("{got:?}"))]
+            )
+        );
+        assert_eq!(handle.join().unwrap(), [b"hello six".to_vec()]);
+        expect_bytes(
+            &fill("what.printed", &[("name", &"run_client")]),
+            b"reply:hello six\n",
             &printed.contents(),
             Some(&exchange),
         );
