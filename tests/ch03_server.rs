@@ -10,6 +10,7 @@ use std::time::Duration;
 use course_catalog::fill;
 use course_harness::deadline::Running;
 use course_harness::net;
+use course_harness::net::Family::{self, V4, V6};
 use course_harness::show;
 use course_harness::start_learner;
 use socket_course::ch03_tcp::{Served, Shutdown, run_echo_server};
@@ -54,7 +55,7 @@ fn expect_served(served: Served, expected: Served) {
 mod run_echo_server {
     use super::*;
 
-    /// Your server on its own thread, on 127.0.0.1 port 0.
+    /// Your server on its own thread, on 127.0.0.1 (or `::1`) port 0.
     struct Server {
         addr: SocketAddr,
         shutdown: Shutdown,
@@ -64,11 +65,16 @@ mod run_echo_server {
     impl Server {
         #[track_caller]
         fn start(idle: Duration) -> Server {
+            Server::start_on(idle, V4)
+        }
+
+        #[track_caller]
+        fn start_on(idle: Duration, family: Family) -> Server {
             let shutdown = Shutdown::new();
             let handle = shutdown.clone();
             let (tx, rx) = mpsc::channel();
             let mut running = start_learner(move || {
-                let bind = SocketAddr::from(([127, 0, 0, 1], 0));
+                let bind = family.any_port();
                 run_echo_server(bind, idle, &handle, move |addr| {
                     let _ = tx.send(addr);
                 })
@@ -79,6 +85,12 @@ mod run_echo_server {
                 let duration = format!("{within:?}");
                 panic!("{}", fill("ch03.no_ready", &[("duration", &duration)]));
             };
+            let asked = family.any_port();
+            assert!(
+                Family::of(addr) == family,
+                "{}",
+                fill("test.same_family", &[("asked", &asked), ("got", &addr)])
+            );
             Server {
                 addr,
                 shutdown,
@@ -147,6 +159,22 @@ mod run_echo_server {
     }
 
     #[test]
+    fn echoes_a_v6_client_and_counts_it() {
+        if !V6.usable() {
+            return;
+        }
+        let mut server = Server::start_on(Duration::from_secs(10), V6);
+        let mut client = server.connect();
+        server.echo(&mut client, b"hello over IPv6");
+        drop(client);
+        let expected = Served {
+            clients: 1,
+            bytes: 15,
+        };
+        expect_served(server.stop(), expected);
+    }
+
+    #[test]
     fn a_silent_client_is_closed_after_the_idle_timeout_and_the_next_is_served() {
         let mut server = Server::start(Duration::from_millis(300));
         let mut silent = server.connect();
@@ -196,8 +224,19 @@ mod ctrl_c {
 
     #[test]
     fn tcp_echo_server_stops_on_sigint_exits_0_and_prints_its_summary() {
+        stops_on_sigint(V4);
+    }
+
+    #[test]
+    fn tcp_echo_server_on_v6_stops_on_sigint_exits_0_and_prints_its_summary() {
+        if V6.usable() {
+            stops_on_sigint(V6);
+        }
+    }
+
+    fn stops_on_sigint(family: Family) {
         let mut command = Command::new(course_harness::program!("tcp-echo-server"));
-        command.args(["--bind", "127.0.0.1:0"]);
+        command.args(["--bind", &family.any_port().to_string()]);
         let mut server = ChildGuard::spawn(command);
         let addr = server.listening_addr();
         let mut client = net::connect(addr).unwrap_or_else(|e| {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use course_catalog::{fill, text};
 use course_harness::child::Stream;
+use course_harness::net::Family::{self, V4, V6};
 use course_harness::net::{self, accept_within};
 use course_harness::show::{self, OrFail, Report, expect_bytes};
 use course_harness::{ChildGuard, Running, SharedOutput, SplitReads, call_learner, start_learner};
@@ -19,7 +20,12 @@ use socket_course::ch03_tcp::{
 
 /// A connected pair on loopback: (the test's end, the end for your code). Both have timeouts.
 fn connected_pair() -> (TcpStream, TcpStream) {
-    let listener = net::tcp_listener();
+    connected_pair_on(V4)
+}
+
+/// [`connected_pair`] on the loopback address of `family`.
+fn connected_pair_on(family: Family) -> (TcpStream, TcpStream) {
+    let listener = net::tcp_listener_on(family);
     let test_end = net::connect(listener.local_addr().unwrap()).unwrap();
     let (your_end, _) = accept_within(&listener, net::IO_TIMEOUT).unwrap();
     (test_end, your_end)
@@ -75,7 +81,17 @@ fn test_server(
     echo: bool,
     goodbye: &'static [u8],
 ) -> (SocketAddr, thread::JoinHandle<Vec<u8>>) {
-    let listener = net::tcp_listener();
+    test_server_on(greeting, echo, goodbye, V4)
+}
+
+/// [`test_server`] on the loopback address of `family`.
+fn test_server_on(
+    greeting: &'static [u8],
+    echo: bool,
+    goodbye: &'static [u8],
+    family: Family,
+) -> (SocketAddr, thread::JoinHandle<Vec<u8>>) {
+    let listener = net::tcp_listener_on(family);
     let addr = listener.local_addr().unwrap();
     let handle = thread::spawn(move || {
         let (mut stream, _) =
@@ -188,7 +204,12 @@ mod echo {
 
     /// Your `serve` on a listener of its own, started in the background (it never returns).
     fn serving(prefix: &'static [u8]) -> (SocketAddr, Running<io::Result<()>>) {
-        let listener: TcpListener = net::tcp_listener();
+        serving_on(prefix, V4)
+    }
+
+    /// [`serving`] on the loopback address of `family`.
+    fn serving_on(prefix: &'static [u8], family: Family) -> (SocketAddr, Running<io::Result<()>>) {
+        let listener: TcpListener = net::tcp_listener_on(family);
         let addr = listener.local_addr().unwrap();
         (addr, start_learner(move || serve(&listener, prefix, PACE)))
     }
@@ -214,6 +235,19 @@ mod echo {
         ] {
             let mut client = connect(addr, &mut learner);
             expect_echo(&mut client, message, message, &mut learner);
+        }
+    }
+
+    #[test]
+    fn the_server_serves_v6_clients_one_after_another() {
+        if !V6.usable() {
+            return;
+        }
+        let (addr, mut learner) = serving_on(b"Receive: ", V6);
+        for message in [b"first over IPv6".as_slice(), b"second over IPv6"] {
+            let mut client = connect(addr, &mut learner);
+            let expected = [b"Receive: ".as_slice(), message].concat();
+            expect_echo(&mut client, message, &expected, &mut learner);
         }
     }
 
@@ -367,9 +401,32 @@ mod copy_until_eof {
             .finish()
             .or_fail("test.returned_error", &[("call", &"copy_until_eof")]);
     }
+
+    #[test]
+    fn a_v6_connection_is_copied_until_its_end() {
+        if !V6.usable() {
+            return;
+        }
+        let (mut test_end, your_end) = connected_pair_on(V6);
+        let output = SharedOutput::new();
+        let printed = output.clone();
+        let learner = start_learner(move || copy_until_eof(your_end, output));
+        test_end.write_all(b"over IPv6\n").unwrap();
+        test_end.shutdown(Shutdown::Write).unwrap();
+        learner
+            .finish()
+            .or_fail("test.returned_error", &[("call", &"copy_until_eof")]);
+        expect_bytes(
+            &fill("what.wrote", &[("call", &"copy_until_eof")]),
+            b"over IPv6\n",
+            &printed.contents(),
+            None,
+        );
+    }
 }
 
-/// Exercise 3.2b: `cargo test --test ch03_tcp send_lines::`
+/// Exercise 3.2b: `cargo test --test ch03_tcp send_lines::` (bytes into any `Write`: the
+/// address family plays no part, so it has no IPv6 case)
 mod send_lines {
     use super::*;
 
@@ -435,6 +492,28 @@ mod client {
     }
 
     #[test]
+    fn talk_to_a_v6_server_prints_the_echo() {
+        if !V6.usable() {
+            return;
+        }
+        let (addr, server) = test_server_on(b"", true, b"", V6);
+        let printed = run_talk(addr, "hello six\n");
+        let received = server.join().unwrap();
+        expect_bytes(
+            &fill("test.server_received", &[]),
+            b"hello six\n",
+            &received,
+            None,
+        );
+        expect_bytes(
+            &fill("what.printed", &[("name", &"talk")]),
+            b"hello six\n",
+            &printed,
+            None,
+        );
+    }
+
+    #[test]
     fn talk_stops_sending_at_an_empty_line() {
         let (addr, server) = test_server(b"", true, b"");
         let printed = run_talk(addr, "first\n\nnot sent\n");
@@ -484,7 +563,17 @@ mod line_reader {
         sizes: &'static [usize],
         count: usize,
     ) -> Vec<Result<Option<String>, LineError>> {
-        let (mut test_end, your_end) = connected_pair();
+        read_lines_on(bytes, sizes, count, V4)
+    }
+
+    /// [`read_lines`] over a connection on the loopback address of `family`.
+    fn read_lines_on(
+        bytes: &[u8],
+        sizes: &'static [usize],
+        count: usize,
+        family: Family,
+    ) -> Vec<Result<Option<String>, LineError>> {
+        let (mut test_end, your_end) = connected_pair_on(family);
         test_end.write_all(bytes).unwrap();
         test_end.shutdown(Shutdown::Write).unwrap();
         call_learner(move || {
@@ -515,6 +604,15 @@ mod line_reader {
     #[case::line_end_alone(&[5, 1])]
     fn lines_come_out_whole_however_the_bytes_are_split(#[case] sizes: &'static [usize]) {
         let got = read_lines(b"hello\nworld\n", sizes, 3);
+        expect_lines(got, &[Some("hello"), Some("world"), None]);
+    }
+
+    #[test]
+    fn lines_over_a_v6_connection_come_out_whole() {
+        if !V6.usable() {
+            return;
+        }
+        let got = read_lines_on(b"hello\nworld\n", &[3, 5, 2, 7], 3, V6);
         expect_lines(got, &[Some("hello"), Some("world"), None]);
     }
 
