@@ -19,6 +19,7 @@ use course_harness::child::Stream;
 use course_harness::deadline::Deadline;
 use course_harness::drip::{Drippers, connect_from, probe_echo, spread_source};
 use course_harness::net;
+use course_harness::net::Family::{self, V4, V6};
 use course_harness::show::{self, OrFail, Report};
 use course_harness::{ChildGuard, Running, call_learner, start_learner};
 use socket_course::ch04_many_clients as ch04;
@@ -48,10 +49,19 @@ fn limits() -> Limits {
 /// `accept` (std asks for 128): on a busy machine a server may accept late, and a full queue
 /// drops connection requests, which clients retry only after a second.
 fn listener() -> TcpListener {
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    socket
-        .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
-        .unwrap();
+    listener_on(V4)
+}
+
+/// [`listener`] on the loopback address of `family`.
+fn listener_on(family: Family) -> TcpListener {
+    let addr = family.any_port();
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )
+    .unwrap();
+    socket.bind(&addr.into()).unwrap();
     socket.listen(1_024).unwrap();
     socket.into()
 }
@@ -290,11 +300,16 @@ mod thread_server {
     impl Whole {
         #[track_caller]
         fn start(idle: Duration) -> Whole {
+            Whole::start_on(idle, V4)
+        }
+
+        #[track_caller]
+        fn start_on(idle: Duration, family: Family) -> Whole {
             let shutdown = Shutdown::new();
             let handle = shutdown.clone();
             let (tx, rx) = mpsc::channel();
             let mut running = start_learner(move || {
-                let bind = SocketAddr::from(([127, 0, 0, 1], 0));
+                let bind = family.any_port();
                 ch04::thread_server::run_server(bind, idle, &handle, move |addr| {
                     let _ = tx.send(addr);
                 })
@@ -308,6 +323,12 @@ mod thread_server {
                     panic!("{}", fill("ch04.no_ready", &[("duration", &duration)]));
                 }
             };
+            let asked = family.any_port();
+            assert!(
+                Family::of(addr) == family,
+                "{}",
+                fill("test.same_family", &[("asked", &asked), ("got", &addr)])
+            );
             Whole {
                 addr,
                 shutdown,
@@ -371,6 +392,21 @@ mod thread_server {
         // A server that serves one client at a time would answer after the quiet
         // client's 10 s idle timeout.
         if let Err(why) = echo_within(&mut second, b"hello", Duration::from_secs(3)) {
+            server.running.check();
+            panic!("{}", fill("ch04.quiet_holds_up", &[("why", &why)]));
+        }
+        server.stop_expecting(2);
+    }
+
+    #[test]
+    fn a_quiet_v6_client_holds_up_nobody() {
+        if !V6.usable() {
+            return;
+        }
+        let mut server = Whole::start_on(Duration::from_secs(10), V6);
+        let _quiet = server.connect();
+        let mut second = server.connect();
+        if let Err(why) = echo_within(&mut second, b"hello over IPv6", Duration::from_secs(3)) {
             server.running.check();
             panic!("{}", fill("ch04.quiet_holds_up", &[("why", &why)]));
         }
@@ -477,7 +513,12 @@ mod connection {
     /// (the test's client, the server's end as a non-blocking mio stream, a std handle on
     /// the server's end to peek at what waits in it).
     fn pair() -> (TcpStream, MioStream, TcpStream) {
-        let listener = net::tcp_listener();
+        pair_on(V4)
+    }
+
+    /// [`pair`] on the loopback address of `family`.
+    fn pair_on(family: Family) -> (TcpStream, MioStream, TcpStream) {
+        let listener = net::tcp_listener_on(family);
         let client = net::connect(listener.local_addr().unwrap()).unwrap();
         let (server, _) = net::accept_within(&listener, net::IO_TIMEOUT).unwrap();
         let probe = server.try_clone().unwrap();
@@ -520,6 +561,23 @@ mod connection {
             "{}",
             text("ch04.should_wait")
         );
+        assert_eq!(connection.pending(), 0, "{}", text("ch04.echo_written"));
+        let mut got = vec![0u8; sent.len()];
+        client.read_exact(&mut got).or_fail("ch04.no_echo", &[]);
+        show::expect_bytes(&fill("what.echo", &[]), sent, &got, None);
+    }
+
+    #[test]
+    fn pump_echoes_what_a_v6_client_sent() {
+        if !V6.usable() {
+            return;
+        }
+        let (mut client, server, probe) = pair_on(V6);
+        let sent = b"Hello IPv6";
+        client.write_all(sent).unwrap();
+        wait_readable(&probe, sent.len());
+        let (connection, progress) = pump(Connection::new(server, 1024), 1024);
+        progress.or_fail("test.returned_error", &[("call", &"pump")]);
         assert_eq!(connection.pending(), 0, "{}", text("ch04.echo_written"));
         let mut got = vec![0u8; sent.len()];
         client.read_exact(&mut got).or_fail("ch04.no_echo", &[]);
@@ -676,8 +734,13 @@ mod accepting {
     use mio::{Events, Interest, Poll, Token};
 
     fn setup() -> (Poll, MioListener, SocketAddr) {
+        setup_on(V4)
+    }
+
+    /// [`setup`] on the loopback address of `family`.
+    fn setup_on(family: Family) -> (Poll, MioListener, SocketAddr) {
         let poll = Poll::new().unwrap();
-        let std_listener = net::tcp_listener();
+        let std_listener = net::tcp_listener_on(family);
         std_listener.set_nonblocking(true).unwrap();
         let addr = std_listener.local_addr().unwrap();
         let mut listener = MioListener::from_std(std_listener);
@@ -764,6 +827,26 @@ mod accepting {
             "{}",
             text("ch04.first_two_stay")
         );
+    }
+
+    #[test]
+    fn accept_ready_counts_the_share_of_a_v6_address() {
+        if !V6.usable() {
+            return;
+        }
+        let (mut poll, listener, addr) = setup_on(V6);
+        // Three from ::1; the address may hold two.
+        let mut streams: Vec<TcpStream> = (0..3).map(|_| net::connect(addr).unwrap()).collect();
+        wait_for(&mut poll, LISTENER);
+        let shared = Limits {
+            max_per_address: 2,
+            ..limits()
+        };
+        let (_listener, clients) = accept(&poll, listener, Clients::new(), shared);
+        assert_eq!(clients.len(), 2, "{}", text("ch04.max_two"));
+        if let Err(why) = wait_for_close(&mut streams[2], Duration::from_secs(5)) {
+            panic!("{}", fill("ch04.past_share_closed", &[("why", &why)]));
+        }
     }
 
     #[test]
@@ -1078,6 +1161,18 @@ mod spec {
         server.stop();
     }
 
+    pub fn v6_clients_are_echoed(design: Design) {
+        if !V6.usable() {
+            return;
+        }
+        let mut server = Server::start_on(design, limits(), listener_on(V6));
+        let mut a = server.connect();
+        let mut b = server.connect();
+        server.echo(&mut a, b"first over IPv6");
+        server.echo(&mut b, b"second over IPv6");
+        server.stop();
+    }
+
     pub fn stop_closes_every_connection_and_returns(design: Design) {
         let mut server = Server::start(design, limits());
         let mut talker = server.connect();
@@ -1144,6 +1239,11 @@ macro_rules! spec_tests {
             #[test]
             fn a_thousand_connections_at_once_each_echoed() {
                 spec::a_thousand_connections_at_once_each_echoed($design);
+            }
+
+            #[test]
+            fn v6_clients_are_echoed() {
+                spec::v6_clients_are_echoed($design);
             }
 
             #[test]
