@@ -15,6 +15,7 @@ use std::thread;
 use std::time::Duration;
 
 use course_catalog::{fill, text};
+use course_harness::net::Family::{self, V4, V6};
 use course_harness::net::{self, accept_within};
 use course_harness::show::{OrFail, Report};
 use course_harness::{Deadline, call_learner, call_learner_within};
@@ -29,11 +30,8 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-fn loopback() -> SocketAddr {
-    "127.0.0.1:0".parse().unwrap()
-}
-
-/// Exercise 5.1: `cargo test --test ch05_udp_vs_tcp stats::`
+/// Exercise 5.1: `cargo test --test ch05_udp_vs_tcp stats::` (arithmetic on durations: no
+/// socket, so no IPv6 case)
 mod stats {
     use super::*;
 
@@ -113,8 +111,9 @@ struct UdpEcho {
 }
 
 impl UdpEcho {
-    fn start() -> Self {
-        let socket = net::udp_socket();
+    /// On the loopback address of `family`.
+    fn start_on(family: Family) -> Self {
+        let socket = net::udp_socket_on(family);
         socket.set_read_timeout(Some(ms(50))).unwrap();
         let addr = socket.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
@@ -143,11 +142,24 @@ mod udp {
 
     /// Runs your `udp_round_trips` through a relay with `script` in front of an echo server.
     fn through_relay(script: &str, count: u32, timeout: Duration) -> (UdpTrips, Relay) {
-        let echo = UdpEcho::start();
+        through_relay_on(script, count, timeout, V4)
+    }
+
+    /// [`through_relay`] with the echo server, the relay and your socket on `family`.
+    fn through_relay_on(
+        script: &str,
+        count: u32,
+        timeout: Duration,
+        family: Family,
+    ) -> (UdpTrips, Relay) {
+        let echo = UdpEcho::start_on(family);
         let script: Script = script.parse().expect("test setup: a bad relay script");
-        let relay = Relay::start(loopback(), RelayConfig::new(echo.addr).script(script))
-            .expect("test setup: could not start the relay");
-        let socket = net::udp_socket();
+        let relay = Relay::start(
+            family.any_port(),
+            RelayConfig::new(echo.addr).script(script),
+        )
+        .expect("test setup: could not start the relay");
+        let socket = net::udp_socket_on(family);
         let relay_addr = relay.addr();
         let trips = call_learner_within(Duration::from_secs(8), move || {
             udp_round_trips(&socket, relay_addr, count, timeout)
@@ -199,6 +211,15 @@ mod udp {
         let script = "to-server \"3\" drop\nto-client \"7\" drop";
         let (trips, relay) = through_relay(script, 10, ms(400));
         expect(&trips, &relay, 10, &[3, 7], 0);
+    }
+
+    #[test]
+    fn over_v6_a_lost_request_is_counted_and_the_rest_come_back() {
+        if !V6.usable() {
+            return;
+        }
+        let (trips, relay) = through_relay_on("to-server \"3\" drop", 5, ms(400), V6);
+        expect(&trips, &relay, 5, &[3], 0);
     }
 
     #[test]
@@ -415,6 +436,29 @@ mod tcp {
             .map(|n| (n, String::new()))
             .collect();
         assert_eq!(seen, expected, "{}", text("ch05.per_connection"));
+    }
+
+    #[test]
+    fn every_request_to_a_v6_server_gets_a_connection_of_its_own() {
+        if !V6.usable() {
+            return;
+        }
+        let listener = net::tcp_listener_on(V6);
+        let addr = listener.local_addr().unwrap();
+        let server = one_line_per_connection(listener, 5);
+        let rtts = call_learner(move || tcp_connect_per_request(addr, 5, ms(3000))).or_fail(
+            "test.returned_error",
+            &[("call", &"tcp_connect_per_request")],
+        );
+        assert_eq!(rtts.len(), 5, "{}", text("ch05.one_time_each"));
+        let expected: Vec<(String, String)> =
+            numbers(5).into_iter().map(|n| (n, String::new())).collect();
+        assert_eq!(
+            server.join().unwrap(),
+            expected,
+            "{}",
+            text("ch05.per_connection")
+        );
     }
 
     #[test]
