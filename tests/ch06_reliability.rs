@@ -12,6 +12,7 @@ use std::thread;
 use std::time::Duration;
 
 use course_catalog::{fill, text};
+use course_harness::net::Family::{self, V4, V6};
 use course_harness::show::{OrFail, Report};
 use course_harness::{
     ChildGuard, Exchange, Peer, call_learner, call_learner_within, net, start_learner,
@@ -67,7 +68,12 @@ type Delivered = Arc<Mutex<Vec<Vec<u8>>>>;
 /// it reads the next one, so once END is acknowledged, `Delivered` holds every payload: a
 /// test can check it then, without waiting for the receiver's linger to run out.
 fn reference_receiver(linger: Duration) -> (SocketAddr, Delivered) {
-    let socket = net::udp_socket();
+    reference_receiver_on(linger, V4)
+}
+
+/// [`reference_receiver`] on the loopback address of `family`.
+fn reference_receiver_on(linger: Duration, family: Family) -> (SocketAddr, Delivered) {
+    let socket = net::udp_socket_on(family);
     let addr = socket.local_addr().unwrap();
     let delivered = Delivered::default();
     let sink = Arc::clone(&delivered);
@@ -378,12 +384,59 @@ mod receiver {
         );
         assert_eq!(delivered, [b"one".to_vec(), b"two".to_vec()]);
     }
+
+    /// The same on `[::1]`: DATA 1, then END, each acknowledged to the v6 sender.
+    #[test]
+    fn on_a_v6_socket_it_acks_the_sender_and_finishes_after_end() {
+        if !V6.usable() {
+            return;
+        }
+        let exchange = Exchange::new();
+        let sender = Peer::on(&exchange, "test sender", V6);
+        let socket = net::udp_socket_on(V6);
+        let addr = socket.local_addr().unwrap();
+        exchange.name(addr, "your receiver");
+        let mut learner = start_learner(move || {
+            let mut delivered = Vec::new();
+            let result = run_receiver(&socket, Duration::from_millis(200), |p| {
+                delivered.push(p.to_vec());
+                Ok(())
+            });
+            (result, delivered)
+        });
+        for (datagram, ack) in [
+            (
+                "01 5e551011 00000001 0003 6f6e65",
+                "02 5e551011 00000001 0000",
+            ),
+            ("03 5e551011 00000002 0000", "02 5e551011 00000002 0000"),
+        ] {
+            sender.send_to(&hex(datagram), addr);
+            match sender.recv_checking(|| learner.check()) {
+                Ok((got, _)) if got == hex(ack) => {}
+                other => Report::new(fill("ch06.expected_ack", &[]))
+                    .bytes("sent", &hex(datagram))
+                    .bytes("expected", &hex(ack))
+                    .line("got", format!("{other:?}"))
+                    .exchange(&exchange)
+                    .fail(),
+            }
+        }
+        let (result, delivered) = learner.finish();
+        result.or_fail("test.returned_error", &[("call", &"run_receiver")]);
+        assert_eq!(delivered, [b"one".to_vec()]);
+    }
 }
 
 /// Your socket, connected to the test's peer socket: (yours, the peer).
 fn connected_pair() -> (std::net::UdpSocket, std::net::UdpSocket) {
-    let peer = net::udp_socket();
-    let yours = net::udp_socket();
+    connected_pair_on(V4)
+}
+
+/// [`connected_pair`] on the loopback address of `family`.
+fn connected_pair_on(family: Family) -> (std::net::UdpSocket, std::net::UdpSocket) {
+    let peer = net::udp_socket_on(family);
+    let yours = net::udp_socket_on(family);
     yours.connect(peer.local_addr().unwrap()).unwrap();
     (yours, peer)
 }
@@ -402,6 +455,33 @@ mod wait_for_ack {
             reference::Message::ack(S, 2).encode(),
             b"garbage".to_vec(),
             reference::Message::data(S, 3, b"x").encode(),
+            reference::Message::ack(S, 3).encode(),
+        ] {
+            peer.send_to(&bytes, to).unwrap();
+        }
+        let got = call_learner(move || {
+            let mut waiter = Waiter::new(&yours)?;
+            wait_for_ack(&mut waiter, S, 3, Instant::now() + Duration::from_secs(3))
+        });
+        assert!(
+            matches!(got, Ok(true)),
+            "{}",
+            fill(
+                "test.expected_got",
+                &[("expected", &"Ok(true)"), ("got", &format!("{got:?}"))]
+            )
+        );
+    }
+
+    #[test]
+    fn on_v6_the_ack_of_its_seq_ends_the_wait() {
+        if !V6.usable() {
+            return;
+        }
+        let (yours, peer) = connected_pair_on(V6);
+        let to = yours.local_addr().unwrap();
+        for bytes in [
+            reference::Message::ack(S, 2).encode(),
             reference::Message::ack(S, 3).encode(),
         ] {
             peer.send_to(&bytes, to).unwrap();
@@ -486,7 +566,16 @@ mod send_one {
     /// Runs your `send_one` for DATA 1 with `tries`, while the peer ignores the first
     /// `ignore` copies and ACKs the next; returns the result, the timer, and the copies.
     fn run(tries: u32, ignore: usize) -> (Result<u32, SendError>, Recording, usize) {
-        let (yours, peer) = connected_pair();
+        run_on(tries, ignore, V4)
+    }
+
+    /// [`run`] with both sockets on the loopback address of `family`.
+    fn run_on(
+        tries: u32,
+        ignore: usize,
+        family: Family,
+    ) -> (Result<u32, SendError>, Recording, usize) {
+        let (yours, peer) = connected_pair_on(family);
         let mut learner = start_learner(move || {
             let mut timer = Recording::default();
             let mut waiter = Waiter::new(&yours).map_err(SendError::Io)?;
@@ -557,6 +646,22 @@ mod send_one {
     }
 
     #[test]
+    fn on_v6_a_lost_copy_is_sent_again() {
+        if !V6.usable() {
+            return;
+        }
+        let (result, timer, copies) = run_on(3, 1, V6);
+        assert_eq!(
+            result.ok(),
+            Some(2),
+            "{}",
+            fill("ch06.should_return", &[("count", &2)])
+        );
+        assert_eq!(copies, 2);
+        assert_eq!(timer.timeouts, 1, "{}", text("ch06.one_timeout"));
+    }
+
+    #[test]
     fn without_any_ack_it_gives_up_after_the_tries() {
         let started = Instant::now();
         let (result, timer, copies) = run(3, usize::MAX);
@@ -586,11 +691,17 @@ mod sender {
     /// Sends `payloads` with your sender through a relay with `script` to the reference
     /// receiver; returns how many times each message was sent, after checking delivery.
     fn send_through(script: Script, payloads: &[&[u8]]) -> Vec<u32> {
-        let (receiver, delivered) = reference_receiver(Duration::from_millis(400));
-        let relay = Relay::start(loopback(), RelayConfig::new(receiver).script(script)).unwrap();
+        send_through_on(script, payloads, V4)
+    }
+
+    /// [`send_through`] with the receiver, the relay and your socket on `family`.
+    fn send_through_on(script: Script, payloads: &[&[u8]], family: Family) -> Vec<u32> {
+        let (receiver, delivered) = reference_receiver_on(Duration::from_millis(400), family);
+        let relay =
+            Relay::start(family.any_port(), RelayConfig::new(receiver).script(script)).unwrap();
         let to = relay.addr();
         let owned: Vec<Vec<u8>> = payloads.iter().map(|p| p.to_vec()).collect();
-        let socket = net::udp_socket();
+        let socket = net::udp_socket_on(family);
         let sent = owned.clone();
         let result = call_learner(move || {
             send_all(&socket, to, SESSION, &sent, &mut FixedTimer(TIMEOUT), 10)
@@ -641,6 +752,15 @@ mod sender {
     fn a_lost_data_is_sent_again() {
         let script = Script::new().drop_nth(Direction::ToServer, 1);
         assert_eq!(send_through(script, &THREE), [2, 1, 1, 1]);
+    }
+
+    #[test]
+    fn over_v6_a_lost_data_is_sent_again() {
+        if !V6.usable() {
+            return;
+        }
+        let script = Script::new().drop_nth(Direction::ToServer, 1);
+        assert_eq!(send_through_on(script, &THREE, V6), [2, 1, 1, 1]);
     }
 
     #[test]
@@ -935,17 +1055,23 @@ mod soak {
 
     /// 1,000 messages at 0 % and at 10 % loss; at 30 %, where each message waits for about
     /// one timeout, twice 500 with two seeds, so that the two halves run at the same time.
+    /// One short run on IPv6 (200 messages at 10 % loss).
     #[rstest]
-    #[case::no_loss(0.0, 42, 1000)]
-    #[case::ten_percent(0.1, 42, 1000)]
-    #[case::thirty_percent(0.3, 42, 500)]
-    #[case::thirty_percent_another_seed(0.3, 43, 500)]
+    #[case::no_loss(0.0, 42, 1000, V4)]
+    #[case::ten_percent(0.1, 42, 1000, V4)]
+    #[case::thirty_percent(0.3, 42, 500, V4)]
+    #[case::thirty_percent_another_seed(0.3, 43, 500, V4)]
+    #[case::v6_ten_percent(0.1, 44, 200, V6)]
     fn every_message_arrives_exactly_once_and_in_order(
         #[case] loss: f64,
         #[case] seed: u64,
         #[case] count: u32,
+        #[case] family: Family,
     ) {
-        let socket = net::udp_socket();
+        if !family.usable() {
+            return;
+        }
+        let socket = net::udp_socket_on(family);
         let receiver_addr = socket.local_addr().unwrap();
         let receiving = start_learner(move || {
             let mut delivered = Vec::new();
@@ -961,13 +1087,17 @@ mod soak {
             seed,
             ..Rates::default()
         };
-        let relay = Relay::start(loopback(), RelayConfig::new(receiver_addr).rates(rates)).unwrap();
+        let relay = Relay::start(
+            family.any_port(),
+            RelayConfig::new(receiver_addr).rates(rates),
+        )
+        .unwrap();
         let to = relay.addr();
         let payloads: Vec<Vec<u8>> = (0..count)
             .map(|i| format!("message {i}").into_bytes())
             .collect();
         let sent = payloads.clone();
-        let sender = net::udp_socket();
+        let sender = net::udp_socket_on(family);
         // The one deadline above the usual 10 s: at 30 % loss each way, 500 messages need
         // about 500 timeouts of at most 5 ms. A sender that waits with SO_RCVTIMEO (rounded
         // up to kernel timer ticks: 4-8 ms for any short timeout at HZ=250) on a busy machine

@@ -15,6 +15,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use course_catalog::{fill, text};
+use course_harness::net::Family::{self, V4, V6};
 use course_harness::show::{OrFail, Report};
 use course_harness::{
     ChildGuard, Exchange, Peer, call_learner, call_learner_within, net, start_learner,
@@ -73,7 +74,8 @@ fn ack(cumulative: u32, window: u16, selective: &[u32]) -> Ack {
     ack
 }
 
-/// Exercise 6.5: `cargo test --test ch06_window send_window::`
+/// Exercise 6.5: `cargo test --test ch06_window send_window::` (the window's bookkeeping, no
+/// socket: no IPv6 case; nor has 6.8's `loss::`)
 mod send_window {
     use super::*;
 
@@ -434,6 +436,36 @@ mod recv_window {
         seqs.iter().map(|s| format!("m{s}").into_bytes()).collect()
     }
 
+    /// Your window, behind the given `run_window_receiver` on `[::1]`, receives a transfer of
+    /// the reference sender whole and in order.
+    #[test]
+    fn a_v6_transfer_is_delivered_whole_and_in_order() {
+        if !V6.usable() {
+            return;
+        }
+        let socket = net::udp_socket_on(V6);
+        let to = socket.local_addr().unwrap();
+        let receiving = start_learner(move || {
+            let mut delivered = Vec::new();
+            let result = run_window_receiver(&socket, 8, listen(100), |p| {
+                delivered.push(p.to_vec());
+                Ok(())
+            });
+            (result, delivered)
+        });
+        let sent = payloads(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        let sender = net::udp_socket_on(V6);
+        let timer = &mut reference::FixedTimer(Duration::from_millis(100));
+        let result = reference::send_window(&sender, to, SESSION, &sent, 4, timer, 10);
+        let (received, delivered) = receiving.finish();
+        received.or_fail("test.returned_error", &[("call", &"run_window_receiver")]);
+        assert!(
+            result.is_ok() && delivered == sent,
+            "{}",
+            fill("ch06.exactly_once_in_order", &[])
+        );
+    }
+
     /// After one packet: what was delivered, and the ACK.
     type AfterPacket = (Vec<Vec<u8>>, Ack);
 
@@ -686,10 +718,11 @@ mod sender {
     /// What the reference receiver has delivered so far.
     type Delivered = Arc<Mutex<Vec<Vec<u8>>>>;
 
-    /// The reference window receiver in the background. Once your sender has the ACK of END,
-    /// everything was delivered: the test need not wait for the receiver's linger.
-    fn reference_receiver(window: u16) -> (SocketAddr, Delivered) {
-        let socket = net::udp_socket();
+    /// The reference window receiver in the background, on the loopback address of `family`.
+    /// Once your sender has the ACK of END, everything was delivered: the test need not wait
+    /// for the receiver's linger.
+    fn reference_receiver_on(window: u16, family: Family) -> (SocketAddr, Delivered) {
+        let socket = net::udp_socket_on(family);
         let addr = socket.local_addr().unwrap();
         let delivered = Delivered::default();
         let shared = Arc::clone(&delivered);
@@ -714,11 +747,22 @@ mod sender {
         window: u16,
         timer: impl RetransmitTimer + Send + 'static,
     ) -> (Vec<u32>, Relay) {
-        let (receiver, delivered) = reference_receiver(64);
-        let relay = Relay::start(loopback(), RelayConfig::new(receiver).script(script)).unwrap();
+        send_through_on(script, window, timer, V4)
+    }
+
+    /// [`send_through`] with the receiver, the relay and your socket on `family`.
+    fn send_through_on(
+        script: Script,
+        window: u16,
+        timer: impl RetransmitTimer + Send + 'static,
+        family: Family,
+    ) -> (Vec<u32>, Relay) {
+        let (receiver, delivered) = reference_receiver_on(64, family);
+        let relay =
+            Relay::start(family.any_port(), RelayConfig::new(receiver).script(script)).unwrap();
         let to = relay.addr();
         let sent = payloads(TEN);
-        let socket = net::udp_socket();
+        let socket = net::udp_socket_on(family);
         let mut timer = timer;
         let result =
             call_learner(move || send_window(&socket, to, SESSION, &sent, window, &mut timer, 10));
@@ -776,6 +820,16 @@ mod sender {
     fn the_first_of_a_window_lost_is_sent_again_alone() {
         // After the ACK of 1, the window holds 2-5: lose 2.
         let (sent, _) = send_through(drop_data(Script::new(), &[2]), 4, FixedTimer(TIMEOUT));
+        assert_eq!(sent, once_except(&[2]));
+    }
+
+    #[test]
+    fn over_v6_a_lost_message_is_sent_again_alone() {
+        if !V6.usable() {
+            return;
+        }
+        let script = drop_data(Script::new(), &[2]);
+        let (sent, _) = send_through_on(script, 4, FixedTimer(TIMEOUT), V6);
         assert_eq!(sent, once_except(&[2]));
     }
 
