@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use course_catalog::{fill, text};
+use course_harness::net::Family::V6;
 use course_harness::show::{OrFail, Report};
 use course_harness::{ChildGuard, Exchange, Peer, call_learner, start_learner};
 use rstest::rstest;
@@ -65,7 +66,8 @@ fn b64_encode(bytes: &[u8]) -> String {
     out
 }
 
-/// Exercise 7.1: `cargo test --test ch07_security token::`
+/// Exercise 7.1: `cargo test --test ch07_security token::` (tokens are bytes and keys: no
+/// socket, so no IPv6 case)
 mod token {
     use super::*;
 
@@ -241,16 +243,28 @@ mod guard {
         )
     }
 
-    /// Runs `datagrams` (sender port, bytes, now) through one guard.
+    /// Runs `datagrams` (sender port on 127.0.0.1, bytes, now) through one guard.
     pub(super) fn check_all(
         allow: &'static [&'static str],
         datagrams: Vec<(u16, Vec<u8>, u64)>,
+    ) -> (Vec<Result<Vec<u8>, Refusal>>, usize) {
+        let datagrams = datagrams
+            .into_iter()
+            .map(|(port, bytes, now)| (peer(port), bytes, now))
+            .collect();
+        check_all_from(allow, datagrams)
+    }
+
+    /// [`check_all`] with the sender's whole address (an IPv6 one, say).
+    pub(super) fn check_all_from(
+        allow: &'static [&'static str],
+        datagrams: Vec<(SocketAddr, Vec<u8>, u64)>,
     ) -> (Vec<Result<Vec<u8>, Refusal>>, usize) {
         call_learner(move || {
             let mut guard = guard(allow);
             let results = datagrams
                 .into_iter()
-                .map(|(port, bytes, now)| guard.check(peer(port), &bytes, now))
+                .map(|(from, bytes, now)| guard.check(from, &bytes, now))
                 .collect();
             (results, guard.remembered())
         })
@@ -349,6 +363,48 @@ mod guard_opens {
                 .fail();
         }
     }
+
+    /// The given server loop with your guard answers a `[::1]` client.
+    #[test]
+    fn the_server_answers_a_valid_token_from_a_v6_client() {
+        if !V6.usable() {
+            return;
+        }
+        let socket = course_harness::net::udp_socket_on(V6);
+        let server = socket.local_addr().unwrap();
+        let mut running = start_learner(move || {
+            run_secure_server(&socket, Guard::new(key(KEY), TTL, Vec::new()), |_, _| {})
+        });
+        let exchange = Exchange::new();
+        exchange.name(server, "your server");
+        let client = Peer::on(&exchange, "client", V6);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        client.send_to(token(b"over IPv6", now).as_bytes(), server);
+        match client.recv_checking(|| running.check()) {
+            Ok((reply, _)) => assert_eq!(
+                key(KEY).decrypt(&String::from_utf8_lossy(&reply)).ok(),
+                Some(REPLY.to_vec()),
+                "{}",
+                fill(
+                    "ch07.reply_sealed",
+                    &[
+                        ("what", &fill("ch07.first_valid", &[])),
+                        ("reply", &format!("{:?}", String::from_utf8_lossy(REPLY)))
+                    ]
+                )
+            ),
+            Err(e) => Report::new(fill(
+                "ch07.no_reply_to",
+                &[("what", &fill("ch07.first_valid", &[]))],
+            ))
+            .line("error", e.to_string())
+            .exchange(&exchange)
+            .fail(),
+        }
+    }
 }
 
 /// Exercise 7.3, the guard refuses replays: `cargo test --test ch07_security guard_replays::`
@@ -375,6 +431,27 @@ mod guard_replays {
             text("ch07.other_address")
         );
         assert_eq!(results[2], Err(Refusal::Replayed), "{}", text("ch07.later"));
+    }
+
+    #[test]
+    fn a_token_replayed_from_another_v6_address_is_refused() {
+        let sealed = token(b"transfer 100 yen", T0).into_bytes();
+        let from = |text: &str| text.parse::<SocketAddr>().unwrap();
+        let (results, _) = super::guard::check_all_from(
+            &[],
+            vec![
+                (from("[::1]:5000"), sealed.clone(), T0),
+                (from("[::1]:5001"), sealed.clone(), T0 + 10),
+                (from("127.0.0.1:5000"), sealed, T0 + 20),
+            ],
+        );
+        assert_eq!(results[0], Ok(b"transfer 100 yen".to_vec()));
+        assert_eq!(
+            results[1..],
+            [Err(Refusal::Replayed), Err(Refusal::Replayed)],
+            "{}",
+            text("ch07.other_address")
+        );
     }
 
     #[test]
@@ -463,6 +540,28 @@ mod guard_allowlist {
         } else {
             assert_eq!(results[0], Err(Refusal::NotAllowed));
         }
+    }
+
+    /// The same rules for a sender at `[::1]:5000`.
+    #[rstest]
+    #[case::v6_ip_only(&["::1"], true)]
+    #[case::v6_ip_and_port(&["[::1]:5000"], true)]
+    #[case::v6_wrong_port(&["[::1]:5001"], false)]
+    #[case::v6_sender_v4_entry(&["127.0.0.1"], false)]
+    #[case::v6_one_of_several(&["127.0.0.1:5000", "::1"], true)]
+    fn the_allowlist_decides_who_is_heard_on_v6(
+        #[case] allow: &'static [&'static str],
+        #[case] allowed: bool,
+    ) {
+        let from: SocketAddr = "[::1]:5000".parse().unwrap();
+        let token = token(b"hi", T0).into_bytes();
+        let (results, _) = super::guard::check_all_from(allow, vec![(from, token, T0)]);
+        let expected = if allowed {
+            Ok(b"hi".to_vec())
+        } else {
+            Err(Refusal::NotAllowed)
+        };
+        assert_eq!(results[0], expected);
     }
 }
 
