@@ -9,6 +9,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use course_catalog::fill;
+use course_harness::net::Family::{self, V4, V6};
 use course_harness::show::{OrFail, Report};
 use course_harness::{
     ChildGuard, Deadline, Exchange, Peer, SharedOutput, call_learner, input_pipe, net,
@@ -25,12 +26,18 @@ fn addr(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
 
+/// `[::1]:port`: the IPv6 cases' members.
+fn addr6(port: u16) -> SocketAddr {
+    V6.with_port(port)
+}
+
 /// A fixed moment, so relayed plain text gets a known timestamp.
 fn at(instant: Instant, unix_ms: u64) -> Now {
     Now { instant, unix_ms }
 }
 
-/// Exercise 8.1: `cargo test --test ch08_chat payload::`
+/// Exercise 8.1: `cargo test --test ch08_chat payload::` (text in, text out: no socket, so no
+/// IPv6 case)
 mod payload {
     use super::*;
 
@@ -200,14 +207,21 @@ mod relay {
     /// Runs `steps` (sender port, datagram) through a new relay; returns each step's result
     /// with the sends sorted by address.
     fn run(steps: Vec<(u16, Vec<u8>)>) -> Vec<Result<Vec<(SocketAddr, String)>, ParseError>> {
+        run_from(steps.into_iter().map(|(port, d)| (addr(port), d)).collect())
+    }
+
+    /// [`run`] with whole sender addresses (IPv6 ones, say).
+    fn run_from(
+        steps: Vec<(SocketAddr, Vec<u8>)>,
+    ) -> Vec<Result<Vec<(SocketAddr, String)>, ParseError>> {
         call_learner(move || {
             let mut relay = Relay::new(Duration::from_secs(60));
             let start = Instant::now();
             steps
                 .into_iter()
-                .map(|(port, datagram)| {
+                .map(|(from, datagram)| {
                     relay
-                        .on_datagram(addr(port), &datagram, at(start, 1_000))
+                        .on_datagram(from, &datagram, at(start, 1_000))
                         .map(|mut sends| {
                             sends.sort();
                             sends
@@ -266,6 +280,29 @@ mod relay {
                 "chat/1 msg 1000 127.0.0.1:9\nhello from python".to_string()
             )])
         );
+    }
+
+    #[test]
+    fn plain_text_from_a_v6_sender_is_relayed_under_its_v6_address() {
+        let results = run_from(vec![
+            (addr6(1), b"chat/1 join 1 a\n".to_vec()),
+            (addr6(9), b"hello from python".to_vec()),
+            (addr(2), b"chat/1 join 1 b\n".to_vec()),
+            (addr6(1), b"chat/1 msg 7 a\nhi".to_vec()),
+        ]);
+        assert_eq!(
+            results[1],
+            Ok(vec![(
+                addr6(1),
+                "chat/1 msg 1000 [::1]:9\nhello from python".to_string()
+            )])
+        );
+        let mut expected = vec![
+            (addr(2), "chat/1 msg 7 a\nhi".to_string()),
+            (addr6(9), "a: hi".to_string()),
+        ];
+        expected.sort();
+        assert_eq!(results[3], Ok(expected));
     }
 
     #[test]
@@ -452,6 +489,35 @@ mod presence {
     }
 
     #[test]
+    fn a_v6_member_who_leaves_is_announced_then_forgotten() {
+        let results = call_learner(|| {
+            let mut relay = Relay::new(Duration::from_secs(60));
+            let now = at(Instant::now(), 1);
+            let mut sends = Vec::new();
+            for (from, datagram) in [
+                (addr6(1), "chat/1 join 1 a\n"),
+                (addr6(2), "chat/1 join 1 b\n"),
+                (addr6(1), "chat/1 ping 2 a\n"),
+                (addr6(2), "chat/1 leave 3 b\n"),
+            ] {
+                sends.push(
+                    relay
+                        .on_datagram(from, datagram.as_bytes(), now)
+                        .map(|s| s.len()),
+                );
+            }
+            (sends, relay.members())
+        });
+        assert_eq!(
+            results.0,
+            [Ok(0), Ok(1), Ok(0), Ok(1)],
+            "{}",
+            fill("ch08.sent_after", &[])
+        );
+        assert_eq!(results.1, [addr6(1)], "{}", fill("ch08.b_left", &[]));
+    }
+
+    #[test]
     fn members_silent_too_long_are_forgotten_and_pings_keep_them() {
         let (forgotten, members) = call_learner(|| {
             let mut relay = Relay::new(Duration::from_secs(10));
@@ -496,7 +562,17 @@ mod server {
         SocketAddr,
         course_harness::Running<std::io::Result<socket_course::ch08_chat::Counters>>,
     ) {
-        let socket = net::udp_socket();
+        serving_on(V4)
+    }
+
+    /// [`serving`] on the loopback address of `family`.
+    fn serving_on(
+        family: Family,
+    ) -> (
+        SocketAddr,
+        course_harness::Running<std::io::Result<socket_course::ch08_chat::Counters>>,
+    ) {
+        let socket = net::udp_socket_on(family);
         let addr = socket.local_addr().unwrap();
         let relay = Relay::new(Duration::from_secs(60));
         // Every test client is on 127.0.0.1: room for 20 of them on that one address.
@@ -517,7 +593,7 @@ mod server {
         name: &str,
         running: &mut course_harness::Running<std::io::Result<socket_course::ch08_chat::Counters>>,
     ) -> Peer {
-        let peer = Peer::new(exchange, name);
+        let peer = Peer::on(exchange, name, Family::of(server));
         peer.send_to(
             format!("chat/1 join 1763798400000 {name}\n").as_bytes(),
             server,
@@ -586,6 +662,30 @@ mod server {
                     .exchange(&exchange)
                     .fail();
             }
+        }
+    }
+
+    #[test]
+    fn v6_clients_join_and_hear_each_other() {
+        if !V6.usable() {
+            return;
+        }
+        let exchange = Exchange::new();
+        let (server, mut running) = serving_on(V6);
+        exchange.name(server, "your server");
+        let a = join(&exchange, server, "a", &mut running);
+        let b = join(&exchange, server, "b", &mut running);
+        a.recv_checking(|| running.check())
+            .or_fail("ch08.b_join_missing", &[]);
+        let text = "chat/1 msg 5 b\nhello over IPv6";
+        b.send_to(text.as_bytes(), server);
+        match a.recv_checking(|| running.check()) {
+            Ok((got, _)) if got == text.as_bytes() => {}
+            other => Report::new(fill("ch08.client_missed", &[]))
+                .line("expected", text)
+                .line("got", format!("{other:?}"))
+                .exchange(&exchange)
+                .fail(),
         }
     }
 
@@ -691,9 +791,14 @@ mod receive {
 
     /// Your `receive` on a socket connected to a test server, as "taro".
     fn listen(keepalive: Duration) -> Listening {
+        listen_on(keepalive, V4)
+    }
+
+    /// [`listen`] with the test server and your socket on `family`.
+    fn listen_on(keepalive: Duration, family: Family) -> Listening {
         let exchange = Exchange::new();
-        let server = Peer::new(&exchange, "test server");
-        let socket = net::udp_socket();
+        let server = Peer::on(&exchange, "test server", family);
+        let socket = net::udp_socket_on(family);
         socket.connect(server.addr()).unwrap();
         let screen = SharedOutput::new();
         let output = screen.clone();
@@ -748,6 +853,30 @@ mod receive {
             let payload = parse(message).unwrap();
             expected.extend(display_line(&payload, l.server.addr()));
         }
+        assert_eq!(
+            lines(&mut l, expected.len()),
+            expected,
+            "{}",
+            fill("ch08.receive_printed", &[])
+        );
+        l.stop.store(true, Ordering::Relaxed);
+        l.running
+            .finish()
+            .or_fail("test.returned_error", &[("call", &"receive")]);
+    }
+
+    #[test]
+    fn what_a_v6_server_sends_is_printed() {
+        if !V6.usable() {
+            return;
+        }
+        let mut l = listen_on(Duration::from_millis(50), V6);
+        let client = client_addr(&mut l);
+        let message = ChatMessage::new(Kind::Msg, 1_700_000_001_000, "hanako", "IPv6").encode();
+        l.server.send_to(&message, client);
+        let expected: Vec<String> = display_line(&parse(&message).unwrap(), l.server.addr())
+            .into_iter()
+            .collect();
         assert_eq!(
             lines(&mut l, expected.len()),
             expected,
@@ -851,9 +980,22 @@ mod client {
         SharedOutput,
         course_harness::Running<std::io::Result<()>>,
     ) {
+        start_on(keepalive, V4)
+    }
+
+    /// [`start`] with the test server and your socket on `family`.
+    fn start_on(
+        keepalive: Duration,
+        family: Family,
+    ) -> (
+        Peer,
+        course_harness::InputWriter,
+        SharedOutput,
+        course_harness::Running<std::io::Result<()>>,
+    ) {
         let exchange = Exchange::new();
-        let server = Peer::new(&exchange, "test server");
-        let socket = net::udp_socket();
+        let server = Peer::on(&exchange, "test server", family);
+        let socket = net::udp_socket_on(family);
         let (keyboard, input) = input_pipe();
         let screen = SharedOutput::new();
         let output = screen.clone();
@@ -962,6 +1104,25 @@ mod client {
             leave.starts_with("chat/1 leave ") && leave.ends_with(" taro\n"),
             "{leave:?}"
         );
+        running
+            .finish()
+            .or_fail("test.returned_error", &[("call", &"run_client")]);
+    }
+
+    #[test]
+    fn it_joins_a_v6_server_sends_a_line_and_leaves_at_q() {
+        if !V6.usable() {
+            return;
+        }
+        let (server, keyboard, _screen, mut running) = start_on(Duration::from_secs(60), V6);
+        let (join, _) = joined(&server, &mut running);
+        assert!(join.starts_with("chat/1 join "), "{join:?}");
+        keyboard.type_text("hello over IPv6\n");
+        let (message, _) = next(&server, &mut running);
+        assert!(message.ends_with(" taro\nhello over IPv6"), "{message:?}");
+        keyboard.type_text("q\n");
+        let (leave, _) = next(&server, &mut running);
+        assert!(leave.starts_with("chat/1 leave "), "{leave:?}");
         running
             .finish()
             .or_fail("test.returned_error", &[("call", &"run_client")]);
