@@ -4,6 +4,10 @@
 //! Everything stays on this machine: the sockets send and join on 127.0.0.1 with TTL 0. Each
 //! test uses its own group (239.255.9.N) and a port that was free when it started, so tests
 //! running at the same time do not hear each other.
+//!
+//! No IPv6 cases here, unlike the other chapters: Linux's loopback interface does not deliver
+//! IPv6 multicast (a send to ff02::/ff05:: on `lo` fails with ENETUNREACH), so an IPv6 group
+//! would need a network interface beyond loopback, which the chapter's tests never touch.
 
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::process::Command;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use course_catalog::fill;
 use course_harness::flip::FlipRelay;
+use course_harness::net::Family::{self, V4, V6};
 use course_harness::net::{self, IO_TIMEOUT, accept_within};
 use course_harness::show::{OrFail, expect_bytes};
 use course_harness::{call_learner, call_learner_within, start_learner};
@@ -165,12 +166,14 @@ mod tls_client {
         result.or_fail("test.returned_error", &[("call", &"connect(127.0.0.1)")]);
     }
 
+    /// The IPv6 case of exercise 10.1.
     #[test]
     fn works_over_ipv6_with_the_address_as_its_name() {
+        if !V6.usable() {
+            return;
+        }
         let (ca, issued) = pki(&["::1", "127.0.0.1"], Validity::Current);
-        // Without an IPv6 loopback here, the same test over IPv4 (still your code).
-        let listener =
-            std::net::TcpListener::bind("[::1]:0").unwrap_or_else(|_| net::tcp_listener());
+        let listener = net::tcp_listener_on(V6);
         let (addr, server) = test_echo_server_on(listener, test_server_config(&issued));
         let name = addr.ip().to_string();
         let ca_pem = ca.cert_pem();
@@ -266,7 +269,15 @@ mod tls_server {
 
     /// Starts the learner's server on one accepted connection; returns the test's TCP end.
     fn start(issued: &Issued) -> (TcpStream, course_harness::Running<io::Result<u64>>) {
-        let listener = net::tcp_listener();
+        start_on(issued, V4)
+    }
+
+    /// [`start`] over a connection on the loopback address of `family`.
+    fn start_on(
+        issued: &Issued,
+        family: Family,
+    ) -> (TcpStream, course_harness::Running<io::Result<u64>>) {
+        let listener = net::tcp_listener_on(family);
         let test_end = net::connect(listener.local_addr().unwrap()).unwrap();
         let (your_end, _) = accept_within(&listener, IO_TIMEOUT).unwrap();
         your_end.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
@@ -315,6 +326,42 @@ mod tls_server {
         assert_eq!(
             echoed,
             13,
+            "{}",
+            fill("test.returned", &[("call", &"echo_tls"), ("got", &echoed)])
+        );
+    }
+
+    #[test]
+    fn echoes_over_a_v6_connection() {
+        if !V6.usable() {
+            return;
+        }
+        let (ca, issued) = pki(&["localhost"], Validity::Current);
+        let (tcp, mut running) = start_on(&issued, V6);
+        let mut tls = match test_client_on(tcp, "localhost", &ca.cert_pem()) {
+            Ok(tls) => tls,
+            Err(e) => {
+                running.check();
+                panic!(
+                    "{}",
+                    fill("ch10.handshake_failed", &[("error", &tls_error(&e))])
+                );
+            }
+        };
+        tls.write_all(b"ping over IPv6").unwrap();
+        let mut got = [0u8; 14];
+        if tls.read_exact(&mut got).is_err() {
+            running.check();
+        }
+        expect_bytes(&fill("what.echo", &[]), b"ping over IPv6", &got, None);
+        tls.conn.send_close_notify();
+        tls.flush().unwrap();
+        let echoed = running
+            .finish()
+            .or_fail("test.returned_error", &[("call", &"echo_tls")]);
+        assert_eq!(
+            echoed,
+            14,
             "{}",
             fill("test.returned", &[("call", &"echo_tls"), ("got", &echoed)])
         );
@@ -402,7 +449,18 @@ mod refused {
     /// Connects the test's client to a server presenting `issued`, trusting `trusted`, asking
     /// for `name`: the handshake's error.
     fn handshake_error(issued: &Issued, trusted: &TestCa, name: &str) -> io::Error {
-        let (addr, _server) = test_echo_server(test_server_config(issued));
+        handshake_error_on(issued, trusted, name, V4)
+    }
+
+    /// [`handshake_error`] over a connection on the loopback address of `family`.
+    fn handshake_error_on(
+        issued: &Issued,
+        trusted: &TestCa,
+        name: &str,
+        family: Family,
+    ) -> io::Error {
+        let listener = net::tcp_listener_on(family);
+        let (addr, _server) = test_echo_server_on(listener, test_server_config(issued));
         match test_client(addr, name, &trusted.cert_pem()) {
             Err(e) => e,
             Ok(_) => panic!("test setup: the test's client accepted a bad certificate"),
@@ -432,6 +490,18 @@ mod refused {
         let (ca, issued) = pki(&["localhost"], Validity::Current);
         expect(
             handshake_error(&issued, &ca, "example.com"),
+            Refusal::WrongName,
+        );
+    }
+
+    #[test]
+    fn over_v6_a_certificate_for_the_v4_address_only() {
+        if !V6.usable() {
+            return;
+        }
+        let (ca, issued) = pki(&["127.0.0.1"], Validity::Current);
+        expect(
+            handshake_error_on(&issued, &ca, "::1", V6),
             Refusal::WrongName,
         );
     }
@@ -512,6 +582,14 @@ mod quic_echo {
     /// Starts the learner's `echo_connection` on the first connection to a server endpoint;
     /// returns the endpoint's address and the running code.
     fn start(issued: &Issued) -> (SocketAddr, Ended, course_harness::Running<io::Result<u64>>) {
+        start_on(issued, V4)
+    }
+
+    /// [`start`] with the server endpoint on the loopback address of `family`.
+    fn start_on(
+        issued: &Issued,
+        family: Family,
+    ) -> (SocketAddr, Ended, course_harness::Running<io::Result<u64>>) {
         let (cert, key) = (issued.cert_pem.clone(), issued.key_pem.clone());
         let (tx, rx) = std::sync::mpsc::channel();
         let ended = Ended::default();
@@ -520,12 +598,8 @@ mod quic_echo {
             // Set when this thread ends, panic or not: the client stops waiting at once.
             let _flag = flag;
             runtime().block_on(async move {
-                let endpoint = server_endpoint(
-                    "127.0.0.1:0".parse().unwrap(),
-                    cert.as_bytes(),
-                    key.as_bytes(),
-                )
-                .expect("test setup: QUIC server endpoint");
+                let endpoint = server_endpoint(family.any_port(), cert.as_bytes(), key.as_bytes())
+                    .expect("test setup: QUIC server endpoint");
                 tx.send(endpoint.local_addr().unwrap()).unwrap();
                 let incoming = endpoint
                     .accept()
@@ -648,6 +722,35 @@ mod quic_echo {
         assert_eq!(
             streams,
             8,
+            "{}",
+            fill(
+                "test.returned",
+                &[("call", &"echo_connection"), ("got", &streams)]
+            )
+        );
+    }
+
+    #[test]
+    fn streams_over_v6_are_echoed() {
+        if !V6.usable() {
+            return;
+        }
+        let (ca, issued) = pki(&["localhost"], Validity::Current);
+        let (addr, ended, mut running) = start_on(&issued, V6);
+        let echoes = match run_client(addr, ca.cert_pem(), 2, 10_000, ended) {
+            Ok(echoes) => echoes,
+            Err(e) => {
+                running.check();
+                panic!("{}", fill("ch10.quic_failed", &[("error", &e)]));
+            }
+        };
+        check_echoes(&echoes, 10_000);
+        let streams = running
+            .finish()
+            .or_fail("test.returned_error", &[("call", &"echo_connection")]);
+        assert_eq!(
+            streams,
+            2,
             "{}",
             fill(
                 "test.returned",
@@ -797,6 +900,17 @@ mod migration {
 
     #[test]
     fn the_echo_goes_on_from_a_new_address() {
+        goes_on_from_a_new_address(V4);
+    }
+
+    #[test]
+    fn the_echo_goes_on_from_a_new_v6_address() {
+        if V6.usable() {
+            goes_on_from_a_new_address(V6);
+        }
+    }
+
+    fn goes_on_from_a_new_address(family: Family) {
         let (ca, issued) = pki(&["localhost"], Validity::Current);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -804,7 +918,7 @@ mod migration {
             .expect("test setup: tokio runtime");
         runtime.block_on(async move {
             let server = server_endpoint(
-                "127.0.0.1:0".parse().unwrap(),
+                family.any_port(),
                 issued.cert_pem.as_bytes(),
                 issued.key_pem.as_bytes(),
             )
@@ -852,6 +966,11 @@ mod migration {
                 before,
                 "{}",
                 fill("ch10.not_moved", &[("address", &before)])
+            );
+            assert!(
+                Family::of(now) == family,
+                "{}",
+                fill("test.same_family", &[("asked", &before), ("got", &now)])
             );
 
             let back = within(echo(&conn, b"after the move"))
