@@ -30,8 +30,7 @@ example=target/debug/examples/ch09_v6_multicast
 
 ns="course-v6mc-$$"
 cleanup() { ip netns del "$ns" 2>/dev/null || true; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap cleanup EXIT # bash runs it on SIGINT and SIGTERM too
 ip netns add "$ns"
 # No automatic addresses and no duplicate address detection: the ends get fe80::a and
 # fe80::b, usable at once.
