@@ -56,8 +56,8 @@ fn on_loopback() -> io::Result<()> {
     println!("the loopback interface {name} (index {lo}), hop limit 0, loop on:");
     for (group, scope) in GROUPS {
         let outcome = match send_and_receive(group, lo, lo, 0, true) {
-            Ok(true) => "received".to_string(),
-            Ok(false) => "nothing arrived".to_string(),
+            Ok(Some(_)) => "received".to_string(),
+            Ok(None) => "nothing arrived".to_string(),
             Err(e) => format!("send_to failed: {e}"),
         };
         println!("  {group} ({scope}): {outcome}");
@@ -84,10 +84,12 @@ fn on_veth(a: &str, b: &str) -> io::Result<()> {
         "{:<12}{:<17}{:<11}{:<20}{}",
         "group", "scope", "hop limit", "across (loop off)", "sender's end (loop on)"
     );
+    let mut source = None;
     for (group, scope) in GROUPS {
         for hops in [1, 0] {
             let across = send_and_receive(group, ia, ib, hops, false)?;
             let local = send_and_receive(group, ia, ia, hops, true)?;
+            source = source.or(across);
             println!(
                 "{:<12}{:<17}{:<11}{:<20}{}",
                 group.to_string(),
@@ -98,23 +100,33 @@ fn on_veth(a: &str, b: &str) -> io::Result<()> {
             );
         }
     }
+    if let Some(from) = source {
+        let (ip, scope) = (from.ip(), from.scope_id());
+        println!(
+            "at the other end, the datagrams came from {ip}, scope id {scope} ({b})"
+        );
+    }
     Ok(())
 }
 
-fn said(received: bool) -> &'static str {
-    if received { "received" } else { "nothing" }
+fn said(received: Option<SocketAddrV6>) -> &'static str {
+    if received.is_some() {
+        "received"
+    } else {
+        "nothing"
+    }
 }
 
 /// Sends one datagram to `group` out of the interface with index `out`, with `hops`
-/// and `looped`, to a receiver that joined the group on interface `joined`. Whether
-/// it arrived; an error if the send failed.
+/// and `looped`, to a receiver that joined the group on interface `joined`. Where it
+/// came from, if it arrived; an error if the send failed.
 fn send_and_receive(
     group: Ipv6Addr,
     out: u32,
     joined: u32,
     hops: u32,
     looped: bool,
-) -> io::Result<bool> {
+) -> io::Result<Option<SocketAddrV6>> {
     // ANCHOR: receiver
     let receiver = Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::UDP))?;
     receiver.set_only_v6(true)?;
@@ -137,14 +149,15 @@ fn send_and_receive(
 
     receiver.set_read_timeout(Some(WAIT))?;
     match receiver.recv_from(&mut [0u8; 64]) {
-        Ok(_) => Ok(true),
+        Ok((_, SocketAddr::V6(from))) => Ok(Some(from)),
+        Ok((_, from)) => Err(io::Error::other(format!("an IPv4 sender, {from}?"))),
         Err(e)
             if matches!(
                 e.kind(),
                 io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
             ) =>
         {
-            Ok(false)
+            Ok(None)
         }
         Err(e) => Err(e),
     }
