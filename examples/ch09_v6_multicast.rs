@@ -132,7 +132,8 @@ fn send_and_receive(
     receiver.set_only_v6(true)?;
     #[cfg(target_os = "linux")]
     receiver.set_multicast_all_v6(false)?; // only the groups this socket joined
-    receiver.bind(&SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)).into())?;
+    // Bound to the group (with the interface as scope id): no unicast gets in.
+    receiver.bind(&SocketAddrV6::new(group, 0, 0, joined).into())?;
     receiver.join_multicast_v6(&group, joined)?; // an interface index, not an address
     // ANCHOR_END: receiver
     let receiver: UdpSocket = receiver.into();
