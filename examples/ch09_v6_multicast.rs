@@ -80,10 +80,9 @@ fn on_veth(a: &str, b: &str) -> io::Result<()> {
     println!(
         "sender on {a} (index {ia}); {b} (index {ib}) is the other end of the pair"
     );
-    println!(
-        "{:<12}{:<17}{:<11}{:<20}{}",
-        "group", "scope", "hop limit", "across (loop off)", "sender's end (loop on)"
-    );
+    let (group, scope, hops, across) =
+        ("group", "scope", "hop limit", "across (loop off)");
+    println!("{group:<12}{scope:<17}{hops:<11}{across:<20}sender's end (loop on)");
     let mut source = None;
     for (group, scope) in GROUPS {
         for hops in [1, 0] {
