@@ -14,6 +14,7 @@
 //! <!-- figure: cargo bench --features solutions --bench echo (slow) -->
 //! <!-- figure: sudo scripts/ch09-loop.sh (root) -->
 //! <!-- figure: cargo run --bin lossy-relay -- --loss 0.3 --seed 7 --trace (interactive) -->
+//! <!-- figure: cargo run --example ch01_localhost (verbatim) -->
 //! <!-- not-a-figure -->
 //! ```
 //!
@@ -23,7 +24,10 @@
 //! run only with `BOOK_FIGURES_ALL=1`; `root`, an experiment that needs root (network
 //! namespaces, packet captures), run by `.ci/run` as root and skipped elsewhere with a word;
 //! `interactive`, a program that runs next to others in several terminals, as the text around
-//! it says. Every command is checked to exist: `--example X` is `examples/X.rs`, `--bench X`
+//! it says; `verbatim`, a cheap command whose output block shows exactly what it prints, line
+//! for line, except the port numbers the OS picks (`127.0.0.1:41844`, `[::1]:36256`): this
+//! test compares them, so a number changed by hand on the page is caught. Every command is
+//! checked to exist: `--example X` is `examples/X.rs`, `--bench X`
 //! is `benches/X.rs`, `--bin X` a program, `scripts/X` a script. An output block whose first
 //! line is `$ COMMAND` names its command itself. `<!-- not-a-figure -->` marks a block that
 //! the heuristic below takes for a measurement but that is not one (a worked example, a
@@ -110,7 +114,7 @@ fn marker(line: &str) -> Result<Option<Mark>, String> {
         let parsed: Vec<String> = list.split(',').map(|f| f.trim().to_string()).collect();
         if parsed
             .iter()
-            .all(|f| ["slow", "root", "interactive"].contains(&f.as_str()))
+            .all(|f| ["slow", "root", "interactive", "verbatim"].contains(&f.as_str()))
         {
             flags = parsed;
             command.truncate(open);
@@ -738,7 +742,126 @@ fn run(command: &str, deadline: Duration) -> Result<String, String> {
     Ok(printed)
 }
 
+/// The output blocks marked `verbatim`: (page:line, command, the block without a first
+/// `$ command` line).
+fn verbatim_figures() -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for (name, page) in pages() {
+        let mut problems = Vec::new();
+        for block in blocks(&page, &mut problems, &name) {
+            let Some(Mark::Figure { command, flags }) = &block.mark else {
+                continue;
+            };
+            if !flags.iter().any(|f| f == "verbatim") {
+                continue;
+            }
+            let text = match block.kind {
+                Kind::Fence(_) => block.text.clone(),
+                // Not an output block: nothing to compare, which is itself a mistake.
+                _ => String::new(),
+            };
+            let text = match text.split_once('\n') {
+                Some((first, rest)) if first.trim() == format!("$ {command}") => rest.to_string(),
+                _ => text,
+            };
+            out.push((format!("{name}:{}", block.line), command.clone(), text));
+        }
+    }
+    out
+}
+
+/// `text` with every port number of a socket address written `PORT`: the digits after the
+/// colon that follows `]` (IPv6) or a dotted IPv4 address.
+fn without_ports(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        out.push(c);
+        i += 1;
+        if c != ':' || !chars.get(i).is_some_and(char::is_ascii_digit) {
+            continue;
+        }
+        // The word before the colon: `]`-ended, or a dotted IPv4 address.
+        let word: String = out[..out.len() - 1]
+            .chars()
+            .rev()
+            .take_while(|c| !c.is_whitespace() && *c != '(')
+            .collect();
+        let word: String = word.chars().rev().collect();
+        let ipv4 = word.split('.').count() == 4
+            && word
+                .split('.')
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+        if word.ends_with(']') || ipv4 {
+            while chars.get(i).is_some_and(char::is_ascii_digit) {
+                i += 1;
+            }
+            out.push_str("PORT");
+        }
+    }
+    out
+}
+
+/// Whether `printed` is what the `figure` shows, line for line (trailing spaces and port
+/// numbers aside); the first difference otherwise.
+fn same_output(figure: &str, printed: &str) -> Result<(), String> {
+    let figure: Vec<String> = figure
+        .lines()
+        .map(|l| without_ports(l.trim_end()))
+        .collect();
+    let printed: Vec<String> = printed
+        .lines()
+        .map(|l| without_ports(l.trim_end()))
+        .collect();
+    if figure.is_empty() {
+        return Err("a verbatim figure must be an output block".into());
+    }
+    for (n, (shown, got)) in figure.iter().zip(&printed).enumerate() {
+        if shown != got {
+            return Err(format!(
+                "line {} shows\n  {shown}\nbut the command prints\n  {got}",
+                n + 1
+            ));
+        }
+    }
+    if figure.len() != printed.len() {
+        return Err(format!(
+            "the figure has {} lines, the command prints {}",
+            figure.len(),
+            printed.len()
+        ));
+    }
+    Ok(())
+}
+
+/// The comparison against its defect: a number changed in a figure is caught, a port the
+/// OS picked differently is not.
+#[test]
+fn a_verbatim_figure_with_another_number_is_caught() {
+    let printed = "  TCP client to ::1:  Connection refused (os error 111)\n\
+                   \x20 the server sees [::ffff:127.0.0.1]:55328 and 127.0.0.1:41844\n";
+    let same = "  TCP client to ::1:  Connection refused (os error 111)\n\
+                \x20 the server sees [::ffff:127.0.0.1]:40001 and 127.0.0.1:40002\n";
+    assert_eq!(same_output(same, printed), Ok(()));
+    let changed = same.replace("111", "112");
+    assert!(same_output(&changed, printed).is_err());
+    assert!(
+        same_output(
+            "  TCP client to ::1:  Connection refused (os error 111)",
+            printed
+        )
+        .is_err()
+    );
+    assert_eq!(
+        without_ports("ff02::1:9 at [fe80::a%2]:4001"),
+        "ff02::1:9 at [fe80::a%2]:PORT"
+    );
+}
+
 /// The cheap commands run and print something; with `BOOK_FIGURES_ALL=1` the slow ones too.
+/// A `verbatim` figure must show exactly what its command printed.
 #[test]
 fn the_cheap_figure_commands_run() {
     let all = std::env::var("BOOK_FIGURES_ALL").is_ok_and(|v| v == "1");
@@ -767,9 +890,20 @@ fn the_cheap_figure_commands_run() {
         results.push((command, result));
     }
     let mut problems = Vec::new();
+    let shown = verbatim_figures();
     for (command, result) in results {
         match result {
-            Ok(printed) if !printed.trim().is_empty() => {}
+            Ok(printed) if !printed.trim().is_empty() => {
+                for (place, figure) in shown
+                    .iter()
+                    .filter(|(_, c, _)| *c == command)
+                    .map(|(p, _, f)| (p, f))
+                {
+                    if let Err(why) = same_output(figure, &printed) {
+                        problems.push(format!("{place}: the figure of `{command}`: {why}"));
+                    }
+                }
+            }
             Ok(_) => problems.push(format!("`{command}` printed nothing")),
             Err(e) => problems.push(format!("`{command}` failed: {e}")),
         }
