@@ -88,7 +88,10 @@ fn sockets_of_each_family_are_bound_to_its_loopback_address_and_talk() {
         assert_eq!(Family::of(a_addr), family);
         b.send_to(b"hi", a_addr).unwrap();
         let (bytes, from) = net::recv_datagram(&a).unwrap();
-        assert_eq!((bytes.as_slice(), from), (&b"hi"[..], b.local_addr().unwrap()));
+        assert_eq!(
+            (bytes.as_slice(), from),
+            (&b"hi"[..], b.local_addr().unwrap())
+        );
 
         let listener = net::tcp_listener_on(family);
         let addr = listener.local_addr().unwrap();

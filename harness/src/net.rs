@@ -65,7 +65,11 @@ impl Family {
 
     /// The family of `addr`.
     pub fn of(addr: SocketAddr) -> Family {
-        if addr.is_ipv4() { Family::V4 } else { Family::V6 }
+        if addr.is_ipv4() {
+            Family::V4
+        } else {
+            Family::V6
+        }
     }
 }
 
