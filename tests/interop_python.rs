@@ -104,17 +104,24 @@ fn start_python_server(mut python: Command, family: Family) -> (ChildGuard, Sock
     (server, addr)
 }
 
-#[test]
-fn article_d_python_client_gets_the_prefixed_reply() {
+// The v6 case is chapter 3's `python3 tests/python/article_d_tcp_client.py ::1 4000` against
+// `tcp-server --bind '[::1]:4000'` (no prefix).
+#[rstest]
+#[case::v4(Family::V4, "Receive: ")]
+#[case::v6(Family::V6, "")]
+fn article_d_python_client_gets_the_prefixed_reply(#[case] family: Family, #[case] prefix: &str) {
+    if !family_here(family) {
+        return;
+    }
     let Some(mut python) = python3() else { return };
     let mut tcp_server = Command::new(course_harness::program!("tcp-server"));
-    tcp_server.args(["--prefix", "Receive: "]);
-    let (mut server, addr) = start(tcp_server);
+    tcp_server.args(["--prefix", prefix]);
+    let (mut server, addr) = start_on(tcp_server, family);
     python
         .arg(script("article_d_tcp_client.py"))
         .args([addr.ip().to_string(), addr.port().to_string()]);
     let exited = run_client(python, "", &mut server);
-    assert_eq!(exited.stdout, ["Receive: Hello TCP"]);
+    assert_eq!(exited.stdout, [format!("{prefix}Hello TCP")]);
 }
 
 #[rstest]

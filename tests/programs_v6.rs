@@ -232,12 +232,30 @@ fn a_tcp_server_on_all_v6_addresses_serves_both_families() {
     if !dual_stack_or_skip() {
         return;
     }
-    for name in ["tcp-server", "tcp-multi-server"] {
-        let (_server, addr) = server(name, "[::]:0", &[]);
-        for family in Family::BOTH {
-            let to = family.with_port(addr.port());
-            assert_eq!(echo_over_tcp(to, b"both\n"), b"both\n", "{name} from {to}");
-        }
+    // Chapter 3's `tcp-server --bind '[::]:4000'`, then tcp-client to 127.0.0.1 and to ::1:
+    // the IPv4 client shows up as an IPv4-mapped address.
+    let (mut tcp_server, addr) = server("tcp-server", "[::]:0", &[]);
+    for (family, seen_as) in [(Family::V4, "[::ffff:127.0.0.1]:"), (Family::V6, "[::1]:")] {
+        let to = family.with_port(addr.port()).to_string();
+        let exited = run("tcp-client", &["--server", &to], "both\n");
+        exited.expect_code(&format!("tcp-client --server {to}"), 0);
+        assert_eq!(exited.stdout.concat(), "both");
+        let connected = loop {
+            let line = tcp_server.stderr_line();
+            if line.ends_with(" connected") {
+                break line;
+            }
+        };
+        assert!(connected.starts_with(seen_as), "{connected}");
+    }
+    let (_server, addr) = server("tcp-multi-server", "[::]:0", &[]);
+    for family in Family::BOTH {
+        let to = family.with_port(addr.port());
+        assert_eq!(
+            echo_over_tcp(to, b"both\n"),
+            b"both\n",
+            "tcp-multi-server from {to}"
+        );
     }
 }
 
