@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use course_harness::ChildGuard;
 use course_harness::child::Exited;
+use course_harness::net::{self, Family};
 use course_harness::python::python3;
+use rstest::rstest;
 
 fn script(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -21,8 +23,13 @@ fn script(name: &str) -> String {
 }
 
 /// Starts a server program (`--bind 127.0.0.1:0` added) and reads its address.
-fn start(mut command: Command) -> (ChildGuard, SocketAddr) {
-    command.args(["--bind", "127.0.0.1:0"]);
+fn start(command: Command) -> (ChildGuard, SocketAddr) {
+    start_on(command, Family::V4)
+}
+
+/// Starts a server program on the loopback address of `family`, port 0.
+fn start_on(mut command: Command, family: Family) -> (ChildGuard, SocketAddr) {
+    command.args(["--bind", &family.any_port().to_string()]);
     let mut server = ChildGuard::spawn(command);
     let addr = server.listening_addr();
     (server, addr)
@@ -42,10 +49,23 @@ fn run_client(client: Command, stdin: &str, server: &mut ChildGuard) -> Exited {
     exited
 }
 
-#[test]
-fn article_a_python_client_talks_to_udp_server() {
+/// Whether the tests of `family` can run here: IPv6 needs `::1` (see `ipv6_or_skip`).
+fn family_here(family: Family) -> bool {
+    family == Family::V4 || net::ipv6_or_skip()
+}
+
+// The Python programs pick AF_INET6 when given an IPv6 address (::1): the articles' programs
+// changed in their address family only.
+#[rstest]
+#[case::v4(Family::V4)]
+#[case::v6(Family::V6)]
+fn article_a_python_client_talks_to_udp_server(#[case] family: Family) {
+    if !family_here(family) {
+        return;
+    }
     let Some(mut python) = python3() else { return };
-    let (mut server, addr) = start(Command::new(course_harness::program!("udp-server")));
+    let server = Command::new(course_harness::program!("udp-server"));
+    let (mut server, addr) = start_on(server, family);
     python
         .arg(script("article_a_udp_client.py"))
         .args([addr.ip().to_string(), addr.port().to_string()]);
@@ -58,11 +78,16 @@ fn article_a_python_client_talks_to_udp_server() {
     assert!(server.stdout_line().ends_with(": こんにちは"));
 }
 
-#[test]
-fn udp_client_waits_for_a_python_server_that_sleeps_before_replying() {
+#[rstest]
+#[case::v4(Family::V4)]
+#[case::v6(Family::V6)]
+fn udp_client_waits_for_a_python_server_that_sleeps_before_replying(#[case] family: Family) {
+    if !family_here(family) {
+        return;
+    }
     let Some(mut python) = python3() else { return };
     python.arg(script("article_a_udp_server.py"));
-    let (mut server, addr) = start_python_server(python);
+    let (mut server, addr) = start_python_server(python, family);
     // The Python server sleeps 1 s before each reply; udp-client waits up to 5 s.
     let mut client = Command::new(course_harness::program!("udp-client"));
     client.args(["--server", &addr.to_string()]);
@@ -72,30 +97,43 @@ fn udp_client_waits_for_a_python_server_that_sleeps_before_replying() {
 }
 
 /// The Python server takes HOST PORT arguments instead of `--bind`.
-fn start_python_server(mut python: Command) -> (ChildGuard, SocketAddr) {
-    python.args(["127.0.0.1", "0"]);
+fn start_python_server(mut python: Command, family: Family) -> (ChildGuard, SocketAddr) {
+    python.args([family.loopback().to_string().as_str(), "0"]);
     let mut server = ChildGuard::spawn(python);
     let addr = server.listening_addr();
     (server, addr)
 }
 
-#[test]
-fn article_d_python_client_gets_the_prefixed_reply() {
+// The v6 case is chapter 3's `python3 tests/python/article_d_tcp_client.py ::1 4000` against
+// `tcp-server --bind '[::1]:4000'` (no prefix).
+#[rstest]
+#[case::v4(Family::V4, "Receive: ")]
+#[case::v6(Family::V6, "")]
+fn article_d_python_client_gets_the_prefixed_reply(#[case] family: Family, #[case] prefix: &str) {
+    if !family_here(family) {
+        return;
+    }
     let Some(mut python) = python3() else { return };
     let mut tcp_server = Command::new(course_harness::program!("tcp-server"));
-    tcp_server.args(["--prefix", "Receive: "]);
-    let (mut server, addr) = start(tcp_server);
+    tcp_server.args(["--prefix", prefix]);
+    let (mut server, addr) = start_on(tcp_server, family);
     python
         .arg(script("article_d_tcp_client.py"))
         .args([addr.ip().to_string(), addr.port().to_string()]);
     let exited = run_client(python, "", &mut server);
-    assert_eq!(exited.stdout, ["Receive: Hello TCP"]);
+    assert_eq!(exited.stdout, [format!("{prefix}Hello TCP")]);
 }
 
-#[test]
-fn article_b_python_echo_client_against_tcp_server() {
+#[rstest]
+#[case::v4(Family::V4)]
+#[case::v6(Family::V6)]
+fn article_b_python_echo_client_against_tcp_server(#[case] family: Family) {
+    if !family_here(family) {
+        return;
+    }
     let Some(mut python) = python3() else { return };
-    let (mut server, addr) = start(Command::new(course_harness::program!("tcp-server")));
+    let server = Command::new(course_harness::program!("tcp-server"));
+    let (mut server, addr) = start_on(server, family);
     python
         .arg(script("article_b_echo_client.py"))
         .args([addr.ip().to_string(), addr.port().to_string()]);
@@ -106,6 +144,28 @@ fn article_b_python_echo_client_against_tcp_server() {
         printed[0].contains("Hello world") && printed[1].contains("second"),
         "{printed:?}"
     );
+}
+
+#[rstest]
+#[case::v4(Family::V4)]
+#[case::v6(Family::V6)]
+fn tcp_client_talks_to_the_python_select_server(#[case] family: Family) {
+    if !family_here(family) {
+        return;
+    }
+    let Some(mut python) = python3() else { return };
+    python.arg(script("article_b_select_server.py"));
+    let (mut server, addr) = start_python_server(python, family);
+    let mut client = Command::new(course_harness::program!("tcp-client"));
+    client.args(["--server", &addr.to_string()]);
+    let exited = run_client(
+        client,
+        "hello from Rust
+",
+        &mut server,
+    );
+    assert_eq!(exited.stdout.concat(), "hello from Rust");
+    assert_eq!(server.stdout_line(), "hello from Rust");
 }
 
 #[test]

@@ -31,9 +31,14 @@ fn tls_cert(dir: &Path, args: &[&str]) {
 
 /// Starts a server program with `--bind 127.0.0.1:0` and the files of `dir`.
 fn start_server(name: &str, dir: &Path) -> (ChildGuard, SocketAddr) {
+    start_server_on(name, dir, "127.0.0.1:0")
+}
+
+/// Starts a server program with `--bind BIND` and the files of `dir`.
+fn start_server_on(name: &str, dir: &Path, bind: &str) -> (ChildGuard, SocketAddr) {
     let mut server = command(name);
     server
-        .args(["--bind", "127.0.0.1:0", "--cert"])
+        .args(["--bind", bind, "--cert"])
         .arg(dir.join("server.pem"))
         .arg("--key")
         .arg(dir.join("server.key"));
@@ -44,9 +49,14 @@ fn start_server(name: &str, dir: &Path) -> (ChildGuard, SocketAddr) {
 
 /// Runs a client program against `addr` trusting `ca`, with `extra` flags and `stdin`.
 fn client(name: &str, addr: SocketAddr, ca: &Path, extra: &[&str], stdin: &str) -> Exited {
+    client_to(name, &addr.to_string(), ca, extra, stdin)
+}
+
+/// [`client`] with `--server` as text (`localhost:PORT`).
+fn client_to(name: &str, server: &str, ca: &Path, extra: &[&str], stdin: &str) -> Exited {
     let mut client = command(name);
     client
-        .args(["--server", &addr.to_string(), "--ca"])
+        .args(["--server", server, "--ca"])
         .arg(ca)
         .args(extra);
     ChildGuard::run_to_end(client, stdin.as_bytes(), Duration::from_secs(15))
@@ -151,4 +161,47 @@ fn quic_client_and_quic_server_echo_each_line_on_a_stream() {
         "one\n",
     );
     exited.expect_code("quic-client --server-name example.com", 1);
+}
+
+#[test]
+fn tls_and_quic_programs_echo_over_v6() {
+    if !course_harness::net::ipv6_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    tls_cert(dir.path(), &[]);
+    let ca = dir.path().join("ca.pem");
+    for (server, client_name) in [("tls-server", "tls-client"), ("quic-server", "quic-client")] {
+        let (mut server, addr) = start_server_on(server, dir.path(), "[::1]:0");
+        assert!(addr.is_ipv6(), "{addr}");
+        let exited = client(client_name, addr, &ca, &[], "over v6\n");
+        exited.expect_code(&format!("{client_name} --server [::1]:PORT"), 0);
+        assert_eq!(exited.stdout, ["over v6"]);
+        server.assert_running();
+    }
+}
+
+#[test]
+fn tls_client_given_localhost_finds_a_v6_only_server() {
+    if !course_harness::net::ipv6_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    tls_cert(dir.path(), &[]);
+    let (_server, addr) = start_server_on("tls-server", dir.path(), "[::1]:0");
+    // 127.0.0.1:PORT, the first address of `localhost`, bound but not listening: it refuses.
+    let refusing =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let v4: SocketAddr = (std::net::Ipv4Addr::LOCALHOST, addr.port()).into();
+    refusing.bind(&v4.into()).unwrap();
+    let localhost = format!("localhost:{}", addr.port());
+    let exited = client_to(
+        "tls-client",
+        &localhost,
+        &dir.path().join("ca.pem"),
+        &[],
+        "found\n",
+    );
+    exited.expect_code("tls-client --server localhost:PORT", 0);
+    assert_eq!(exited.stdout, ["found"]);
 }

@@ -6,6 +6,7 @@
 
 pub mod chat;
 pub mod cookie;
+pub mod eyeballs;
 pub mod kind;
 pub mod log;
 pub mod names;

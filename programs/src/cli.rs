@@ -2,9 +2,14 @@
 //! program and nothing else: binding with a clear error, the `listening on` line, showing
 //! received bytes, and the contract's exit codes.
 
+use std::fmt;
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::process::exit;
+use std::time::Duration;
+
+use course_given::eyeballs::{self, NEXT_ATTEMPT_DELAY, first_to_connect};
+use socket2::{Domain, Socket, Type};
 
 /// Exit code for a runtime failure: refused, unreachable, timed out, retries spent.
 pub const EXIT_FAILURE: i32 = 1;
@@ -18,9 +23,46 @@ pub fn fail(code: i32, message: impl std::fmt::Display) -> ! {
 }
 
 /// Binds a UDP socket to `addr`, or exits with a message that names the address.
+/// `[::]:PORT` takes both families (see [`socket_for`]).
 pub fn bind_udp(addr: SocketAddr) -> UdpSocket {
-    UdpSocket::bind(addr).unwrap_or_else(|e| fail(EXIT_FAILURE, format!("cannot bind {addr}: {e}")))
+    socket_for(addr, Type::DGRAM)
+        .and_then(|socket| {
+            socket.bind(&addr.into())?;
+            Ok(socket.into())
+        })
+        .unwrap_or_else(|e| fail(EXIT_FAILURE, format!("cannot bind {addr}: {e}")))
 }
+
+/// A TCP listener on `addr` (backlog 128, and `SO_REUSEADDR` on Unix, as std's
+/// `TcpListener::bind`), or exits with a message that names the address. `[::]:PORT` takes
+/// both families (see [`socket_for`]).
+pub fn listen_tcp(addr: SocketAddr) -> TcpListener {
+    socket_for(addr, Type::STREAM)
+        .and_then(|socket| {
+            #[cfg(unix)]
+            socket.set_reuse_address(true)?;
+            socket.bind(&addr.into())?;
+            socket.listen(128)?;
+            Ok(socket.into())
+        })
+        .unwrap_or_else(|e| fail(EXIT_FAILURE, format!("cannot bind {addr}: {e}")))
+}
+
+// ANCHOR: dual_stack
+/// A new socket for `addr`'s family, not bound yet. For `[::]` (every IPv6 address)
+/// `IPV6_V6ONLY` is switched off before `bind`, so that the one socket takes IPv4
+/// too: an IPv4 peer shows up as `[::ffff:127.0.0.1]:PORT`. Where the OS refuses
+/// (OpenBSD), this fails rather than listen on one family only.
+pub fn socket_for(addr: SocketAddr, kind: Type) -> io::Result<Socket> {
+    let socket = Socket::new(Domain::for_address(addr), kind, None)?;
+    if addr.is_ipv6() && addr.ip().is_unspecified() {
+        socket.set_only_v6(false).map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot take both families here: {e}"))
+        })?;
+    }
+    Ok(socket)
+}
+// ANCHOR_END: dual_stack
 
 /// Prints the contract's first stderr line, `listening on IP:PORT`, with the real address
 /// (after port 0 was replaced by the port the OS chose): pass `socket.local_addr()`.
@@ -65,7 +107,8 @@ pub fn printable(bytes: &[u8]) -> String {
 pub use course_catalog::seconds;
 
 /// A clap value parser for an address flag (`--bind`, `--server`, `--from`): `IP:PORT`,
-/// `[IPv6]:PORT` or `localhost:PORT` (which names 127.0.0.1 first: that one is taken). It uses
+/// `[IPv6]:PORT` or `localhost:PORT` (which names 127.0.0.1 first: that one is taken; the
+/// TCP clients take every address with [`socket_addrs`]). It uses
 /// the reference `parse_addr` of exercise 1.2, so every program reads addresses the way
 /// chapter 1 teaches, whichever side is switched in, and a mistake gets chapter 1's message
 /// (`port 99999 is out of range: ports go from 0 to 65535`).
@@ -81,6 +124,58 @@ pub fn socket_addr(text: &str) -> Result<SocketAddr, String> {
         .first()
         .copied()
         .ok_or_else(|| format!("`{text}` names no address"))
+}
+
+/// Every address an address flag names, in order (`localhost:4000`: 127.0.0.1:4000, then
+/// [::1]:4000), with the flag's text for messages.
+#[derive(Clone, Debug)]
+pub struct Addrs {
+    text: String,
+    list: Vec<SocketAddr>,
+}
+
+impl Addrs {
+    /// The addresses, in the order to try them.
+    pub fn all(&self) -> &[SocketAddr] {
+        &self.list
+    }
+}
+
+impl fmt::Display for Addrs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// A clap value parser for a TCP client's `--server`: like [`socket_addr`], but keeps every
+/// address the text names, for [`connect_tcp`].
+pub fn socket_addrs(text: &str) -> Result<Addrs, String> {
+    socket_addr(text)?;
+    let list = solutions::ch01_addresses::parse_addr(text).map_err(|e| e.to_string())?;
+    Ok(Addrs {
+        text: text.to_string(),
+        list,
+    })
+}
+
+/// How long one TCP connection attempt may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connects to one of `server`'s addresses, Happy Eyeballs style
+/// ([`first_to_connect`]: the next address after [`NEXT_ATTEMPT_DELAY`]), each attempt
+/// within [`CONNECT_TIMEOUT`]; or exits with every address's error.
+pub fn connect_tcp(server: &Addrs) -> TcpStream {
+    let connect = |addr| TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT);
+    match first_to_connect(server.all(), NEXT_ATTEMPT_DELAY, connect) {
+        Ok((_, stream)) => stream,
+        Err(failed) => fail(
+            EXIT_FAILURE,
+            format!(
+                "cannot connect to {server}: {}",
+                eyeballs::describe(&failed, |e| e.to_string())
+            ),
+        ),
+    }
 }
 
 /// Whether an error on a UDP server's socket concerns one datagram or one peer only, so the

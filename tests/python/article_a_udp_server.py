@@ -8,11 +8,15 @@ import time
 
 host = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1"
 port = int(sys.argv[2]) if len(sys.argv) > 2 else 8890
+# AF_INET6 for an IPv6 host such as ::1, AF_INET for an IPv4 one.
+family = socket.AF_INET6 if ":" in host else socket.AF_INET
 
-sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock = socket.socket(family, socket.SOCK_DGRAM)
 sock.bind((host, port))
 # The course's programs announce their address this way; the tests read it.
-print("listening on %s:%d" % sock.getsockname(), file=sys.stderr, flush=True)
+bound = sock.getsockname()
+listening = ("[%s]:%d" if family == socket.AF_INET6 else "%s:%d") % bound[:2]
+print("listening on " + listening, file=sys.stderr, flush=True)
 while True:
     data, address = sock.recvfrom(1024)
     print(data.decode("utf-8", errors="replace"), flush=True)

@@ -5,8 +5,10 @@ import socket
 import sys
 
 host, port = sys.argv[1], int(sys.argv[2])
+# AF_INET6 for an IPv6 host such as ::1, AF_INET for an IPv4 one.
+family = socket.AF_INET6 if ":" in host else socket.AF_INET
 
-with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+with socket.socket(family, socket.SOCK_STREAM) as s:
     s.connect((host, port))
     for line in sys.stdin:
         message = line.rstrip("\n")

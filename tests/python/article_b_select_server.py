@@ -12,12 +12,16 @@ import socket
 import sys
 
 host, port = sys.argv[1], int(sys.argv[2])
+# AF_INET6 for an IPv6 host such as ::1, AF_INET for an IPv4 one.
+family = socket.AF_INET6 if ":" in host else socket.AF_INET
 
-server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+server = socket.socket(family, socket.SOCK_STREAM)
 server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 server.bind((host, port))
 server.listen(128)
-print("listening on %s:%d" % server.getsockname(), file=sys.stderr, flush=True)
+bound = server.getsockname()
+listening = ("[%s]:%d" if family == socket.AF_INET6 else "%s:%d") % bound[:2]
+print("listening on " + listening, file=sys.stderr, flush=True)
 
 inputs = [server]
 while True:

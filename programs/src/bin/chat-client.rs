@@ -15,8 +15,9 @@ use socket_course::ch08_chat::{names, run_client, validate_name};
 #[derive(Parser)]
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
-    /// The chat server's address, IP:PORT (this machine only).
-    #[arg(long, default_value = "127.0.0.1:12345")]
+    /// The chat server's address, IP:PORT or [IPv6]:PORT (this machine only; localhost:PORT: its
+    /// first address, 127.0.0.1: UDP has no connection to try on each address).
+    #[arg(long, default_value = "127.0.0.1:12345", value_parser = cli::socket_addr)]
     server: SocketAddr,
     /// Your name: 1 to 32 characters, visible ones only, from one script (or Latin with
     /// Japanese): 田中さん, タナカ and Taro are fine; it is put in Unicode NFKC form first.

@@ -25,8 +25,10 @@ use socket_course::udp_buffer;
 #[derive(Parser)]
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
-    /// Address to listen on, IP:PORT (port 0: the OS chooses a free port).
-    #[arg(long, default_value = "127.0.0.1:12345")]
+    /// Address to listen on, IP:PORT or [IPv6]:PORT (port 0: the OS chooses a free port).
+    /// [::]:PORT listens on both families at once (IPv6 and IPv4 on one socket, IPV6_V6ONLY
+    /// off), and on every interface, not only on loopback.
+    #[arg(long, default_value = "127.0.0.1:12345", value_parser = cli::socket_addr)]
     bind: SocketAddr,
     /// Forget a client that sent nothing (not even a keepalive) for this many seconds.
     #[arg(long, default_value = "30", value_parser = |s: &str| cli::seconds(s, true))]

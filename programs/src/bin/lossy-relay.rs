@@ -23,10 +23,11 @@ const SPARE_FDS: u64 = 32;
 #[derive(Parser)]
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
-    /// Address clients send to, IP:PORT (port 0: the OS chooses a free port).
+    /// Address clients send to, IP:PORT or [IPv6]:PORT (port 0: the OS chooses a free port).
+    /// [::]:PORT takes IPv6, and IPv4 too where that is the OS's default (Linux, macOS).
     #[arg(long, default_value = "127.0.0.1:9000", value_parser = cli::socket_addr)]
     bind: SocketAddr,
-    /// The server to relay to (on this machine).
+    /// The server to relay to (on this machine: 127.0.0.1 or [::1]).
     #[arg(long, default_value = "127.0.0.1:8890", value_parser = cli::socket_addr)]
     server: SocketAddr,
     /// Probability (0 to 1) that a datagram is dropped.

@@ -19,7 +19,8 @@ use socket_course::ch10_tls::tokio;
 #[derive(Parser)]
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
-    /// The server's address (UDP), IP:PORT.
+    /// The server's address (UDP), IP:PORT or [IPv6]:PORT (localhost:PORT: its first
+    /// address, 127.0.0.1; the client binds to loopback of the server's family).
     #[arg(long, default_value = "127.0.0.1:4433", value_parser = cli::socket_addr)]
     server: SocketAddr,
     /// The CA certificate(s) to trust, a PEM file (tls-cert writes ca.pem).

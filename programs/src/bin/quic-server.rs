@@ -18,7 +18,9 @@ use socket_course::ch10_tls::{echo_connection, tokio};
 #[derive(Parser)]
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
-    /// Address to listen on (UDP), IP:PORT (port 0: the OS chooses a free port).
+    /// Address to listen on (UDP), IP:PORT or [IPv6]:PORT (port 0: the OS chooses a free port).
+    /// [::]:PORT listens on IPv6, and on IPv4 too where that is the OS's default (Linux,
+    /// macOS; not Windows), on every interface, not only on loopback.
     #[arg(long, default_value = "127.0.0.1:4433", value_parser = cli::socket_addr)]
     bind: SocketAddr,
     /// The server's certificate chain, a PEM file (tls-cert writes server.pem).

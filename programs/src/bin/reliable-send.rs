@@ -21,7 +21,8 @@ use socket_course::ch07_security::SealKey;
 #[derive(Parser)]
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
-    /// The receiver's address, IP:PORT (this machine only).
+    /// The receiver's address, IP:PORT or [IPv6]:PORT (this machine only; localhost:PORT: its
+    /// first address, 127.0.0.1: UDP has no connection to try on each address).
     #[arg(long, default_value = "127.0.0.1:50001", value_parser = cli::socket_addr)]
     server: SocketAddr,
     /// Shortest retransmission timeout, in milliseconds. The timeout itself is measured

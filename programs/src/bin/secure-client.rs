@@ -17,7 +17,8 @@ use socket_course::ch07_security::{read_key_file, secure_request};
 #[derive(Parser)]
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
-    /// The server's address, IP:PORT (this machine only).
+    /// The server's address, IP:PORT or [IPv6]:PORT (this machine only; localhost:PORT: its
+    /// first address, 127.0.0.1: UDP has no connection to try on each address).
     #[arg(long, default_value = "127.0.0.1:8890", value_parser = cli::socket_addr)]
     server: SocketAddr,
     /// The key file, the same as the server's.

@@ -16,7 +16,9 @@ use socket_course::ch07_security::{Allow, Guard, read_key_file, run_secure_serve
 #[derive(Parser)]
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
-    /// Address to listen on, IP:PORT (port 0: the OS chooses a free port).
+    /// Address to listen on, IP:PORT or [IPv6]:PORT (port 0: the OS chooses a free port).
+    /// [::]:PORT listens on both families at once (IPv6 and IPv4 on one socket, IPV6_V6ONLY
+    /// off), and on every interface, not only on loopback.
     #[arg(long, default_value = "127.0.0.1:8890", value_parser = cli::socket_addr)]
     bind: SocketAddr,
     /// The key file (make one with `keygen`).

@@ -3,9 +3,7 @@
 //! and the client prints the rest until the server closes.
 
 use std::io;
-use std::net::{SocketAddr, TcpStream};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Parser;
 use course_programs::cli::{self, EXIT_FAILURE};
@@ -16,20 +14,16 @@ use socket_course::ch03_tcp::talk;
 #[derive(Parser)]
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
-    /// The server's address, IP:PORT.
-    #[arg(long, default_value = "127.0.0.1:4000", value_parser = cli::socket_addr)]
-    server: SocketAddr,
+    /// The server's address, IP:PORT or [IPv6]:PORT. A name with several addresses
+    /// (localhost:PORT: 127.0.0.1, then ::1) tries each in turn, the next after 250 ms
+    /// without an answer (Happy Eyeballs); the first to connect wins.
+    #[arg(long, default_value = "127.0.0.1:4000", value_parser = cli::socket_addrs)]
+    server: cli::Addrs,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let stream =
-        TcpStream::connect_timeout(&args.server, Duration::from_secs(5)).unwrap_or_else(|e| {
-            cli::fail(
-                EXIT_FAILURE,
-                format!("cannot connect to {}: {e}", args.server),
-            )
-        });
+    let stream = cli::connect_tcp(&args.server);
     match talk(stream, io::stdin().lock(), io::stdout()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => cli::fail(EXIT_FAILURE, format!("{}: {e}", args.server)),

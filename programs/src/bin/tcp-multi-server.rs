@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use course_programs::cli::{self, EXIT_FAILURE};
 use socket_course::ch04_many_clients::{Limits, Shutdown, events, pace, tasks, threads};
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::Type;
 
 /// File descriptors kept for the listener, the poller, stdio and the like, beyond one per
 /// client.
@@ -35,8 +35,10 @@ enum Design {
 #[derive(Parser)]
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
-    /// Address to listen on, IP:PORT (port 0: the OS chooses a free port).
-    #[arg(long, default_value = "127.0.0.1:4000")]
+    /// Address to listen on, IP:PORT or [IPv6]:PORT (port 0: the OS chooses a free port).
+    /// [::]:PORT listens on both families at once (IPv6 and IPv4 on one socket, IPV6_V6ONLY
+    /// off), and on every interface, not only on loopback.
+    #[arg(long, default_value = "127.0.0.1:4000", value_parser = cli::socket_addr)]
     bind: SocketAddr,
     /// How the server serves its clients.
     #[arg(long, value_enum, default_value = "events")]
@@ -64,7 +66,8 @@ struct Args {
 }
 
 fn listen(addr: SocketAddr, backlog: i32) -> std::io::Result<TcpListener> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // `[::]`: both families on one socket (IPV6_V6ONLY off).
+    let socket = cli::socket_for(addr, Type::STREAM)?;
     // Like std on Unix: a restarted server may bind while old connections linger.
     #[cfg(unix)]
     socket.set_reuse_address(true)?;

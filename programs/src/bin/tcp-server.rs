@@ -3,7 +3,7 @@
 //! is disconnected after `--idle-timeout`; a slow one (below `--min-rate`) only while another
 //! client waits.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -16,7 +16,9 @@ use socket_course::ch03_tcp::{Pace, pace, serve};
 #[derive(Parser)]
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
-    /// Address to listen on, IP:PORT (port 0: the OS chooses a free port).
+    /// Address to listen on, IP:PORT or [IPv6]:PORT (port 0: the OS chooses a free port).
+    /// [::]:PORT listens on both families at once (IPv6 and IPv4 on one socket, IPV6_V6ONLY
+    /// off), and on every interface, not only on loopback.
     #[arg(long, default_value = "127.0.0.1:4000", value_parser = cli::socket_addr)]
     bind: SocketAddr,
     /// Text to put before each echoed chunk (article D uses `Receive: `).
@@ -37,8 +39,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let listener = TcpListener::bind(args.bind)
-        .unwrap_or_else(|e| cli::fail(EXIT_FAILURE, format!("cannot bind {}: {e}", args.bind)));
+    let listener = cli::listen_tcp(args.bind);
     cli::announce(listener.local_addr());
     let pace = Pace {
         idle_timeout: args.idle_timeout,

@@ -15,7 +15,9 @@ use socket_course::ch04_many_clients::{Shutdown, thread_server::run_server};
 #[derive(Parser)]
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
-    /// Address to listen on, IP:PORT (port 0: the OS chooses a free port).
+    /// Address to listen on, IP:PORT or [IPv6]:PORT (port 0: the OS chooses a free port).
+    /// [::]:PORT listens on IPv6, and on IPv4 too where that is the OS's default (Linux,
+    /// macOS; not Windows), on every interface, not only on loopback.
     #[arg(long, default_value = "127.0.0.1:4000", value_parser = cli::socket_addr)]
     bind: SocketAddr,
     /// Seconds a client may stay silent, or leave its echo unread, before it is disconnected

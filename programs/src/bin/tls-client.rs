@@ -4,12 +4,12 @@
 //! that says why (exercise 10.3), and exit code 1.
 
 use std::io::{self, BufRead, Read, Write};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use course_given::eyeballs::{self, NEXT_ATTEMPT_DELAY, first_to_connect};
 use course_programs::cli::{self, EXIT_FAILURE};
 use course_programs::tls_files::read_pem;
 use socket_course::ch10_tls::{Refusal, connect, refusal};
@@ -19,9 +19,11 @@ use socket_course::ch10_tls::{Refusal, connect, refusal};
 #[derive(Parser)]
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
-    /// The server's address, IP:PORT.
-    #[arg(long, default_value = "127.0.0.1:4433", value_parser = cli::socket_addr)]
-    server: SocketAddr,
+    /// The server's address, IP:PORT or [IPv6]:PORT. A name with several addresses
+    /// (localhost:PORT: 127.0.0.1, then ::1) tries each in turn, the next after 250 ms
+    /// without an answer (Happy Eyeballs); the first to connect wins.
+    #[arg(long, default_value = "127.0.0.1:4433", value_parser = cli::socket_addrs)]
+    server: cli::Addrs,
     /// The CA certificate(s) to trust, a PEM file (tls-cert writes ca.pem).
     #[arg(long)]
     ca: PathBuf,
@@ -47,8 +49,17 @@ fn why(e: &io::Error) -> String {
 fn main() -> ExitCode {
     let args = Args::parse();
     let ca = read_pem("--ca", &args.ca);
-    let mut tls = connect(args.server, &args.server_name, &ca, args.timeout)
-        .unwrap_or_else(|e| cli::fail(EXIT_FAILURE, format!("{}: {}", args.server, why(&e))));
+    // Happy Eyeballs over the whole connect, the handshake included: an address whose
+    // handshake fails gives the next one its turn at once.
+    let (name, timeout) = (args.server_name.clone(), args.timeout);
+    let attempt = move |addr| connect(addr, &name, &ca, timeout);
+    let mut tls = match first_to_connect(args.server.all(), NEXT_ATTEMPT_DELAY, attempt) {
+        Ok((_, tls)) => tls,
+        Err(failed) => cli::fail(
+            EXIT_FAILURE,
+            format!("{}: {}", args.server, eyeballs::describe(&failed, why)),
+        ),
+    };
     let mut out = io::stdout();
     for line in io::stdin().lock().lines() {
         let Ok(line) = line else { break };

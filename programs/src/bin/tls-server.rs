@@ -2,7 +2,7 @@
 //! thread of its own, up to `--max-clients`; a client silent for `--idle-timeout` is
 //! disconnected. The certificate and key come from files (`tls-cert` writes test ones).
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use std::thread;
 use std::time::Duration;
 
 use clap::Parser;
-use course_programs::cli::{self, EXIT_FAILURE, EXIT_USAGE};
+use course_programs::cli::{self, EXIT_USAGE};
 use course_programs::tls_files::read_pem;
 use socket_course::ch10_tls::{echo_tls, server_config};
 
@@ -19,7 +19,9 @@ use socket_course::ch10_tls::{echo_tls, server_config};
 #[derive(Parser)]
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
-    /// Address to listen on, IP:PORT (port 0: the OS chooses a free port).
+    /// Address to listen on, IP:PORT or [IPv6]:PORT (port 0: the OS chooses a free port).
+    /// [::]:PORT listens on both families at once (IPv6 and IPv4 on one socket, IPV6_V6ONLY
+    /// off), and on every interface, not only on loopback.
     #[arg(long, default_value = "127.0.0.1:4433", value_parser = cli::socket_addr)]
     bind: SocketAddr,
     /// The server's certificate chain, a PEM file (tls-cert writes server.pem).
@@ -42,8 +44,7 @@ fn main() -> ExitCode {
     let key = read_pem("--key", &args.key);
     let config = server_config(&cert, &key)
         .unwrap_or_else(|e| cli::fail(EXIT_USAGE, format!("--cert/--key: {e}")));
-    let listener = TcpListener::bind(args.bind)
-        .unwrap_or_else(|e| cli::fail(EXIT_FAILURE, format!("cannot bind {}: {e}", args.bind)));
+    let listener = cli::listen_tcp(args.bind);
     cli::announce(listener.local_addr());
     let busy = Arc::new(AtomicUsize::new(0));
     loop {

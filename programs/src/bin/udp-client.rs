@@ -15,7 +15,8 @@ use socket_course::ch02_udp::{MAX_UDP_PAYLOAD, RequestError, request};
 #[derive(Parser)]
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
-    /// The server's address, IP:PORT (this machine only).
+    /// The server's address, IP:PORT or [IPv6]:PORT (this machine only; localhost:PORT: its
+    /// first address, 127.0.0.1: UDP has no connection to try on each address).
     #[arg(long, default_value = "127.0.0.1:8890", value_parser = cli::socket_addr)]
     server: SocketAddr,
     /// Seconds to wait for each reply before giving up with exit code 1.

@@ -11,7 +11,9 @@ use socket_course::ch02_udp::{RecvError, recv_limited};
 #[derive(Parser)]
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
-    /// Address to listen on, IP:PORT (port 0: the OS chooses a free port).
+    /// Address to listen on, IP:PORT or [IPv6]:PORT (port 0: the OS chooses a free port).
+    /// [::]:PORT listens on both families at once (IPv6 and IPv4 on one socket, IPV6_V6ONLY
+    /// off), and on every interface, not only on loopback.
     #[arg(long, default_value = "127.0.0.1:4000", value_parser = cli::socket_addr)]
     bind: SocketAddr,
     /// Largest datagram accepted, in bytes; a longer one is reported and skipped.

@@ -1,0 +1,373 @@
+//! The course's programs on IPv6 and on both families: each server started on `[::1]:0` and
+//! talked to by its client on `[::1]`, a server on `[::]:0` (dual stack) reached from
+//! 127.0.0.1 and from ::1, and the TCP clients' Happy Eyeballs (`course_given::eyeballs`).
+//! The programs run the switched-in side, so this file needs the reference:
+//! `cargo test --features solutions --test programs_v6`.
+//!
+//! Where the machine has no `::1`, each test says so and does nothing (a failure under
+//! `CI=true`).
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use course_given::eyeballs::{NEXT_ATTEMPT_DELAY, first_to_connect};
+use course_harness::ChildGuard;
+use course_harness::child::Exited;
+use course_harness::net::{self, Family};
+use socket2::{Domain, Socket, Type};
+
+const V6: &str = "[::1]:0";
+
+fn command(name: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(course_harness::program!(name));
+    command.args(args);
+    command
+}
+
+/// Starts server `name` with `--bind BIND` and `args`; its `listening on` line must name the
+/// real address, in the family asked for.
+fn server(name: &str, bind: &str, args: &[&str]) -> (ChildGuard, SocketAddr) {
+    let mut server = ChildGuard::spawn(command(name, &[&["--bind", bind], args].concat()));
+    let addr = server.listening_addr();
+    let asked: SocketAddr = bind.parse().unwrap();
+    assert_eq!(
+        (addr.ip(), addr.port() != 0),
+        (asked.ip(), true),
+        "{name} --bind {bind} should print the real address, `listening on [..]:PORT`"
+    );
+    (server, addr)
+}
+
+fn run(name: &str, args: &[&str], stdin: &str) -> Exited {
+    ChildGuard::run_to_end(
+        command(name, args),
+        stdin.as_bytes(),
+        Duration::from_secs(10),
+    )
+}
+
+/// Sends one line on a fresh connection to `addr` and reads the echo.
+fn echo_over_tcp(addr: SocketAddr, line: &[u8]) -> Vec<u8> {
+    let mut stream = net::connect(addr).unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
+    stream.write_all(line).unwrap();
+    let mut echo = vec![0u8; line.len()];
+    stream
+        .read_exact(&mut echo)
+        .unwrap_or_else(|e| panic!("no echo from {addr}: {e}"));
+    echo
+}
+
+#[test]
+fn udp_server_and_udp_client_talk_over_v6() {
+    if !net::ipv6_or_skip() {
+        return;
+    }
+    let (mut server, addr) = server("udp-server", V6, &[]);
+    let exited = run(
+        "udp-client",
+        &["--server", &addr.to_string()],
+        "over v6\nend\n",
+    );
+    exited.expect_code("udp-client --server [::1]:PORT", 0);
+    assert_eq!(exited.stdout, ["Success to receive message"]);
+    let shown = server.stdout_line();
+    assert!(
+        shown.contains("[::1]:") && shown.ends_with(": over v6"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn udp_send_reaches_udp_recv_over_v6() {
+    if !net::ipv6_or_skip() {
+        return;
+    }
+    let (mut receiver, addr) = server("udp-recv", V6, &["--count", "1"]);
+    let args = [
+        "--server",
+        &addr.to_string(),
+        "--count",
+        "1",
+        "--interval",
+        "0",
+    ];
+    run("udp-send", &args, "").expect_code("udp-send --server [::1]:PORT", 0);
+    let shown = receiver.stdout_line();
+    assert!(
+        shown.starts_with("from [::1]:") && shown.ends_with(": Hello world : 1"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn tcp_server_and_tcp_client_talk_over_v6() {
+    if !net::ipv6_or_skip() {
+        return;
+    }
+    let (_server, addr) = server("tcp-server", V6, &["--prefix", "v6: "]);
+    let exited = run("tcp-client", &["--server", &addr.to_string()], "hello\n");
+    exited.expect_code("tcp-client --server [::1]:PORT", 0);
+    assert_eq!(exited.stdout.concat(), "v6: hello");
+}
+
+#[test]
+fn every_tcp_echo_server_echoes_over_v6() {
+    if !net::ipv6_or_skip() {
+        return;
+    }
+    for name in ["tcp-echo-server", "tcp-thread-server", "tcp-multi-server"] {
+        let (_server, addr) = server(name, V6, &[]);
+        assert_eq!(echo_over_tcp(addr, b"ping v6\n"), b"ping v6\n", "{name}");
+    }
+}
+
+#[test]
+fn chat_client_joins_chat_server_over_v6() {
+    if !net::ipv6_or_skip() {
+        return;
+    }
+    let (mut server, addr) = server("chat-server", V6, &[]);
+    let mut client = ChildGuard::spawn(command(
+        "chat-client",
+        &["--server", &addr.to_string(), "--name", "taro"],
+    ));
+    server.stdout_line_ending_with("* taro joined");
+    client.close_stdin();
+    assert!(client.wait_exit(Duration::from_secs(5)).status.success());
+}
+
+#[test]
+fn secure_client_and_secure_server_talk_over_v6() {
+    if !net::ipv6_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("secret.key");
+    std::fs::write(&key, format!("{}\n", fernet::Fernet::generate_key())).unwrap();
+    let key = key.to_string_lossy().into_owned();
+    let (mut server, addr) = server("secure-server", V6, &["--key-file", &key]);
+    let args = ["--server", &addr.to_string(), "--key-file", &key];
+    let exited = run("secure-client", &args, "sealed over v6\n");
+    exited.expect_code("secure-client --server [::1]:PORT", 0);
+    assert_eq!(exited.stdout.len(), 1, "one reply: {exited:?}");
+    let shown = server.stdout_line();
+    assert!(
+        shown.contains("[::1]:") && shown.ends_with(": sealed over v6"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn reliable_send_delivers_to_reliable_recv_over_v6() {
+    if !net::ipv6_or_skip() {
+        return;
+    }
+    let (mut receiver, addr) = server("reliable-recv", V6, &["--linger-ms", "100"]);
+    let exited = run(
+        "reliable-send",
+        &["--server", &addr.to_string()],
+        "every byte, on v6\n",
+    );
+    exited.expect_code("reliable-send --server [::1]:PORT", 0);
+    let done = receiver.wait_exit(Duration::from_secs(10));
+    assert!(done.status.success(), "{done:?}");
+    assert_eq!(done.stdout, ["every byte, on v6"]);
+}
+
+#[test]
+fn lossy_relay_relays_between_v6_addresses() {
+    if !net::ipv6_or_skip() {
+        return;
+    }
+    let (mut backend, backend_addr) = server("udp-server", V6, &[]);
+    let relay_args = ["--server", &backend_addr.to_string()];
+    let (_relay, relay_addr) = server("lossy-relay", V6, &relay_args);
+    let exited = run(
+        "udp-client",
+        &["--server", &relay_addr.to_string()],
+        "relayed\nend\n",
+    );
+    exited.expect_code("udp-client through lossy-relay on [::1]", 0);
+    assert_eq!(exited.stdout, ["Success to receive message"]);
+    assert!(backend.stdout_line().ends_with(": relayed"));
+}
+
+/// Whether this machine lets one IPv6 socket take IPv4 as well (`IPV6_V6ONLY` off); if not,
+/// a note (the dual-stack tests then have nothing to test; OpenBSD is such a system).
+fn dual_stack_or_skip() -> bool {
+    if !net::ipv6_or_skip() {
+        return false;
+    }
+    let probe = Socket::new(Domain::IPV6, Type::DGRAM, None).and_then(|s| s.set_only_v6(false));
+    if let Err(e) = probe {
+        eprintln!("note: this OS keeps IPV6_V6ONLY on ({e}): no dual-stack test here");
+        return false;
+    }
+    true
+}
+
+#[test]
+fn a_udp_server_on_all_v6_addresses_answers_both_families() {
+    if !dual_stack_or_skip() {
+        return;
+    }
+    let (_server, addr) = server("udp-server", "[::]:0", &[]);
+    for family in Family::BOTH {
+        let client = net::udp_socket_on(family);
+        let to = family.with_port(addr.port());
+        client.send_to(b"both", to).unwrap();
+        let (reply, from) = net::recv_datagram(&client)
+            .unwrap_or_else(|e| panic!("udp-server --bind [::]:0 did not answer {to}: {e}"));
+        assert_eq!(
+            (reply.as_slice(), from),
+            (&b"Success to receive message"[..], to)
+        );
+    }
+}
+
+#[test]
+fn a_tcp_server_on_all_v6_addresses_serves_both_families() {
+    if !dual_stack_or_skip() {
+        return;
+    }
+    // Chapter 3's `tcp-server --bind '[::]:4000'`, then tcp-client to 127.0.0.1 and to ::1:
+    // the IPv4 client shows up as an IPv4-mapped address.
+    let (mut tcp_server, addr) = server("tcp-server", "[::]:0", &[]);
+    for (family, seen_as) in [(Family::V4, "[::ffff:127.0.0.1]:"), (Family::V6, "[::1]:")] {
+        let to = family.with_port(addr.port()).to_string();
+        let exited = run("tcp-client", &["--server", &to], "both\n");
+        exited.expect_code(&format!("tcp-client --server {to}"), 0);
+        assert_eq!(exited.stdout.concat(), "both");
+        let connected = loop {
+            let line = tcp_server.stderr_line();
+            if line.ends_with(" connected") {
+                break line;
+            }
+        };
+        assert!(connected.starts_with(seen_as), "{connected}");
+    }
+    let (_server, addr) = server("tcp-multi-server", "[::]:0", &[]);
+    for family in Family::BOTH {
+        let to = family.with_port(addr.port());
+        assert_eq!(
+            echo_over_tcp(to, b"both\n"),
+            b"both\n",
+            "tcp-multi-server from {to}"
+        );
+    }
+}
+
+/// A TCP socket bound to 127.0.0.1:`port` that does not listen: a connection to it is
+/// refused, and nobody else can take the port meanwhile.
+fn refusing_v4(port: u16) -> Socket {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    let addr: SocketAddr = (Ipv4Addr::LOCALHOST, port).into();
+    socket
+        .bind(&addr.into())
+        .unwrap_or_else(|e| panic!("test setup: could not bind {addr}: {e}"));
+    socket
+}
+
+#[test]
+fn tcp_client_reaches_a_v6_only_server_through_localhost() {
+    if !net::ipv6_or_skip() {
+        return;
+    }
+    // The classic first failure: the server is on ::1 only, the client is given
+    // `localhost`, whose first address is 127.0.0.1. That one refuses; ::1 must be tried next.
+    let (_server, addr) = server("tcp-server", V6, &[]);
+    let _refusing = refusing_v4(addr.port());
+    let localhost = format!("localhost:{}", addr.port());
+    let exited = run("tcp-client", &["--server", &localhost], "found you\n");
+    exited.expect_code("tcp-client --server localhost:PORT", 0);
+    assert_eq!(exited.stdout.concat(), "found you");
+}
+
+/// A listener on 127.0.0.1 that answers no new connection: its backlog (0) is full, so the
+/// kernel drops further SYNs and a connect neither succeeds nor fails. Returns it with the
+/// connections that fill it, once a connect has been seen to hang.
+fn silent_v4() -> (Socket, Vec<TcpStream>) {
+    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    let any: SocketAddr = (Ipv4Addr::LOCALHOST, 0).into();
+    listener.bind(&any.into()).unwrap();
+    listener.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    let mut filling = Vec::new();
+    for _ in 0..16 {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            Ok(stream) => filling.push(stream),
+            Err(_) => return (listener, filling), // silent now
+        }
+    }
+    panic!("test setup: 16 connections to a listener with backlog 0 did not fill it");
+}
+
+fn v6_listener() -> TcpListener {
+    net::tcp_listener_on(Family::V6)
+}
+
+#[test]
+fn happy_eyeballs_moves_on_at_once_from_a_refused_address() {
+    if !net::ipv6_or_skip() {
+        return;
+    }
+    let listener = v6_listener();
+    let winner = listener.local_addr().unwrap();
+    let _refusing = refusing_v4(winner.port());
+    let refused: SocketAddr = (Ipv4Addr::LOCALHOST, winner.port()).into();
+    // A head start far longer than the test: only moving on at the refusal can be this quick.
+    let head_start = Duration::from_secs(8);
+    let started = Instant::now();
+    let result = first_to_connect(&[refused, winner], head_start, |addr| {
+        TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+    });
+    let (addr, _stream) = result.unwrap_or_else(|e| panic!("no address connected: {e:?}"));
+    assert_eq!(addr, winner);
+    assert!(
+        started.elapsed() < head_start,
+        "after the refusal of {refused}, {winner} should start at once, not after the delay"
+    );
+}
+
+#[test]
+fn happy_eyeballs_starts_the_next_address_when_the_first_is_silent() {
+    if !net::ipv6_or_skip() {
+        return;
+    }
+    let (silent, _filling) = silent_v4();
+    let silent = silent.local_addr().unwrap().as_socket().unwrap();
+    let listener = v6_listener();
+    let winner = listener.local_addr().unwrap();
+    let attempt_deadline = Duration::from_secs(6);
+    let started = Instant::now();
+    let result = first_to_connect(&[silent, winner], NEXT_ATTEMPT_DELAY, move |addr| {
+        TcpStream::connect_timeout(&addr, attempt_deadline)
+    });
+    let took = started.elapsed();
+    let (addr, _stream) = result.unwrap_or_else(|e| panic!("no address connected: {e:?}"));
+    assert_eq!(addr, winner, "the silent {silent} cannot have won");
+    assert!(
+        took >= NEXT_ATTEMPT_DELAY,
+        "{winner} started before {silent} had its head start ({took:?})"
+    );
+    assert!(
+        took < attempt_deadline,
+        "{winner} waited for the silent {silent} to time out ({took:?}): it should start \
+         after {NEXT_ATTEMPT_DELAY:?}"
+    );
+}
+
+#[test]
+fn happy_eyeballs_reports_every_address_when_none_connects() {
+    let (first, second) = (refusing_v4(0), refusing_v4(0));
+    let a = first.local_addr().unwrap().as_socket().unwrap();
+    let b = second.local_addr().unwrap().as_socket().unwrap();
+    let failed = first_to_connect(&[a, b], NEXT_ATTEMPT_DELAY, |addr| {
+        TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+    })
+    .expect_err("both addresses refuse");
+    let tried: Vec<SocketAddr> = failed.iter().map(|(addr, _)| *addr).collect();
+    assert_eq!(tried, [a, b]);
+}
