@@ -1350,7 +1350,11 @@ mod programs {
 
     fn receiver_program(out: &std::path::Path) -> (ChildGuard, SocketAddr) {
         let mut command = Command::new(course_harness::program!("reliable-recv"));
-        command.args(["--bind", "127.0.0.1:0", "--linger-ms", "400"]);
+        // The linger restarts at every datagram, so it must outlast the gap between two
+        // copies of a resent END: the sender's longest timeout with the defaults, 500 ms, plus
+        // room for a loaded machine. At 400 ms a loaded run saw the receiver leave while the
+        // sender still waited for the ACK of its END.
+        command.args(["--bind", "127.0.0.1:0", "--linger-ms", "1500"]);
         let mut child = ChildGuard::spawn_with_stdout(
             command,
             Stdio::from(std::fs::File::create(out).unwrap()),
