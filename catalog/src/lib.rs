@@ -219,3 +219,57 @@ pub fn seconds(text: &str, positive: bool) -> Result<Duration, String> {
     }
     Ok(Duration::from_secs_f64(secs))
 }
+
+/// Takes from `command` the variables cargo sets for the program it runs (`cargo run`,
+/// `cargo test`: `CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, ...), so that a cargo started by that
+/// program builds as one started from a shell. Inherited, they look like a changed environment
+/// to a build script that reads one of them (ring's reads `CARGO_MANIFEST_DIR`): cargo reruns
+/// it and rebuilds every crate above it (rustls, quinn, chapter 10's crates) on every switch
+/// between a nested cargo and the learner's own.
+pub fn without_inherited_cargo_env(command: &mut std::process::Command) {
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        let set_by_cargo_for_its_program = matches!(
+            key,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+                | "CARGO_RUSTC_CURRENT_DIR"
+        ) || key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_BIN_EXE_");
+        if set_by_cargo_for_its_program {
+            command.env_remove(key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod nested_cargo {
+    /// `cargo test` runs this test with `CARGO_MANIFEST_DIR` and `CARGO_PKG_NAME` set, as it
+    /// runs every test that starts a cargo of its own.
+    #[test]
+    fn a_nested_cargo_does_not_inherit_what_cargo_set_for_its_program() {
+        assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
+        let mut command = std::process::Command::new("cargo");
+        super::without_inherited_cargo_env(&mut command);
+        let removed: Vec<_> = command
+            .get_envs()
+            .filter(|(_, value)| value.is_none())
+            .map(|(key, _)| key.to_string_lossy().into_owned())
+            .collect();
+        for key in ["CARGO_MANIFEST_DIR", "CARGO_PKG_NAME"] {
+            assert!(
+                removed.iter().any(|k| k == key),
+                "{key} is inherited: {removed:?}"
+            );
+        }
+        assert!(
+            !removed
+                .iter()
+                .any(|k| k == "CARGO_HOME" || k == "CARGO_TARGET_DIR")
+        );
+    }
+}

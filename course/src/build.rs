@@ -42,6 +42,7 @@ impl Cargo<'_> {
             .current_dir(self.dir)
             .env("CARGO_TERM_COLOR", "never")
             .stdin(Stdio::null());
+        course_catalog::without_inherited_cargo_env(&mut command);
         for (key, value) in &self.env {
             command.env(key, value);
         }

@@ -70,6 +70,7 @@ fn cargo(root: &Path, solutions: bool, args: &[&str]) -> Command {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command.current_dir(root).args(args).stdin(Stdio::null());
+    course_catalog::without_inherited_cargo_env(&mut command);
     if solutions {
         command.args(["--features", "solutions"]);
     }
