@@ -39,6 +39,8 @@ fn rust_receiver(group: &str, port: &str) -> ChildGuard {
 
 /// Article B's Python receiver for three datagrams, started and joined.
 fn python_receiver(mut python: Command, group: &str, port: &str) -> ChildGuard {
+    // multicast-send is built first: the receiver waits only 10 s, and a build can take longer.
+    course_harness::program!("multicast-send");
     python
         .arg(script("article_b_multicast_recv.py"))
         .args([group, port, "3"]);

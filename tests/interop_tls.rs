@@ -68,6 +68,9 @@ fn python_ssl_client_talks_to_tls_server() {
 #[test]
 fn tls_client_talks_to_a_python_ssl_server() {
     let Some(mut python) = python3() else { return };
+    // Built before the Python server starts: it waits 10 s for its client, and a build of
+    // tls-client can take longer than that.
+    let tls_client = course_harness::program!("tls-client");
     let dir = certificates();
     python
         .arg(script("tls_server.py"))
@@ -75,7 +78,7 @@ fn tls_client_talks_to_a_python_ssl_server() {
         .arg(dir.path().join("server.key"));
     let mut server = ChildGuard::spawn(python);
     let addr = server.listening_addr();
-    let mut client = Command::new(course_harness::program!("tls-client"));
+    let mut client = Command::new(tls_client);
     client
         .args(["--server", &addr.to_string(), "--ca"])
         .arg(dir.path().join("ca.pem"));
