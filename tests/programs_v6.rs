@@ -260,14 +260,12 @@ fn a_tcp_server_on_all_v6_addresses_serves_both_families() {
 }
 
 /// A TCP socket bound to 127.0.0.1:`port` that does not listen: a connection to it is
-/// refused, and nobody else can take the port meanwhile.
-fn refusing_v4(port: u16) -> Socket {
+/// refused, and nobody else can take the port meanwhile. `None` if the port is taken.
+fn refusing_v4(port: u16) -> Option<Socket> {
     let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
     let addr: SocketAddr = (Ipv4Addr::LOCALHOST, port).into();
-    socket
-        .bind(&addr.into())
-        .unwrap_or_else(|e| panic!("test setup: could not bind {addr}: {e}"));
-    socket
+    socket.bind(&addr.into()).ok()?;
+    Some(socket)
 }
 
 #[test]
@@ -277,8 +275,14 @@ fn tcp_client_reaches_a_v6_only_server_through_localhost() {
     }
     // The classic first failure: the server is on ::1 only, the client is given
     // `localhost`, whose first address is 127.0.0.1. That one refuses; ::1 must be tried next.
-    let (_server, addr) = server("tcp-server", V6, &[]);
-    let _refusing = refusing_v4(addr.port());
+    // The server's port is free on ::1, not necessarily on 127.0.0.1 (another test may hold
+    // it there): a port taken on 127.0.0.1 gets the server started again on another one.
+    let (_server, addr, _refusing) = (0..20)
+        .find_map(|_| {
+            let (server, addr) = server("tcp-server", V6, &[]);
+            refusing_v4(addr.port()).map(|refusing| (server, addr, refusing))
+        })
+        .expect("test setup: 20 ports of ::1 were all taken on 127.0.0.1");
     let localhost = format!("localhost:{}", addr.port());
     let exited = run("tcp-client", &["--server", &localhost], "found you\n");
     exited.expect_code("tcp-client --server localhost:PORT", 0);
@@ -313,9 +317,15 @@ fn happy_eyeballs_moves_on_at_once_from_a_refused_address() {
     if !net::ipv6_or_skip() {
         return;
     }
-    let listener = v6_listener();
+    // A port of ::1 that is free on 127.0.0.1 as well (another test may hold it there).
+    let (listener, _refusing) = (0..20)
+        .find_map(|_| {
+            let listener = v6_listener();
+            let port = listener.local_addr().unwrap().port();
+            refusing_v4(port).map(|refusing| (listener, refusing))
+        })
+        .expect("test setup: 20 ports of ::1 were all taken on 127.0.0.1");
     let winner = listener.local_addr().unwrap();
-    let _refusing = refusing_v4(winner.port());
     let refused: SocketAddr = (Ipv4Addr::LOCALHOST, winner.port()).into();
     // A head start far longer than the test: only moving on at the refusal can be this quick.
     let head_start = Duration::from_secs(8);
@@ -361,7 +371,7 @@ fn happy_eyeballs_starts_the_next_address_when_the_first_is_silent() {
 
 #[test]
 fn happy_eyeballs_reports_every_address_when_none_connects() {
-    let (first, second) = (refusing_v4(0), refusing_v4(0));
+    let (first, second) = (refusing_v4(0).unwrap(), refusing_v4(0).unwrap());
     let a = first.local_addr().unwrap().as_socket().unwrap();
     let b = second.local_addr().unwrap().as_socket().unwrap();
     let failed = first_to_connect(&[a, b], NEXT_ATTEMPT_DELAY, |addr| {
