@@ -891,12 +891,13 @@ mod programs {
     /// client is kept over 3 windows.
     #[test]
     fn tcp_server_keeps_a_slow_client_while_nobody_waits() {
-        let (mut server, addr) = start_server(&["--idle-timeout", "1.5", "--min-rate", "10"]);
+        let (mut server, addr) = start_server(&["--idle-timeout", "0.75", "--min-rate", "10"]);
         let mut slow = net::connect(addr).unwrap();
         slow.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
         let started = Instant::now();
-        // Pacing: a byte every 0.4 s for 3 windows (4.5 s) and a bit more.
-        while started.elapsed() < Duration::from_millis(5_000) {
+        // Pacing: a byte every 0.2 s (5 bytes/s, under the minimum of 10) for 3 windows
+        // (2.25 s) and a bit more.
+        while started.elapsed() < Duration::from_millis(2_500) {
             let mut one = [0u8; 1];
             let echoed = slow
                 .write_all(b".")
@@ -909,7 +910,7 @@ mod programs {
                     fill("ch03.slow_alone_closed", &[("took", &took), ("error", &e)])
                 );
             }
-            thread::sleep(Duration::from_millis(400));
+            thread::sleep(Duration::from_millis(200));
         }
     }
 

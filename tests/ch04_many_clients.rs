@@ -10,7 +10,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown as Both, SocketAddr, TcpListener, TcpStream};
 use std::process::Command;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -261,21 +261,59 @@ fn is_open_and_quiet(stream: &TcpStream) -> bool {
     open
 }
 
-/// Tests with a thousand connections or more take this lock, so that they do not add up and
-/// run out of file descriptors together; and they raise the soft limit (`ulimit -n`).
-fn many_sockets(needed: u64) -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    let guard = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let wanted = needed + 512; // room for the other tests of this file
-    match socket_course::fd_limit::raise(wanted) {
-        Ok(Some((soft, hard))) if soft < wanted => panic!(
-            "test setup: this test needs about {wanted} file descriptors, but the hard limit \
-             is {hard} (see `ulimit -Hn`); the soft limit is now {soft}"
-        ),
-        Ok(_) => {}
+/// Tests with hundreds of connections or more take their share of file descriptors here.
+/// They run together while their shares fit under the soft limit (`ulimit -n`, raised
+/// towards [`FD_TARGET`] where the hard limit lets it), one after another where they do not;
+/// [`FD_ROOM`] stays free for the other tests of this file.
+fn many_sockets(needed: u64) -> FdShare {
+    let total = match socket_course::fd_limit::raise(FD_TARGET) {
+        Ok(Some((soft, _))) => soft.saturating_sub(FD_ROOM),
+        Ok(None) => FD_TARGET, // no such limit (Windows)
         Err(e) => panic!("test setup: could not read the file descriptor limit: {e}"),
+    };
+    if needed > total {
+        let hard = socket_course::fd_limit::raise(0)
+            .ok()
+            .flatten()
+            .map_or(0, |(_, h)| h);
+        panic!(
+            "test setup: this test needs about {} file descriptors, but the hard limit is \
+             {hard} (see `ulimit -Hn`)",
+            needed + FD_ROOM
+        );
     }
-    guard
+    let mut taken = FD_TAKEN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    while *taken + needed > total {
+        taken = FD_GIVEN_BACK
+            .wait(taken)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+    }
+    *taken += needed;
+    FdShare(needed)
+}
+
+/// The soft limit the tests with many connections ask for (more would let more of them run
+/// at once, each with hundreds of threads on this machine's few cores).
+const FD_TARGET: u64 = 4_096;
+/// Descriptors left for the tests that do not take a share.
+const FD_ROOM: u64 = 512;
+/// How many descriptors the running tests have taken, and the signal that some came back.
+static FD_TAKEN: Mutex<u64> = Mutex::new(0);
+static FD_GIVEN_BACK: Condvar = Condvar::new();
+
+/// A test's share of file descriptors, given back when the test ends (or panics).
+struct FdShare(u64);
+
+impl Drop for FdShare {
+    fn drop(&mut self) {
+        let mut taken = FD_TAKEN
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *taken = taken.saturating_sub(self.0);
+        FD_GIVEN_BACK.notify_all();
+    }
 }
 
 /// A message that differs per client and per round, with bytes that are not UTF-8.
@@ -1310,12 +1348,13 @@ mod program {
     /// idle. Alone on the server (far from `--max-clients`), the minimum rate does not
     /// apply: the client is kept over 3 windows.
     fn a_slow_client_alone_is_kept(design: &str) {
-        let (mut server, addr) = start(design, &["--idle-timeout", "1.5", "--min-rate", "10"]);
+        let (mut server, addr) = start(design, &["--idle-timeout", "0.75", "--min-rate", "10"]);
         let mut slow = net::connect(addr).unwrap();
         slow.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
         let started = Instant::now();
-        // Pacing: a byte every 0.4 s for 3 windows (4.5 s) and a bit more.
-        while started.elapsed() < Duration::from_millis(5_000) {
+        // Pacing: a byte every 0.2 s (5 bytes/s, under the minimum of 10) for 3 windows
+        // (2.25 s) and a bit more.
+        while started.elapsed() < Duration::from_millis(2_500) {
             let mut one = [0u8; 1];
             let echoed = slow
                 .write_all(b".")
@@ -1327,7 +1366,7 @@ mod program {
                     [("design", &design), ("took", &took), ("error", &e)];
                 panic!("{}", fill("ch04.slow_alone_closed", &args));
             }
-            thread::sleep(Duration::from_millis(400));
+            thread::sleep(Duration::from_millis(200));
         }
     }
 

@@ -27,9 +27,10 @@ pub const LANGUAGES: [&str; 2] = ["en", "ja"];
 /// How long one response may take to leave (a reader that stops reading is closed).
 const IDLE: Duration = Duration::from_secs(10);
 /// A whole request head must arrive within this time of the connection's accept (or of the
-/// end of the previous answer on a kept-alive connection). One deadline for the whole head,
-/// not a timer that each byte resets: a client sending a byte a second is closed all the same.
-const HEAD_DEADLINE: Duration = Duration::from_secs(5);
+/// end of the previous answer on a kept-alive connection), unless `--head-deadline` says
+/// otherwise. One deadline for the whole head, not a timer that each byte resets: a client
+/// sending a byte a second is closed all the same.
+const HEAD_DEADLINE: &str = "5";
 /// At most this many connections are served at once. A newcomer past it closes the kept-alive
 /// connection that has waited longest between two requests (as nginx does): a place held by
 /// a client that only asks now and then is given to one that asks now. While none is between
@@ -53,6 +54,19 @@ pub struct BookArgs {
     /// Where to serve: a loopback address (port 0 lets the OS pick a free port).
     #[arg(long, default_value = "127.0.0.1:3000")]
     pub bind: SocketAddr,
+    /// Seconds a client has to send a whole request head (fractions allowed: 0.5).
+    #[arg(long, default_value = HEAD_DEADLINE, value_parser = seconds)]
+    pub head_deadline: Duration,
+}
+
+/// A duration given in seconds, fractions allowed: more than 0, at most an hour.
+fn seconds(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if secs > 0.0 && secs <= 3600.0 => Ok(Duration::from_secs_f64(secs)),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds above 0 and at most 3600"
+        )),
+    }
 }
 
 /// Runs `course book` from the repository root `root`.
@@ -74,7 +88,7 @@ pub fn run(root: &Path, args: &BookArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    match serve(&site, args.bind) {
+    match serve(&site, args.bind, args.head_deadline) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: cannot serve the book on {}: {e}", args.bind);
@@ -258,7 +272,7 @@ fn run_tool(command: &mut Command, name: &str, install: &str) -> Result<(), Stri
 }
 
 /// Serves `site` on `bind` until the process is stopped (Ctrl-C).
-fn serve(site: &Path, bind: SocketAddr) -> io::Result<()> {
+fn serve(site: &Path, bind: SocketAddr, head_deadline: Duration) -> io::Result<()> {
     let listener = TcpListener::bind(bind)?;
     let addr = listener.local_addr()?;
     eprintln!("listening on {addr}");
@@ -282,7 +296,7 @@ fn serve(site: &Path, bind: SocketAddr) -> io::Result<()> {
         let (site, places) = (Arc::clone(&site), Arc::clone(&places));
         thread::spawn(move || {
             // One connection's failure (a reset, a timeout) only ends that connection.
-            let _ = serve_connection(&site, stream, Some((&*places, id)));
+            let _ = serve_connection(&site, stream, Some((&*places, id)), head_deadline);
             places.give_back(peer.ip(), id);
         });
     }
@@ -384,16 +398,17 @@ impl Read for Deadline<'_> {
 }
 
 /// Answers the requests of one connection (keep-alive) until the peer closes, or a request
-/// head is not in within [`HEAD_DEADLINE`] or is longer than [`MAX_REQUEST_HEAD`]. Between
+/// head is not in within `head_deadline` or is longer than [`MAX_REQUEST_HEAD`]. Between
 /// two requests it is on `place`'s list: a newcomer finding every place taken may close it.
 fn serve_connection(
     site: &Path,
     stream: TcpStream,
     place: Option<(&Places, u64)>,
+    head_deadline: Duration,
 ) -> io::Result<()> {
     stream.set_write_timeout(Some(IDLE))?;
     let mut writer = stream.try_clone()?;
-    let deadline = Instant::now() + HEAD_DEADLINE;
+    let deadline = Instant::now() + head_deadline;
     let reading = Deadline {
         stream,
         deadline,
@@ -441,7 +456,7 @@ fn serve_connection(
         respond(&mut writer, status, content_type, &body, head_only)?;
         // The next request head has its own deadline, from the end of this answer.
         let reading = reader.get_mut().get_mut();
-        reading.deadline = Instant::now() + HEAD_DEADLINE;
+        reading.deadline = Instant::now() + head_deadline;
         // Between requests: a newcomer may close it, unless the next request is already in.
         if reader.buffer().is_empty() {
             if let Some((places, id)) = place {
