@@ -1,6 +1,8 @@
 //! The course's programs on IPv6 and on both families: each server started on `[::1]:0` and
 //! talked to by its client on `[::1]`, a server on `[::]:0` (dual stack) reached from
-//! 127.0.0.1 and from ::1, and the TCP clients' Happy Eyeballs (`course_given::eyeballs`).
+//! 127.0.0.1 and from ::1 (an IPv4 address given to `--allow`, `--from` or `--server` must
+//! match the peer seen there as `::ffff:127.0.0.1`), and the TCP clients' Happy Eyeballs
+//! (`course_given::eyeballs`).
 //! The programs run the switched-in side, so this file needs the reference:
 //! `cargo test --features solutions --test programs_v6`.
 //!
@@ -8,15 +10,16 @@
 //! `CI=true`).
 
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use course_given::eyeballs::{NEXT_ATTEMPT_DELAY, first_to_connect};
 use course_harness::ChildGuard;
-use course_harness::child::Exited;
+use course_harness::child::{Exited, Stream};
 use course_harness::net::{self, Family};
 use socket2::{Domain, Socket, Type};
+use solutions::ch06_reliability::{Packet, Session};
 
 const V6: &str = "[::1]:0";
 
@@ -256,6 +259,173 @@ fn a_tcp_server_on_all_v6_addresses_serves_both_families() {
             b"both\n",
             "tcp-multi-server from {to}"
         );
+    }
+}
+
+/// Generous: these tests wait for what they need (a line, an ACK, an exit), and must pass on
+/// a machine whose cores are busy with other work.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A fresh Fernet key in a file in `dir`; returns the key and the file's path.
+fn fernet_key_file(dir: &std::path::Path) -> (String, String) {
+    let key = fernet::Fernet::generate_key();
+    let path = dir.join("secret.key");
+    std::fs::write(&path, format!("{key}\n")).unwrap();
+    (key, path.to_string_lossy().into_owned())
+}
+
+#[test]
+fn secure_server_on_all_v6_addresses_allows_an_ipv4_address() {
+    if !dual_stack_or_skip() {
+        return;
+    }
+    // `--allow 127.0.0.1` on [::]: the client on 127.0.0.1 shows up as ::ffff:127.0.0.1, and
+    // must be let in all the same.
+    let dir = tempfile::tempdir().unwrap();
+    let (key, key_file) = fernet_key_file(dir.path());
+    let allow = ["--key-file", &key_file, "--allow", "127.0.0.1"];
+    let (mut server, addr) = server("secure-server", "[::]:0", &allow);
+    let to: SocketAddr = (Ipv4Addr::LOCALHOST, addr.port()).into();
+    // The allowlist still filters: a sender on 127.0.0.2 (Linux answers on all of 127/8) with
+    // the right key is refused.
+    match UdpSocket::bind((Ipv4Addr::new(127, 0, 0, 2), 0)) {
+        Ok(stranger) => {
+            let token = fernet::Fernet::new(&key).unwrap().encrypt(b"let me in");
+            stranger.send_to(token.as_bytes(), to).unwrap();
+            loop {
+                let line = server.expect_line(Stream::Stderr, PATIENCE);
+                if line.starts_with("refused ") && line.contains("127.0.0.2") {
+                    assert!(line.contains("allowlist"), "{line}");
+                    break;
+                }
+            }
+        }
+        Err(e) => eprintln!("note: no 127.0.0.2 here ({e}): the refusal is not tested"),
+    }
+    let timeout = PATIENCE.as_secs().to_string();
+    let to = to.to_string();
+    let args = [
+        "--server",
+        &to,
+        "--key-file",
+        &key_file,
+        "--timeout",
+        &timeout,
+    ];
+    let exited =
+        ChildGuard::run_to_end(command("secure-client", &args), b"over v4\n", PATIENCE * 2);
+    exited.expect_code(
+        "secure-client from 127.0.0.1 to secure-server --bind [::]:PORT --allow 127.0.0.1",
+        0,
+    );
+    assert_eq!(exited.stdout.len(), 1, "one reply: {exited:?}");
+    let shown = server.expect_line(Stream::Stdout, PATIENCE);
+    assert!(
+        shown.contains("[::ffff:127.0.0.1]:") && shown.ends_with(": over v4"),
+        "{shown}"
+    );
+}
+
+/// Sends `packet` from `socket` to `to` until an ACK with cumulative `cumulative` comes
+/// back, within [`PATIENCE`].
+#[track_caller]
+fn send_until_acked(socket: &UdpSocket, to: SocketAddr, packet: &Packet, cumulative: u32) {
+    let deadline = Instant::now() + PATIENCE;
+    let mut buf = [0u8; 256];
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    while Instant::now() < deadline {
+        socket.send_to(&packet.encode(), to).unwrap();
+        while let Ok(len) = socket.recv(&mut buf) {
+            if let Ok(Packet::Ack(ack)) = Packet::decode(&buf[..len]) {
+                if ack.cumulative == cumulative {
+                    return;
+                }
+            }
+        }
+    }
+    panic!("no ACK up to {cumulative} from {to} within {PATIENCE:?}");
+}
+
+#[test]
+fn reliable_recv_on_all_v6_addresses_hears_an_ipv4_from() {
+    if !dual_stack_or_skip() {
+        return;
+    }
+    // `--from 127.0.0.1:PORT` on [::]: the sender shows up as [::ffff:127.0.0.1]:PORT and
+    // must be heard; a stranger on another port of 127.0.0.1 is still ignored.
+    let sender = net::udp_socket_on(Family::V4);
+    let stranger = net::udp_socket_on(Family::V4);
+    let from = sender.local_addr().unwrap().to_string();
+    let idle = PATIENCE.as_secs().to_string();
+    let args = [
+        "--from",
+        &from,
+        "--linger-ms",
+        "100",
+        "--idle-timeout",
+        &idle,
+    ];
+    let (mut receiver, addr) = server("reliable-recv", "[::]:0", &args);
+    let to: SocketAddr = (Ipv4Addr::LOCALHOST, addr.port()).into();
+    let session = Session {
+        id: 0x0005_eed4,
+        first_seq: 7,
+    };
+    let data = |payload: &[u8]| Packet::Data {
+        session: session.id,
+        seq: session.seq(0),
+        payload: payload.to_vec(),
+    };
+    // The stranger is first: were it heard, its DATA would be the stream.
+    stranger.send_to(&data(b"evil\n").encode(), to).unwrap();
+    send_until_acked(&sender, to, &data(b"good\n"), session.seq(1));
+    let end = Packet::End {
+        session: session.id,
+        seq: session.seq(1),
+    };
+    send_until_acked(&sender, to, &end, session.seq(2));
+    let done = receiver.wait_exit(PATIENCE);
+    done.expect_code("reliable-recv --bind [::]:PORT --from 127.0.0.1:PORT", 0);
+    assert_eq!(done.stdout, ["good"]);
+    // The receiver has exited: an ACK to the stranger would be waiting by now.
+    stranger.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 256];
+    assert!(
+        stranger.recv(&mut buf).is_err(),
+        "reliable-recv --from answered a stranger on another port"
+    );
+}
+
+#[test]
+fn reliable_send_on_all_v6_addresses_hears_an_ipv4_server() {
+    if !dual_stack_or_skip() {
+        return;
+    }
+    // `reliable-send --bind [::]:0 --server 127.0.0.1:PORT`: the receiver's ACKs come from
+    // [::ffff:127.0.0.1]:PORT; with a key, the sealing hears only the server's address.
+    let dir = tempfile::tempdir().unwrap();
+    let (_, key_file) = fernet_key_file(dir.path());
+    for sealed in [false, true] {
+        let key: &[&str] = if sealed {
+            &["--key-file", &key_file]
+        } else {
+            &[]
+        };
+        let args = [&["--linger-ms", "100"], key].concat();
+        let (mut receiver, addr) = server("reliable-recv", "127.0.0.1:0", &args);
+        let to = addr.to_string();
+        let args = [&["--bind", "[::]:0", "--server", &to], key].concat();
+        let exited = ChildGuard::run_to_end(
+            command("reliable-send", &args),
+            b"from both families\n",
+            PATIENCE * 2,
+        );
+        exited.expect_code(&format!("reliable-send {}", args.join(" ")), 0);
+        let done = receiver.wait_exit(PATIENCE);
+        assert!(done.status.success(), "{done:?}");
+        assert_eq!(done.stdout, ["from both families"]);
     }
 }
 

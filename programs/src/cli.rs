@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::process::exit;
 use std::time::Duration;
 
@@ -63,6 +63,18 @@ pub fn socket_for(addr: SocketAddr, kind: Type) -> io::Result<Socket> {
     Ok(socket)
 }
 // ANCHOR_END: dual_stack
+
+/// `peer` as it shows up on a socket bound to `bind`, for an address given by the user that
+/// peers are compared with (`--allow`, `--from`, a sealed `--server`): on an IPv6 socket an
+/// IPv4 peer (it reaches `[::]`, see [`socket_for`]) is seen as its IPv4-mapped address,
+/// 127.0.0.1 as `::ffff:127.0.0.1`, so an IPv4 address is turned into that form. Anything
+/// else is returned unchanged.
+pub fn as_seen_on(bind: SocketAddr, peer: IpAddr) -> IpAddr {
+    match (bind, peer) {
+        (SocketAddr::V6(_), IpAddr::V4(v4)) => IpAddr::V6(v4.to_ipv6_mapped()),
+        _ => peer,
+    }
+}
 
 /// Prints the contract's first stderr line, `listening on IP:PORT`, with the real address
 /// (after port 0 was replaced by the port the OS chose): pass `socket.local_addr()`.

@@ -29,7 +29,9 @@ struct Args {
     #[arg(long, default_value_t = 2000)]
     linger_ms: u64,
     /// Hear only this sender, IP:PORT (default: the first that sends a valid message, which
-    /// may be a stranger who was quicker than the real sender).
+    /// may be a stranger who was quicker than the real sender). On an IPv6 socket
+    /// (--bind [::]:PORT) an IPv4 address also matches its ::ffff: form, the way IPv4
+    /// senders show up there (127.0.0.1:PORT as [::ffff:127.0.0.1]:PORT).
     #[arg(long, value_parser = cli::socket_addr)]
     from: Option<SocketAddr>,
     /// Give up (exit code 1) when the sender sends nothing for this many seconds before END;
@@ -52,13 +54,17 @@ fn main() -> ExitCode {
     });
     let socket = cli::bind_udp(args.bind);
     cli::announce(socket.local_addr());
+    // On [::], an IPv4 sender is seen as ::ffff:a.b.c.d: compare it with that form.
+    let from = args
+        .from
+        .map(|from| SocketAddr::new(cli::as_seen_on(args.bind, from.ip()), from.port()));
     // With a key, the protocol hears only the sealing relay, which hears the sender.
     let (socket, from, refused) = match key {
-        Some(key) => match sealing::start(socket, args.from, key) {
+        Some(key) => match sealing::start(socket, from, key) {
             Ok(sealed) => (sealed.socket, Some(sealed.peer), Some(sealed.refused)),
             Err(e) => cli::fail(EXIT_FAILURE, format!("cannot start sealing: {e}")),
         },
-        None => (socket, args.from, None),
+        None => (socket, from, None),
     };
     let mut out = Output::start();
     let listen = Listen {

@@ -22,7 +22,9 @@ use socket_course::ch07_security::SealKey;
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
     /// The receiver's address, IP:PORT or [IPv6]:PORT (this machine only; localhost:PORT: its
-    /// first address, 127.0.0.1: UDP has no connection to try on each address).
+    /// first address, 127.0.0.1: UDP has no connection to try on each address). With
+    /// --bind [::]:PORT (an IPv6 socket) an IPv4 address also matches its ::ffff: form, the
+    /// way the receiver's ACKs show up there (127.0.0.1:PORT as [::ffff:127.0.0.1]:PORT).
     #[arg(long, default_value = "127.0.0.1:50001", value_parser = cli::socket_addr)]
     server: SocketAddr,
     /// Shortest retransmission timeout, in milliseconds. The timeout itself is measured
@@ -79,14 +81,17 @@ fn main() -> ExitCode {
     let key = args.key_file.as_ref().map(|path| {
         SealKey::read(path).unwrap_or_else(|e| cli::fail(EXIT_USAGE, format!("--key-file: {e}")))
     });
-    let socket = cli::bind_udp(args.bind.unwrap_or(cli::loopback_for(args.server)));
+    let bind = args.bind.unwrap_or(cli::loopback_for(args.server));
+    let socket = cli::bind_udp(bind);
+    // On [::], an IPv4 receiver is heard as ::ffff:a.b.c.d: the sealing compares with that.
+    let server = SocketAddr::new(cli::as_seen_on(bind, args.server.ip()), args.server.port());
     // With a key, the protocol talks to the sealing relay, which talks to the receiver.
     let (socket, peer, refused) = match key {
-        Some(key) => match sealing::start(socket, Some(args.server), key) {
+        Some(key) => match sealing::start(socket, Some(server), key) {
             Ok(sealed) => (sealed.socket, sealed.peer, Some(sealed.refused)),
             Err(e) => cli::fail(EXIT_FAILURE, format!("cannot start sealing: {e}")),
         },
-        None => (socket, args.server, None),
+        None => (socket, server, None),
     };
     // A random session id and first number: an ACK must name them to count.
     let session = match Session::random() {

@@ -27,7 +27,9 @@ struct Args {
     /// Refuse tokens older than this many seconds.
     #[arg(long, default_value_t = 60)]
     ttl: u64,
-    /// Accept only these senders: IP or IP:PORT; repeat for more (default: everybody).
+    /// Accept only these senders: IP or IP:PORT; repeat for more (default: everybody). On an
+    /// IPv6 socket (--bind [::]:PORT) an IPv4 address also matches its ::ffff: form, the way
+    /// IPv4 senders show up there (127.0.0.1 as ::ffff:127.0.0.1).
     #[arg(long = "allow")]
     allow: Vec<Allow>,
 }
@@ -43,7 +45,16 @@ fn main() -> ExitCode {
     let started = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let guard = Guard::new(key, Duration::from_secs(args.ttl), args.allow).not_before(started);
+    // On [::], an IPv4 sender is seen as ::ffff:a.b.c.d: compare it with that form.
+    let allow = args
+        .allow
+        .into_iter()
+        .map(|a| Allow {
+            ip: cli::as_seen_on(args.bind, a.ip),
+            port: a.port,
+        })
+        .collect();
+    let guard = Guard::new(key, Duration::from_secs(args.ttl), allow).not_before(started);
     match run_secure_server(&socket, guard, |from, plaintext| {
         println!("from {from}: {}", cli::printable(plaintext))
     }) {
