@@ -202,6 +202,13 @@ fn injected(sealed: bool) -> (String, Exited) {
         session.seq(1),
         key.as_ref(),
     );
+    // Someone who holds the key, but sends from another address than --from: its
+    // datagram opens, and is dropped all the same (counted apart from the unopened ones).
+    if let Some(key) = &key {
+        let other = net::udp_socket();
+        let bytes = seal_datagram(key, &data(session.seq(1), b"FROM ANOTHER ADDRESS").encode());
+        other.send_to(&bytes, to).unwrap();
+    }
     // The attacker knows the session and the next number: it read them on the path.
     let injected = [
         data(session.seq(1), b"INJECTED BY A THIRD PARTY"),
@@ -264,6 +271,12 @@ fn with_a_key_data_and_end_injected_on_the_path_never_reach_the_output() {
         exited
             .stderr_text()
             .contains("refused 4 datagrams that did not open with the key"),
+        "{exited:?}"
+    );
+    assert!(
+        exited
+            .stderr_text()
+            .contains("ignored 1 sealed datagrams from another address than the peer's"),
         "{exited:?}"
     );
 }

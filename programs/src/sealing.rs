@@ -22,8 +22,32 @@ pub struct Sealed {
     pub socket: UdpSocket,
     /// The address the protocol sends to and hears from (the relay's inner end).
     pub peer: SocketAddr,
-    /// Datagrams dropped because they did not open, or came from another address.
-    pub refused: Arc<AtomicU64>,
+    /// What the relay dropped.
+    pub refused: Arc<Refused>,
+}
+
+/// The datagrams the relay dropped, counted apart: a wrong key and a wrong address are two
+/// different stories.
+#[derive(Debug, Default)]
+pub struct Refused {
+    /// Datagrams that did not open with the key.
+    pub unopened: AtomicU64,
+    /// Datagrams that opened but came from another address than the peer's.
+    pub strangers: AtomicU64,
+}
+
+impl Refused {
+    /// Says on stderr what was dropped, if anything (a program calls it when it ends).
+    pub fn report(&self) {
+        let unopened = self.unopened.load(Ordering::Relaxed);
+        if unopened > 0 {
+            eprintln!("refused {unopened} datagrams that did not open with the key");
+        }
+        let strangers = self.strangers.load(Ordering::Relaxed);
+        if strangers > 0 {
+            eprintln!("ignored {strangers} sealed datagrams from another address than the peer's");
+        }
+    }
 }
 
 /// Starts the relay on `outer`, the program's socket. `remote`: the only address to hear
@@ -38,7 +62,7 @@ pub fn start(outer: UdpSocket, remote: Option<SocketAddr>, key: SealKey) -> io::
     let peer = inner.local_addr()?;
     let remote = Arc::new(Mutex::new(remote));
     let fixed = remote.lock().map(|r| r.is_some()).unwrap_or(false);
-    let refused = Arc::new(AtomicU64::new(0));
+    let refused = Arc::new(Refused::default());
 
     // Out: what the protocol sends, sealed, to the remote end (once it is known).
     let (from_protocol, to_network, to) =
@@ -65,13 +89,13 @@ pub fn start(outer: UdpSocket, remote: Option<SocketAddr>, key: SealKey) -> io::
                 Err(_) => return,
             };
             let Some(datagram) = open_datagram(&key, &buf[..len]) else {
-                count.fetch_add(1, Ordering::Relaxed);
+                count.unopened.fetch_add(1, Ordering::Relaxed);
                 continue;
             };
             let Ok(mut known) = remote.lock() else { return };
             match *known {
                 Some(addr) if addr != from => {
-                    count.fetch_add(1, Ordering::Relaxed);
+                    count.strangers.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
                 Some(_) => {}

@@ -76,10 +76,7 @@ fn main() -> ExitCode {
     // What was delivered stays delivered, also when the sender fell silent.
     let flushed = out.finish();
     if let Some(refused) = refused {
-        let refused = refused.load(std::sync::atomic::Ordering::Relaxed);
-        if refused > 0 {
-            eprintln!("refused {refused} datagrams that did not open with the key");
-        }
+        refused.report();
     }
     match result.and_then(|n| flushed.map(|()| n)) {
         Ok(bytes) => {

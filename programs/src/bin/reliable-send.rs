@@ -108,10 +108,7 @@ fn main() -> ExitCode {
         args.tries,
     );
     if let Some(refused) = refused {
-        let refused = refused.load(std::sync::atomic::Ordering::Relaxed);
-        if refused > 0 {
-            eprintln!("refused {refused} datagrams that did not open with the key");
-        }
+        refused.report();
     }
     match result {
         Ok(report) => {
