@@ -53,7 +53,9 @@ pub fn judge(slot: &Slot, newest_acked: u64, now: Instant, rtt: Duration) -> Ver
     // nor when no later sending was acknowledged (`slot.order >= newest_acked`); lost
     // when `newest_acked` is at least PACKET_THRESHOLD sendings later; otherwise lost
     // once `loss_delay(rtt)` has passed since `sent_at`, and until then `LostAt` that
-    // time. (Until then: no evidence, ever, so every loss waits for its timer.)
+    // time. (Until then: no evidence, ever, so every loss waits for its timer. This
+    // stub answers instead of panicking: your sender of exercise 6.7 already asks it,
+    // and must work before you write this one.)
     Verdict::NoEvidence
 }
 // ANCHOR_END: verdict
