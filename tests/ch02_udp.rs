@@ -759,13 +759,19 @@ mod run_server {
 mod run_client {
     use super::*;
 
-    #[test]
-    fn each_line_gets_its_reply_printed_until_end() {
+    /// Your `run_client` with `input`, against a server on `family` that replies to
+    /// `count` requests: what the server received and what was printed, once
+    /// `run_client` returned Ok.
+    fn run_with(
+        family: Family,
+        input: &'static str,
+        count: usize,
+    ) -> (Vec<Vec<u8>>, Vec<u8>, Exchange) {
         let exchange = Exchange::new();
-        let (server, handle) = replying_server(&exchange, 2);
+        let (server, handle) = replying_server_on(&exchange, count, family);
         let out = SharedOutput::new();
         let printed = out.clone();
-        let input = io::Cursor::new("hello\r\nworld\nend\nnot sent\n");
+        let input = io::Cursor::new(input);
         let got = call_learner(move || run_client(server, input, out, Duration::from_secs(2)));
         assert!(
             got.is_ok(),
@@ -775,7 +781,12 @@ mod run_client {
                 &[("call", &"run_client"), ("got", &format!("{got:?}"))]
             )
         );
-        let requests = handle.join().unwrap();
+        (handle.join().unwrap(), printed.contents(), exchange)
+    }
+
+    #[test]
+    fn each_line_gets_its_reply_printed_until_end() {
+        let (requests, printed, exchange) = run_with(V4, "hello\r\nworld\nend\nnot sent\n", 2);
         assert_eq!(
             requests,
             [b"hello".to_vec(), b"world".to_vec()],
@@ -785,7 +796,7 @@ mod run_client {
         expect_bytes(
             &fill("what.printed", &[("name", &"run_client")]),
             b"reply:hello\nreply:world\n",
-            &printed.contents(),
+            &printed,
             Some(&exchange),
         );
     }
@@ -795,50 +806,24 @@ mod run_client {
         if !V6.usable() {
             return;
         }
-        let exchange = Exchange::new();
-        let (server, handle) = replying_server_on(&exchange, 1, V6);
-        let out = SharedOutput::new();
-        let printed = out.clone();
-        let input = io::Cursor::new("hello six\n");
-        let got = call_learner(move || run_client(server, input, out, Duration::from_secs(2)));
-        assert!(
-            got.is_ok(),
-            "{}",
-            fill(
-                "test.returned",
-                &[("call", &"run_client"), ("got", &format!("{got:?}"))]
-            )
-        );
-        assert_eq!(handle.join().unwrap(), [b"hello six".to_vec()]);
+        let (requests, printed, exchange) = run_with(V6, "hello six\n", 1);
+        assert_eq!(requests, [b"hello six".to_vec()]);
         expect_bytes(
             &fill("what.printed", &[("name", &"run_client")]),
             b"reply:hello six\n",
-            &printed.contents(),
+            &printed,
             Some(&exchange),
         );
     }
 
     #[test]
     fn the_end_of_input_ends_it_too() {
-        let exchange = Exchange::new();
-        let (server, handle) = replying_server(&exchange, 1);
-        let out = SharedOutput::new();
-        let printed = out.clone();
-        let input = io::Cursor::new("only line");
-        let got = call_learner(move || run_client(server, input, out, Duration::from_secs(2)));
-        assert!(
-            got.is_ok(),
-            "{}",
-            fill(
-                "test.returned",
-                &[("call", &"run_client"), ("got", &format!("{got:?}"))]
-            )
-        );
-        assert_eq!(handle.join().unwrap(), [b"only line".to_vec()]);
+        let (requests, printed, _) = run_with(V4, "only line", 1);
+        assert_eq!(requests, [b"only line".to_vec()]);
         expect_bytes(
             &fill("what.printed", &[("name", &"run_client")]),
             b"reply:only line\n",
-            &printed.contents(),
+            &printed,
             None,
         );
     }
