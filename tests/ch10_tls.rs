@@ -290,10 +290,12 @@ mod tls_server {
         (test_end, running)
     }
 
-    #[test]
-    fn echoes_to_a_client_that_trusts_the_test_ca_and_says_goodbye() {
+    /// A client that trusts the test CA sends `message` over a connection of `family`,
+    /// reads its echo, and says goodbye: the server answers the close_notify with its own
+    /// (a clean end reads as Ok(0)), and `echo_tls` returns the bytes it echoed.
+    fn echo_and_goodbye(family: Family, message: &[u8]) {
         let (ca, issued) = pki(&["localhost"], Validity::Current);
-        let (tcp, mut running) = start(&issued);
+        let (tcp, mut running) = start_on(&issued, family);
         let mut tls = match test_client_on(tcp, "localhost", &ca.cert_pem()) {
             Ok(tls) => tls,
             Err(e) => {
@@ -304,15 +306,14 @@ mod tls_server {
                 );
             }
         };
-        tls.write_all(b"ping over TLS").unwrap();
-        let mut got = [0u8; 13];
+        tls.write_all(message).unwrap();
+        let mut got = vec![0u8; message.len()];
         if tls.read_exact(&mut got).is_err() {
             running.check();
         }
-        expect_bytes(&fill("what.echo", &[]), b"ping over TLS", &got, None);
+        expect_bytes(&fill("what.echo", &[]), message, &got, None);
         tls.conn.send_close_notify();
         tls.flush().unwrap();
-        // The server answers our close_notify with its own: a clean end reads as Ok(0).
         let mut rest = Vec::new();
         let end = tls.read_to_end(&mut rest);
         assert!(
@@ -325,10 +326,15 @@ mod tls_server {
             .or_fail("test.returned_error", &[("call", &"echo_tls")]);
         assert_eq!(
             echoed,
-            13,
+            message.len() as u64,
             "{}",
             fill("test.returned", &[("call", &"echo_tls"), ("got", &echoed)])
         );
+    }
+
+    #[test]
+    fn echoes_to_a_client_that_trusts_the_test_ca_and_says_goodbye() {
+        echo_and_goodbye(V4, b"ping over TLS");
     }
 
     #[test]
@@ -336,35 +342,7 @@ mod tls_server {
         if !V6.usable() {
             return;
         }
-        let (ca, issued) = pki(&["localhost"], Validity::Current);
-        let (tcp, mut running) = start_on(&issued, V6);
-        let mut tls = match test_client_on(tcp, "localhost", &ca.cert_pem()) {
-            Ok(tls) => tls,
-            Err(e) => {
-                running.check();
-                panic!(
-                    "{}",
-                    fill("ch10.handshake_failed", &[("error", &tls_error(&e))])
-                );
-            }
-        };
-        tls.write_all(b"ping over IPv6").unwrap();
-        let mut got = [0u8; 14];
-        if tls.read_exact(&mut got).is_err() {
-            running.check();
-        }
-        expect_bytes(&fill("what.echo", &[]), b"ping over IPv6", &got, None);
-        tls.conn.send_close_notify();
-        tls.flush().unwrap();
-        let echoed = running
-            .finish()
-            .or_fail("test.returned_error", &[("call", &"echo_tls")]);
-        assert_eq!(
-            echoed,
-            14,
-            "{}",
-            fill("test.returned", &[("call", &"echo_tls"), ("got", &echoed)])
-        );
+        echo_and_goodbye(V6, b"ping over IPv6");
     }
 
     #[test]
