@@ -839,16 +839,13 @@ mod receive {
         from
     }
 
-    #[test]
-    fn what_arrives_is_printed_line_by_line_until_stop() {
-        let mut l = listen(Duration::from_millis(50));
+    /// A server on `family` sends `messages`: your `receive` prints each as
+    /// `display_line` shows it, in order, and returns Ok once told to stop.
+    fn printed_line_by_line(family: Family, messages: &[Vec<u8>]) {
+        let mut l = listen_on(Duration::from_millis(50), family);
         let client = client_addr(&mut l);
-        let messages = [
-            ChatMessage::new(Kind::Join, 1_700_000_000_000, "hanako", "").encode(),
-            ChatMessage::new(Kind::Msg, 1_700_000_001_000, "hanako", "こんにちは").encode(),
-        ];
         let mut expected = Vec::new();
-        for message in &messages {
+        for message in messages {
             l.server.send_to(message, client);
             let payload = parse(message).unwrap();
             expected.extend(display_line(&payload, l.server.addr()));
@@ -866,27 +863,25 @@ mod receive {
     }
 
     #[test]
+    fn what_arrives_is_printed_line_by_line_until_stop() {
+        printed_line_by_line(
+            V4,
+            &[
+                ChatMessage::new(Kind::Join, 1_700_000_000_000, "hanako", "").encode(),
+                ChatMessage::new(Kind::Msg, 1_700_000_001_000, "hanako", "こんにちは").encode(),
+            ],
+        );
+    }
+
+    #[test]
     fn what_a_v6_server_sends_is_printed() {
         if !V6.usable() {
             return;
         }
-        let mut l = listen_on(Duration::from_millis(50), V6);
-        let client = client_addr(&mut l);
-        let message = ChatMessage::new(Kind::Msg, 1_700_000_001_000, "hanako", "IPv6").encode();
-        l.server.send_to(&message, client);
-        let expected: Vec<String> = display_line(&parse(&message).unwrap(), l.server.addr())
-            .into_iter()
-            .collect();
-        assert_eq!(
-            lines(&mut l, expected.len()),
-            expected,
-            "{}",
-            fill("ch08.receive_printed", &[])
+        printed_line_by_line(
+            V6,
+            &[ChatMessage::new(Kind::Msg, 1_700_000_001_000, "hanako", "IPv6").encode()],
         );
-        l.stop.store(true, Ordering::Relaxed);
-        l.running
-            .finish()
-            .or_fail("test.returned_error", &[("call", &"receive")]);
     }
 
     #[test]
