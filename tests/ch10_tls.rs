@@ -682,30 +682,36 @@ mod quic_echo {
         }
     }
 
-    #[test]
-    fn several_streams_at_once_each_echoed() {
+    /// A client over `family` opens `streams` streams at once, `bytes` each: each comes
+    /// back whole, and `echo_connection` returns how many streams it echoed.
+    fn streams_echoed(family: Family, streams: usize, bytes: usize) {
         let (ca, issued) = pki(&["localhost"], Validity::Current);
-        let (addr, ended, mut running) = start(&issued);
-        let echoes = match run_client(addr, ca.cert_pem(), 8, 50_000, ended) {
+        let (addr, ended, mut running) = start_on(&issued, family);
+        let echoes = match run_client(addr, ca.cert_pem(), streams, bytes, ended) {
             Ok(echoes) => echoes,
             Err(e) => {
                 running.check();
                 panic!("{}", fill("ch10.quic_failed", &[("error", &e)]));
             }
         };
-        check_echoes(&echoes, 50_000);
-        let streams = running
+        check_echoes(&echoes, bytes);
+        let echoed = running
             .finish()
             .or_fail("test.returned_error", &[("call", &"echo_connection")]);
         assert_eq!(
-            streams,
-            8,
+            echoed,
+            streams as u64,
             "{}",
             fill(
                 "test.returned",
-                &[("call", &"echo_connection"), ("got", &streams)]
+                &[("call", &"echo_connection"), ("got", &echoed)]
             )
         );
+    }
+
+    #[test]
+    fn several_streams_at_once_each_echoed() {
+        streams_echoed(V4, 8, 50_000);
     }
 
     #[test]
@@ -713,28 +719,7 @@ mod quic_echo {
         if !V6.usable() {
             return;
         }
-        let (ca, issued) = pki(&["localhost"], Validity::Current);
-        let (addr, ended, mut running) = start_on(&issued, V6);
-        let echoes = match run_client(addr, ca.cert_pem(), 2, 10_000, ended) {
-            Ok(echoes) => echoes,
-            Err(e) => {
-                running.check();
-                panic!("{}", fill("ch10.quic_failed", &[("error", &e)]));
-            }
-        };
-        check_echoes(&echoes, 10_000);
-        let streams = running
-            .finish()
-            .or_fail("test.returned_error", &[("call", &"echo_connection")]);
-        assert_eq!(
-            streams,
-            2,
-            "{}",
-            fill(
-                "test.returned",
-                &[("call", &"echo_connection"), ("got", &streams)]
-            )
-        );
+        streams_echoed(V6, 2, 10_000);
     }
 
     #[test]
