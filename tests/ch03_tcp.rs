@@ -885,17 +885,17 @@ mod programs {
         }
     }
 
-    /// A person typing into tcp-client: one byte every 0.4 s, below `--min-rate 10` (15
-    /// bytes over each 1.5 s window, both directions counted; it moves at most 8), never
+    /// A person typing into tcp-client: one byte every 0.2 s, below `--min-rate 20` (15
+    /// bytes over each 0.75 s window, both directions counted; it moves at most 8), never
     /// idle. With nobody waiting for the server, the minimum rate does not apply: the
     /// client is kept over 3 windows.
     #[test]
     fn tcp_server_keeps_a_slow_client_while_nobody_waits() {
-        let (mut server, addr) = start_server(&["--idle-timeout", "0.75", "--min-rate", "10"]);
+        let (mut server, addr) = start_server(&["--idle-timeout", "0.75", "--min-rate", "20"]);
         let mut slow = net::connect(addr).unwrap();
         slow.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
         let started = Instant::now();
-        // Pacing: a byte every 0.2 s (5 bytes/s, under the minimum of 10) for 3 windows
+        // Pacing: a byte every 0.2 s (10 bytes/s both ways, under the minimum of 20) for 3 windows
         // (2.25 s) and a bit more.
         while started.elapsed() < Duration::from_millis(2_500) {
             let mut one = [0u8; 1];

@@ -1343,16 +1343,16 @@ mod program {
         }
     }
 
-    /// A person typing into tcp-client: one byte every 0.4 s, below `--min-rate 10` (15
-    /// bytes sent over each 1.5 s window; it sends at most 4), never
+    /// A person typing into tcp-client: one byte every 0.2 s, below `--min-rate 20` (15
+    /// bytes sent over each 0.75 s window; it sends at most 4), never
     /// idle. Alone on the server (far from `--max-clients`), the minimum rate does not
     /// apply: the client is kept over 3 windows.
     fn a_slow_client_alone_is_kept(design: &str) {
-        let (mut server, addr) = start(design, &["--idle-timeout", "0.75", "--min-rate", "10"]);
+        let (mut server, addr) = start(design, &["--idle-timeout", "0.75", "--min-rate", "20"]);
         let mut slow = net::connect(addr).unwrap();
         slow.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
         let started = Instant::now();
-        // Pacing: a byte every 0.2 s (5 bytes/s, under the minimum of 10) for 3 windows
+        // Pacing: a byte every 0.2 s (5 bytes/s, under the minimum of 20) for 3 windows
         // (2.25 s) and a bit more.
         while started.elapsed() < Duration::from_millis(2_500) {
             let mut one = [0u8; 1];
