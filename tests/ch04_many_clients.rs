@@ -1318,29 +1318,10 @@ mod program {
     /// 300`). They move less than the minimum rate (4 bytes a second by default, over each
     /// idle-timeout window), so a newcomer must be served within the window + 1 s.
     fn a_probe_is_served_while_300_clients_drip(design: &str) {
-        const DRIPPERS: usize = 300;
-        let _fds = many_sockets(DRIPPERS as u64);
         let window = Duration::from_millis(1_500);
-        let (mut server, addr) = start(design, &["--idle-timeout", "1.5", "--max-clients", "300"]);
-        let started = Instant::now();
-        let drippers = Drippers::start(
-            addr,
-            DRIPPERS,
-            Duration::from_secs(1),
-            Duration::from_secs(8),
-        )
-        .unwrap_or_else(|e| panic!("test setup: 300 clients could not connect: {e}"));
+        let dripping = Duration::from_secs(1);
         let limit = window + Duration::from_secs(1);
-        let served = probe_echo(addr, b"probe", limit.saturating_sub(started.elapsed()));
-        if served.is_none() {
-            server.assert_running();
-            let args: [(&str, &dyn std::fmt::Display); 3] = [
-                ("design", &design),
-                ("limit", &format!("{limit:?}")),
-                ("open", &drippers.open()),
-            ];
-            panic!("{}", fill("ch04.drip_starves", &args));
-        }
+        probe_served_among_300_drippers(design, dripping, limit, "ch04.drip_starves");
     }
 
     /// A person typing into tcp-client: one byte every 0.2 s, below `--min-rate 20` (15
@@ -1375,19 +1356,28 @@ mod program {
     /// the echo counted too they would pass (8.6). Only what a client sends is progress, so
     /// they are closed while others wait, and a newcomer is served.
     fn a_probe_is_served_while_300_clients_drip_and_read_the_echo(design: &str) {
+        let window = Duration::from_millis(1_500);
+        let dripping = Duration::from_millis(350);
+        let limit = window * 2 + Duration::from_secs(1);
+        probe_served_among_300_drippers(design, dripping, limit, "ch04.drip_echo_starves");
+    }
+
+    /// 300 clients, each from its own address, send a byte every `dripping` (and read
+    /// what comes back) to a server with a 1.5 s idle timeout and `--max-clients 300`;
+    /// then a newcomer's probe must be echoed within `limit` of the start, or the test
+    /// fails with the message `failure` (its arguments: design, limit, open).
+    fn probe_served_among_300_drippers(
+        design: &str,
+        dripping: Duration,
+        limit: Duration,
+        failure: &str,
+    ) {
         const DRIPPERS: usize = 300;
         let _fds = many_sockets(DRIPPERS as u64);
-        let window = Duration::from_millis(1_500);
         let (mut server, addr) = start(design, &["--idle-timeout", "1.5", "--max-clients", "300"]);
         let started = Instant::now();
-        let drippers = Drippers::start(
-            addr,
-            DRIPPERS,
-            Duration::from_millis(350),
-            Duration::from_secs(8),
-        )
-        .unwrap_or_else(|e| panic!("test setup: 300 clients could not connect: {e}"));
-        let limit = window * 2 + Duration::from_secs(1);
+        let drippers = Drippers::start(addr, DRIPPERS, dripping, Duration::from_secs(8))
+            .unwrap_or_else(|e| panic!("test setup: 300 clients could not connect: {e}"));
         let served = probe_echo(addr, b"probe", limit.saturating_sub(started.elapsed()));
         if served.is_none() {
             server.assert_running();
@@ -1396,7 +1386,7 @@ mod program {
                 ("limit", &format!("{limit:?}")),
                 ("open", &drippers.open()),
             ];
-            panic!("{}", fill("ch04.drip_echo_starves", &args));
+            panic!("{}", fill(failure, &args));
         }
     }
 
