@@ -325,12 +325,12 @@ mod receiver {
         );
     }
 
-    /// Your receiver on a socket; the test plays the sender with hand-made datagrams.
-    #[test]
-    fn on_a_socket_it_acks_skips_garbage_and_finishes_after_end() {
+    /// Your receiver on a socket of `family`; the test plays the sender with hand-made
+    /// datagrams.
+    fn acks_skips_garbage_and_finishes_after_end_on(family: Family) {
         let exchange = Exchange::new();
-        let sender = Peer::new(&exchange, "test sender");
-        let socket = net::udp_socket();
+        let sender = Peer::on(&exchange, "test sender", family);
+        let socket = net::udp_socket_on(family);
         let addr = socket.local_addr().unwrap();
         exchange.name(addr, "your receiver");
         let mut learner = start_learner(move || {
@@ -385,46 +385,17 @@ mod receiver {
         assert_eq!(delivered, [b"one".to_vec(), b"two".to_vec()]);
     }
 
-    /// The same on `[::1]`: DATA 1, then END, each acknowledged to the v6 sender.
+    #[test]
+    fn on_a_socket_it_acks_skips_garbage_and_finishes_after_end() {
+        acks_skips_garbage_and_finishes_after_end_on(V4);
+    }
+
     #[test]
     fn on_a_v6_socket_it_acks_the_sender_and_finishes_after_end() {
         if !V6.usable() {
             return;
         }
-        let exchange = Exchange::new();
-        let sender = Peer::on(&exchange, "test sender", V6);
-        let socket = net::udp_socket_on(V6);
-        let addr = socket.local_addr().unwrap();
-        exchange.name(addr, "your receiver");
-        let mut learner = start_learner(move || {
-            let mut delivered = Vec::new();
-            let result = run_receiver(&socket, Duration::from_millis(200), |p| {
-                delivered.push(p.to_vec());
-                Ok(())
-            });
-            (result, delivered)
-        });
-        for (datagram, ack) in [
-            (
-                "01 5e551011 00000001 0003 6f6e65",
-                "02 5e551011 00000001 0000",
-            ),
-            ("03 5e551011 00000002 0000", "02 5e551011 00000002 0000"),
-        ] {
-            sender.send_to(&hex(datagram), addr);
-            match sender.recv_checking(|| learner.check()) {
-                Ok((got, _)) if got == hex(ack) => {}
-                other => Report::new(fill("ch06.expected_ack", &[]))
-                    .bytes("sent", &hex(datagram))
-                    .bytes("expected", &hex(ack))
-                    .line("got", format!("{other:?}"))
-                    .exchange(&exchange)
-                    .fail(),
-            }
-        }
-        let (result, delivered) = learner.finish();
-        result.or_fail("test.returned_error", &[("call", &"run_receiver")]);
-        assert_eq!(delivered, [b"one".to_vec()]);
+        acks_skips_garbage_and_finishes_after_end_on(V6);
     }
 }
 
