@@ -134,26 +134,35 @@ mod tls_client {
     use super::*;
     use socket_course::ch10_tls::connect;
 
-    #[test]
-    fn echoes_through_a_test_server_after_a_complete_handshake() {
-        let (ca, issued) = pki(&["localhost"], Validity::Current);
-        let (addr, server) = test_echo_server(test_server_config(&issued));
+    /// Your `connect` to a test echo server on `family` whose certificate names `names`,
+    /// by the server name `name` (the server's address itself when `None`): the handshake
+    /// is complete, and `message` comes back.
+    fn echo_through(family: Family, names: &[&str], name: Option<&str>, message: &[u8]) {
+        let (ca, issued) = pki(names, Validity::Current);
+        let listener = net::tcp_listener_on(family);
+        let (addr, server) = test_echo_server_on(listener, test_server_config(&issued));
+        let name = name.map_or_else(|| addr.ip().to_string(), str::to_string);
+        let call = format!("connect({name})");
         let ca_pem = ca.cert_pem();
-        let mut tls =
-            call_learner(move || connect(addr, "localhost", ca_pem.as_bytes(), IO_TIMEOUT))
-                .or_fail("test.returned_error", &[("call", &"connect")]);
+        let mut tls = call_learner(move || connect(addr, &name, ca_pem.as_bytes(), IO_TIMEOUT))
+            .or_fail("test.returned_error", &[("call", &call)]);
         assert!(
             !tls.conn.is_handshaking(),
             "{}",
             fill("ch10.handshake_not_done", &[])
         );
-        tls.write_all(b"hello over TLS").unwrap();
-        let mut got = [0u8; 14];
+        tls.write_all(message).unwrap();
+        let mut got = vec![0u8; message.len()];
         tls.read_exact(&mut got).or_fail("ch10.no_echo", &[]);
-        expect_bytes(&fill("what.echo", &[]), b"hello over TLS", &got, None);
+        expect_bytes(&fill("what.echo", &[]), message, &got, None);
         tls.conn.send_close_notify();
         let _ = tls.flush();
         server.join().unwrap().or_fail("ch10.server_failed", &[]);
+    }
+
+    #[test]
+    fn echoes_through_a_test_server_after_a_complete_handshake() {
+        echo_through(V4, &["localhost"], Some("localhost"), b"hello over TLS");
     }
 
     #[test]
@@ -172,20 +181,7 @@ mod tls_client {
         if !V6.usable() {
             return;
         }
-        let (ca, issued) = pki(&["::1", "127.0.0.1"], Validity::Current);
-        let listener = net::tcp_listener_on(V6);
-        let (addr, server) = test_echo_server_on(listener, test_server_config(&issued));
-        let name = addr.ip().to_string();
-        let ca_pem = ca.cert_pem();
-        let mut tls = call_learner(move || connect(addr, &name, ca_pem.as_bytes(), IO_TIMEOUT))
-            .or_fail("test.returned_error", &[("call", &"connect([::1])")]);
-        tls.write_all(b"over IPv6").unwrap();
-        let mut got = [0u8; 9];
-        tls.read_exact(&mut got).or_fail("ch10.no_echo", &[]);
-        expect_bytes(&fill("what.echo", &[]), b"over IPv6", &got, None);
-        tls.conn.send_close_notify();
-        let _ = tls.flush();
-        server.join().unwrap().or_fail("ch10.server_failed", &[]);
+        echo_through(V6, &["::1", "127.0.0.1"], None, b"over IPv6");
     }
 
     #[test]
