@@ -839,15 +839,18 @@ mod receive {
         from
     }
 
-    /// A server on `family` sends `messages`: your `receive` prints each as
-    /// `display_line` shows it, in order, and returns Ok once told to stop.
-    fn printed_line_by_line(family: Family, messages: &[Vec<u8>]) {
+    /// A server on `family` sends `messages` (kind, time, name, text): your `receive`
+    /// prints each as `display_line` shows it, in order, and returns Ok once told to stop.
+    /// (The messages are encoded only once your `receive` has shown its address: encoding
+    /// is your code too, and a stub that never returns must fail the test, not hang it.)
+    fn printed_line_by_line(family: Family, messages: &[(Kind, u64, &str, &str)]) {
         let mut l = listen_on(Duration::from_millis(50), family);
         let client = client_addr(&mut l);
         let mut expected = Vec::new();
-        for message in messages {
-            l.server.send_to(message, client);
-            let payload = parse(message).unwrap();
+        for &(kind, time, name, text) in messages {
+            let message = ChatMessage::new(kind, time, name, text).encode();
+            l.server.send_to(&message, client);
+            let payload = parse(&message).unwrap();
             expected.extend(display_line(&payload, l.server.addr()));
         }
         assert_eq!(
@@ -867,8 +870,8 @@ mod receive {
         printed_line_by_line(
             V4,
             &[
-                ChatMessage::new(Kind::Join, 1_700_000_000_000, "hanako", "").encode(),
-                ChatMessage::new(Kind::Msg, 1_700_000_001_000, "hanako", "こんにちは").encode(),
+                (Kind::Join, 1_700_000_000_000, "hanako", ""),
+                (Kind::Msg, 1_700_000_001_000, "hanako", "こんにちは"),
             ],
         );
     }
@@ -878,10 +881,7 @@ mod receive {
         if !V6.usable() {
             return;
         }
-        printed_line_by_line(
-            V6,
-            &[ChatMessage::new(Kind::Msg, 1_700_000_001_000, "hanako", "IPv6").encode()],
-        );
+        printed_line_by_line(V6, &[(Kind::Msg, 1_700_000_001_000, "hanako", "IPv6")]);
     }
 
     #[test]
