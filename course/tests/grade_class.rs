@@ -541,7 +541,12 @@ fn the_classroom_workflow_commands_pass_a_solved_chapter_and_fail_a_stub() {
     assert!(!commands.is_empty(), "no command steps in the workflow");
     let temp = tempfile::tempdir().unwrap();
     let submission = clone_into(&temp.path().join("submission"));
+    // Solved: chapter 1 (the chapters' crate) and chapter 10 (a crate of its own, with the
+    // TLS libraries): each earns its step; every other chapter is a stub and fails its step.
+    let solved = ["ch01", "ch10"];
     solve(&submission, "ch01_addresses");
+    solve(&submission, "ch10_tls");
+    let mut graded = Vec::new();
     for command in commands {
         // `cd course && target/debug/course grade ../submission --chapter chNN --require-all`:
         // run the same arguments with this build of the grader.
@@ -575,9 +580,27 @@ fn the_classroom_workflow_commands_pass_a_solved_chapter_and_fail_a_stub() {
         let mut full_args = vec!["grade"];
         full_args.extend(args);
         let (code, out) = course(temp.path(), &full_args);
-        let expected = if chapter == "ch01" { 0 } else { 1 };
+        let expected = if solved.contains(&chapter) { 0 } else { 1 };
         assert_eq!(code, Some(expected), "{chapter}: {command}\n{out}");
+        graded.push(chapter.to_string());
     }
+    // Every chapter of the course has its step (chapter 10 was once left out).
+    let mut chapters: Vec<String> = Path::new(ROOT)
+        .join("tests")
+        .read_dir()
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let id = name.get(..4)?;
+            (id.starts_with("ch") && id[2..].bytes().all(|b| b.is_ascii_digit()))
+                .then(|| id.to_string())
+        })
+        .collect();
+    chapters.sort();
+    chapters.dedup();
+    graded.sort();
+    assert_eq!(graded, chapters, "the workflow's chapter steps");
 }
 
 /// The workflow's first step refuses a course that is not pinned to a full commit SHA: its
