@@ -117,7 +117,8 @@ pub fn test_binaries(
     let mut command = cargo.command();
     command.args(["test", "--no-run", "--message-format=json"]);
     // `solutions` picks the side; a chapter may need a feature of its own (chapter 10's TLS
-    // crates, see `course_catalog::exercises::CHAPTER_FEATURES`).
+    // crates, see `course_catalog::exercises::CHAPTER_FEATURES`). The runner asks for such a
+    // chapter only once the learner gets there (`Progress::deferred`); the grader always does.
     let mut features: Vec<&str> = chapters
         .iter()
         .filter_map(|c| course_catalog::exercises::chapter_features(c))

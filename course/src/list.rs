@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use course_catalog::{fill, lang, text};
 use serde_json::json;
 
-use crate::progress::{pad, refresh, width};
+use course_catalog::exercises::Exercise;
+
+use crate::progress::{deferred_notes, pad, refresh, width};
 use crate::run::{Course, ExState, Progress};
 
 pub fn main(course: &Course, as_json: bool) -> ExitCode {
@@ -25,6 +27,9 @@ pub fn main(course: &Course, as_json: bool) -> ExitCode {
 /// The table: one line per exercise (id, title, state, file), the next one marked.
 pub fn rows_text(course: &Course, progress: &Progress) -> String {
     let lang = lang();
+    let deferred = |e: &Exercise| {
+        course_catalog::exercises::chapter(e.chapter).is_some_and(|c| progress.deferred(course, c))
+    };
     let next = progress.next(course).map(|e| e.id);
     let rows: Vec<(String, String, &str, bool)> = course
         .exercises()
@@ -36,6 +41,7 @@ pub fn rows_text(course: &Course, progress: &Progress) -> String {
                 ExState::Failing { passed, total } => {
                     fill("list.partial", &[("passed", &passed), ("total", &total)])
                 }
+                ExState::NotRun if deferred(e) => text("list.deferred").to_string(),
                 ExState::NotRun => text("list.not_run").to_string(),
                 ExState::NotCompiled => text("list.not_compiled").to_string(),
             };
@@ -63,13 +69,18 @@ pub fn rows_text(course: &Course, progress: &Progress) -> String {
             pad(&state, state_w)
         ));
     }
+    for note in deferred_notes(course, progress) {
+        out.push_str(&format!("\n\n{note}"));
+    }
     out
 }
 
 /// Every exercise as JSON: `{"side": ..., "exercises": [{"id", "chapter", "title", "file",
 /// "optional", "state", "passed", "total", "command"}, ...]}`. `optional` marks a "go
 /// further" exercise (it never becomes "next"); `state` is one of `done`, `failing`,
-/// `not_run`, `not_compiled`; `passed`/`total` count its tests in the last run.
+/// `not_run`, `not_compiled`; `deferred` marks an exercise whose chapter is not built until
+/// the learner gets there (chapter 10, state `not_run`); `passed`/`total` count its tests in
+/// the last run.
 pub fn json_text(course: &Course, progress: &Progress) -> String {
     let lang = lang();
     let exercises: Vec<serde_json::Value> = course
@@ -96,6 +107,8 @@ pub fn json_text(course: &Course, progress: &Progress) -> String {
                 "file": e.file,
                 "optional": e.optional,
                 "state": state,
+                "deferred": course_catalog::exercises::chapter(e.chapter)
+                    .is_some_and(|c| progress.deferred(course, c)),
                 "passed": passed,
                 "total": total,
                 "command": e.command(),

@@ -4,7 +4,9 @@
 //! - no subcommand ([`progress`]): a table per chapter (exercises done, tests passed), then the
 //!   next unfinished exercise: its file, its book section (English or Japanese), the command
 //!   that grades it, and why its first failing test fails. A chapter that does not compile is
-//!   named with the compiler's first error; the other chapters are still graded.
+//!   named with the compiler's first error; the other chapters are still graded. A chapter
+//!   that needs crates of its own (chapter 10's TLS and QUIC) is built only once the learner
+//!   gets there; `progress 10` builds it now and shows its next exercise.
 //! - `hint [EXERCISE]` ([`hint`]): the next hint, in steps (the idea, the API, the book).
 //! - `list` ([`list`]): every exercise, its state and its file; `--json` for tools.
 //! - `watch` ([`watch`]): the main screen; runs the tests again when a file under `exercises/`
@@ -53,7 +55,11 @@ struct Args {
 #[derive(Subcommand)]
 enum Cmd {
     /// Progress per chapter and the next exercise (the default).
-    Progress,
+    Progress {
+        /// Build and run this chapter now even if you have not got there yet (e.g. `10`),
+        /// and show its next exercise.
+        chapter: Option<u8>,
+    },
     /// The next hint for an exercise (default: the one you are on), one step per call.
     Hint {
         /// The exercise, e.g. `2.3` (see `list`).
@@ -181,7 +187,8 @@ fn main() -> ExitCode {
         }
     };
     match args.command {
-        None | Some(Cmd::Progress) => progress::main(&course),
+        None => progress::main(&course, None),
+        Some(Cmd::Progress { chapter }) => progress::main(&course, chapter),
         Some(Cmd::Hint { exercise, reset }) => hint::main(&course, exercise.as_deref(), reset),
         Some(Cmd::List { json }) => list::main(&course, json),
         Some(Cmd::Watch) => watch::main(&course),

@@ -10,8 +10,23 @@ use course_catalog::{Lang, fill, lang, text};
 use crate::build::Step;
 use crate::run::{Course, ExState, Note, Outcome, Progress, failure_message};
 
-pub fn main(course: &Course) -> ExitCode {
-    let Some(progress) = refresh(course) else {
+/// `cargo run` (`chapter`: `None`), or `cargo run -- progress N`: chapter N is built and run
+/// even if the learner has not got there, and its first exercise not done is shown.
+pub fn main(course: &Course, chapter: Option<u8>) -> ExitCode {
+    let asked: Vec<&str> = course
+        .chapters()
+        .into_iter()
+        .filter(|c| Some(c.number) == chapter)
+        .map(|c| c.id)
+        .collect();
+    if let (Some(number), true) = (chapter, asked.is_empty()) {
+        eprintln!(
+            "{}",
+            fill("course.unknown_chapter", &[("chapter", &number)])
+        );
+        return ExitCode::from(2);
+    }
+    let Some(progress) = refresh_asked(course, &asked) else {
         return ExitCode::FAILURE;
     };
     println!(
@@ -24,20 +39,66 @@ pub fn main(course: &Course) -> ExitCode {
     println!();
     table(course, &progress);
     println!();
-    next(course, &progress);
+    for note in deferred_notes(course, &progress) {
+        println!("{note}");
+        println!();
+    }
+    next(course, &progress, &asked);
     ExitCode::SUCCESS
+}
+
+/// For each chapter not built yet (see [`Progress::deferred`]): why, when it will be, and the
+/// command that builds it now.
+pub fn deferred_notes(course: &Course, progress: &Progress) -> Vec<String> {
+    let mut notes: Vec<String> = Vec::new();
+    let mut numbers = BTreeSet::new();
+    for chapter in progress.deferred_chapters(course) {
+        if !numbers.insert(chapter.number) {
+            continue;
+        }
+        let key = format!("deferred.{}", chapter.id);
+        let why = text(&key);
+        let why = if why == key { "" } else { why };
+        notes.push(fill(
+            "course.deferred_note",
+            &[
+                ("chapter", &chapter.number),
+                ("why", &why),
+                (
+                    "command",
+                    &format!("cargo run -- progress {}", chapter.number),
+                ),
+            ],
+        ));
+    }
+    notes
 }
 
 /// The results, brought up to date; `None` (after saying why) when cargo cannot run.
 pub fn refresh(course: &Course) -> Option<Progress> {
-    refresh_only(course, None, false)
+    refresh_with(course, None, &[], false)
+}
+
+/// [`refresh`], with the chapters of `asked` built even if the learner has not got there.
+pub fn refresh_asked(course: &Course, asked: &[&str]) -> Option<Progress> {
+    refresh_with(course, None, asked, false)
 }
 
 /// [`refresh`] for some chapters only (`None`: all), run again even when nothing changed
-/// if `force`. What cargo is doing is shown on stderr as it happens.
+/// if `force`. The chapters named are built even if the learner has not got there.
 pub fn refresh_only(course: &Course, only: Option<&[&str]>, force: bool) -> Option<Progress> {
+    refresh_with(course, only, &[], force)
+}
+
+/// What cargo is doing is shown on stderr as it happens.
+fn refresh_with(
+    course: &Course,
+    only: Option<&[&str]>,
+    asked: &[&str],
+    force: bool,
+) -> Option<Progress> {
     let mut reporter = Reporter::new();
-    let result = Progress::refresh(course, only, force, &mut |note| reporter.note(note));
+    let result = Progress::refresh(course, only, asked, force, &mut |note| reporter.note(note));
     reporter.finish();
     match result {
         Ok(progress) => Some(progress),
@@ -174,7 +235,9 @@ fn table(course: &Course, progress: &Progress) {
                 .iter()
                 .map(|c| progress.chapters.get(c.id).map(|s| &s.outcome))
                 .collect();
-            let state = if outcomes
+            let state = if group.iter().all(|c| progress.deferred(course, c)) {
+                text("course.deferred").to_string()
+            } else if outcomes
                 .iter()
                 .any(|o| matches!(o, Some(Outcome::NotCompiled { .. })))
             {
@@ -250,7 +313,9 @@ fn table(course: &Course, progress: &Progress) {
     }
 }
 
-fn next(course: &Course, progress: &Progress) {
+/// The compile errors, then the next exercise: the first one not done of the chapters in
+/// `asked` (`cargo run -- progress 10`), else of the course.
+fn next(course: &Course, progress: &Progress, asked: &[&str]) {
     if let Some(error) = &progress.other_error {
         println!("{}", text("course.compile_error_other"));
         for line in error.lines().take(6) {
@@ -278,7 +343,12 @@ fn next(course: &Course, progress: &Progress) {
         println!("{}", text("course.compile_fix"));
         println!();
     }
-    let Some(exercise) = progress.next(course) else {
+    let in_asked = course
+        .exercises()
+        .into_iter()
+        .filter(|e| asked.contains(&e.chapter))
+        .find(|e| !e.optional && progress.state(e) != ExState::Done);
+    let Some(exercise) = in_asked.or_else(|| progress.next(course)) else {
         println!("{}", text("course.all_done"));
         let left = progress.optional_left(course);
         if left > 0 {

@@ -12,6 +12,12 @@
 //! error (file:line: message), and the other stale chapters are built and run in a copy of
 //! the course (`target/course/shadow/`) where the broken chapters are put back to their
 //! committed stubs: a broken chapter costs that chapter only.
+//!
+//! A chapter whose tests need a cargo feature of their own (chapter 10's TLS and QUIC crates:
+//! rustls, ring, quinn) is deferred: it is not built until the learner gets there (every
+//! exercise before it done) or asks for it (`cargo run -- progress 10`, or choosing one of its
+//! exercises in `watch`), so the first `cargo run` of a learner on chapter 1 compiles none of
+//! those crates. Once it has results it is kept up to date like the others.
 
 use std::collections::BTreeMap;
 use std::collections::hash_map::DefaultHasher;
@@ -315,9 +321,15 @@ impl Progress {
     /// The saved results, with every chapter whose files changed since run again. `only`
     /// limits the chapters looked at (`watch` runs the current exercise's chapter only);
     /// `force` runs them even when nothing changed. `note` is told what is happening.
+    ///
+    /// A chapter that needs a feature of its own (chapter 10's TLS crates) is not built
+    /// before the learner gets there ([`Progress::deferred`]), unless `asked` or `only`
+    /// names it: a learner on chapters 1-9 never compiles rustls, ring or quinn. When the
+    /// chapters run here bring the learner there, it is built right after them.
     pub fn refresh(
         course: &Course,
         only: Option<&[&str]>,
+        asked: &[&str],
         force: bool,
         note: &mut dyn FnMut(Note),
     ) -> Result<Progress, String> {
@@ -336,8 +348,57 @@ impl Progress {
                         .is_none_or(|state| state.fingerprint != *fp)
             })
             .collect();
-        if stale.is_empty() {
+        let wanted = |c: &Chapter| asked.contains(&c.id) || only.is_some_and(|o| o.contains(&c.id));
+        let (later, now): (Vec<_>, Vec<_>) = stale
+            .into_iter()
+            .partition(|(c, _)| !wanted(c) && progress.deferred(course, c));
+        progress.build_and_run(course, now, note)?;
+        if progress.other_error.is_some() {
             return Ok(progress);
+        }
+        // The chapters just run may have brought the learner to a deferred chapter.
+        let reached: Vec<_> = later
+            .into_iter()
+            .filter(|(c, _)| !progress.deferred(course, c))
+            .collect();
+        progress.build_and_run(course, reached, note)?;
+        Ok(progress)
+    }
+
+    /// Whether chapter `chapter` is left unbuilt for now: it needs a cargo feature of its own
+    /// (see `course_catalog::exercises::CHAPTER_FEATURES`), it has no results yet, and some
+    /// exercise of the chapters before it is not done (the learner has not got there: the
+    /// next exercise, [`Progress::next`], is in an earlier chapter).
+    pub fn deferred(&self, course: &Course, chapter: &Chapter) -> bool {
+        if course_catalog::exercises::chapter_features(chapter.id).is_none()
+            || self.chapters.contains_key(chapter.id)
+        {
+            return false;
+        }
+        let order = |id: &str| CHAPTERS.iter().position(|c| c.id == id);
+        self.next(course)
+            .is_some_and(|next| order(next.chapter) < order(chapter.id))
+    }
+
+    /// The chapters of the course that are deferred now (see [`Progress::deferred`]).
+    pub fn deferred_chapters(&self, course: &Course) -> Vec<&'static Chapter> {
+        course
+            .chapters()
+            .into_iter()
+            .filter(|c| self.deferred(course, c))
+            .collect()
+    }
+
+    /// Builds the test binaries of `stale` and runs them, keeping the results.
+    fn build_and_run(
+        &mut self,
+        course: &Course,
+        stale: Vec<(&Chapter, u64)>,
+        note: &mut dyn FnMut(Note),
+    ) -> Result<(), String> {
+        let progress = self;
+        if stale.is_empty() {
+            return Ok(());
         }
 
         let ids: Vec<&str> = stale.iter().map(|(c, _)| c.id).collect();
@@ -356,12 +417,12 @@ impl Progress {
             Err(BuildError::TimedOut(limit)) => {
                 progress.other_error = Some(format!("build timed out after {limit:?}"));
                 progress.save(course);
-                return Ok(progress);
+                return Ok(());
             }
             Err(BuildError::Other(message)) => {
                 progress.other_error = Some(message);
                 progress.save(course);
-                return Ok(progress);
+                return Ok(());
             }
             Err(BuildError::Chapters(broken)) => {
                 // Mark the broken chapters now: the copy below may take a while.
@@ -373,7 +434,7 @@ impl Progress {
                     .map(|(c, _)| c.id)
                     .collect();
                 if others.is_empty() {
-                    return Ok(progress);
+                    return Ok(());
                 }
                 note(Note::Shadow);
                 match shadow_build(course, &others, broken, &mut |step| note(Note::Build(step))) {
@@ -381,7 +442,7 @@ impl Progress {
                     Err(message) => {
                         progress.other_error = Some(message);
                         progress.save(course);
-                        return Ok(progress);
+                        return Ok(());
                     }
                 }
             }
@@ -404,7 +465,7 @@ impl Progress {
             );
             progress.save(course);
         }
-        Ok(progress)
+        Ok(())
     }
 
     /// Marks the chapters of `stale` whose number is in `broken` as not compiling.

@@ -556,3 +556,111 @@ fn watch_redraws_once_per_change_of_content_and_shows_the_compiler_error() {
     };
     assert!(status.success());
 }
+
+/// The chapters of a miniature course where chapter 10 (which needs the TLS crates, `--features
+/// ch10`) comes after chapter 1.
+const WITH_CH10: [&str; 2] = ["ch01_addresses", "ch10_tls"];
+
+/// The cargo calls the stand-in logged since the last call of this function.
+fn cargo_calls(root: &Path) -> String {
+    let calls = fs::read_to_string(root.join("cargo-calls")).unwrap_or_default();
+    let _ = fs::remove_file(root.join("cargo-calls"));
+    calls
+}
+
+/// Chapter 10's tests compile rustls, ring and quinn: while an exercise before it is not done,
+/// no refresh asks cargo for them (`cargo run`, `list`, `hint`), both languages say why and
+/// print the command that builds it now, and that command, run as printed, builds it.
+#[test]
+fn chapter_10_is_not_built_before_the_learner_gets_there_unless_asked() {
+    let dir = miniature_of(&WITH_CH10, |_| false);
+    let root = dir.path();
+    let en = course(root, "en", &[]);
+    let calls = cargo_calls(root);
+    assert!(calls.contains("--test ch01_addresses"), "{calls}");
+    assert!(
+        !calls.contains("ch10"),
+        "chapter 10 was built before the learner got there:\n{calls}"
+    );
+    assert!(en.contains("not built yet"), "{en}");
+    assert!(
+        en.contains("Chapter 10 is not built yet: its tests compile the TLS and QUIC libraries"),
+        "{en}"
+    );
+    let first = of_chapter("ch01_addresses").next().unwrap();
+    assert!(en.contains(&format!("Next: exercise {}", first.id)), "{en}");
+    let ja = course(root, "ja", &[]);
+    assert!(ja.contains("第 10 章はまだビルドしていません"), "{ja}");
+    assert!(
+        ja.contains("今すぐビルドするには: cargo run -- progress 10"),
+        "{ja}"
+    );
+    let list = course(root, "en", &["list"]);
+    assert!(list.contains("not built yet"), "{list}");
+    assert!(
+        list.contains("To build it now: cargo run -- progress 10"),
+        "{list}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&course(root, "en", &["list", "--json"])).unwrap();
+    for row in json["exercises"].as_array().unwrap() {
+        let in_ch10 = row["file"].as_str().unwrap().contains("ch10_tls");
+        assert_eq!(row["deferred"], in_ch10, "{row}");
+    }
+    course(root, "en", &["hint"]);
+    let calls = cargo_calls(root);
+    assert!(!calls.contains("ch10"), "{calls}");
+
+    // The command it printed, run as printed, builds chapter 10 with its feature and shows
+    // its first exercise.
+    let printed = en
+        .lines()
+        .find_map(|l| l.split("To build it now: ").nth(1))
+        .expect("the command that builds chapter 10 now");
+    let args: Vec<&str> = printed
+        .strip_prefix("cargo run -- ")
+        .unwrap_or_else(|| panic!("not a `cargo run` command: {printed}"))
+        .split(' ')
+        .collect();
+    let out = course(root, "en", &args);
+    let calls = cargo_calls(root);
+    assert!(
+        calls
+            .lines()
+            .any(|l| l.contains("--features ch10") && l.contains("--test ch10_tls")),
+        "{calls}"
+    );
+    let ten = of_chapter("ch10_tls").next().unwrap();
+    assert!(out.contains(&format!("Next: exercise {}", ten.id)), "{out}");
+    assert!(out.contains(&ten.command()), "{out}");
+    assert!(!out.contains("not built yet"), "{out}");
+    // Built once, it is kept up to date like the others.
+    assert!(!course(root, "en", &[]).contains("not built yet"));
+
+    // A chapter the course does not have is a usage error.
+    let status = command(root, "en", &["progress", "42"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(2));
+}
+
+/// Once every exercise before chapter 10 passes, the same `cargo run` that saw them pass
+/// builds chapter 10 (with its feature) and points at its first exercise.
+#[test]
+fn chapter_10_is_built_once_every_exercise_before_it_passes() {
+    let dir = miniature_of(&WITH_CH10, |e| e.chapter == "ch01_addresses");
+    let root = dir.path();
+    let out = course(root, "en", &[]);
+    let calls = cargo_calls(root);
+    assert!(
+        calls
+            .lines()
+            .any(|l| l.contains("--features ch10") && l.contains("--test ch10_tls")),
+        "{calls}"
+    );
+    let ten = of_chapter("ch10_tls").next().unwrap();
+    assert!(out.contains(&format!("Next: exercise {}", ten.id)), "{out}");
+    assert!(!out.contains("not built yet"), "{out}");
+}
