@@ -3,18 +3,23 @@
 //!
 //! 1. A new connection and one 16-byte request and reply, 200 times: plain TCP, TLS
 //!    1.3 over TCP, QUIC. The median and p99 of each; the ratios to plain TCP.
-//! 2. 64 MiB sent over one connection, plain TCP and TLS: throughput and its ratio.
+//! 2. The same, 5 times of each, through relays that hold every message 20 ms on its
+//!    way in each direction: a round trip costs 40 ms, and the median time divided by
+//!    40 ms counts the round trips a new connection needs before its first reply.
+//! 3. 64 MiB sent over one connection, plain TCP and TLS: throughput and its ratio.
 //!
-//! The servers run on threads of this process; everything is on 127.0.0.1.
+//! The servers and relays run on threads of this process; everything is on 127.0.0.1.
 
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::mpsc::{Sender, channel};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use socket_course::ch10_tls::certs::{Issued, TestCa, Validity};
 use socket_course::ch10_tls::quic::{client_endpoint, server_endpoint};
+use socket_course::ch10_tls::quinn::Endpoint;
 use socket_course::ch10_tls::rustls::pki_types::pem::PemObject;
 use socket_course::ch10_tls::rustls::pki_types::{
     CertificateDer, PrivateKeyDer, ServerName,
@@ -26,6 +31,10 @@ use socket_course::ch10_tls::rustls::{
 use socket_course::ch10_tls::tokio;
 
 const CONNECTIONS: usize = 200;
+/// New connections of each kind through the relays.
+const DELAYED: usize = 5;
+/// How long the relays hold every message, in each direction.
+const DELAY: Duration = Duration::from_millis(20);
 const BULK: usize = 64 << 20;
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -97,6 +106,153 @@ fn answer(mut stream: impl Read + Write) {
     }
 }
 
+/// A thread that hands each item to `deliver` at its due time (items come in due
+/// order); it stops when the sender is dropped or `deliver` says so.
+fn delay_line<T: Send + 'static>(
+    mut deliver: impl FnMut(T) -> bool + Send + 'static,
+) -> Sender<(Instant, T)> {
+    let (tx, rx) = channel::<(Instant, T)>();
+    thread::spawn(move || {
+        for (due, item) in rx {
+            thread::sleep(due.saturating_duration_since(Instant::now()));
+            if !deliver(item) {
+                return;
+            }
+        }
+    });
+    tx
+}
+
+/// What crossed the relays since the last `crossings()`: for each message (or TCP
+/// handshake packet), when its sender sent it and whether it went to the server.
+static LOG: Mutex<Vec<(Instant, bool)>> = Mutex::new(Vec::new());
+
+fn log(sent: Instant, to_server: bool) {
+    LOG.lock().expect("log").push((sent, to_server));
+}
+
+/// Round trips counted in the log: flights from the server to the client, where a
+/// flight is a run of messages one way, in the order they were sent, from `since` on.
+/// The log is emptied.
+fn crossings(since: Instant) -> usize {
+    let mut log = std::mem::take(&mut *LOG.lock().expect("log"));
+    log.retain(|&(sent, _)| sent >= since);
+    log.sort_by_key(|&(sent, _)| sent);
+    let ways: Vec<bool> = log.iter().map(|&(_, to_server)| to_server).collect();
+    let starts = ways
+        .iter()
+        .enumerate()
+        .filter(|&(i, &to_server)| !to_server && (i == 0 || ways[i - 1]));
+    starts.count()
+}
+
+// ANCHOR: delay
+/// A TCP relay in front of `server` that holds every byte for DELAY each way.
+/// The kernels make TCP's handshake (SYN, SYN-ACK) at once and out of a program's
+/// reach, so the relay replays it: it connects to the server DELAY after the client
+/// connected (the SYN on its way), and the client's bytes set off DELAY later (the
+/// SYN-ACK on its way back).
+fn tcp_delay(server: SocketAddr) -> SocketAddr {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            log(Instant::now(), true);
+            thread::spawn(move || {
+                thread::sleep(DELAY);
+                let Ok(server) = TcpStream::connect_timeout(&server, TIMEOUT) else {
+                    return;
+                };
+                log(Instant::now(), false);
+                let start = Instant::now() + DELAY;
+                let (Ok(c), Ok(s)) = (client.try_clone(), server.try_clone()) else {
+                    return;
+                };
+                pump(c, s, start, true);
+                pump(server, client, Instant::now(), false);
+            });
+        }
+    });
+    addr
+}
+
+/// Copies `from` to `to`, each chunk DELAY after it arrived (and after `start`).
+fn pump(mut from: TcpStream, mut to: TcpStream, start: Instant, to_server: bool) {
+    let _ = from.set_read_timeout(Some(TIMEOUT));
+    let _ = to.set_nodelay(true);
+    let _ = to.set_write_timeout(Some(TIMEOUT));
+    let line = delay_line(move |data: Vec<u8>| {
+        if data.is_empty() {
+            let _ = to.shutdown(Shutdown::Write);
+            return false;
+        }
+        to.write_all(&data).is_ok()
+    });
+    thread::spawn(move || {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let len = from.read(&mut buf).unwrap_or(0);
+            let sent = Instant::now().max(start);
+            if len > 0 {
+                log(sent, to_server);
+            }
+            let due = sent + DELAY;
+            if line.send((due, buf[..len].to_vec())).is_err() || len == 0 {
+                return;
+            }
+        }
+    });
+}
+// ANCHOR_END: delay
+
+/// A UDP relay in front of `server` that holds every datagram for DELAY in each
+/// direction, for the first client that sends to it.
+fn udp_delay(server: SocketAddr) -> SocketAddr {
+    let front = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let back = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    back.connect(server).expect("connect");
+    for socket in [&front, &back] {
+        socket.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+    }
+    let addr = front.local_addr().expect("addr");
+    let client = Arc::new(OnceLock::<SocketAddr>::new());
+    let (out, seen) = (front.try_clone().expect("clone"), client.clone());
+    let to_client = delay_line(move |data: Vec<u8>| {
+        if let Some(client) = seen.get() {
+            let _ = out.send_to(&data, client);
+        }
+        true
+    });
+    let out = back.try_clone().expect("clone");
+    let to_server = delay_line(move |data: Vec<u8>| {
+        let _ = out.send(&data);
+        true
+    });
+    // Datagrams of up to 65,536 bytes are read whole; a read that times out is tried
+    // again (the relays live as long as the example).
+    thread::spawn(move || {
+        let mut buf = vec![0u8; 65536];
+        loop {
+            if let Ok((len, from)) = front.recv_from(&mut buf)
+                && *client.get_or_init(|| from) == from
+            {
+                log(Instant::now(), true);
+                let _ = to_server.send((Instant::now() + DELAY, buf[..len].to_vec()));
+            }
+        }
+    });
+    thread::spawn(move || {
+        let mut buf = vec![0u8; 65536];
+        loop {
+            if let Ok(len) = back.recv(&mut buf) {
+                log(Instant::now(), false);
+                let _ = to_client.send((Instant::now() + DELAY, buf[..len].to_vec()));
+            }
+        }
+    });
+    addr
+}
+
 /// CPU time this process has used so far (user + system, all threads: the servers run
 /// here too), where the OS tells it.
 #[cfg(unix)]
@@ -162,6 +318,28 @@ fn tls_request(addr: SocketAddr, config: &Arc<ClientConfig>) -> Duration {
     let mut reply = [0u8; 16];
     tls.read_exact(&mut reply).expect("reply");
     started.elapsed()
+}
+
+/// `request` through a relay: its time, and the round trips counted there.
+fn counted(request: impl FnOnce() -> Duration) -> (Duration, usize) {
+    let since = Instant::now();
+    let time = request();
+    (time, crossings(since))
+}
+
+/// A new QUIC connection on `endpoint` and one request and reply on a stream;
+/// the time until the reply is in.
+async fn quic_request(endpoint: &Endpoint, addr: SocketAddr) -> Duration {
+    let started = Instant::now();
+    let conn = endpoint.connect(addr, "localhost").expect("connect");
+    let conn = conn.await.expect("handshake");
+    let (mut send, mut recv) = conn.open_bi().await.expect("stream");
+    send.write_all(b"0123456789abcdef").await.expect("write");
+    send.finish().expect("finish");
+    recv.read_to_end(16).await.expect("reply");
+    let elapsed = started.elapsed();
+    conn.close(0u32.into(), b"");
+    elapsed
 }
 
 fn bulk(mut stream: impl Read + Write) -> Duration {
@@ -240,42 +418,81 @@ fn main() {
         rt.block_on(async {
             let endpoint =
                 client_endpoint(quic_addr, ca_pem.as_bytes()).expect("endpoint");
+            quic_request(&endpoint, quic_addr).await;
             let mut times = Vec::new();
-            for i in 0..=CONNECTIONS {
-                let started = Instant::now();
-                let conn = endpoint.connect(quic_addr, "localhost").expect("connect");
-                let conn = conn.await.expect("handshake");
-                let (mut send, mut recv) = conn.open_bi().await.expect("stream");
-                send.write_all(b"0123456789abcdef").await.expect("write");
-                send.finish().expect("finish");
-                recv.read_to_end(16).await.expect("reply");
-                if i > 0 {
-                    times.push(started.elapsed());
-                }
-                conn.close(0u32.into(), b"");
+            for _ in 0..CONNECTIONS {
+                times.push(quic_request(&endpoint, quic_addr).await);
             }
             endpoint.wait_idle().await;
             times
         })
     });
 
+    // The same through the relays, where every round trip costs 2 x DELAY.
+    let (plain_slow, tls_slow) = (tcp_delay(plain_addr), tcp_delay(tls_addr));
+    let quic_slow = udp_delay(quic_addr);
+    let tcp_slow = (0..DELAYED)
+        .map(|_| counted(|| tcp_request(plain_slow)))
+        .collect();
+    let tls_slow = (0..DELAYED)
+        .map(|_| counted(|| tls_request(tls_slow, &client)))
+        .collect();
+    let quic_slow = rt.block_on(async {
+        let endpoint =
+            client_endpoint(quic_slow, ca_pem.as_bytes()).expect("endpoint");
+        let mut runs = Vec::new();
+        for _ in 0..DELAYED {
+            let since = Instant::now();
+            let time = quic_request(&endpoint, quic_slow).await;
+            runs.push((time, crossings(since)));
+        }
+        // Not waiting for the closed connections to drain (three probe timeouts at
+        // 40 ms round trips): nothing else runs on this endpoint.
+        runs
+    });
+
     // ANCHOR: table
     let tcp_times: Vec<Duration> = tcp_times;
     let (tcp_median, _) = summary(tcp_times.clone());
     println!("new connection + one 16-byte request and reply, {CONNECTIONS} times");
-    println!("| protocol | round trips | median | p99 | vs TCP | CPU time |");
-    println!("|---|---|---|---|---|---|");
+    println!("| protocol | median | p99 | vs TCP | CPU time |");
+    println!("|---|---|---|---|---|");
     let rows = [
-        ("plain TCP", 2, tcp_times, tcp_cpu),
-        ("TLS 1.3 over TCP", 3, tls_times, tls_cpu),
-        ("QUIC", 2, quic_times, quic_cpu),
+        ("plain TCP", tcp_times, tcp_cpu),
+        ("TLS 1.3 over TCP", tls_times, tls_cpu),
+        ("QUIC", quic_times, quic_cpu),
     ];
-    for (name, trips, times, cpu) in rows {
+    for (name, times, cpu) in rows {
         let (median, p99) = summary(times);
         let ratio = median / tcp_median;
         let cpu = cpu.map_or("-".to_string(), |ms| format!("{ms:.3} ms"));
         let (median, p99) = (format!("{median:.3} ms"), format!("{p99:.3} ms"));
-        println!("| {name} | {trips} | {median} | {p99} | {ratio:.1}x | {cpu} |");
+        println!("| {name} | {median} | {p99} | {ratio:.1}x | {cpu} |");
+    }
+
+    let trip = 2.0 * DELAY.as_secs_f64() * 1000.0;
+    println!();
+    println!("the same through relays, {DELAYED} times, {trip:.0} ms per round trip");
+    println!(
+        "| protocol | median | median / {trip:.0} ms | flights back | protocol says |"
+    );
+    println!("|---|---|---|---|---|");
+    let rows = [
+        ("plain TCP", tcp_slow, 2),
+        ("TLS 1.3 over TCP", tls_slow, 3),
+        ("QUIC", quic_slow, 2),
+    ];
+    for (name, runs, expected) in rows {
+        let (times, flights): (Vec<_>, Vec<_>) = runs.into_iter().unzip();
+        let (median, _) = summary(times);
+        let (low, high) = (flights.iter().min(), flights.iter().max());
+        let flights = match (low, high) {
+            (Some(low), Some(high)) if low == high => format!("{low}"),
+            (Some(low), Some(high)) => format!("{low}-{high}"),
+            _ => "-".to_string(),
+        };
+        let trips = median / trip;
+        println!("| {name} | {median:.1} ms | {trips:.2} | {flights} | {expected} |");
     }
     // ANCHOR_END: table
 
