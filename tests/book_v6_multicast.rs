@@ -2,7 +2,9 @@
 //! inside a network namespace that holds nothing but `lo` and one veth pair, and
 //! `scripts/v6-multicast-netns.sh` deletes the namespace it made, also when it is stopped.
 //!
-//! The refusal runs on any Unix machine. The script needs root and about a second per run, so its
+//! The figure in chapter 9 is what a fresh run prints, row for row.
+//!
+//! The refusal and the figure's shape run on any Unix machine. The script needs root and about a second per run, so its
 //! tests are ignored in the suite; `.ci/run` runs them as root (`-- --include-ignored`).
 
 #![cfg(unix)]
@@ -71,6 +73,54 @@ fn start_script() -> (Child, String) {
     (child, name)
 }
 
+/// The console block that follows the marker `<!-- figure: sudo
+/// scripts/v6-multicast-netns.sh (root) -->` in chapter 9 of the book in `lang`.
+fn figure(lang: &str) -> String {
+    let page = Path::new(ROOT).join(format!("book/{lang}/src/ch09-multicast.md"));
+    let text = std::fs::read_to_string(&page).expect("test setup: could not read chapter 9");
+    let marker = "<!-- figure: sudo scripts/v6-multicast-netns.sh (root) -->";
+    let after = text
+        .split_once(marker)
+        .unwrap_or_else(|| panic!("no `{marker}` in {}", page.display()))
+        .1;
+    let block = after
+        .split("```")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no code block after the marker in {}", page.display()));
+    block.to_string()
+}
+
+/// The lines of the script's output that do not change from run to run (the namespace's
+/// name carries the script's process id): the header, one row per group and hop limit, and
+/// the line on the sender's address, each with its spaces collapsed.
+fn table(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter(|l| {
+            l.starts_with("group ") || l.starts_with("ff0") || l.starts_with("at the other end")
+        })
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+#[test]
+fn the_figure_shows_every_group_at_both_hop_limits() {
+    // Without root the run below cannot happen; this much holds anywhere: the figure has a
+    // row for each of the three groups at hop limits 1 and 0, in both languages.
+    for lang in ["en", "ja"] {
+        let rows = table(&figure(lang));
+        for group in ["ff01::114", "ff02::114", "ff05::114"] {
+            for hops in ["1", "0"] {
+                assert!(
+                    rows.iter().any(|r| r.starts_with(&format!("{group} "))
+                        && r.split(' ').nth(2) == Some(hops)),
+                    "book/{lang}: no row for {group} at hop limit {hops}: {rows:#?}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 #[ignore = "needs root; .ci/run runs it"]
 fn the_script_shows_the_datagrams_cross_and_leaves_no_namespace() {
@@ -95,6 +145,16 @@ fn the_script_shows_the_datagrams_cross_and_leaves_no_namespace() {
     };
     assert_eq!(row("ff02::114", "1").as_deref(), Some("received received"));
     assert_eq!(row("ff01::114", "1").as_deref(), Some("nothing received"));
+    // And every row of the book's figure (both languages) is what this run printed, in order:
+    // each group at hop limits 1 and 0, the header and the sender's address at the other end.
+    let ran = table(&stdout);
+    for lang in ["en", "ja"] {
+        let shown = table(&figure(lang));
+        assert_eq!(
+            shown, ran,
+            "book/{lang}/src/ch09-multicast.md's figure differs from a fresh run:\n{stdout}"
+        );
+    }
     assert!(!namespaces().contains(&name), "{name} is still there");
 }
 

@@ -10,7 +10,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use course_harness::ChildGuard;
+use course_harness::net::Family;
 use course_harness::python::python3;
+use rstest::rstest;
 
 fn script(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -20,12 +22,18 @@ fn script(name: &str) -> String {
 }
 
 /// Against the default design (events). The spec in tests/ch04_many_clients.rs runs every
-/// design; starting Python processes is slow enough to do it once here.
-#[test]
-fn five_article_b_python_clients_at_once_against_tcp_multi_server() {
+/// design; starting Python processes is slow enough to do it once here (per family: the v6
+/// case is the article's client with AF_INET6, the server on [::1]).
+#[rstest]
+#[case::v4(Family::V4)]
+#[case::v6(Family::V6)]
+fn five_article_b_python_clients_at_once_against_tcp_multi_server(#[case] family: Family) {
+    if !family.usable() {
+        return;
+    }
     let Some(python) = python3() else { return };
     let mut server = Command::new(course_harness::program!("tcp-multi-server"));
-    server.args(["--bind", "127.0.0.1:0"]);
+    server.args(["--bind", &family.any_port().to_string()]);
     let mut server = ChildGuard::spawn(server);
     let addr = server.listening_addr();
 

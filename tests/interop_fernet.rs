@@ -7,7 +7,9 @@ use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use course_harness::ChildGuard;
+use course_harness::net::Family;
 use course_harness::python::python3_with;
+use rstest::rstest;
 use socket_course::ch07_security::{load_key, open, seal};
 
 const KEY: &str = "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=";
@@ -80,15 +82,21 @@ fn a_token_made_by_rust_opens_in_python() {
     assert_eq!(String::from_utf8_lossy(&opened), "こんにちは from Rust");
 }
 
-#[test]
-fn article_c_python_client_talks_to_secure_server() {
+// The v6 case: the article's client with AF_INET6, secure-server on [::1].
+#[rstest]
+#[case::v4(Family::V4)]
+#[case::v6(Family::V6)]
+fn article_c_python_client_talks_to_secure_server(#[case] family: Family) {
+    if !family.usable() {
+        return;
+    }
     let Some(mut python) = python3_with("cryptography") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let key = key_file(&dir);
     let mut server = Command::new(course_harness::program!("secure-server"));
-    server.args(["--bind", "127.0.0.1:0", "--key-file", &key]);
+    server.args(["--bind", &family.any_port().to_string(), "--key-file", &key]);
     let mut server = ChildGuard::spawn(server);
     let addr = server.listening_addr();
     python.args([

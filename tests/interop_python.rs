@@ -22,11 +22,6 @@ fn script(name: &str) -> String {
     path.to_string_lossy().into_owned()
 }
 
-/// Starts a server program (`--bind 127.0.0.1:0` added) and reads its address.
-fn start(command: Command) -> (ChildGuard, SocketAddr) {
-    start_on(command, Family::V4)
-}
-
 /// Starts a server program on the loopback address of `family`, port 0.
 fn start_on(mut command: Command, family: Family) -> (ChildGuard, SocketAddr) {
     command.args(["--bind", &family.any_port().to_string()]);
@@ -168,13 +163,19 @@ fn tcp_client_talks_to_the_python_select_server(#[case] family: Family) {
     assert_eq!(server.stdout_line(), "hello from Rust");
 }
 
-#[test]
-fn article_c_python_client_chats_with_chat_client() {
+// The v6 case: the article's client with AF_INET6, chat-server on [::1].
+#[rstest]
+#[case::v4(Family::V4, "127.0.0.1:")]
+#[case::v6(Family::V6, "[::1]:")]
+fn article_c_python_client_chats_with_chat_client(#[case] family: Family, #[case] shown_as: &str) {
+    if !family_here(family) {
+        return;
+    }
     let Some(mut python) = python3() else { return };
     // Article C's client knows no cookie: the server admits its plain text with --plain-ok.
     let mut command = Command::new(course_harness::program!("chat-server"));
     command.arg("--plain-ok");
-    let (mut server, addr) = start(command);
+    let (mut server, addr) = start_on(command, family);
     let mut taro = Command::new(course_harness::program!("chat-client"));
     taro.args(["--server", &addr.to_string(), "--name", "taro"]);
     let mut taro = ChildGuard::spawn(taro);
@@ -187,7 +188,7 @@ fn article_c_python_client_chats_with_chat_client() {
     python.write_stdin("hello from python\n");
     // chat-client shows plain text under the sender's address.
     let shown = taro.stdout_line_ending_with(": hello from python");
-    assert!(shown.contains("127.0.0.1:"), "{shown}");
+    assert!(shown.contains(shown_as), "{shown}");
     // And the Python client, which knows no format, gets a plain line back.
     taro.write_stdin("hi python\n");
     assert_eq!(

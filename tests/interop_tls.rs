@@ -5,6 +5,9 @@
 //! Without Python 3 (or aioquic) these tests print a note and do nothing, except under
 //! `CI=true`, where that is a failure. Run them with
 //! `cargo test --features solutions --test interop_tls`.
+//!
+//! Each runs on both families: the v6 case puts the Rust program or the Python peer on
+//! `[::1]` (the Python programs pick AF_INET6 from the address they are given).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -12,7 +15,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use course_harness::ChildGuard;
+use course_harness::net::Family;
 use course_harness::python::{python3, python3_with};
+use rstest::rstest;
 
 fn script(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -30,10 +35,10 @@ fn certificates() -> tempfile::TempDir {
     dir
 }
 
-fn start_server(name: &str, dir: &Path) -> (ChildGuard, SocketAddr) {
+fn start_server(name: &str, dir: &Path, family: Family) -> (ChildGuard, SocketAddr) {
     let mut server = Command::new(course_harness::program!(name));
     server
-        .args(["--bind", "127.0.0.1:0", "--cert"])
+        .args(["--bind", &family.any_port().to_string(), "--cert"])
         .arg(dir.join("server.pem"))
         .arg("--key")
         .arg(dir.join("server.key"));
@@ -44,11 +49,16 @@ fn start_server(name: &str, dir: &Path) -> (ChildGuard, SocketAddr) {
 
 /// Python's `ssl` as client: it checks tls-server's certificate against the test CA and the
 /// name `localhost`, echoes two lines and ends with close_notify.
-#[test]
-fn python_ssl_client_talks_to_tls_server() {
+#[rstest]
+#[case::v4(Family::V4)]
+#[case::v6(Family::V6)]
+fn python_ssl_client_talks_to_tls_server(#[case] family: Family) {
+    if !family.usable() {
+        return;
+    }
     let Some(mut python) = python3() else { return };
     let dir = certificates();
-    let (mut server, addr) = start_server("tls-server", dir.path());
+    let (mut server, addr) = start_server("tls-server", dir.path(), family);
     python
         .arg(script("tls_client.py"))
         .args([addr.ip().to_string(), addr.port().to_string()])
@@ -65,8 +75,13 @@ fn python_ssl_client_talks_to_tls_server() {
 
 /// Python's `ssl` as server: tls-client checks its certificate, echoes a line, and both
 /// sides end with close_notify ("closed cleanly").
-#[test]
-fn tls_client_talks_to_a_python_ssl_server() {
+#[rstest]
+#[case::v4(Family::V4)]
+#[case::v6(Family::V6)]
+fn tls_client_talks_to_a_python_ssl_server(#[case] family: Family) {
+    if !family.usable() {
+        return;
+    }
     let Some(mut python) = python3() else { return };
     // Built before the Python server starts: it waits 10 s for its client, and a build of
     // tls-client can take longer than that.
@@ -75,9 +90,11 @@ fn tls_client_talks_to_a_python_ssl_server() {
     python
         .arg(script("tls_server.py"))
         .arg(dir.path().join("server.pem"))
-        .arg(dir.path().join("server.key"));
+        .arg(dir.path().join("server.key"))
+        .arg(family.loopback().to_string());
     let mut server = ChildGuard::spawn(python);
     let addr = server.listening_addr();
+    assert_eq!(Family::of(addr), family, "tls_server.py listens on {addr}");
     let mut client = Command::new(tls_client);
     client
         .args(["--server", &addr.to_string(), "--ca"])
@@ -94,13 +111,18 @@ fn tls_client_talks_to_a_python_ssl_server() {
 }
 
 /// aioquic as client: one connection, three streams at once, each echoed by quic-server.
-#[test]
-fn aioquic_client_talks_to_quic_server() {
+#[rstest]
+#[case::v4(Family::V4)]
+#[case::v6(Family::V6)]
+fn aioquic_client_talks_to_quic_server(#[case] family: Family) {
+    if !family.usable() {
+        return;
+    }
     let Some(mut python) = python3_with("aioquic") else {
         return;
     };
     let dir = certificates();
-    let (mut server, addr) = start_server("quic-server", dir.path());
+    let (mut server, addr) = start_server("quic-server", dir.path(), family);
     python
         .arg(script("quic_client.py"))
         .args([addr.ip().to_string(), addr.port().to_string()])

@@ -63,6 +63,8 @@ fn missing(what: &str) -> Option<Command> {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("{what} is required under CI=true; .ci/run installs it");
     }
-    eprintln!("note: {what} is not installed here, so this interop test did nothing");
+    // Straight to stderr: libtest hides what a passing test prints with `eprintln!`.
+    let note = format!("note: {what} is not installed here, so this interop test did nothing\n");
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), note.as_bytes());
     None
 }

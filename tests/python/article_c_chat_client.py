@@ -7,8 +7,10 @@ import threading
 
 host = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1"
 port = int(sys.argv[2]) if len(sys.argv) > 2 else 12345
+# AF_INET6 for an IPv6 host such as ::1, AF_INET for an IPv4 one.
+family = socket.AF_INET6 if ":" in host else socket.AF_INET
 
-sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock = socket.socket(family, socket.SOCK_DGRAM)
 
 
 def receive():

@@ -9,8 +9,10 @@ with open(sys.argv[1], "rb") as f:
     fernet = Fernet(f.read().strip())
 host = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
 port = int(sys.argv[3]) if len(sys.argv) > 3 else 8890
+# AF_INET6 for an IPv6 host such as ::1, AF_INET for an IPv4 one.
+family = socket.AF_INET6 if ":" in host else socket.AF_INET
 
-sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock = socket.socket(family, socket.SOCK_DGRAM)
 sock.settimeout(5)
 for line in sys.stdin:
     message = line.rstrip("\n")
