@@ -22,6 +22,7 @@
 //! nested `cargo run`; they run the reference, so this file needs
 //! `cargo test --features solutions --test shown_commands_v6`. A client that types into a
 //! program without a `printf` gets `hello`, then `end` (the UDP client's quit word).
+//! Commands that name a feature (`cargo run --features ch10 --bin ...`) are not read here.
 //!
 //! `addr-info resolve` (chapter 1) is checked here too: it prints the system's answer, in
 //! the system's order.
