@@ -96,7 +96,8 @@ fn fail_with_diagram(relay: &Relay, headline: &str, details: &[(&str, String)]) 
     report.exchange(&relay.exchange()).fail()
 }
 
-/// Exercise 6.1: `cargo test --test ch06_reliability header::`
+/// Exercise 6.1: `cargo test --test ch06_reliability header::` (a header is bytes: no socket,
+/// so no IPv6 case)
 mod header {
     use super::*;
 

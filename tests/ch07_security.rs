@@ -744,7 +744,8 @@ mod programs {
     }
 }
 
-/// Exercise 7.5, a seal on every datagram: `cargo test --test ch07_security sealed::`
+/// Exercise 7.5, a seal on every datagram: `cargo test --test ch07_security sealed::` (bytes
+/// and a key: no socket, so no IPv6 case)
 mod sealed {
     use super::*;
     use socket_course::ch07_security::{SealKey, TAG_LEN, open_datagram, seal_datagram};
