@@ -422,3 +422,52 @@ fn quic_server_refuses_more_clients_than_its_share_from_one_address_but_serves_a
     );
     server.assert_running();
 }
+
+#[test]
+fn quic_server_answers_a_forged_address_with_one_small_retry_and_no_handshake() {
+    let dir = tempfile::tempdir().unwrap();
+    tls_cert(dir.path(), &[]);
+    let ca = std::fs::read(dir.path().join("ca.pem")).unwrap();
+    let (mut server, addr) = start_server("quic-server", dir.path());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let within = Duration::from_secs(5);
+        // A real client's first datagram (its Initial, with a ClientHello), caught on its way.
+        let catcher = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let target = catcher.local_addr().unwrap();
+        let client = client_endpoint(target, &ca).unwrap();
+        let _connecting = client.connect(target, "localhost").unwrap();
+        let mut initial = vec![0u8; 65_536];
+        let (len, _) = tokio::time::timeout(within, catcher.recv_from(&mut initial))
+            .await
+            .expect("the client sent no Initial")
+            .unwrap();
+        // Sent to the server from 127.0.0.2, as if forged by someone who wants the answer to
+        // land there.
+        let victim = tokio::net::UdpSocket::bind("127.0.0.2:0").await.unwrap();
+        victim.send_to(&initial[..len], addr).await.unwrap();
+        let mut answer = vec![0u8; 65_536];
+        let got = tokio::time::timeout(within, victim.recv(&mut answer))
+            .await
+            .expect("the server did not answer")
+            .unwrap();
+        // A long header whose type bits say Retry (RFC 9000, 17.2.5): 0b1111_xxxx.
+        assert_eq!(
+            answer[0] & 0xf0,
+            0xf0,
+            "not a Retry (first byte {:#04x}, {got} bytes)",
+            answer[0]
+        );
+        assert!(got < len, "a Retry of {got} bytes for an Initial of {len}");
+        // Nothing else follows (no handshake flight): absence is shown by a bounded wait.
+        let more = tokio::time::timeout(Duration::from_millis(300), victim.recv(&mut answer)).await;
+        assert!(
+            more.is_err(),
+            "the server sent more to an unproved address: {more:?}"
+        );
+    });
+    server.assert_running();
+}
