@@ -137,20 +137,22 @@ enum Hello {
 
 /// Reads `bytes` as TLS records (type 22 = handshake; a 5-byte header: type, version, length)
 /// whose contents join into the first handshake message (a 4-byte header: type 1 =
-/// ClientHello, 3-byte length). Only lengths are read: rustls checks everything else.
+/// ClientHello, 3-byte length). Whole: the message is in, and so is the last record begun
+/// (rustls reads records whole). Only lengths are read: rustls checks everything else.
 fn client_hello_length(bytes: &[u8]) -> Hello {
     let mut message = Vec::new();
     let mut rest = bytes;
+    let mut record_done = true;
     while rest.len() >= 5 {
         if rest[0] != 22 {
             return Hello::NotHandshake;
         }
         let len = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
-        let Some(fragment) = rest.get(5..5 + len) else {
-            break;
-        };
-        message.extend_from_slice(fragment);
-        rest = &rest[5 + len..];
+        // A record still coming counts too: its first bytes may say the length already.
+        let end = rest.len().min(5 + len);
+        record_done = end == 5 + len;
+        message.extend_from_slice(&rest[5..end]);
+        rest = &rest[end..];
     }
     if rest.first().is_some_and(|&kind| kind != 22) {
         return Hello::NotHandshake;
@@ -165,7 +167,7 @@ fn client_hello_length(bytes: &[u8]) -> Hello {
         usize::from(message[1]) << 16 | usize::from(message[2]) << 8 | usize::from(message[3]);
     if len > MAX_CLIENT_HELLO {
         Hello::TooLong(len)
-    } else if message.len() >= 4 + len {
+    } else if message.len() >= 4 + len && record_done && rest.is_empty() {
         Hello::Whole
     } else {
         Hello::Partial
