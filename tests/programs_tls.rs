@@ -450,10 +450,11 @@ fn quic_server_answers_a_forged_address_with_one_small_retry_and_no_handshake() 
         let victim = tokio::net::UdpSocket::bind("127.0.0.2:0").await.unwrap();
         victim.send_to(&initial[..len], addr).await.unwrap();
         let mut answer = vec![0u8; 65_536];
-        let got = tokio::time::timeout(within, victim.recv(&mut answer))
+        let (got, from) = tokio::time::timeout(within, victim.recv_from(&mut answer))
             .await
             .expect("the server did not answer")
             .unwrap();
+        assert_eq!(from, addr, "an answer from elsewhere");
         // A long header whose type bits say Retry (RFC 9000, 17.2.5): 0b1111_xxxx.
         assert_eq!(
             answer[0] & 0xf0,
