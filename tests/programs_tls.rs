@@ -472,3 +472,42 @@ fn quic_server_answers_a_forged_address_with_one_small_retry_and_no_handshake() 
     });
     server.assert_running();
 }
+
+#[test]
+fn quic_server_forgets_a_client_silent_for_its_idle_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    tls_cert(dir.path(), &[]);
+    let ca = std::fs::read(dir.path().join("ca.pem")).unwrap();
+    let flags = ["--idle-timeout", "0.5"];
+    let (mut server, addr) = start_server_with("quic-server", dir.path(), "127.0.0.1:0", &flags);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client_addr = runtime.block_on(async {
+        let endpoint = client_endpoint(addr, &ca).unwrap();
+        let conn =
+            tokio::time::timeout(Duration::from_secs(5), quic_echo(&endpoint, addr, b"hi\n"))
+                .await
+                .expect("the client timed out")
+                .expect("the client was not served");
+        // The client's own idle timeout is quinn's 30 s: only the server's 0.5 s can end it.
+        let why = tokio::time::timeout(Duration::from_secs(3), conn.closed())
+            .await
+            .expect("the quiet connection was still open after 3 s");
+        assert!(
+            matches!(
+                why,
+                socket_course::ch10_tls::quinn::ConnectionError::TimedOut
+            ),
+            "{why:?}"
+        );
+        endpoint.local_addr().unwrap().to_string()
+    });
+    stderr_line_with(
+        &mut server,
+        &[&client_addr, "timed out"],
+        Duration::from_secs(1),
+    );
+    server.assert_running();
+}
