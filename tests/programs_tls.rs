@@ -3,13 +3,17 @@
 //! side (the reference under `--features solutions`), so this file is not a chapter test.
 //! Run it with `cargo test --features solutions --test programs_tls`.
 
-use std::net::SocketAddr;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use course_harness::ChildGuard;
-use course_harness::child::Exited;
+use course_harness::child::{Exited, Stream};
+use course_harness::drip::connect_from;
+use socket_course::ch10_tls::quic::client_endpoint;
+use socket_course::ch10_tls::{connect, tokio};
 
 fn command(name: &str) -> Command {
     Command::new(course_harness::program!(name))
@@ -36,12 +40,23 @@ fn start_server(name: &str, dir: &Path) -> (ChildGuard, SocketAddr) {
 
 /// Starts a server program with `--bind BIND` and the files of `dir`.
 fn start_server_on(name: &str, dir: &Path, bind: &str) -> (ChildGuard, SocketAddr) {
+    start_server_with(name, dir, bind, &[])
+}
+
+/// Starts a server program with `--bind BIND`, the files of `dir` and `extra` flags.
+fn start_server_with(
+    name: &str,
+    dir: &Path,
+    bind: &str,
+    extra: &[&str],
+) -> (ChildGuard, SocketAddr) {
     let mut server = command(name);
     server
         .args(["--bind", bind, "--cert"])
         .arg(dir.join("server.pem"))
         .arg("--key")
-        .arg(dir.join("server.key"));
+        .arg(dir.join("server.key"))
+        .args(extra);
     let mut server = ChildGuard::spawn(server);
     let addr = server.listening_addr();
     (server, addr)
@@ -204,4 +219,295 @@ fn tls_client_given_localhost_finds_a_v6_only_server() {
     );
     exited.expect_code("tls-client --server localhost:PORT", 0);
     assert_eq!(exited.stdout, ["found"]);
+}
+
+/// The server's next stderr line that contains every one of `wanted`, within `within`; the
+/// test fails otherwise.
+fn stderr_line_with(server: &mut ChildGuard, wanted: &[&str], within: Duration) -> String {
+    let end = Instant::now() + within;
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        match server.next_line(Stream::Stderr, left) {
+            Ok(line) if wanted.iter().all(|w| line.contains(w)) => return line,
+            Ok(_) => {}
+            Err(e) => server.fail(&format!(
+                "no stderr line with {wanted:?} within {within:?} ({e:?})"
+            )),
+        }
+    }
+}
+
+/// Whether the server has closed `stream` (EOF or a reset), looking without waiting.
+fn closed_by_server(stream: &TcpStream) -> bool {
+    stream.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 4096];
+    let closed = loop {
+        match (&*stream).read(&mut buf) {
+            Ok(0) => break true,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break false,
+            Err(_) => break true,
+        }
+    };
+    stream.set_nonblocking(false).unwrap();
+    closed
+}
+
+/// The start of a ClientHello: a handshake record of 512 bytes holding a ClientHello of 508.
+const CLIENT_HELLO_START: [u8; 9] = [22, 3, 1, 2, 0, 1, 0, 1, 252];
+
+/// Echoes `line` through a new TLS connection to `addr` that trusts `ca`.
+fn tls_echo(addr: SocketAddr, ca: &[u8], line: &[u8]) {
+    let mut tls = connect(addr, "localhost", ca, Duration::from_secs(5)).unwrap();
+    tls.write_all(line).unwrap();
+    let mut back = vec![0u8; line.len()];
+    tls.read_exact(&mut back).unwrap();
+    assert_eq!(back, line);
+}
+
+#[test]
+fn tls_server_closes_a_silent_and_a_dribbling_handshake_at_the_deadline_and_serves_others() {
+    let dir = tempfile::tempdir().unwrap();
+    tls_cert(dir.path(), &[]);
+    let ca = std::fs::read(dir.path().join("ca.pem")).unwrap();
+    // An idle timeout far longer than the test: only the handshake deadline can act.
+    let flags = ["--handshake-deadline", "0.5", "--idle-timeout", "20"];
+    let (mut server, addr) = start_server_with("tls-server", dir.path(), "127.0.0.1:0", &flags);
+    let silent = TcpStream::connect(addr).unwrap();
+    let dribbler = TcpStream::connect(addr).unwrap();
+    let started = Instant::now();
+    // Another client is served while both hold a connection.
+    tls_echo(addr, &ca, b"still served\n");
+    // The dribbler sends a ClientHello one byte every 0.2 s (pacing: that is the attack);
+    // it never finishes it. Both must be closed at the deadline, well before 3 s.
+    let (mut silent_open, mut dribbling) = (true, true);
+    let mut next_byte = 0;
+    while (silent_open || dribbling) && started.elapsed() < Duration::from_secs(3) {
+        if dribbling {
+            let byte = CLIENT_HELLO_START.get(next_byte).copied().unwrap_or(0);
+            next_byte += 1;
+            dribbling = (&dribbler).write_all(&[byte]).is_ok() && !closed_by_server(&dribbler);
+        }
+        silent_open = silent_open && !closed_by_server(&silent);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        !silent_open && !dribbling,
+        "after {:?}: silent still open: {silent_open}, dribbler still open: {dribbling}",
+        started.elapsed()
+    );
+    stderr_line_with(
+        &mut server,
+        &["no whole ClientHello by the handshake deadline"],
+        Duration::from_secs(1),
+    );
+    tls_echo(addr, &ca, b"served after\n");
+    server.assert_running();
+}
+
+#[test]
+fn tls_server_refuses_more_connections_than_its_share_from_one_address_but_serves_another() {
+    let dir = tempfile::tempdir().unwrap();
+    tls_cert(dir.path(), &[]);
+    let flags = ["--max-per-address", "2", "--max-clients", "8"];
+    let (mut server, addr) = start_server_with("tls-server", dir.path(), "127.0.0.1:0", &flags);
+    let local = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let _held = [
+        connect_from(local, addr).unwrap(),
+        connect_from(local, addr).unwrap(),
+    ];
+    let third = connect_from(local, addr).unwrap();
+    stderr_line_with(
+        &mut server,
+        &["too many clients from 127.0.0.1 (2)"],
+        Duration::from_secs(2),
+    );
+    let mut buf = [0u8; 16];
+    assert!(
+        matches!((&third).read(&mut buf), Ok(0) | Err(_)),
+        "the third was not closed"
+    );
+    // Another address (127.0.0.2 is loopback too) still gets a place.
+    let other = connect_from(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)), addr).unwrap();
+    let other_addr = other.local_addr().unwrap().to_string();
+    stderr_line_with(
+        &mut server,
+        &[&other_addr, "connected"],
+        Duration::from_secs(2),
+    );
+    assert!(!closed_by_server(&other));
+    server.assert_running();
+}
+
+#[test]
+fn tls_server_closes_a_client_silent_after_its_handshake_at_the_idle_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    tls_cert(dir.path(), &[]);
+    let ca = std::fs::read(dir.path().join("ca.pem")).unwrap();
+    let flags = ["--idle-timeout", "0.5"];
+    let (mut server, addr) = start_server_with("tls-server", dir.path(), "127.0.0.1:0", &flags);
+    let mut quiet = connect(addr, "localhost", &ca, Duration::from_secs(5)).unwrap();
+    let quiet_addr = quiet.sock.local_addr().unwrap().to_string();
+    stderr_line_with(
+        &mut server,
+        &[&quiet_addr, "closing the connection"],
+        Duration::from_secs(3),
+    );
+    let mut buf = [0u8; 16];
+    assert!(
+        matches!(quiet.read(&mut buf), Ok(0) | Err(_)),
+        "the quiet client can still read"
+    );
+    server.assert_running();
+}
+
+/// Opens a QUIC connection from `endpoint` to `addr` and echoes `line` on a stream.
+async fn quic_echo(
+    endpoint: &socket_course::ch10_tls::quinn::Endpoint,
+    addr: SocketAddr,
+    line: &[u8],
+) -> io::Result<socket_course::ch10_tls::quinn::Connection> {
+    let conn = endpoint
+        .connect(addr, "localhost")
+        .map_err(io::Error::other)?
+        .await?;
+    let (mut send, mut recv) = conn.open_bi().await?;
+    send.write_all(line).await?;
+    send.finish()?;
+    let back = recv.read_to_end(1024).await.map_err(io::Error::other)?;
+    assert_eq!(back, line);
+    Ok(conn)
+}
+
+#[test]
+fn quic_server_refuses_more_clients_than_its_share_from_one_address_but_serves_another() {
+    let dir = tempfile::tempdir().unwrap();
+    tls_cert(dir.path(), &[]);
+    let ca = std::fs::read(dir.path().join("ca.pem")).unwrap();
+    let flags = ["--max-per-address", "1"];
+    let (mut server, addr) = start_server_with("quic-server", dir.path(), "127.0.0.1:0", &flags);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let within = Duration::from_secs(5);
+        let first = client_endpoint(addr, &ca).unwrap();
+        let held = tokio::time::timeout(within, quic_echo(&first, addr, b"first\n"))
+            .await
+            .expect("the first client timed out")
+            .expect("the first client was not served");
+        let second = client_endpoint(addr, &ca).unwrap();
+        let refused = tokio::time::timeout(within, quic_echo(&second, addr, b"second\n"))
+            .await
+            .expect("the second client timed out");
+        assert!(
+            refused.is_err(),
+            "a second client from 127.0.0.1 was served"
+        );
+        let other = client_endpoint(addr, &ca).unwrap();
+        other
+            .rebind(UdpSocket::bind("127.0.0.2:0").unwrap())
+            .unwrap();
+        tokio::time::timeout(within, quic_echo(&other, addr, b"other\n"))
+            .await
+            .expect("the client from 127.0.0.2 timed out")
+            .expect("the client from 127.0.0.2 was not served");
+        drop(held);
+    });
+    stderr_line_with(
+        &mut server,
+        &["too many clients from 127.0.0.1 (1), refused"],
+        Duration::from_secs(1),
+    );
+    server.assert_running();
+}
+
+#[test]
+fn quic_server_answers_a_forged_address_with_one_small_retry_and_no_handshake() {
+    let dir = tempfile::tempdir().unwrap();
+    tls_cert(dir.path(), &[]);
+    let ca = std::fs::read(dir.path().join("ca.pem")).unwrap();
+    let (mut server, addr) = start_server("quic-server", dir.path());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let within = Duration::from_secs(5);
+        // A real client's first datagram (its Initial, with a ClientHello), caught on its way.
+        let catcher = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let target = catcher.local_addr().unwrap();
+        let client = client_endpoint(target, &ca).unwrap();
+        let _connecting = client.connect(target, "localhost").unwrap();
+        let mut initial = vec![0u8; 65_536];
+        let (len, _) = tokio::time::timeout(within, catcher.recv_from(&mut initial))
+            .await
+            .expect("the client sent no Initial")
+            .unwrap();
+        // Sent to the server from 127.0.0.2, as if forged by someone who wants the answer to
+        // land there.
+        let victim = tokio::net::UdpSocket::bind("127.0.0.2:0").await.unwrap();
+        victim.send_to(&initial[..len], addr).await.unwrap();
+        let mut answer = vec![0u8; 65_536];
+        let (got, from) = tokio::time::timeout(within, victim.recv_from(&mut answer))
+            .await
+            .expect("the server did not answer")
+            .unwrap();
+        assert_eq!(from, addr, "an answer from elsewhere");
+        // A long header whose type bits say Retry (RFC 9000, 17.2.5): 0b1111_xxxx.
+        assert_eq!(
+            answer[0] & 0xf0,
+            0xf0,
+            "not a Retry (first byte {:#04x}, {got} bytes)",
+            answer[0]
+        );
+        assert!(got < len, "a Retry of {got} bytes for an Initial of {len}");
+        // Nothing else follows (no handshake flight): absence is shown by a bounded wait.
+        let more = tokio::time::timeout(Duration::from_millis(300), victim.recv(&mut answer)).await;
+        assert!(
+            more.is_err(),
+            "the server sent more to an unproved address: {more:?}"
+        );
+    });
+    server.assert_running();
+}
+
+#[test]
+fn quic_server_forgets_a_client_silent_for_its_idle_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    tls_cert(dir.path(), &[]);
+    let ca = std::fs::read(dir.path().join("ca.pem")).unwrap();
+    let flags = ["--idle-timeout", "0.5"];
+    let (mut server, addr) = start_server_with("quic-server", dir.path(), "127.0.0.1:0", &flags);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client_addr = runtime.block_on(async {
+        let endpoint = client_endpoint(addr, &ca).unwrap();
+        let conn =
+            tokio::time::timeout(Duration::from_secs(5), quic_echo(&endpoint, addr, b"hi\n"))
+                .await
+                .expect("the client timed out")
+                .expect("the client was not served");
+        // The client's own idle timeout is quinn's 30 s: only the server's 0.5 s can end it.
+        let why = tokio::time::timeout(Duration::from_secs(3), conn.closed())
+            .await
+            .expect("the quiet connection was still open after 3 s");
+        assert!(
+            matches!(
+                why,
+                socket_course::ch10_tls::quinn::ConnectionError::TimedOut
+            ),
+            "{why:?}"
+        );
+        endpoint.local_addr().unwrap().to_string()
+    });
+    stderr_line_with(
+        &mut server,
+        &[&client_addr, "timed out"],
+        Duration::from_secs(1),
+    );
+    server.assert_running();
 }
