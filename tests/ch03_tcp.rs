@@ -916,8 +916,10 @@ mod programs {
 
     #[test]
     fn tcp_client_sends_lines_and_prints_the_echo() {
-        let (addr, server) = test_server(b"", true, b"");
+        // Built before the test server starts: its accept deadline must not pay for a build
+        // (other tests' builds come first, one at a time).
         let mut command = Command::new(course_harness::program!("tcp-client"));
+        let (addr, server) = test_server(b"", true, b"");
         command.args(["--server", &addr.to_string()]);
         let exited = ChildGuard::run_to_end(
             command,
