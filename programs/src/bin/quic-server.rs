@@ -19,8 +19,8 @@ use socket_course::ch10_tls::{echo_connection, tokio};
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
     /// Address to listen on (UDP), IP:PORT or [IPv6]:PORT (port 0: the OS chooses a free port).
-    /// [::]:PORT listens on IPv6, and on IPv4 too where that is the OS's default (Linux,
-    /// macOS; not Windows), on every interface, not only on loopback.
+    /// [::]:PORT takes both IPv6 and IPv4 (IPV6_V6ONLY off), on every interface, not only
+    /// on loopback.
     #[arg(long, default_value = "127.0.0.1:4433", value_parser = cli::socket_addr)]
     bind: SocketAddr,
     /// The server's certificate chain, a PEM file (tls-cert writes server.pem).
@@ -40,7 +40,10 @@ fn main() -> ExitCode {
         .build()
         .unwrap_or_else(|e| cli::fail(EXIT_FAILURE, format!("cannot start tokio: {e}")));
     runtime.block_on(async move {
-        let endpoint = server_endpoint(args.bind, &cert, &key).unwrap_or_else(|e| {
+        // The endpoint starts on a loopback port, then moves to a socket of ours on --bind:
+        // `server_endpoint` binds as std does, and [::] would take IPv6 only on some systems.
+        let first = cli::loopback_for(args.bind);
+        let endpoint = server_endpoint(first, &cert, &key).unwrap_or_else(|e| {
             let code = if e.kind() == std::io::ErrorKind::InvalidData {
                 EXIT_USAGE
             } else {
@@ -48,6 +51,9 @@ fn main() -> ExitCode {
             };
             cli::fail(code, format!("{}: {e}", args.bind))
         });
+        if let Err(e) = endpoint.rebind(cli::bind_udp(args.bind)) {
+            cli::fail(EXIT_FAILURE, format!("{}: {e}", args.bind));
+        }
         cli::announce(endpoint.local_addr());
         while let Some(incoming) = endpoint.accept().await {
             tokio::spawn(async move {
