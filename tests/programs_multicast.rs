@@ -43,3 +43,27 @@ fn help_explains_every_flag(#[case] name: &str, #[case] flags: &[&str]) {
     assert!(help.contains("[default: 127.0.0.1]"), "{help}");
     assert!(help.contains("[default: 239.255.0.1]"), "{help}");
 }
+
+#[test]
+fn an_ipv6_group_or_interface_is_refused_with_the_reason_and_where_to_look() {
+    // Linux's loopback carries no IPv6 multicast: the refusal says so, in the learner's
+    // language, and names chapter 9's namespace demonstration.
+    for (lang, reason) in [("en", "does not carry IPv6 multicast"), ("ja", "通さない")] {
+        for (name, args) in [
+            ("multicast-send", ["--group", "ff02::114"]),
+            ("multicast-recv", ["--interface", "::1"]),
+        ] {
+            let output = program(name)
+                .args(args)
+                .env("COURSE_LANG", lang)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(2), "{name} {args:?}: {stderr}");
+            assert!(
+                stderr.contains(reason) && stderr.contains("scripts/v6-multicast-netns.sh"),
+                "{name} {args:?} (COURSE_LANG={lang}): {stderr}"
+            );
+        }
+    }
+}

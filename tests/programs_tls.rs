@@ -511,3 +511,34 @@ fn quic_server_forgets_a_client_silent_for_its_idle_timeout() {
     );
     server.assert_running();
 }
+
+#[test]
+fn quic_client_given_localhost_finds_a_v6_only_server() {
+    if !course_harness::net::ipv6_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    tls_cert(dir.path(), &[]);
+    // quic-server on ::1 only. 127.0.0.1:PORT, the first address of `localhost`, is a UDP
+    // socket that never answers (held, so that no other test's server answers there): a
+    // QUIC client has no refusal to go by, only a handshake that does not come. The port
+    // is free on ::1, not necessarily on 127.0.0.1: then the server starts again.
+    let (_server, addr, _silent) = (0..20)
+        .find_map(|_| {
+            let (server, addr) = start_server_on("quic-server", dir.path(), "[::1]:0");
+            let v4: SocketAddr = (std::net::Ipv4Addr::LOCALHOST, addr.port()).into();
+            let silent = std::net::UdpSocket::bind(v4).ok()?;
+            Some((server, addr, silent))
+        })
+        .expect("test setup: 20 ports of ::1 were all taken on 127.0.0.1");
+    let localhost = format!("localhost:{}", addr.port());
+    let exited = client_to(
+        "quic-client",
+        &localhost,
+        &dir.path().join("ca.pem"),
+        &["--timeout", "5"],
+        "found\n",
+    );
+    exited.expect_code("quic-client --server localhost:PORT", 0);
+    assert_eq!(exited.stdout, ["found"]);
+}

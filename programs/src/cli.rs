@@ -204,9 +204,7 @@ pub fn affects_one_peer(e: &io::Error) -> bool {
 
 /// A clap value parser for a multicast group (224.0.0.0/4), for the multicast programs.
 pub fn multicast_group(text: &str) -> Result<Ipv4Addr, String> {
-    let ip: Ipv4Addr = text
-        .parse()
-        .map_err(|_| format!("`{text}` is not an IPv4 address"))?;
+    let ip: Ipv4Addr = text.parse().map_err(|_| not_ipv4(text))?;
     if !ip.is_multicast() {
         return Err(format!(
             "{ip} is not a multicast group (224.0.0.0 to 239.255.255.255; try 239.255.0.1)"
@@ -218,9 +216,7 @@ pub fn multicast_group(text: &str) -> Result<Ipv4Addr, String> {
 /// A clap value parser for the interface of the multicast programs: the course sends and
 /// joins on loopback only (127.0.0.0/8), so nothing leaves this machine.
 pub fn loopback_interface(text: &str) -> Result<Ipv4Addr, String> {
-    let ip: Ipv4Addr = text
-        .parse()
-        .map_err(|_| format!("`{text}` is not an IPv4 address"))?;
+    let ip: Ipv4Addr = text.parse().map_err(|_| not_ipv4(text))?;
     if !ip.is_loopback() {
         return Err(format!(
             "{ip} is not a loopback address: the course's programs send and join on \
@@ -228,4 +224,16 @@ pub fn loopback_interface(text: &str) -> Result<Ipv4Addr, String> {
         ));
     }
     Ok(ip)
+}
+
+/// Why `text` is no address for the multicast programs: an IPv6 address gets the reason
+/// (Linux's loopback carries no IPv6 multicast) and where chapter 9 shows it, in the
+/// learner's language (the catalog's `programs.multicast_v6`).
+fn not_ipv4(text: &str) -> String {
+    let bare = text.trim_start_matches('[').trim_end_matches(']');
+    if bare.parse::<Ipv6Addr>().is_ok() {
+        course_catalog::fill("programs.multicast_v6", &[("addr", &text)])
+    } else {
+        format!("`{text}` is not an IPv4 address")
+    }
 }

@@ -321,12 +321,17 @@ pub(crate) enum Event {
 impl Relay {
     /// Binds `bind` (port 0: any free port) and starts relaying to `config.server`.
     pub fn start(bind: SocketAddr, config: RelayConfig) -> io::Result<Relay> {
+        Relay::start_on(UdpSocket::bind(bind)?, config)
+    }
+
+    /// Starts relaying to `config.server` from `front`, a socket bound already (the
+    /// `lossy-relay` program binds `[::]` with `IPV6_V6ONLY` off, to take both families).
+    pub fn start_on(front: UdpSocket, config: RelayConfig) -> io::Result<Relay> {
         if let Some(rates) = &config.rates {
             rates
                 .validate()
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         }
-        let front = UdpSocket::bind(bind)?;
         prepare(&front)?;
         let addr = front.local_addr()?;
         let (lines, to_print) = mpsc::sync_channel::<String>(TRACE_QUEUE);

@@ -33,7 +33,8 @@ enum Command {
         /// Text such as 127.0.0.1:8890, [::1]:8890 or localhost:8890.
         text: String,
     },
-    /// Bind a UDP socket to 127.0.0.1 port 0 and print the port the OS chose.
+    /// Bind a UDP socket to 127.0.0.1 port 0 and print the port the OS chose (IPv4 only:
+    /// exercise 1.3 binds 127.0.0.1).
     Ephemeral,
     /// Print the addresses the system gives for HOST:PORT, in the system's order.
     ///

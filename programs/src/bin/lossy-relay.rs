@@ -24,7 +24,8 @@ const SPARE_FDS: u64 = 32;
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
     /// Address clients send to, IP:PORT or [IPv6]:PORT (port 0: the OS chooses a free port).
-    /// [::]:PORT takes IPv6, and IPv4 too where that is the OS's default (Linux, macOS).
+    /// [::]:PORT takes both IPv6 and IPv4 (IPV6_V6ONLY off), on every interface, not only
+    /// on loopback.
     #[arg(long, default_value = "127.0.0.1:9000", value_parser = cli::socket_addr)]
     bind: SocketAddr,
     /// The server to relay to (on this machine: 127.0.0.1 or [::1]).
@@ -126,7 +127,8 @@ fn main() -> ExitCode {
     }) {
         eprintln!("warning: Ctrl-C will not print the counters: {e}");
     }
-    let relay = Relay::start(args.bind, config)
+    let front = cli::bind_udp(args.bind);
+    let relay = Relay::start_on(front, config)
         .unwrap_or_else(|e| cli::fail(EXIT_FAILURE, format!("cannot start on {}: {e}", args.bind)));
     cli::announce(Ok(relay.addr()));
     eprintln!("relaying to {}", args.server);

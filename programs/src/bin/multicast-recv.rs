@@ -18,6 +18,8 @@ const WAIT: Duration = Duration::from_secs(3600);
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
     /// The group to join (224.0.0.0/4; 239.255.x.x is the local scope for experiments).
+    /// IPv4 only: on Linux the loopback interface carries no IPv6 multicast (chapter 9 shows
+    /// it in a network namespace: sudo scripts/v6-multicast-netns.sh).
     #[arg(long, default_value_t = ARTICLE_GROUP, value_parser = cli::multicast_group)]
     group: Ipv4Addr,
     /// The port to listen on; other receivers may listen on it too.

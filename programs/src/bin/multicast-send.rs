@@ -16,6 +16,8 @@ use socket_course::ch09_multicast::{ARTICLE_GROUP, ARTICLE_PORT, SenderOptions, 
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
     /// The group to send to (224.0.0.0/4; 239.255.x.x is the local scope for experiments).
+    /// IPv4 only: on Linux the loopback interface carries no IPv6 multicast (chapter 9 shows
+    /// it in a network namespace: sudo scripts/v6-multicast-netns.sh).
     #[arg(long, default_value_t = ARTICLE_GROUP, value_parser = cli::multicast_group)]
     group: Ipv4Addr,
     /// The port the receivers listen on.

@@ -29,8 +29,8 @@ use socket_course::ch10_tls::{echo_connection, rustls, tokio};
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
     /// Address to listen on (UDP), IP:PORT or [IPv6]:PORT (port 0: the OS chooses a free port).
-    /// [::]:PORT listens on IPv6, and on IPv4 too where that is the OS's default (Linux,
-    /// macOS; not Windows), on every interface, not only on loopback.
+    /// [::]:PORT takes both IPv6 and IPv4 (IPV6_V6ONLY off), on every interface, not only
+    /// on loopback.
     #[arg(long, default_value = "127.0.0.1:4433", value_parser = cli::socket_addr)]
     bind: SocketAddr,
     /// The server's certificate chain, a PEM file (tls-cert writes server.pem).
@@ -101,8 +101,21 @@ fn main() -> ExitCode {
     );
     let handshake_deadline = args.handshake_deadline;
     runtime.block_on(async move {
-        let endpoint = Endpoint::server(config, args.bind)
-            .unwrap_or_else(|e| cli::fail(EXIT_FAILURE, format!("cannot bind {}: {e}", args.bind)));
+        // Our own socket on --bind: std (and quinn's `Endpoint::server`) bind [::] as the
+        // system likes, IPv6 only on some; `cli::bind_udp` takes both families there.
+        let runtime = quinn::default_runtime()
+            .unwrap_or_else(|| cli::fail(EXIT_FAILURE, "no async runtime for quinn"));
+        let socket = cli::bind_udp(args.bind);
+        if let Err(e) = socket.set_nonblocking(true) {
+            cli::fail(EXIT_FAILURE, format!("{}: {e}", args.bind));
+        }
+        let endpoint = Endpoint::new(
+            quinn::EndpointConfig::default(),
+            Some(config),
+            socket,
+            runtime,
+        )
+        .unwrap_or_else(|e| cli::fail(EXIT_FAILURE, format!("cannot bind {}: {e}", args.bind)));
         cli::announce(endpoint.local_addr());
         while let Some(incoming) = endpoint.accept().await {
             let peer = incoming.remote_address();

@@ -17,7 +17,8 @@ use socket_course::ch04_many_clients::{Shutdown, thread_server::run_server};
 struct Args {
     /// Address to listen on, IP:PORT or [IPv6]:PORT (port 0: the OS chooses a free port).
     /// [::]:PORT listens on IPv6, and on IPv4 too where that is the OS's default (Linux,
-    /// macOS; not Windows), on every interface, not only on loopback.
+    /// macOS; not Windows): exercise 4.1 binds with std, which leaves IPV6_V6ONLY to the OS.
+    /// [::] is every interface, not only loopback.
     #[arg(long, default_value = "127.0.0.1:4000", value_parser = cli::socket_addr)]
     bind: SocketAddr,
     /// Seconds a client may stay silent, or leave its echo unread, before it is disconnected

@@ -36,7 +36,8 @@ const UDP_TIMEOUT: Duration = Duration::from_secs(1);
 /// Measures UDP and TCP on loopback and prints one table: round trips per second with
 /// median and p99, a TCP connection per request, Nagle's algorithm meeting delayed
 /// ACKs, bulk throughput, two threads without a socket (for comparison), and UDP
-/// requests lost through the lossy relay.
+/// requests lost through the lossy relay. Its servers are its own, on 127.0.0.1 (IPv4
+/// only; there is no address flag).
 #[derive(Parser)]
 #[command(version, after_help = format!("Built from: {}", socket_course::SIDE))]
 struct Args {
