@@ -128,8 +128,7 @@ pub fn run(replay_through_dimpl: bool) -> Report {
     let mut received_at_replay = 0;
     let start = Instant::now();
     while start.elapsed() < DEADLINE {
-        for i in 0..2 {
-            let side = &mut sides[i];
+        for (i, side) in sides.iter_mut().enumerate() {
             // What dimpl wants sent, and what it has to say.
             let mut buf = vec![0u8; 2048];
             loop {
