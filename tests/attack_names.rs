@@ -77,10 +77,10 @@ fn look_alike_and_invisible_names_are_refused_and_japanese_names_admitted() {
         marker.send_to(marker_join.as_bytes(), addr).unwrap();
         let marker_cookie = marker.recv(&mut buf).map(|len| buf[..len].to_vec());
         socket.set_nonblocking(true).unwrap();
-        if let Ok(len) = socket.recv(&mut buf) {
-            if buf[..len].starts_with(b"chat/1 cookie ") {
-                socket.send_to(&buf[..len], addr).unwrap();
-            }
+        if let Ok(len) = socket.recv(&mut buf)
+            && buf[..len].starts_with(b"chat/1 cookie ")
+        {
+            socket.send_to(&buf[..len], addr).unwrap();
         }
         if let Ok(cookie) = marker_cookie {
             marker.send_to(&cookie, addr).unwrap();

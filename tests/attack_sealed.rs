@@ -147,10 +147,10 @@ fn send_until_acked(
                 Some(key) => open_datagram(key, &buf[..len]),
                 None => Some(&buf[..len]),
             };
-            if let Some(Ok(Packet::Ack(ack))) = opened.map(Packet::decode) {
-                if ack.cumulative == cumulative {
-                    return;
-                }
+            if let Some(Ok(Packet::Ack(ack))) = opened.map(Packet::decode)
+                && ack.cumulative == cumulative
+            {
+                return;
             }
         }
     }

@@ -107,10 +107,10 @@ fn send_until_acked(socket: &UdpSocket, to: SocketAddr, bytes: &[u8], cumulative
             .set_read_timeout(Some(Duration::from_millis(200)))
             .unwrap();
         while let Ok((len, _)) = socket.recv_from(&mut buf) {
-            if let Ok(Packet::Ack(ack)) = Packet::decode(&buf[..len]) {
-                if ack.cumulative == cumulative {
-                    return;
-                }
+            if let Ok(Packet::Ack(ack)) = Packet::decode(&buf[..len])
+                && ack.cumulative == cumulative
+            {
+                return;
             }
         }
     }

@@ -1491,10 +1491,10 @@ mod program {
                     served.push(client);
                     continue 'fill;
                 }
-                if let Ok(line) = server.next_line(Stream::Stderr, Duration::from_millis(50)) {
-                    if line.contains("accept") {
-                        break 'fill (client, line); // earlier lines: the limit it raised
-                    }
+                if let Ok(line) = server.next_line(Stream::Stderr, Duration::from_millis(50))
+                    && line.contains("accept")
+                {
+                    break 'fill (client, line); // earlier lines: the limit it raised
                 }
                 assert!(
                     Instant::now() < given_up,

@@ -911,10 +911,10 @@ fn churning_addresses_do_not_evict_a_quiet_client() {
         let mut seen = Vec::new();
         let mut buf = [0u8; 64];
         while !stopping.load(Ordering::SeqCst) {
-            if let Ok((len, from)) = server.recv_from(&mut buf) {
-                if buf[..len].starts_with(b"legit") {
-                    seen.push(from);
-                }
+            if let Ok((len, from)) = server.recv_from(&mut buf)
+                && buf[..len].starts_with(b"legit")
+            {
+                seen.push(from);
             }
         }
         seen

@@ -433,10 +433,10 @@ fn send_until_acked(socket: &UdpSocket, to: SocketAddr, packet: &Packet, cumulat
     while Instant::now() < deadline {
         socket.send_to(&packet.encode(), to).unwrap();
         while let Ok(len) = socket.recv(&mut buf) {
-            if let Ok(Packet::Ack(ack)) = Packet::decode(&buf[..len]) {
-                if ack.cumulative == cumulative {
-                    return;
-                }
+            if let Ok(Packet::Ack(ack)) = Packet::decode(&buf[..len])
+                && ack.cumulative == cumulative
+            {
+                return;
             }
         }
     }

@@ -72,11 +72,11 @@ fn seconds(text: &str) -> Result<Duration, String> {
 /// Runs `course book` from the repository root `root`.
 pub fn run(root: &Path, args: &BookArgs) -> ExitCode {
     let site = root.join("target").join("book");
-    if !args.no_build {
-        if let Err(message) = build(root, &site) {
-            eprintln!("error: {message}");
-            return ExitCode::from(1);
-        }
+    if !args.no_build
+        && let Err(message) = build(root, &site)
+    {
+        eprintln!("error: {message}");
+        return ExitCode::from(1);
     }
     if args.no_serve {
         return ExitCode::SUCCESS;
@@ -458,11 +458,11 @@ fn serve_connection(
         let reading = reader.get_mut().get_mut();
         reading.deadline = Instant::now() + head_deadline;
         // Between requests: a newcomer may close it, unless the next request is already in.
-        if reader.buffer().is_empty() {
-            if let Some((places, id)) = place {
-                places.between_requests(id, Some(writer.try_clone()?));
-                reader.get_mut().get_mut().between_requests = true;
-            }
+        if reader.buffer().is_empty()
+            && let Some((places, id)) = place
+        {
+            places.between_requests(id, Some(writer.try_clone()?));
+            reader.get_mut().get_mut().between_requests = true;
         }
     }
 }
@@ -527,12 +527,13 @@ fn percent_decode(text: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;

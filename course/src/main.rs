@@ -174,10 +174,10 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     // The test supervisor runs inside the grader's sandbox, where there is no course to find.
-    if let Some(Cmd::Grade(grade)) = &args.command {
-        if let Some(code) = grade::supervise_main(grade) {
-            return code;
-        }
+    if let Some(Cmd::Grade(grade)) = &args.command
+        && let Some(code) = grade::supervise_main(grade)
+    {
+        return code;
     }
     let course = match run::Course::find() {
         Ok(course) => course,

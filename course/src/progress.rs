@@ -329,14 +329,13 @@ fn next(course: &Course, progress: &Progress, asked: &[&str]) {
     for chapter in course.chapters() {
         if let Some(Outcome::NotCompiled { error }) =
             progress.chapters.get(chapter.id).map(|s| &s.outcome)
+            && said.insert(chapter.number)
         {
-            if said.insert(chapter.number) {
-                println!(
-                    "{}",
-                    fill("course.compile_error", &[("chapter", &chapter.number)])
-                );
-                println!("  {}", cut(error, 100));
-            }
+            println!(
+                "{}",
+                fill("course.compile_error", &[("chapter", &chapter.number)])
+            );
+            println!("  {}", cut(error, 100));
         }
     }
     if !said.is_empty() {

@@ -50,10 +50,11 @@ impl fmt::Display for Preview<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut head = &self.0[..self.0.len().min(PREVIEW_BYTES)];
         // Do not cut a character in two: drop an incomplete one at the end.
-        if let Err(e) = std::str::from_utf8(head) {
-            if e.error_len().is_none() && head.len() < self.0.len() {
-                head = &head[..e.valid_up_to()];
-            }
+        if let Err(e) = std::str::from_utf8(head)
+            && e.error_len().is_none()
+            && head.len() < self.0.len()
+        {
+            head = &head[..e.valid_up_to()];
         }
         let text = String::from_utf8_lossy(head);
         // Plain runs of text are written whole; only what `needs_escape` is escaped.

@@ -130,10 +130,10 @@ pub fn test_binaries(
         // `.../deps/ch01_addresses-0123456789abcdef`: the test's name, a dash, a hash.
         if let Some(path) = json_string(line, "executable") {
             let stem = Path::new(&path).file_stem().and_then(|s| s.to_str());
-            if let Some((name, _hash)) = stem.and_then(|s| s.rsplit_once('-')) {
-                if names.contains(&name) {
-                    found.insert(name.to_string(), PathBuf::from(&path));
-                }
+            if let Some((name, _hash)) = stem.and_then(|s| s.rsplit_once('-'))
+                && names.contains(&name)
+            {
+                found.insert(name.to_string(), PathBuf::from(&path));
             }
         }
     }
@@ -167,10 +167,10 @@ fn build(name: &str, root: &Path, solutions: bool) -> Result<PathBuf, String> {
         if !line.contains("\"reason\":\"compiler-artifact\"") {
             continue;
         }
-        if let Some(path) = json_string(line, "executable") {
-            if Path::new(&path).file_stem().and_then(|s| s.to_str()) == Some(name) {
-                return Ok(PathBuf::from(path));
-            }
+        if let Some(path) = json_string(line, "executable")
+            && Path::new(&path).file_stem().and_then(|s| s.to_str()) == Some(name)
+        {
+            return Ok(PathBuf::from(path));
         }
     }
     Err(format!(

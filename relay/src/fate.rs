@@ -391,7 +391,7 @@ fn occurrence<'a, I: Iterator<Item = &'a Token>>(
 }
 
 fn parse_hex(hex: &str) -> Result<Vec<u8>, String> {
-    if hex.len() % 2 != 0 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+    if !hex.len().is_multiple_of(2) || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(format!("hex:{hex}: an even number of hex digits"));
     }
     (0..hex.len())

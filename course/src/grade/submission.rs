@@ -31,13 +31,13 @@ fn keep_times(from: &Path, to: &Path) -> std::io::Result<()> {
         let (a, b) = (entry.path(), to.join(entry.file_name()));
         if entry.file_type()?.is_dir() {
             keep_times(&a, &b)?;
-        } else if let Ok(modified) = entry.metadata()?.modified() {
-            if fs::read(&a).ok() == fs::read(&b).ok() {
-                let _ = fs::File::options()
-                    .write(true)
-                    .open(&b)?
-                    .set_modified(modified);
-            }
+        } else if let Ok(modified) = entry.metadata()?.modified()
+            && fs::read(&a).ok() == fs::read(&b).ok()
+        {
+            let _ = fs::File::options()
+                .write(true)
+                .open(&b)?
+                .set_modified(modified);
         }
     }
     Ok(())

@@ -69,12 +69,11 @@ impl Inbox {
     pub fn has_room(&self, from: SocketAddr) -> bool {
         let here = self.hosts.get(&from.ip());
         let waiting_here = here.map_or(0, |host| host.waiting);
-        if let Some(host) = here {
-            if host.waiting >= PER_ADDRESS
-                || host.queues.get(&from).is_some_and(|q| q.len() >= QUOTA)
-            {
-                return false;
-            }
+        if let Some(host) = here
+            && (host.waiting >= PER_ADDRESS
+                || host.queues.get(&from).is_some_and(|q| q.len() >= QUOTA))
+        {
+            return false;
         }
         self.waiting < QUEUE
             || self

@@ -262,10 +262,10 @@ fn handle<R: ChatRelay>(
             return refuse(relay, Reason::Address(max), &why);
         }
     }
-    if let Ok(Datagram::Chat { name, .. }) = &read {
-        if let Err(problem) = check_name(relay, from, name) {
-            return refuse(relay, Reason::Name, &format!("the name: {problem}"));
-        }
+    if let Ok(Datagram::Chat { name, .. }) = &read
+        && let Err(problem) = check_name(relay, from, name)
+    {
+        return refuse(relay, Reason::Name, &format!("the name: {problem}"));
     }
     match relay.on_datagram(from, datagram, Instant::now(), unix_ms) {
         Ok(sends) => {

@@ -111,10 +111,12 @@ pub fn wait_for_ack(
 ) -> io::Result<bool> {
     let mut buf = [0u8; 64];
     while let Some(len) = waiter.recv_until(&mut buf, by)? {
-        if let Ok(ack) = Message::decode(&buf[..len]) {
-            if ack.kind == Kind::Ack && ack.session == session && ack.seq == seq {
-                return Ok(true);
-            }
+        if let Ok(ack) = Message::decode(&buf[..len])
+            && ack.kind == Kind::Ack
+            && ack.session == session
+            && ack.seq == seq
+        {
+            return Ok(true);
         }
     }
     Ok(false) // the deadline passed
