@@ -117,3 +117,26 @@ fn the_japanese_readme_has_every_section_and_command_of_the_english_one() {
         .collect();
     assert!(missing.is_empty(), "not in the Japanese part: {missing:?}");
 }
+
+/// The README names the Rust version the workspace asks for (`rust-version` in Cargo.toml), in
+/// both languages: a learner with an older toolchain reads it before cargo refuses.
+#[test]
+fn the_readme_names_the_workspace_s_rust_version() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let version = manifest
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("rust-version = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .expect("rust-version in the workspace's Cargo.toml");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for wanted in [
+        format!("version {version} or newer"),
+        format!("バージョン {version} 以降"),
+    ] {
+        assert!(
+            readme.contains(&wanted),
+            "README.md does not say `{wanted}`"
+        );
+    }
+}
